@@ -1,0 +1,35 @@
+# Sanxiang developer entry points. The README names two of them: `make up` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
+
+.PHONY: setup up down purge status test lint unit bench crds
+
+## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
+setup:
+	@e2e/scripts/setup.sh
+
+## up: start the whole local platform (profile dev) and print where to look
+up: setup
+	@$(LOCAL) up
+
+## down / purge: stop the local platform (purge also deletes its data)
+down:
+	@$(LOCAL) down
+purge:
+	@$(LOCAL) purge
+
+status:
+	@$(LOCAL) status
+
+## test: lint gates, then every test against a real platform (profile test)
+test: setup
+	@e2e/scripts/test.sh
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## crds: regenerate the CRD YAML from the Rust types
+crds:
+	$(CARGO) run --quiet -p sanxiang-crds --bin crdgen

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command (`make test`): lint gates, then the whole workspace's tests against a
+# real local platform in the `test` profile, started here (or reused) and stopped at the
+# end unless SANXIANG_KEEP_PLATFORM=1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+log() { printf '[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+start=$SECONDS
+export SANXIANG_PROFILE=test
+
+log "lint: cargo fmt --check"
+cargo fmt --all --check
+log "lint: cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+
+log "building tests"
+cargo test --workspace --locked --no-run --quiet
+
+log "starting the test platform"
+cargo run --quiet --locked -p sanxiang-e2e --bin sanxiang-local -- up --profile test >/dev/null
+if [[ ${SANXIANG_KEEP_PLATFORM:-0} != 1 ]]; then
+	trap 'cargo run --quiet -p sanxiang-e2e --bin sanxiang-local -- purge --profile test >/dev/null 2>&1 || true' EXIT
+fi
+
+log "running tests"
+cargo test --workspace --locked -- --test-threads="${SANXIANG_TEST_THREADS:-4}"
+log "all tests passed in $((SECONDS - start))s"

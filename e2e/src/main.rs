@@ -1,0 +1,105 @@
+//! `sanxiang-local`: start, inspect and stop the local Sanxiang platform.
+
+use std::process::ExitCode;
+
+use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
+
+const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile NAME]
+
+  up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS
+  down     stop them, keeping their data
+  purge    stop them and delete their data
+  status   show what runs
+  env      print shell exports (KUBECONFIG, DATABASE_URL, NATS_URL, ...)
+
+The profile (default `dev`; the tests use `test`) selects an independent platform.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut profile = std::env::var("SANXIANG_PROFILE").unwrap_or_else(|_| DEV_PROFILE.into());
+    let mut command = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--profile" => match it.next() {
+                Some(p) => profile = p.clone(),
+                None => return usage_error("--profile needs a value"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            c if command.is_none() => command = Some(c.to_string()),
+            other => return usage_error(&format!("unexpected argument {other:?}")),
+        }
+    }
+    let result = match command.as_deref() {
+        Some("up") => up(&profile),
+        Some("down") => Platform::down(&profile, false, &mut log),
+        Some("purge") => Platform::down(&profile, true, &mut log),
+        Some("status") => status(&profile),
+        Some("env") => env(&profile),
+        Some(other) => return usage_error(&format!("unknown command {other:?}")),
+        None => return usage_error("a command is required"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sanxiang-local: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("sanxiang-local: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn log(line: &str) {
+    eprintln!("[platform] {line}");
+}
+
+fn up(profile: &str) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let p = Platform::up(profile, &mut log)?;
+    log(&format!(
+        "ready in {:.1}s (profile {profile}, state {})",
+        start.elapsed().as_secs_f64(),
+        p.state_dir.display()
+    ));
+    print_summary(&p);
+    Ok(())
+}
+
+fn print_summary(p: &Platform) {
+    println!("kube-apiserver  {}", p.apiserver_url());
+    println!("kubeconfig      {}", p.kubeconfig().display());
+    println!("postgres        {}", p.postgres_url("postgres"));
+    println!("nats            {} (user admin)", p.nats_url());
+    println!("logs            {}", p.state_dir.join("logs").display());
+    println!("\nexport KUBECONFIG={}", p.kubeconfig().display());
+}
+
+fn status(profile: &str) -> anyhow::Result<()> {
+    let Some(p) = Platform::load(profile)? else {
+        println!("profile {profile}: never started (run `make up`)");
+        return Ok(());
+    };
+    for (name, running) in p.status() {
+        println!("{name:<24} {}", if running { "running" } else { "stopped" });
+    }
+    Ok(())
+}
+
+fn env(profile: &str) -> anyhow::Result<()> {
+    let p = Platform::load(profile)?
+        .ok_or_else(|| anyhow::anyhow!("profile {profile} was never started: run `make up`"))?;
+    let (user, password) = p.nats_admin();
+    println!("export KUBECONFIG={}", p.kubeconfig().display());
+    println!("export DATABASE_URL={}", p.postgres_url("postgres"));
+    println!("export NATS_URL={}", p.nats_url());
+    println!("export NATS_USER={user}");
+    println!("export NATS_PASSWORD={password}");
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! The programs of the local platform, in start order, each with how to start it and how
+//! to tell that it is ready. Flags follow controller-runtime's envtest where it applies.
+
+use std::fs;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::process::{self, Spawn, http_get, wait_until};
+use super::{Pki, Platform};
+
+pub struct Component {
+    pub name: &'static str,
+    /// A string in the program's command line, to recognise its pid.
+    pub needle: &'static str,
+    pub start: fn(&Platform) -> Result<u32>,
+    pub ready: fn(&Platform) -> Result<()>,
+}
+
+impl Component {
+    pub fn running(&self, p: &Platform) -> bool {
+        p.pids
+            .get(self.name)
+            .is_some_and(|&pid| process::alive(pid, self.needle))
+            && self.ready_quick()(p)
+    }
+
+    fn ready_quick(&self) -> fn(&Platform) -> bool {
+        match self.name {
+            "etcd" => |p| etcd_healthy(p).unwrap_or(false),
+            "postgres" => |p| postgres_ready(p).unwrap_or(false),
+            "nats-server" => |p| nats_healthy(p).unwrap_or(false),
+            _ => |_| true,
+        }
+    }
+}
+
+pub const COMPONENTS: &[Component] = &[
+    Component {
+        name: "etcd",
+        needle: "etcd",
+        start: start_etcd,
+        ready: |p| {
+            wait_ready(p, "etcd", 30, || etcd_healthy(p))
+        },
+    },
+    Component {
+        name: "postgres",
+        needle: "postgres",
+        start: start_postgres,
+        ready: |p| {
+            wait_ready(p, "postgres", 30, || postgres_ready(p))
+        },
+    },
+    Component {
+        name: "nats-server",
+        needle: "nats-server",
+        start: start_nats,
+        ready: |p| {
+            wait_ready(p, "nats-server", 30, || nats_healthy(p))
+        },
+    },
+    Component {
+        name: "kube-apiserver",
+        needle: "kube-apiserver",
+        start: start_apiserver,
+        ready: apiserver_ready,
+    },
+    Component {
+        name: "kube-controller-manager",
+        needle: "kube-controller-manager",
+        start: start_controller_manager,
+        ready: |p| {
+            // It serves nothing (--secure-port=0); alive after a moment means it loaded
+            // its configuration and reached the apiserver.
+            std::thread::sleep(Duration::from_secs(1));
+            wait_ready(p, "kube-controller-manager", 5, || Ok(true))
+        },
+    },
+];
+
+/// Waits for `check`, failing at once (with the log's tail) if the component's process exits.
+fn wait_ready(
+    p: &Platform,
+    name: &str,
+    timeout_secs: u64,
+    check: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    let component = COMPONENTS.iter().find(|c| c.name == name).expect("known component");
+    let watch = p.pids.get(name).map(|&pid| (pid, component.needle));
+    wait_until(name, &p.log(name), Duration::from_secs(timeout_secs), watch, check)
+}
+
+fn logs_dir(p: &Platform) -> Result<()> {
+    fs::create_dir_all(p.state_dir.join("logs"))?;
+    Ok(())
+}
+
+fn start_etcd(p: &Platform) -> Result<u32> {
+    logs_dir(p)?;
+    let data = p.state_dir.join("etcd");
+    Spawn {
+        name: "etcd",
+        program: &p.tools.etcd,
+        args: vec![
+            "--name=sanxiang-local".into(),
+            format!("--data-dir={}", data.display()),
+            format!("--listen-client-urls=http://127.0.0.1:{}", p.ports.etcd_client),
+            format!("--advertise-client-urls=http://127.0.0.1:{}", p.ports.etcd_client),
+            format!("--listen-peer-urls=http://127.0.0.1:{}", p.ports.etcd_peer),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{}", p.ports.etcd_peer),
+            format!("--initial-cluster=sanxiang-local=http://127.0.0.1:{}", p.ports.etcd_peer),
+            // A local, disposable store: durability across power loss is not wanted.
+            "--unsafe-no-fsync".into(),
+            "--quota-backend-bytes=4294967296".into(),
+        ],
+        log: p.log("etcd"),
+        user: None,
+    }
+    .start()
+}
+
+fn etcd_healthy(p: &Platform) -> Result<bool> {
+    let (status, body) = http_get(p.ports.etcd_client, "/health")?;
+    Ok(status == 200 && body.contains("\"health\":\"true\""))
+}
+
+/// PostgreSQL refuses to run as root; when we are root it runs as Debian's `postgres` user.
+fn postgres_user() -> Result<Option<(u32, u32)>> {
+    let uid: u32 = process::run(Command::new("id").arg("-u"), "id -u")?.trim().parse()?;
+    if uid != 0 {
+        return Ok(None);
+    }
+    let id = |flag: &str| -> Result<u32> {
+        Ok(process::run(Command::new("id").args([flag, "postgres"]), "id postgres")
+            .context("no `postgres` user to run PostgreSQL as (install the Debian package `postgresql`)")?
+            .trim()
+            .parse()?)
+    };
+    Ok(Some((id("-u")?, id("-g")?)))
+}
+
+fn start_postgres(p: &Platform) -> Result<u32> {
+    logs_dir(p)?;
+    let root = p.state_dir.join("postgres");
+    let data = root.join("data");
+    let user = postgres_user()?;
+    if !data.join("PG_VERSION").exists() {
+        fs::create_dir_all(&root)?;
+        let pwfile = root.join("pwfile");
+        fs::write(&pwfile, &p.postgres_password)?;
+        if let Some((uid, gid)) = user {
+            // The state directory's parents must be traversable by the postgres user.
+            let mut dir = Some(p.state_dir.as_path());
+            while let Some(d) = dir {
+                if d.starts_with("/tmp/") {
+                    process::run(Command::new("chmod").arg("a+x").arg(d), "chmod")?;
+                }
+                dir = d.parent();
+            }
+            process::run(
+                Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&root),
+                "chown postgres state",
+            )?;
+        }
+        let mut initdb = Command::new(p.tools.postgres_bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        if let Some((uid, gid)) = user {
+            use std::os::unix::process::CommandExt;
+            initdb.uid(uid).gid(gid);
+        }
+        process::run(&mut initdb, "initdb").context("initialising the PostgreSQL cluster")?;
+        fs::remove_file(&pwfile)?;
+    }
+    Spawn {
+        name: "postgres",
+        program: &p.tools.postgres_bin.join("postgres"),
+        args: vec![
+            "-D".into(),
+            data.display().to_string(),
+            "-p".into(),
+            p.ports.postgres.to_string(),
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            "-c".into(),
+            format!("unix_socket_directories={}", root.display()),
+            "-c".into(),
+            "max_connections=400".into(),
+            "-c".into(),
+            "shared_buffers=256MB".into(),
+            // A local, disposable cluster: skip fsync as envtest-style setups do.
+            "-c".into(),
+            "fsync=off".into(),
+        ],
+        log: p.log("postgres"),
+        user,
+    }
+    .start()
+}
+
+fn postgres_ready(p: &Platform) -> Result<bool> {
+    let status = Command::new(p.tools.postgres_bin.join("pg_isready"))
+        .args(["-q", "-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
+        .status()?;
+    Ok(status.success())
+}
+
+fn start_nats(p: &Platform) -> Result<u32> {
+    logs_dir(p)?;
+    let dir = p.state_dir.join("nats");
+    fs::create_dir_all(dir.join("jetstream"))?;
+    let (admin, password) = p.nats_admin();
+    let static_users = serde_json::json!([{
+        "user": admin,
+        "password": password,
+        "permissions": null,
+    }]);
+    if !p.nats_static_users_file().exists() {
+        fs::write(p.nats_static_users_file(), serde_json::to_string_pretty(&static_users)?)?;
+    }
+    if !p.nats_auth_file().exists() {
+        // The operator rewrites this file (static users + one user per agency) and reloads.
+        fs::write(
+            p.nats_auth_file(),
+            format!("authorization {{\n  users = [\n    {{ user: \"{admin}\", password: \"{password}\" }}\n  ]\n}}\n"),
+        )?;
+    }
+    let config = dir.join("nats.conf");
+    fs::write(
+        &config,
+        format!(
+            "server_name: sanxiang-local\nlisten: 127.0.0.1:{}\nhttp: 127.0.0.1:{}\n\
+             pid_file: \"{}\"\n\
+             jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 268435456\n  max_file_store: 4294967296\n}}\n\
+             include \"auth.conf\"\n",
+            p.ports.nats,
+            p.ports.nats_monitor,
+            dir.join("nats.pid").display(),
+            dir.join("jetstream").display(),
+        ),
+    )?;
+    Spawn {
+        name: "nats-server",
+        program: &p.tools.nats_server,
+        args: vec!["-c".into(), config.display().to_string()],
+        log: p.log("nats-server"),
+        user: None,
+    }
+    .start()
+}
+
+fn nats_healthy(p: &Platform) -> Result<bool> {
+    let (status, _) = http_get(p.ports.nats_monitor, "/healthz?js-enabled-only=true")?;
+    Ok(status == 200)
+}
+
+fn start_apiserver(p: &Platform) -> Result<u32> {
+    logs_dir(p)?;
+    let pki = Pki::new(&p.state_dir);
+    let cert_dir = p.state_dir.join("apiserver");
+    fs::create_dir_all(&cert_dir)?;
+    pki.write_kubeconfig(&p.kubeconfig(), &p.apiserver_url(), "sanxiang-admin", Some("system:masters"))?;
+    Spawn {
+        name: "kube-apiserver",
+        program: &p.tools.kube_apiserver,
+        args: vec![
+            format!("--etcd-servers=http://127.0.0.1:{}", p.ports.etcd_client),
+            format!("--cert-dir={}", cert_dir.display()),
+            format!("--tls-cert-file={}", pki.serving_cert().display()),
+            format!("--tls-private-key-file={}", pki.serving_key().display()),
+            format!("--client-ca-file={}", pki.ca_cert().display()),
+            format!("--secure-port={}", p.ports.apiserver),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            "--authorization-mode=RBAC".into(),
+            "--allow-privileged=true".into(),
+            // No kubelet or service-account token controller runs here.
+            "--disable-admission-plugins=ServiceAccount".into(),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+            format!("--service-account-key-file={}", pki.service_account_public_key().display()),
+            format!("--service-account-signing-key-file={}", pki.service_account_key().display()),
+            "--enable-priority-and-fairness=false".into(),
+            "--event-ttl=1h".into(),
+        ],
+        log: p.log("kube-apiserver"),
+        user: None,
+    }
+    .start()
+}
+
+fn apiserver_ready(p: &Platform) -> Result<()> {
+    wait_ready(p, "kube-apiserver", 90, || {
+        let out = p
+            .kubectl()
+            .args(["get", "--raw", "/readyz", "--request-timeout=5s"])
+            .output()?;
+        Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok")
+    })?;
+    // CRDs of the wider ecosystem that Sanxiang writes objects of (PrometheusRule,
+    // ServiceMonitor), as a cluster with the Prometheus operator would have them.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem-crds");
+    if fixtures.exists() {
+        process::run(
+            p.kubectl().args(["apply", "--server-side", "--force-conflicts", "-f"]).arg(&fixtures),
+            "installing ecosystem CRDs",
+        )?;
+    }
+    Ok(())
+}
+
+fn start_controller_manager(p: &Platform) -> Result<u32> {
+    logs_dir(p)?;
+    let pki = Pki::new(&p.state_dir);
+    Spawn {
+        name: "kube-controller-manager",
+        program: &p.tools.kube_controller_manager,
+        args: vec![
+            format!("--kubeconfig={}", p.kubeconfig().display()),
+            "--leader-elect=false".into(),
+            "--secure-port=0".into(),
+            // Garbage collection (ownerReferences) and namespace deletion are what the
+            // operator relies on; service accounts make namespaces look like a cluster's.
+            "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller".into(),
+            format!("--service-account-private-key-file={}", pki.service_account_key().display()),
+            format!("--root-ca-file={}", pki.ca_cert().display()),
+            "--concurrent-gc-syncs=10".into(),
+        ],
+        log: p.log("kube-controller-manager"),
+        user: None,
+    }
+    .start()
+}

@@ -1,0 +1,94 @@
+//! Where the platform's programs are: the Go-built ones come from `e2e/tools/build.sh`
+//! (which builds into a cache outside the repository and is a no-op when warm), the others
+//! from Debian's packages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tools {
+    pub etcd: PathBuf,
+    pub kube_apiserver: PathBuf,
+    pub kube_controller_manager: PathBuf,
+    pub kubectl: PathBuf,
+    pub helm: PathBuf,
+    pub postgres_bin: PathBuf,
+    pub nats_server: PathBuf,
+    pub prometheus: PathBuf,
+    pub promtool: PathBuf,
+}
+
+impl Tools {
+    /// Finds every program, building the Go ones first if they are not cached yet (the
+    /// build script prints its progress on stderr).
+    pub fn locate() -> Result<Self> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/build.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {}", script.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} failed: the Go-built control plane is missing (see the messages above)",
+                script.display()
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let dir = |module: &str| -> Result<PathBuf> {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{module}=")))
+                .map(PathBuf::from)
+                .with_context(|| format!("build.sh printed no directory for module {module}"))
+        };
+        let (etcd, kube, helm) = (dir("etcd")?, dir("kube")?, dir("helm")?);
+        Ok(Self {
+            etcd: etcd.join("etcd"),
+            kube_apiserver: kube.join("kube-apiserver"),
+            kube_controller_manager: kube.join("kube-controller-manager"),
+            kubectl: kube.join("kubectl"),
+            helm: helm.join("helm"),
+            postgres_bin: postgres_bin()?,
+            nats_server: debian_program("nats-server", "nats-server")?,
+            prometheus: debian_program("prometheus", "prometheus")?,
+            promtool: debian_program("promtool", "prometheus")?,
+        })
+    }
+}
+
+/// PostgreSQL's server programs live outside PATH on Debian; take the newest installed.
+fn postgres_bin() -> Result<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, b)| b).context(
+        "PostgreSQL server not found under /usr/lib/postgresql: install the Debian package \
+         `postgresql` (run `make setup`)",
+    )
+}
+
+fn debian_program(name: &str, package: &str) -> Result<PathBuf> {
+    for dir in std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/sbin", "/usr/bin"])
+    {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!("{name} not found: install the Debian package `{package}` (run `make setup`)")
+}
