@@ -11,9 +11,13 @@
 //! - [`scope`] gives each test its own namespace, database and NATS subject prefix on that
 //!   shared platform, so tests run in parallel without seeing each other.
 //!
+//! - [`operator`] runs the real operator binary against the platform and installs the
+//!   CRDs.
+//!
 //! The `sanxiang-local` binary is the command-line face of [`platform`]: `up`, `down`,
 //! `status`, `env`.
 
+pub mod operator;
 pub mod platform;
 pub mod scope;
 

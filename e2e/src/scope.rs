@@ -98,12 +98,16 @@ impl TestScope {
     pub async fn cleanup(&self) -> Result<()> {
         let client = self.platform.kube_client().await?;
         let api: Api<Namespace> = Api::all(client);
-        match api.delete(&self.namespace, &DeleteParams::background()).await {
+        match api
+            .delete(&self.namespace, &DeleteParams::background())
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(e.into()),
         }
-        let mut admin = sqlx::PgConnection::connect(&self.platform.postgres_url("postgres")).await?;
+        let mut admin =
+            sqlx::PgConnection::connect(&self.platform.postgres_url("postgres")).await?;
         let db = &self.database;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .execute(&mut admin)

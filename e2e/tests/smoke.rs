@@ -64,14 +64,21 @@ async fn postgres_answers_as_the_scope_role() -> anyhow::Result<()> {
     let scope = TestScope::new(platform, "smoke-pg").await?;
     let url = scope.create_database().await?;
     let mut conn = sqlx::PgConnection::connect(&url).await?;
-    let (user, db): (String, String) = sqlx::query_as("SELECT current_user::text, current_database()::text")
-        .fetch_one(&mut conn)
-        .await?;
+    let (user, db): (String, String) =
+        sqlx::query_as("SELECT current_user::text, current_database()::text")
+            .fetch_one(&mut conn)
+            .await?;
     assert_eq!(user, scope.database);
     assert_eq!(db, scope.database);
-    sqlx::query("CREATE TABLE t (v text)").execute(&mut conn).await?;
-    sqlx::query("INSERT INTO t VALUES ('公示')").execute(&mut conn).await?;
-    let (v,): (String,) = sqlx::query_as("SELECT v FROM t").fetch_one(&mut conn).await?;
+    sqlx::query("CREATE TABLE t (v text)")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("INSERT INTO t VALUES ('公示')")
+        .execute(&mut conn)
+        .await?;
+    let (v,): (String,) = sqlx::query_as("SELECT v FROM t")
+        .fetch_one(&mut conn)
+        .await?;
     assert_eq!(v, "公示");
     conn.close().await?;
     scope.cleanup().await
@@ -91,9 +98,12 @@ async fn jetstream_persists_and_delivers() -> anyhow::Result<()> {
     .await?;
 
     for i in 0..3 {
-        js.publish(format!("{}.decision", scope.subject_prefix), format!("d{i}").into())
-            .await?
-            .await?;
+        js.publish(
+            format!("{}.decision", scope.subject_prefix),
+            format!("d{i}").into(),
+        )
+        .await?
+        .await?;
     }
     let stream = js.get_stream(&name).await?;
     let consumer = stream

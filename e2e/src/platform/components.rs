@@ -41,25 +41,19 @@ pub const COMPONENTS: &[Component] = &[
         name: "etcd",
         needle: "etcd",
         start: start_etcd,
-        ready: |p| {
-            wait_ready(p, "etcd", 30, || etcd_healthy(p))
-        },
+        ready: |p| wait_ready(p, "etcd", 30, || etcd_healthy(p)),
     },
     Component {
         name: "postgres",
         needle: "postgres",
         start: start_postgres,
-        ready: |p| {
-            wait_ready(p, "postgres", 30, || postgres_ready(p))
-        },
+        ready: |p| wait_ready(p, "postgres", 30, || postgres_ready(p)),
     },
     Component {
         name: "nats-server",
         needle: "nats-server",
         start: start_nats,
-        ready: |p| {
-            wait_ready(p, "nats-server", 30, || nats_healthy(p))
-        },
+        ready: |p| wait_ready(p, "nats-server", 30, || nats_healthy(p)),
     },
     Component {
         name: "kube-apiserver",
@@ -87,9 +81,14 @@ fn wait_ready(
     timeout_secs: u64,
     check: impl FnMut() -> Result<bool>,
 ) -> Result<()> {
-    let component = COMPONENTS.iter().find(|c| c.name == name).expect("known component");
-    let watch = p.pids.get(name).map(|&pid| (pid, component.needle));
-    wait_until(name, &p.log(name), Duration::from_secs(timeout_secs), watch, check)
+    let watch = p.pids.get(name).copied();
+    wait_until(
+        name,
+        &p.log(name),
+        Duration::from_secs(timeout_secs),
+        watch,
+        check,
+    )
 }
 
 fn logs_dir(p: &Platform) -> Result<()> {
@@ -106,11 +105,23 @@ fn start_etcd(p: &Platform) -> Result<u32> {
         args: vec![
             "--name=sanxiang-local".into(),
             format!("--data-dir={}", data.display()),
-            format!("--listen-client-urls=http://127.0.0.1:{}", p.ports.etcd_client),
-            format!("--advertise-client-urls=http://127.0.0.1:{}", p.ports.etcd_client),
+            format!(
+                "--listen-client-urls=http://127.0.0.1:{}",
+                p.ports.etcd_client
+            ),
+            format!(
+                "--advertise-client-urls=http://127.0.0.1:{}",
+                p.ports.etcd_client
+            ),
             format!("--listen-peer-urls=http://127.0.0.1:{}", p.ports.etcd_peer),
-            format!("--initial-advertise-peer-urls=http://127.0.0.1:{}", p.ports.etcd_peer),
-            format!("--initial-cluster=sanxiang-local=http://127.0.0.1:{}", p.ports.etcd_peer),
+            format!(
+                "--initial-advertise-peer-urls=http://127.0.0.1:{}",
+                p.ports.etcd_peer
+            ),
+            format!(
+                "--initial-cluster=sanxiang-local=http://127.0.0.1:{}",
+                p.ports.etcd_peer
+            ),
             // A local, disposable store: durability across power loss is not wanted.
             "--unsafe-no-fsync".into(),
             "--quota-backend-bytes=4294967296".into(),
@@ -128,7 +139,9 @@ fn etcd_healthy(p: &Platform) -> Result<bool> {
 
 /// PostgreSQL refuses to run as root; when we are root it runs as Debian's `postgres` user.
 fn postgres_user() -> Result<Option<(u32, u32)>> {
-    let uid: u32 = process::run(Command::new("id").arg("-u"), "id -u")?.trim().parse()?;
+    let uid: u32 = process::run(Command::new("id").arg("-u"), "id -u")?
+        .trim()
+        .parse()?;
     if uid != 0 {
         return Ok(None);
     }
@@ -160,7 +173,10 @@ fn start_postgres(p: &Platform) -> Result<u32> {
                 dir = d.parent();
             }
             process::run(
-                Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&root),
+                Command::new("chown")
+                    .arg("-R")
+                    .arg(format!("{uid}:{gid}"))
+                    .arg(&root),
                 "chown postgres state",
             )?;
         }
@@ -168,7 +184,15 @@ fn start_postgres(p: &Platform) -> Result<u32> {
         initdb
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()));
         if let Some((uid, gid)) = user {
             use std::os::unix::process::CommandExt;
@@ -221,13 +245,18 @@ fn start_nats(p: &Platform) -> Result<u32> {
         "permissions": null,
     }]);
     if !p.nats_static_users_file().exists() {
-        fs::write(p.nats_static_users_file(), serde_json::to_string_pretty(&static_users)?)?;
+        fs::write(
+            p.nats_static_users_file(),
+            serde_json::to_string_pretty(&static_users)?,
+        )?;
     }
     if !p.nats_auth_file().exists() {
         // The operator rewrites this file (static users + one user per agency) and reloads.
         fs::write(
             p.nats_auth_file(),
-            format!("authorization {{\n  users = [\n    {{ user: \"{admin}\", password: \"{password}\" }}\n  ]\n}}\n"),
+            format!(
+                "authorization {{\n  users = [\n    {{ user: \"{admin}\", password: \"{password}\" }}\n  ]\n}}\n"
+            ),
         )?;
     }
     let config = dir.join("nats.conf");
@@ -264,7 +293,12 @@ fn start_apiserver(p: &Platform) -> Result<u32> {
     let pki = Pki::new(&p.state_dir);
     let cert_dir = p.state_dir.join("apiserver");
     fs::create_dir_all(&cert_dir)?;
-    pki.write_kubeconfig(&p.kubeconfig(), &p.apiserver_url(), "sanxiang-admin", Some("system:masters"))?;
+    pki.write_kubeconfig(
+        &p.kubeconfig(),
+        &p.apiserver_url(),
+        "sanxiang-admin",
+        Some("system:masters"),
+    )?;
     Spawn {
         name: "kube-apiserver",
         program: &p.tools.kube_apiserver,
@@ -283,8 +317,14 @@ fn start_apiserver(p: &Platform) -> Result<u32> {
             // No kubelet or service-account token controller runs here.
             "--disable-admission-plugins=ServiceAccount".into(),
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", pki.service_account_public_key().display()),
-            format!("--service-account-signing-key-file={}", pki.service_account_key().display()),
+            format!(
+                "--service-account-key-file={}",
+                pki.service_account_public_key().display()
+            ),
+            format!(
+                "--service-account-signing-key-file={}",
+                pki.service_account_key().display()
+            ),
             "--enable-priority-and-fairness=false".into(),
             "--event-ttl=1h".into(),
         ],
@@ -307,7 +347,9 @@ fn apiserver_ready(p: &Platform) -> Result<()> {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem-crds");
     if fixtures.exists() {
         process::run(
-            p.kubectl().args(["apply", "--server-side", "--force-conflicts", "-f"]).arg(&fixtures),
+            p.kubectl()
+                .args(["apply", "--server-side", "--force-conflicts", "-f"])
+                .arg(&fixtures),
             "installing ecosystem CRDs",
         )?;
     }

@@ -9,7 +9,7 @@
 
 mod components;
 mod pki;
-mod process;
+pub mod process;
 mod tools;
 
 use std::collections::BTreeMap;
@@ -113,7 +113,10 @@ impl Platform {
         for component in COMPONENTS {
             let started = Instant::now();
             if component.running(&platform) {
-                progress(&format!("{:<24} running (pid {})", component.name, platform.pids[component.name]));
+                progress(&format!(
+                    "{:<24} running (pid {})",
+                    component.name, platform.pids[component.name]
+                ));
                 continue;
             }
             let pid = (component.start)(&platform)?;
@@ -273,9 +276,11 @@ impl Platform {
 pub async fn client_from_kubeconfig(path: &Path) -> Result<kube::Client> {
     let kubeconfig = kube::config::Kubeconfig::read_from(path)
         .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
     Ok(kube::Client::try_from(config)?)
 }
 

@@ -53,17 +53,24 @@ impl Spawn<'_> {
 /// Whether `pid` is a live (not zombie) process whose command line mentions `needle`, so a
 /// recycled pid is never mistaken for our program.
 pub fn alive(pid: u32, needle: &str) -> bool {
+    running(pid)
+        && fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(needle))
+            .unwrap_or(false)
+}
+
+/// Whether `pid` exists and has not exited (a zombie has exited). Used for a child we just
+/// spawned, whose command line may still be the parent's until it calls exec.
+pub fn running(pid: u32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
     // The state field follows the parenthesised command name.
-    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
-    if matches!(state, Some("Z" | "X")) {
-        return false;
-    }
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains(needle))
-        .unwrap_or(false)
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
 }
 
 /// Stops a process politely, then firmly after `grace`.
@@ -126,14 +133,14 @@ pub fn wait_until(
     what: &str,
     log: &Path,
     timeout: Duration,
-    watch: Option<(u32, &str)>,
+    watch: Option<u32>,
     mut check: impl FnMut() -> Result<bool>,
 ) -> Result<()> {
     let start = Instant::now();
     let mut last_err = None;
     while start.elapsed() < timeout {
-        if let Some((pid, needle)) = watch
-            && !alive(pid, needle)
+        if let Some(pid) = watch
+            && !running(pid)
         {
             last_err = Some(anyhow::anyhow!("the process exited"));
             break;
@@ -154,7 +161,9 @@ pub fn wait_until(
     bail!(
         "{what} did not become ready within {}s (last error: {}); log {}:\n{tail}",
         start.elapsed().as_secs(),
-        last_err.map(|e| e.to_string()).unwrap_or_else(|| "none".into()),
+        last_err
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "none".into()),
         log.display()
     )
 }

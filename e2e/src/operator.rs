@@ -1,0 +1,153 @@
+//! Running the real operator binary against the local platform, and installing the CRDs
+//! it serves — for end-to-end tests, benchmarks and `make up`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::Platform;
+use crate::platform::process;
+
+/// The operator as a child process. Its standard input is a pipe it watches
+/// (`--exit-on-stdin-close`): when the owner — a test binary, say — exits for any reason,
+/// the pipe closes and the operator exits too, so no stray operator outlives its test.
+pub struct OperatorProcess {
+    pub child: Child,
+    pub admin_port: u16,
+    pub log: PathBuf,
+}
+
+impl OperatorProcess {
+    /// Starts `binary` against `platform`, with its own Lease so it never waits on an
+    /// operator that ran before it, and waits until `/ready`.
+    pub fn start(platform: &Platform, binary: &Path, label: &str) -> Result<Self> {
+        let admin_port = process::free_port()?;
+        let logs = platform.state_dir.join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let log = logs.join(format!("operator-{label}.log"));
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(binary)
+            .args(operator_args(
+                platform,
+                admin_port,
+                &format!("sanxiang-operator-{label}-{}", std::process::id()),
+            ))
+            .arg("--exit-on-stdin-close")
+            .env("KUBECONFIG", platform.kubeconfig())
+            .env("RUST_LOG", "info,sanxiang_operator=debug,kube=warn")
+            .stdin(Stdio::piped())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id();
+        process::wait_until(
+            "sanxiang-operator",
+            &log,
+            Duration::from_secs(60),
+            Some(pid),
+            || {
+                Ok(process::http_get(admin_port, "/ready")
+                    .map(|(s, _)| s == 200)
+                    .unwrap_or(false))
+            },
+        )?;
+        Ok(Self {
+            child,
+            admin_port,
+            log,
+        })
+    }
+
+    /// The operator's /metrics text.
+    pub fn metrics(&self) -> Result<String> {
+        Ok(process::http_get(self.admin_port, "/metrics")?.1)
+    }
+}
+
+/// Flags that point the operator at the local platform.
+pub fn operator_args(platform: &Platform, admin_port: u16, lease_name: &str) -> Vec<String> {
+    let (user, password) = platform.nats_admin();
+    vec![
+        format!("--admin-addr=127.0.0.1:{admin_port}"),
+        format!("--postgres-url={}", platform.postgres_url("postgres")),
+        format!("--nats-url={}", platform.nats_url()),
+        format!("--nats-user={user}"),
+        format!("--nats-password={password}"),
+        format!("--nats-auth-file={}", platform.nats_auth_file().display()),
+        format!(
+            "--nats-static-users-file={}",
+            platform.nats_static_users_file().display()
+        ),
+        format!(
+            "--nats-pid-file={}",
+            platform.state_dir.join("nats/nats.pid").display()
+        ),
+        "--lease-namespace=default".into(),
+        format!("--lease-name={lease_name}"),
+    ]
+}
+
+/// The workspace root (for `crds/yaml`, the chart, fixtures).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e lives in the workspace")
+        .to_path_buf()
+}
+
+impl Platform {
+    /// Applies Sanxiang's CRDs (the committed YAML) and waits until they are served.
+    pub fn install_sanxiang_crds(&self) -> Result<()> {
+        let dir = workspace_root().join("crds/yaml");
+        process::run(
+            self.kubectl()
+                .args(["apply", "--server-side", "--force-conflicts", "-f"])
+                .arg(&dir),
+            "installing the Sanxiang CRDs",
+        )?;
+        process::run(
+            self.kubectl().args([
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/agencies.sanxiang.io",
+                "crd/jurisdictions.sanxiang.io",
+                "crd/workcalendars.sanxiang.io",
+                "crd/supervisionplans.sanxiang.io",
+            ]),
+            "waiting for the Sanxiang CRDs",
+        )?;
+        Ok(())
+    }
+
+    /// `kubectl apply --server-side -f -` of a YAML document or stream.
+    pub fn kubectl_apply(&self, yaml: &str) -> Result<String> {
+        kubectl_apply_with(&self.kubectl(), yaml)
+    }
+}
+
+/// Applies YAML with a prepared kubectl (e.g. another user's kubeconfig); the error holds
+/// kubectl's message.
+pub fn kubectl_apply_with(kubectl: &Command, yaml: &str) -> Result<String> {
+    use std::io::Write;
+    let mut cmd = Command::new(kubectl.get_program());
+    cmd.args(kubectl.get_args())
+        .args(["apply", "--server-side", "--field-manager=e2e", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(yaml.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        anyhow::bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -1,0 +1,171 @@
+//! Where an Agency belongs, checked against the Jurisdiction objects: its jurisdiction
+//! must be the city whose namespace it lives in, or one of that city's counties. A pure
+//! function of the agency and a snapshot of jurisdictions, so it is unit-tested directly.
+
+use sanxiang_crds::conditions::reason;
+use sanxiang_crds::jurisdiction::{Jurisdiction, JurisdictionLevel, JurisdictionPolicies};
+
+use crate::naming::Placement;
+
+/// The agency's place and the policies that apply to it (its city's).
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub placement: Placement,
+    pub policies: JurisdictionPolicies,
+    /// The city's quota of agencies, if any.
+    pub max_agencies: Option<u32>,
+}
+
+/// Why an agency cannot be placed: a condition reason and a message naming the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+pub fn resolve(
+    jurisdiction_code: &str,
+    namespace: &str,
+    namespace_city: Option<&str>,
+    jurisdictions: &[&Jurisdiction],
+) -> Result<Resolved, Refusal> {
+    let find = |code: &str| jurisdictions.iter().find(|j| j.spec.code == code).copied();
+    let Some(own) = find(jurisdiction_code) else {
+        return Err(Refusal {
+            reason: reason::JURISDICTION_NOT_FOUND,
+            message: format!(
+                "spec.jurisdiction: no Jurisdiction with code {jurisdiction_code} exists; \
+                 create it first (kubectl get jurisdictions)"
+            ),
+        });
+    };
+    let Some(city_code) = namespace_city else {
+        return Err(Refusal {
+            reason: reason::JURISDICTION_MISMATCH,
+            message: format!(
+                "namespace {namespace} belongs to no city (label sanxiang.io/city-code); \
+                 agencies live in their city's namespace (sx-<city code>)"
+            ),
+        });
+    };
+    let (city, county) = match own.spec.level {
+        JurisdictionLevel::City => (own, None),
+        JurisdictionLevel::County => {
+            let parent = own.spec.parent.as_deref().unwrap_or_default();
+            match find(parent) {
+                Some(city) if city.spec.level == JurisdictionLevel::City => {
+                    (city, Some(own.spec.code.clone()))
+                }
+                _ => {
+                    return Err(Refusal {
+                        reason: reason::JURISDICTION_MISMATCH,
+                        message: format!(
+                            "spec.jurisdiction: county {jurisdiction_code} is not under a city \
+                             (parent {parent:?}); agencies of province-administered counties \
+                             are not supported yet"
+                        ),
+                    });
+                }
+            }
+        }
+        JurisdictionLevel::Province => {
+            return Err(Refusal {
+                reason: reason::JURISDICTION_MISMATCH,
+                message: format!(
+                    "spec.jurisdiction: {jurisdiction_code} is a province; an Agency belongs \
+                     to a city or a county"
+                ),
+            });
+        }
+    };
+    if city.spec.code != city_code {
+        return Err(Refusal {
+            reason: reason::JURISDICTION_MISMATCH,
+            message: format!(
+                "spec.jurisdiction: {jurisdiction_code} is not city {city_code} (the city of \
+                 namespace {namespace}) or one of its counties"
+            ),
+        });
+    }
+    Ok(Resolved {
+        placement: Placement {
+            province: city.spec.parent.clone().unwrap_or_default(),
+            city: city.spec.code.clone(),
+            county,
+        },
+        policies: city.spec.policies.clone(),
+        max_agencies: city.spec.quota.max_agencies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jurisdiction(level: &str, code: &str, parent: Option<&str>) -> Jurisdiction {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "Jurisdiction",
+            "metadata": {"name": format!("j-{code}")},
+            "spec": {"level": level, "code": code, "parent": parent, "displayName": code}
+        }))
+        .unwrap()
+    }
+
+    fn world() -> Vec<Jurisdiction> {
+        vec![
+            jurisdiction("Province", "210000", None),
+            jurisdiction("City", "211200", Some("210000")),
+            jurisdiction("County", "211221", Some("211200")),
+            jurisdiction("City", "210100", Some("210000")),
+            jurisdiction("County", "210102", Some("210100")),
+        ]
+    }
+
+    fn run(code: &str, ns_city: Option<&str>) -> Result<Resolved, Refusal> {
+        let w = world();
+        let refs: Vec<&Jurisdiction> = w.iter().collect();
+        resolve(code, "sx-211200", ns_city, &refs)
+    }
+
+    #[test]
+    fn a_county_agency_in_its_city_namespace_is_placed() {
+        let r = run("211221", Some("211200")).unwrap();
+        assert_eq!(r.placement.province, "210000");
+        assert_eq!(r.placement.city, "211200");
+        assert_eq!(r.placement.county.as_deref(), Some("211221"));
+    }
+
+    #[test]
+    fn a_city_agency_has_no_county() {
+        let r = run("211200", Some("211200")).unwrap();
+        assert_eq!(r.placement.county, None);
+    }
+
+    #[test]
+    fn another_citys_county_is_refused_naming_the_field() {
+        let e = run("210102", Some("211200")).unwrap_err();
+        assert_eq!(e.reason, reason::JURISDICTION_MISMATCH);
+        assert!(
+            e.message
+                .starts_with("spec.jurisdiction: 210102 is not city 211200"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn unknown_and_province_codes_are_refused() {
+        assert_eq!(
+            run("219999", Some("211200")).unwrap_err().reason,
+            reason::JURISDICTION_NOT_FOUND
+        );
+        assert_eq!(
+            run("210000", Some("211200")).unwrap_err().reason,
+            reason::JURISDICTION_MISMATCH
+        );
+        assert_eq!(
+            run("211221", None).unwrap_err().reason,
+            reason::JURISDICTION_MISMATCH
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! What every reconcile shares: the kube client, caches of the cluster-wide inputs
+//! (jurisdictions, calendars, plans, managed Secrets), the PostgreSQL servers, NATS, the
+//! metrics, the event recorder and per-object backoff state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
+use sanxiang_crds::calendar::{Calendar, CalendarError, WorkCalendar};
+use sanxiang_crds::jurisdiction::Jurisdiction;
+use sanxiang_crds::plan::SupervisionPlan;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::nats::{AuthWriter, Streams};
+use crate::postgres::Servers;
+
+/// The one field manager of every server-side apply the operator makes.
+pub const FIELD_MANAGER: &str = "sanxiang-operator";
+/// Label on everything the operator creates.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sanxiang-operator");
+
+pub struct Context {
+    pub client: Client,
+    pub config: Config,
+    pub metrics: Metrics,
+    pub recorder: Recorder,
+    pub jurisdictions: Store<Jurisdiction>,
+    pub calendars: Store<WorkCalendar>,
+    pub plans: Store<SupervisionPlan>,
+    /// Secrets labelled managed-by sanxiang-operator (credentials).
+    pub secrets: Store<Secret>,
+    pub postgres: Servers,
+    pub streams: Streams,
+    pub nats_auth: Arc<AuthWriter>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: Client,
+        config: Config,
+        metrics: Metrics,
+        jurisdictions: Store<Jurisdiction>,
+        calendars: Store<WorkCalendar>,
+        plans: Store<SupervisionPlan>,
+        secrets: Store<Secret>,
+        postgres: Servers,
+        streams: Streams,
+        nats_auth: Arc<AuthWriter>,
+    ) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: FIELD_MANAGER.into(),
+                instance: config.identity.clone(),
+            },
+        );
+        Self {
+            client,
+            config,
+            metrics,
+            recorder,
+            jurisdictions,
+            calendars,
+            plans,
+            secrets,
+            postgres,
+            streams,
+            nats_auth,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The working-day calendar from every WorkCalendar object.
+    pub fn calendar(&self) -> Result<Calendar, CalendarError> {
+        let objects = self.calendars.state();
+        Calendar::from_specs(objects.iter().map(|c| &c.spec))
+    }
+
+    /// Exponential backoff per object: 1 s, 2 s, 4 s … capped at 5 minutes.
+    pub fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().expect("backoff lock");
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = (*n + 1).min(9);
+        Duration::from_secs((1u64 << (*n - 1)).min(300))
+    }
+
+    pub fn reset_backoff(&self, key: &str) {
+        self.failures.lock().expect("backoff lock").remove(key);
+    }
+}

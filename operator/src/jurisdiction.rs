@@ -1,0 +1,265 @@
+//! The Jurisdiction controller: a city gets a namespace for its agencies, and RBAC that
+//! lets the city's administrator groups manage Agency objects there — and nothing else.
+//!
+//! Pipeline: read → validate (pure, same rules as the CRD's CEL) → build (pure: the
+//! namespace, Role and RoleBinding) → apply (server-side, only when they differ from the
+//! server's) → status. The namespace is deliberately not owned by the Jurisdiction:
+//! deleting a Jurisdiction must never cascade into deleting agencies and their records.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+use sanxiang_crds::conditions::{condition_type, new_condition, reason, upsert_condition};
+use sanxiang_crds::jurisdiction::{
+    Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
+};
+
+use crate::apply::{apply, is_subset};
+use crate::context::{Context, FIELD_MANAGER, MANAGED_BY};
+use crate::naming::city_namespace;
+
+pub const CONTROLLER: &str = "jurisdiction";
+/// Namespace labels the admission policy and the operator read.
+pub const CITY_CODE_LABEL: &str = "sanxiang.io/city-code";
+pub const PROVINCE_CODE_LABEL: &str = "sanxiang.io/province-code";
+/// Name of the Role and RoleBinding granted to a city's administrators.
+pub const AGENCY_ADMIN_ROLE: &str = "sanxiang-agency-admin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+impl Error {
+    pub fn reason(&self) -> &'static str {
+        "KubeApi"
+    }
+}
+
+pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.reconcile(CONTROLLER);
+    let name = j.name_any();
+    let generation = j.metadata.generation;
+    let mut status = j.status.clone().unwrap_or_default();
+
+    let errors = validate_jurisdiction(&j.spec);
+    if !errors.is_empty() {
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        publish_warning(&ctx, &j, reason::INVALID_SPEC, &message).await;
+        set_ready(
+            &mut status,
+            false,
+            reason::INVALID_SPEC,
+            message,
+            generation,
+        );
+        write_status(&ctx, &j, status).await?;
+        // Invalid specs wait for a change.
+        return Ok(Action::await_change());
+    }
+
+    if j.spec.level == Level::City {
+        let namespace = city_namespace(&j.spec.code);
+        let province = j.spec.parent.clone().unwrap_or_default();
+        ensure_city_namespace(&ctx, &namespace, &j.spec.code, &province).await?;
+        let owner = j.controller_owner_ref(&()).expect("jurisdiction has a uid");
+        let (role, binding) = build_rbac(&namespace, &j.spec.administrator_groups, owner);
+        apply_if_changed(&Api::namespaced(ctx.client.clone(), &namespace), &role).await?;
+        apply_if_changed(&Api::namespaced(ctx.client.clone(), &namespace), &binding).await?;
+        status.namespace = Some(namespace.clone());
+        set_ready(
+            &mut status,
+            true,
+            reason::PROVISIONED,
+            format!(
+                "namespace {namespace} ready; groups {:?} may manage Agency objects there",
+                j.spec.administrator_groups
+            ),
+            generation,
+        );
+    } else {
+        set_ready(&mut status, true, reason::PROVISIONED, "valid", generation);
+    }
+    write_status(&ctx, &j, status).await?;
+    ctx.reset_backoff(&name);
+    Ok(Action::requeue(Duration::from_secs(3600)))
+}
+
+pub fn error_policy(j: Arc<Jurisdiction>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.error(CONTROLLER, error.reason());
+    tracing::warn!(jurisdiction = %j.name_any(), error = %error, "reconcile failed");
+    Action::requeue(ctx.backoff(&j.name_any()))
+}
+
+async fn ensure_city_namespace(
+    ctx: &Context,
+    namespace: &str,
+    city: &str,
+    province: &str,
+) -> Result<(), Error> {
+    let api: Api<Namespace> = Api::all(ctx.client.clone());
+    let desired = Namespace {
+        metadata: ObjectMeta {
+            name: Some(namespace.to_string()),
+            labels: Some(BTreeMap::from([
+                (MANAGED_BY.0.into(), MANAGED_BY.1.into()),
+                (CITY_CODE_LABEL.into(), city.into()),
+                (PROVINCE_CODE_LABEL.into(), province.into()),
+            ])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let current = api.get_opt(namespace).await?;
+    if current.is_none_or(|c| !is_subset(&json(&desired), &json(&c))) {
+        apply(&api, namespace, &desired).await?;
+    }
+    Ok(())
+}
+
+/// The Role and RoleBinding for a city's administrators (pure).
+pub fn build_rbac(
+    namespace: &str,
+    groups: &[String],
+    owner: k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
+) -> (Role, RoleBinding) {
+    let meta = ObjectMeta {
+        name: Some(AGENCY_ADMIN_ROLE.into()),
+        namespace: Some(namespace.into()),
+        labels: Some(BTreeMap::from([(MANAGED_BY.0.into(), MANAGED_BY.1.into())])),
+        owner_references: Some(vec![owner]),
+        ..Default::default()
+    };
+    let rule = |resources: &[&str], verbs: &[&str]| PolicyRule {
+        api_groups: Some(vec!["sanxiang.io".into()]),
+        resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let role = Role {
+        metadata: meta.clone(),
+        rules: Some(vec![
+            // Self-service onboarding: create, edit and remove the city's agencies.
+            rule(
+                &["agencies"],
+                &[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ],
+            ),
+            // Read what the operator reports; the status is the operator's to write.
+            rule(&["agencies/status"], &["get"]),
+            PolicyRule {
+                // Events explain failures (kubectl describe agency).
+                api_groups: Some(vec!["".into(), "events.k8s.io".into()]),
+                resources: Some(vec!["events".into()]),
+                verbs: vec!["get".into(), "list".into(), "watch".into()],
+                ..Default::default()
+            },
+        ]),
+    };
+    let binding = RoleBinding {
+        metadata: meta,
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: AGENCY_ADMIN_ROLE.into(),
+        },
+        subjects: Some(
+            groups
+                .iter()
+                .map(|g| Subject {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "Group".into(),
+                    name: g.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+    };
+    (role, binding)
+}
+
+async fn apply_if_changed<K>(api: &Api<K>, desired: &K) -> Result<(), Error>
+where
+    K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let name = desired.meta().name.clone().unwrap_or_default();
+    let current = api.get_opt(&name).await?;
+    if current.is_none_or(|c| !is_subset(&json(desired), &json(&c))) {
+        apply(api, &name, desired).await?;
+    }
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("serialisable")
+}
+
+fn set_ready(
+    status: &mut JurisdictionStatus,
+    ready: bool,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+) {
+    let condition: Condition = new_condition(
+        condition_type::READY,
+        ready,
+        reason,
+        message,
+        generation,
+        Time(Utc::now()),
+    );
+    upsert_condition(&mut status.conditions, condition);
+    status.observed_generation = generation;
+}
+
+async fn write_status(
+    ctx: &Context,
+    j: &Jurisdiction,
+    status: JurisdictionStatus,
+) -> Result<(), Error> {
+    if j.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let api: Api<Jurisdiction> = Api::all(ctx.client.clone());
+    let patch = serde_json::json!({
+        "apiVersion": "sanxiang.io/v1alpha1",
+        "kind": "Jurisdiction",
+        "status": status,
+    });
+    api.patch_status(
+        &j.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &str) {
+    let event = Event {
+        type_: EventType::Warning,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Validate".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &j.object_ref(&())).await {
+        tracing::debug!(error = %e, "publishing event failed");
+    }
+}

@@ -1,0 +1,36 @@
+//! The Sanxiang operator.
+//!
+//! It reconciles two kinds of custom resource (types in the `sanxiang-crds` crate):
+//!
+//! - **Jurisdiction** ([`jurisdiction`]): a city gets a namespace `sx-<code>` and RBAC that
+//!   lets its administrator groups manage Agency objects there and nothing else.
+//! - **Agency** ([`agency`]): one enforcement agency becomes one tenant — a PostgreSQL
+//!   database and login role ([`postgres`]), a NATS user limited to the agency's subject
+//!   prefix and a JetStream stream aggregated county → city → province ([`nats`]), and a
+//!   PrometheusRule with its deadline, reviewer-ratio and milestone alerts ([`alerts`]).
+//!   WorkCalendar and SupervisionPlan objects are inputs: when one changes, every agency
+//!   is reconciled again.
+//!
+//! Architecture: [`run`] starts the admin server ([`admin`]: `/live`, `/ready`,
+//! `/metrics`), waits for the leader Lease ([`leader`]), fills caches (reflectors) of the
+//! cluster-wide inputs, and runs both controllers until leadership is lost, when the
+//! process exits so that only one replica ever writes. Reconciles follow one pipeline —
+//! read → validate → build (pure) → apply (server-side apply, one field manager,
+//! [`apply`]) → status — and write nothing when nothing changed.
+
+pub mod admin;
+pub mod agency;
+pub mod alerts;
+pub mod apply;
+pub mod config;
+pub mod context;
+pub mod jurisdiction;
+pub mod leader;
+pub mod metrics;
+pub mod naming;
+pub mod nats;
+pub mod postgres;
+mod run;
+
+pub use config::Config;
+pub use run::run;

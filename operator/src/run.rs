@@ -1,0 +1,217 @@
+//! Wiring: admin server, caches, leader election and the two controllers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
+use kube::{Api, Client, Resource};
+use sanxiang_crds::agency::Agency;
+use sanxiang_crds::calendar::WorkCalendar;
+use sanxiang_crds::jurisdiction::Jurisdiction;
+use sanxiang_crds::plan::SupervisionPlan;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use crate::admin::{self, AdminState};
+use crate::config::Config;
+use crate::context::{Context, MANAGED_BY};
+use crate::leader::LeaderElector;
+use crate::metrics::Metrics;
+use crate::nats::{AuthWriter, Streams};
+use crate::postgres::Servers;
+use crate::{agency, jurisdiction};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let client = Client::try_default().await.map_err(|e| {
+        anyhow::anyhow!("no Kubernetes configuration (KUBECONFIG or in-cluster): {e}")
+    })?;
+    let metrics = Metrics::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    let admin_task = tokio::spawn(admin::serve(
+        config.admin_addr,
+        AdminState {
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        },
+    ));
+
+    // Any change to a cluster-wide input re-runs every agency (they are few enough, and
+    // the idle reconcile writes nothing).
+    let (trigger_tx, trigger_rx) = mpsc::channel::<()>(1);
+    let jurisdictions = cache::<Jurisdiction>(
+        &client,
+        watcher::Config::default(),
+        Some(trigger_tx.clone()),
+    );
+    let calendars = cache::<WorkCalendar>(
+        &client,
+        watcher::Config::default(),
+        Some(trigger_tx.clone()),
+    );
+    let plans = cache::<SupervisionPlan>(
+        &client,
+        watcher::Config::default(),
+        Some(trigger_tx.clone()),
+    );
+    let (secret_changes_tx, mut secret_changes) = mpsc::channel::<()>(1);
+    let secrets = cache::<Secret>(
+        &client,
+        watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
+        Some(secret_changes_tx),
+    );
+
+    let postgres = Servers::new(
+        &config.postgres_servers()?,
+        config.postgres_tenant_host.as_deref(),
+    )?;
+    let nats_client = async_nats::ConnectOptions::with_user_and_password(
+        config.nats_user.clone(),
+        config.nats_password.clone(),
+    )
+    .retry_on_initial_connect()
+    .connection_timeout(Duration::from_secs(5))
+    .connect(&config.nats_url)
+    .await
+    .map_err(|e| anyhow::anyhow!("NATS at {}: {e}", config.nats_url))?;
+    let nats_auth = AuthWriter::new(
+        config.nats_auth_file.clone(),
+        config.nats_static_users_file.clone(),
+        config.nats_pid_file.clone(),
+        secrets.clone(),
+    );
+    tokio::spawn(nats_auth.clone().run());
+    {
+        // A NATS Secret that appears or disappears (also through garbage collection)
+        // rewrites the authorization file.
+        let nats_auth = nats_auth.clone();
+        tokio::spawn(async move {
+            while secret_changes.recv().await.is_some() {
+                nats_auth.wake();
+            }
+        });
+    }
+
+    for (what, ready) in [
+        ("jurisdictions", jurisdictions.wait_until_ready().await),
+        ("work calendars", calendars.wait_until_ready().await),
+        ("supervision plans", plans.wait_until_ready().await),
+        ("secrets", secrets.wait_until_ready().await),
+    ] {
+        ready.map_err(|e| anyhow::anyhow!("cache of {what} never filled: {e}"))?;
+    }
+    ready.store(true, Ordering::Relaxed);
+    tracing::info!("caches synced");
+
+    let identity = config.identity.clone().unwrap_or_else(host_name);
+    let elector = LeaderElector::new(
+        client.clone(),
+        &config.lease_namespace,
+        &config.lease_name,
+        &identity,
+    );
+    elector.acquire().await?;
+    metrics.leader.set(1);
+
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config.clone(),
+        metrics,
+        jurisdictions,
+        calendars,
+        plans,
+        secrets,
+        postgres,
+        Streams::new(nats_client),
+        nats_auth,
+    ));
+
+    let managed = watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+    let jurisdiction_controller = Controller::new(
+        Api::<Jurisdiction>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Role>::all(client.clone()), managed.clone())
+    .owns(Api::<RoleBinding>::all(client.clone()), managed.clone())
+    .shutdown_on_signal()
+    .run(
+        jurisdiction::reconcile,
+        jurisdiction::error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    let triggers = futures::stream::unfold(trigger_rx, |mut rx| async move {
+        rx.recv().await.map(|()| ((), rx))
+    });
+    let agency_controller = Controller::new(
+        Api::<Agency>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Secret>::all(client.clone()), managed)
+    .reconcile_all_on(triggers)
+    .with_config(controller::Config::default().concurrency(config.concurrency))
+    .shutdown_on_signal()
+    .run(agency::reconcile, agency::error_policy, ctx.clone())
+    .for_each(|_| async {});
+
+    tokio::select! {
+        _ = futures::future::join(jurisdiction_controller, agency_controller) => {
+            tracing::info!("controllers stopped (signal)");
+            Ok(())
+        }
+        lost = elector.keep_renewing() => Err(lost),
+        admin = admin_task => Err(anyhow::anyhow!("admin server stopped: {admin:?}")),
+    }
+}
+
+/// A reflector cache of `K`, driven in the background; each change pings `changes`.
+fn cache<K>(client: &Client, config: watcher::Config, changes: Option<mpsc::Sender<()>>) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let stream = watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects();
+    tokio::spawn(drive(stream, changes));
+    store
+}
+
+async fn drive<S, T, E>(stream: S, changes: Option<mpsc::Sender<()>>)
+where
+    S: Stream<Item = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(_) => {
+                if let Some(tx) = &changes {
+                    // A full channel already holds a pending ping: coalesce.
+                    let _ = tx.try_send(());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "watch error (retrying)"),
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("sanxiang-operator-{}", std::process::id()))
+}

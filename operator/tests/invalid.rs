@@ -1,0 +1,157 @@
+//! Bad input gets a precise error naming the field and the rule: the CRD schema (CEL)
+//! rejects what it can see on its own, the operator marks what needs other objects.
+
+mod support;
+
+use std::time::Duration;
+
+use kube::Api;
+use sanxiang_crds::agency::Agency;
+use sanxiang_crds::conditions::{condition_type, find_condition, reason};
+use support::*;
+
+#[tokio::test]
+async fn the_schema_rejects_malformed_objects_naming_the_field() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let p = Province::random(1);
+    let ns = p.namespace();
+
+    // A county code whose parent is not its city.
+    let bad = jurisdiction_yaml("County", &p.counties[0], Some("110100"), &[]);
+    let err = platform
+        .kubectl_apply(&bad)
+        .expect_err("wrong parent accepted");
+    assert!(err.to_string().contains("spec.parent"), "{err}");
+
+    // A city code at province level.
+    let bad = jurisdiction_yaml("Province", &p.city, None, &[]);
+    let err = platform
+        .kubectl_apply(&bad)
+        .expect_err("level/code mismatch accepted");
+    assert!(err.to_string().contains("spec.code"), "{err}");
+
+    platform.kubectl_apply(&p.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    eventually("namespace", Duration::from_secs(30), || {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let ns = ns.clone();
+        async move { Ok(api.get_opt(&ns).await?.is_some()) }
+    })
+    .await?;
+
+    // A credit code with a forbidden letter (O) fails the pattern in the schema.
+    let bad = agency_yaml("bad-pattern", &ns, &p.counties[0], "Delete", 1)
+        .replace("creditCode: \"11", "creditCode: \"1O");
+    let err = platform
+        .kubectl_apply(&bad)
+        .expect_err("bad credit code accepted");
+    assert!(err.to_string().contains("spec.creditCode"), "{err}");
+
+    // A disclosure override without its legal basis.
+    let bad = agency_yaml("no-basis", &ns, &p.counties[0], "Delete", 2)
+        + "  disclosure:\n    overrides:\n    - category: Penalty\n      workingDays: 5\n";
+    let err = platform
+        .kubectl_apply(&bad)
+        .expect_err("override without legal basis accepted");
+    assert!(err.to_string().contains("legalBasis"), "{err}");
+
+    // No categories.
+    let bad = agency_yaml("no-categories", &ns, &p.counties[0], "Delete", 3).replace(
+        "categories: [Licensing, Penalty, Coercion]",
+        "categories: []",
+    );
+    let err = platform
+        .kubectl_apply(&bad)
+        .expect_err("empty categories accepted");
+    assert!(err.to_string().contains("spec.categories"), "{err}");
+    delete_jurisdictions(platform, &p);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let p = Province::random(1);
+    let other = Province::random(1);
+    let ns = p.namespace();
+    platform.kubectl_apply(&p.jurisdictions_yaml())?;
+    platform.kubectl_apply(&other.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    eventually("namespace", Duration::from_secs(30), || {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let ns = ns.clone();
+        async move { Ok(api.get_opt(&ns).await?.is_some()) }
+    })
+    .await?;
+    let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
+
+    // The pattern holds but the check digit is wrong: the operator verifies GB 32100.
+    let good = credit_code(&p.counties[0], 9);
+    let last = good.chars().last().unwrap();
+    let wrong = if last == '0' { '1' } else { '0' };
+    let typo = format!("{}{wrong}", &good[..17]);
+    let yaml = agency_yaml("typo", &ns, &p.counties[0], "Delete", 9).replace(&good, &typo);
+    platform.kubectl_apply(&yaml)?;
+    let a = wait_condition(
+        &api,
+        "typo",
+        condition_type::READY,
+        "False",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let ready = find_condition(
+        &a.status.as_ref().unwrap().conditions,
+        condition_type::READY,
+    )
+    .unwrap()
+    .clone();
+    assert_eq!(ready.reason, reason::INVALID_SPEC);
+    assert!(
+        ready.message.contains("spec.creditCode"),
+        "{}",
+        ready.message
+    );
+
+    // Another city's county in this city's namespace.
+    let yaml = agency_yaml("elsewhere", &ns, &other.counties[0], "Delete", 10);
+    platform.kubectl_apply(&yaml)?;
+    let a = wait_condition(
+        &api,
+        "elsewhere",
+        condition_type::READY,
+        "False",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let ready = find_condition(
+        &a.status.as_ref().unwrap().conditions,
+        condition_type::READY,
+    )
+    .unwrap()
+    .clone();
+    assert_eq!(ready.reason, reason::JURISDICTION_MISMATCH);
+    assert!(
+        ready.message.starts_with("spec.jurisdiction:"),
+        "{}",
+        ready.message
+    );
+
+    // Fixing the spec makes it Ready: invalid specs wait for a change, then proceed.
+    platform.kubectl_apply(&agency_yaml("typo", &ns, &p.counties[0], "Delete", 9))?;
+    wait_ready(&api, "typo").await?;
+
+    for name in ["typo", "elsewhere"] {
+        api.delete(name, &Default::default()).await?;
+    }
+    for name in ["typo", "elsewhere"] {
+        eventually("deleted", Duration::from_secs(60), || {
+            let api = api.clone();
+            async move { Ok(api.get_opt(name).await?.is_none()) }
+        })
+        .await?;
+    }
+    delete_jurisdictions(platform, &p);
+    delete_jurisdictions(platform, &other);
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Shared by the operator's end-to-end tests and its benchmark: the real operator binary
+//! on the local platform, a random province to work in, and YAML builders.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kube::Api;
+use rand::Rng;
+use sanxiang_crds::agency::Agency;
+use sanxiang_crds::conditions::{condition_type, find_condition};
+use sanxiang_e2e::Platform;
+use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
+
+/// The platform with CRDs and this year's calendars installed, and one operator process
+/// for the whole test binary.
+pub fn setup() -> Result<(&'static Platform, &'static OperatorProcess)> {
+    static OPERATOR: OnceLock<std::result::Result<OperatorProcess, String>> = OnceLock::new();
+    let platform = Platform::shared()?;
+    let operator = OPERATOR
+        .get_or_init(|| {
+            (|| {
+                platform.install_sanxiang_crds()?;
+                for year in ["2025", "2026"] {
+                    let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
+                    platform.kubectl_apply(&std::fs::read_to_string(path)?)?;
+                }
+                OperatorProcess::start(
+                    platform,
+                    std::path::Path::new(env!("CARGO_BIN_EXE_sanxiang-operator")),
+                    "test",
+                )
+            })()
+            .map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((platform, operator))
+}
+
+/// A province (with random codes, so reruns and parallel tests never collide) with one
+/// city and `counties` counties.
+pub struct Province {
+    pub province: String,
+    pub city: String,
+    pub counties: Vec<String>,
+    pub admin_group: String,
+}
+
+impl Province {
+    pub fn random(counties: usize) -> Self {
+        let mut rng = rand::rng();
+        let p: u32 = rng.random_range(11..=65);
+        let c: u32 = rng.random_range(1..=89);
+        let province = format!("{p:02}0000");
+        let city = format!("{p:02}{c:02}00");
+        let counties = (1..=counties)
+            .map(|k| format!("{p:02}{c:02}{k:02}"))
+            .collect();
+        Self {
+            admin_group: format!("city-{city}-admins"),
+            province,
+            city,
+            counties,
+        }
+    }
+
+    pub fn namespace(&self) -> String {
+        format!("sx-{}", self.city)
+    }
+
+    /// Jurisdiction objects for the province, the city and its counties.
+    pub fn jurisdictions_yaml(&self) -> String {
+        let mut docs = vec![
+            jurisdiction_yaml("Province", &self.province, None, &[]),
+            jurisdiction_yaml(
+                "City",
+                &self.city,
+                Some(&self.province),
+                &[&self.admin_group],
+            ),
+        ];
+        for county in &self.counties {
+            docs.push(jurisdiction_yaml("County", county, Some(&self.city), &[]));
+        }
+        docs.join("---\n")
+    }
+
+    pub fn object_names(&self) -> Vec<String> {
+        let mut names = vec![format!("j-{}", self.province), format!("j-{}", self.city)];
+        names.extend(self.counties.iter().map(|c| format!("j-{c}")));
+        names
+    }
+}
+
+pub fn jurisdiction_yaml(level: &str, code: &str, parent: Option<&str>, groups: &[&str]) -> String {
+    let parent = parent
+        .map(|p| format!("  parent: \"{p}\"\n"))
+        .unwrap_or_default();
+    let groups = if groups.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "  administratorGroups: [{}]\n",
+            groups
+                .iter()
+                .map(|g| format!("\"{g}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata:\n  name: j-{code}\nspec:\n  level: {level}\n  code: \"{code}\"\n{parent}  displayName: \"测试 {code}\"\n{groups}"
+    )
+}
+
+/// A valid unified social credit code for region `region`, serial `n`.
+pub fn credit_code(region: &str, n: u32) -> String {
+    let first17 = format!("11{region}{n:09}");
+    let check = sanxiang_crds::credit_code::check_character(&first17).expect("valid body");
+    format!("{first17}{check}")
+}
+
+pub fn agency_yaml(
+    name: &str,
+    namespace: &str,
+    jurisdiction: &str,
+    policy: &str,
+    serial: u32,
+) -> String {
+    format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  jurisdiction: \"{jurisdiction}\"\n  displayName: \"{name} 执法局\"\n  creditCode: \"{}\"\n  categories: [Licensing, Penalty, Coercion]\n  database:\n    deletionPolicy: {policy}\n",
+        credit_code(jurisdiction, serial)
+    )
+}
+
+/// Waits until the agency's condition `type_` has `status` ("True"/"False"), returning
+/// the agency.
+pub async fn wait_condition(
+    api: &Api<Agency>,
+    name: &str,
+    type_: &str,
+    status: &str,
+    timeout: Duration,
+) -> Result<Agency> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let agency = api.get_opt(name).await?;
+        if let Some(a) = &agency
+            && let Some(s) = &a.status
+            && find_condition(&s.conditions, type_).is_some_and(|c| c.status == status)
+            && s.observed_generation == a.metadata.generation
+        {
+            return Ok(a.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            let conditions = agency
+                .and_then(|a| a.status)
+                .map(|s| format!("{:#?}", s.conditions))
+                .unwrap_or_else(|| "no status".into());
+            anyhow::bail!(
+                "agency {name}: {type_} never became {status} within {timeout:?}; conditions: {conditions}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
+    wait_condition(
+        api,
+        name,
+        condition_type::READY,
+        "True",
+        Duration::from_secs(90),
+    )
+    .await
+}
+
+/// Waits until `check` holds, polling.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last = Some(e),
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(last.unwrap_or_else(|| anyhow::anyhow!("condition false")))
+                .with_context(|| format!("{what}: not true within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Deletes the province's jurisdictions (agencies must be gone first).
+pub fn delete_jurisdictions(platform: &Platform, province: &Province) {
+    let mut cmd = platform.kubectl();
+    cmd.args([
+        "delete",
+        "jurisdictions",
+        "--ignore-not-found",
+        "--wait=false",
+    ]);
+    cmd.args(province.object_names());
+    let _ = cmd.output();
+}

@@ -1,0 +1,383 @@
+//! End to end, against the real local platform and the real operator binary: a province,
+//! a city, two counties and agencies become working, isolated tenants.
+
+mod support;
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::{Api, ResourceExt};
+use sanxiang_crds::agency::Agency;
+use sanxiang_e2e::platform::client_from_kubeconfig;
+use sqlx::Connection;
+use support::*;
+
+fn secret(s: &Secret, key: &str) -> String {
+    String::from_utf8(s.data.as_ref().unwrap()[key].0.clone()).unwrap()
+}
+
+async fn nats_as(secret_obj: &Secret) -> anyhow::Result<async_nats::Client> {
+    Ok(async_nats::ConnectOptions::with_user_and_password(
+        secret(secret_obj, "user"),
+        secret(secret_obj, "password"),
+    )
+    .custom_inbox_prefix(secret(secret_obj, "inboxPrefix"))
+    .request_timeout(Some(Duration::from_secs(2)))
+    .connect(secret(secret_obj, "url"))
+    .await?)
+}
+
+/// Number of messages with `subject` in `stream`.
+async fn count_in(js: &jetstream::Context, stream: &str, subject: &str) -> anyhow::Result<u64> {
+    let s = js.get_stream(stream).await?;
+    let info = s
+        .info_with_subjects(subject)
+        .await?
+        .next()
+        .await
+        .transpose()?;
+    Ok(info.map(|(_, n)| n as u64).unwrap_or(0))
+}
+
+#[tokio::test]
+async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
+    let (platform, operator) = setup()?;
+    let province = Province::random(2);
+    let ns = province.namespace();
+    platform.kubectl_apply(&province.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    eventually("city namespace exists", Duration::from_secs(30), || {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let ns = ns.clone();
+        async move { Ok(api.get_opt(&ns).await?.is_some()) }
+    })
+    .await?;
+
+    let (k1, k2) = (&province.counties[0], &province.counties[1]);
+    let agencies = [
+        ("county-one-market", k1.as_str(), "Retain"),
+        ("county-two-ecology", k2.as_str(), "Delete"),
+        ("city-approval", province.city.as_str(), "Retain"),
+    ];
+    let yaml: Vec<String> = agencies
+        .iter()
+        .enumerate()
+        .map(|(i, (name, j, policy))| agency_yaml(name, &ns, j, policy, i as u32 + 1))
+        .collect();
+    platform.kubectl_apply(&yaml.join("---\n"))?;
+
+    let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
+    for (name, _, _) in &agencies {
+        let a = wait_ready(&api, name).await?;
+        let status = a.status.unwrap();
+        assert!(status.database.is_some() && status.nats_subject_prefix.is_some());
+    }
+
+    // ---- databases: own one usable, another agency's closed -------------------------
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let db1 = secrets.get("county-one-market-db").await?;
+    let db2 = secrets.get("county-two-ecology-db").await?;
+    let mut conn = sqlx::PgConnection::connect(&secret(&db1, "url")).await?;
+    sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("INSERT INTO records (body) VALUES ('执法记录')")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let foreign = format!(
+        "postgres://{}:{}@127.0.0.1:{}/{}",
+        secret(&db1, "username"),
+        secret(&db1, "password"),
+        secret(&db1, "port"),
+        secret(&db2, "dbname")
+    );
+    let err = sqlx::PgConnection::connect(&foreign)
+        .await
+        .expect_err("agency one must not reach agency two's database");
+    assert!(
+        err.to_string().contains("permission denied"),
+        "unexpected error: {err}"
+    );
+
+    // ---- NATS: publish under own prefix only; aggregation upward ------------------
+    let n1 = secrets.get("county-one-market-nats").await?;
+    let n2 = secrets.get("county-two-ecology-nats").await?;
+    let prefix1 = secret(&n1, "subjectPrefix");
+    assert_eq!(
+        prefix1,
+        format!(
+            "sx.{}.{}.{k1}.county-one-market",
+            province.province, province.city
+        )
+    );
+    let js1 = jetstream::new(nats_as(&n1).await?);
+    let subject = format!("{prefix1}.disclosure");
+    let ack = js1
+        .publish(subject.clone(), "决定书 No.1".into())
+        .await?
+        .await?;
+    assert!(ack.sequence >= 1);
+    let foreign_subject = format!("{}.disclosure", secret(&n2, "subjectPrefix"));
+    let refused = async {
+        js1.publish(foreign_subject.clone(), "forged".into())
+            .await?
+            .await
+            .map_err(anyhow::Error::from)
+    }
+    .await;
+    assert!(
+        refused.is_err(),
+        "publishing under another agency's prefix must fail"
+    );
+
+    let admin = jetstream::new(platform.nats().await?);
+    let stream2 = api.get("county-two-ecology").await?.status.unwrap().streams[0].clone();
+    assert_eq!(
+        count_in(&admin, &stream2, &foreign_subject).await?,
+        0,
+        "nothing forged arrived"
+    );
+    for stream in [
+        format!("SX_COUNTY_{k1}"),
+        format!("SX_CITY_{}", province.city),
+        format!("SX_PROVINCE_{}", province.province),
+    ] {
+        eventually(
+            &format!("message aggregated into {stream}"),
+            Duration::from_secs(30),
+            || {
+                let (admin, stream, subject) = (admin.clone(), stream.clone(), subject.clone());
+                async move { Ok(count_in(&admin, &stream, &subject).await? == 1) }
+            },
+        )
+        .await?;
+    }
+    assert_eq!(
+        count_in(&admin, &format!("SX_COUNTY_{k2}"), &subject)
+            .await
+            .unwrap_or(0),
+        0,
+        "a county aggregate holds only its own agencies"
+    );
+
+    // ---- alerts ------------------------------------------------------------------------
+    let rules: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &sanxiang_operator::agency::build::prometheus_rule_resource(),
+    );
+    let rule = rules.get("county-one-market-alerts").await?;
+    let rule_text = serde_json::to_string(&rule.data["spec"])?;
+    for alert in sanxiang_operator::alerts::AGENCY_ALERTS {
+        if alert.starts_with("SanxiangMilestone") {
+            continue; // no SupervisionPlan names this agency
+        }
+        assert!(
+            rule_text.contains(alert),
+            "{alert} missing from {rule_text}"
+        );
+    }
+    assert!(
+        rule_text.contains("sanxiang_disclosures_overdue"),
+        "{rule_text}"
+    );
+    assert!(
+        rule_text.contains(r#"agency=\"county-one-market\""#),
+        "{rule_text}"
+    );
+
+    // ---- idle: a second look changes nothing ------------------------------------------
+    let before = api.get("county-one-market").await?.resource_version();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        api.get("county-one-market").await?.resource_version(),
+        before
+    );
+    assert!(operator.metrics()?.contains("sanxiang_agency_ready{"));
+
+    // ---- deletion: Retain keeps records, Delete removes them ------------------------
+    let s1 = api.get("county-one-market").await?.status.unwrap();
+    let s2 = api.get("county-two-ecology").await?.status.unwrap();
+    api.delete("county-one-market", &DeleteParams::default())
+        .await?;
+    api.delete("county-two-ecology", &DeleteParams::default())
+        .await?;
+    for name in ["county-one-market", "county-two-ecology"] {
+        eventually(&format!("{name} deleted"), Duration::from_secs(60), || {
+            let api = api.clone();
+            async move { Ok(api.get_opt(name).await?.is_none()) }
+        })
+        .await?;
+    }
+    let mut su = sqlx::PgConnection::connect(&platform.postgres_url("postgres")).await?;
+    let exists = |db: String| async move {
+        let mut c = sqlx::PgConnection::connect(&platform.postgres_url("postgres")).await?;
+        let found: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(db)
+                .fetch_one(&mut c)
+                .await?;
+        anyhow::Ok(found)
+    };
+    assert!(
+        exists(s1.database.clone().unwrap()).await?,
+        "Retain must keep the database"
+    );
+    assert!(
+        !exists(s2.database.clone().unwrap()).await?,
+        "Delete must drop the database"
+    );
+    let kept: i64 = {
+        let url = platform.postgres_url(s1.database.as_deref().unwrap());
+        let mut c = sqlx::PgConnection::connect(&url).await?;
+        sqlx::query_scalar("SELECT count(*) FROM records")
+            .fetch_one(&mut c)
+            .await?
+    };
+    assert_eq!(kept, 1, "the retained records are intact");
+    let can_login: bool = sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1")
+        .bind(s1.database_role.as_deref().unwrap())
+        .fetch_one(&mut su)
+        .await?;
+    assert!(!can_login, "a retained role no longer logs in");
+    assert!(
+        admin.get_stream(&s1.streams[0]).await.is_ok(),
+        "Retain keeps the stream"
+    );
+    assert!(
+        admin.get_stream(&s2.streams[0]).await.is_err(),
+        "Delete removes the stream"
+    );
+    assert_eq!(
+        count_in(
+            &admin,
+            &format!("SX_PROVINCE_{}", province.province),
+            &subject
+        )
+        .await?,
+        1,
+        "the province keeps what was pushed"
+    );
+    // The deleted agency's NATS credentials stop working.
+    eventually("revoked NATS user refused", Duration::from_secs(30), || {
+        let n1 = n1.clone();
+        async move { Ok(nats_as(&n1).await.is_err()) }
+    })
+    .await?;
+
+    // Clean up what remains (the retained database stays: that is the point).
+    api.delete("city-approval", &DeleteParams::default())
+        .await?;
+    eventually("city agency deleted", Duration::from_secs(60), || {
+        let api = api.clone();
+        async move { Ok(api.get_opt("city-approval").await?.is_none()) }
+    })
+    .await?;
+    delete_jurisdictions(platform, &province);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let home = Province::random(1);
+    let other = Province::random(1);
+    platform.kubectl_apply(&home.jurisdictions_yaml())?;
+    platform.kubectl_apply(&other.jurisdictions_yaml())?;
+    let admin = platform.kube_client().await?;
+    for p in [&home, &other] {
+        let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(admin.clone());
+        let ns = p.namespace();
+        eventually("namespace", Duration::from_secs(30), || {
+            let (ns_api, ns) = (ns_api.clone(), ns.clone());
+            async move { Ok(ns_api.get_opt(&ns).await?.is_some()) }
+        })
+        .await?;
+    }
+    let rbac_ready = |ns: String| {
+        let admin = admin.clone();
+        async move {
+            let api: Api<k8s_openapi::api::rbac::v1::RoleBinding> = Api::namespaced(admin, &ns);
+            Ok(api.get_opt("sanxiang-agency-admin").await?.is_some())
+        }
+    };
+    eventually("rolebinding", Duration::from_secs(30), || {
+        rbac_ready(home.namespace())
+    })
+    .await?;
+
+    let kubeconfig =
+        platform.kubeconfig_for(&format!("alice-{}", home.city), Some(&home.admin_group))?;
+    let alice = client_from_kubeconfig(&kubeconfig).await?;
+    let mine: Api<Agency> = Api::namespaced(alice.clone(), &home.namespace());
+    let agency: Agency = serde_yaml::from_str(&agency_yaml(
+        "self-served",
+        &home.namespace(),
+        &home.counties[0],
+        "Delete",
+        7,
+    ))?;
+    mine.create(&PostParams::default(), &agency).await?;
+    assert_eq!(mine.list(&ListParams::default()).await?.items.len(), 1);
+
+    let theirs: Api<Agency> = Api::namespaced(alice.clone(), &other.namespace());
+    let mut foreign = agency.clone();
+    foreign.metadata.namespace = Some(other.namespace());
+    let err = theirs
+        .create(&PostParams::default(), &foreign)
+        .await
+        .expect_err("another city's namespace is forbidden");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 403),
+        "{err}"
+    );
+    let err = theirs
+        .list(&ListParams::default())
+        .await
+        .expect_err("listing elsewhere is forbidden");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 403),
+        "{err}"
+    );
+
+    // Agencies only: nothing else in their own namespace.
+    let cms: Api<ConfigMap> = Api::namespaced(alice.clone(), &home.namespace());
+    let err = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "x"}}))?,
+        )
+        .await
+        .expect_err("ConfigMaps are not theirs");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 403),
+        "{err}"
+    );
+    let secrets: Api<Secret> = Api::namespaced(alice, &home.namespace());
+    let err = secrets
+        .list(&ListParams::default())
+        .await
+        .expect_err("Secrets are not theirs");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 403),
+        "{err}"
+    );
+
+    let admin_agencies: Api<Agency> = Api::namespaced(admin.clone(), &home.namespace());
+    wait_ready(&admin_agencies, "self-served").await?;
+    admin_agencies
+        .delete("self-served", &DeleteParams::default())
+        .await?;
+    eventually("deleted", Duration::from_secs(60), || {
+        let api = admin_agencies.clone();
+        async move { Ok(api.get_opt("self-served").await?.is_none()) }
+    })
+    .await?;
+    delete_jurisdictions(platform, &home);
+    delete_jurisdictions(platform, &other);
+    Ok(())
+}
