@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 
-.PHONY: setup up down purge status test lint unit bench crds
+.PHONY: setup up down purge status test lint bench crds
 
 ## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
 setup:
@@ -29,6 +29,11 @@ test: setup
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## bench: onboarding benchmark (N agencies to Ready, memory, idle writes) on profile bench
+BENCH_SIZES ?= 100 1000
+bench: setup
+	SANXIANG_PROFILE=bench $(CARGO) bench -p sanxiang-operator --bench onboarding -- $(BENCH_SIZES)
 
 ## crds: regenerate the CRD YAML from the Rust types
 crds:

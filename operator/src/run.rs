@@ -107,7 +107,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ready.store(true, Ordering::Relaxed);
     tracing::info!("caches synced");
 
-    let identity = config.identity.clone().unwrap_or_else(host_name);
+    // Like client-go: host name plus a random suffix, so two replicas on one host (or a
+    // restarted one) never mistake each other's Lease for their own.
+    let identity = config
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("{}_{:08x}", host_name(), rand::random::<u32>()));
     let elector = LeaderElector::new(
         client.clone(),
         &config.lease_namespace,

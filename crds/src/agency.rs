@@ -1,0 +1,668 @@
+//! `Agency`: one enforcement agency (执法机关) = one tenant, and what the operator
+//! provisioned for it.
+//!
+//! City administrators create Agency objects in their city's namespace; the operator
+//! gives each a database, NATS subjects and alert rules, and reports each part as a
+//! condition. Everything an administrator may get wrong is checked twice: by the
+//! schema when the object is applied, and by [`validate_agency`] before the operator
+//! acts (the credit-code check digit only there).
+//!
+//! Disclosure deadlines default to the national rule — licensing and penalty decisions
+//! within 7 working days, all others within 20 — and an agency may override a category
+//! only by citing the law that says otherwise ([`disclosure_working_days`]).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{is_division_code, is_dns_label};
+use crate::credit_code::validate_credit_code;
+use crate::field_error::FieldError;
+
+/// Most alert labels an agency may add.
+pub const MAX_ALERT_LABELS: usize = 16;
+/// Alert labels the operator sets itself for routing; an agency may not override them.
+pub const RESERVED_ALERT_LABELS: [&str; 6] = [
+    "province",
+    "city",
+    "county",
+    "agency",
+    "alertname",
+    "severity",
+];
+/// Longest disclosure deadline an override may set, in working days.
+pub const MAX_DISCLOSURE_WORKING_DAYS: u32 = 60;
+
+/// An administrative enforcement agency (执法机关) using the platform: one tenant with
+/// its own database, messaging subjects and alerts.
+///
+/// Create it in the namespace of its city (see `kubectl get jur` for the namespaces).
+/// Watch `kubectl get ag` until READY is True; if it is False the REASON column and
+/// `kubectl describe` say what to fix.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "sanxiang.io",
+    version = "v1alpha1",
+    kind = "Agency",
+    doc = "One administrative enforcement agency (tenant) and what the operator provisioned for it; see spec and status.",
+    plural = "agencies",
+    namespaced,
+    shortname = "ag",
+    category = "sanxiang",
+    status = "AgencyStatus",
+    printcolumn = r#"{"name":"Jurisdiction","type":"string","jsonPath":".spec.jurisdiction"}"#,
+    printcolumn = r#"{"name":"Credit Code","type":"string","jsonPath":".spec.creditCode"}"#,
+    printcolumn = r#"{"name":"Display Name","type":"string","jsonPath":".spec.displayName","priority":1}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Database","type":"string","jsonPath":".status.database","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!has(self.disclosure) || !has(self.disclosure.overrides) || self.disclosure.overrides.all(o, o.category in self.categories)",
+        "message": "every disclosure override must be for one of spec.categories",
+        "fieldPath": ".disclosure.overrides"
+    }
+]))]
+pub struct AgencySpec {
+    /// GB/T 2260 code of the city (e.g. 210100) or county (e.g. 211221) the agency
+    /// belongs to: the city of this namespace or one of its counties. Cannot be
+    /// changed after creation, since messaging subjects and reports hang off it.
+    #[schemars(
+        length(max = 6),
+        extend("x-kubernetes-validations" = [
+            {
+                "rule": "self.matches('^[1-9][0-9]{5}$') && !self.endsWith('0000')",
+                "message": "must be the 6-digit GB/T 2260 code of a city (e.g. 210100) or county (e.g. 211221), not of a province"
+            },
+            { "rule": "self == oldSelf", "message": "is immutable: create a new Agency to move an agency" }
+        ])
+    )]
+    pub jurisdiction: String,
+
+    /// Full official name, e.g. 沈阳市市场监督管理局.
+    #[schemars(length(min = 1, max = 128))]
+    pub display_name: String,
+
+    /// Unified social credit code (统一社会信用代码, GB 32100-2015) of the agency: 18
+    /// characters, digits and upper-case letters except I, O, S, V, Z, e.g.
+    /// 11210100MB0123456X. The operator also verifies the check digit (the last
+    /// character) and reports a typo as reason InvalidSpec.
+    #[schemars(
+        length(max = 18),
+        extend("x-kubernetes-validations" = [
+            {
+                "rule": "self.matches('^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$')",
+                "message": "must be an 18-character unified social credit code: digits and upper-case letters except I, O, S, V, Z, with digits in positions 3-8"
+            }
+        ])
+    )]
+    pub credit_code: String,
+
+    /// Enforcement categories (执法类别) the agency holds, each at most once. They
+    /// select its disclosure deadlines and the statistics it reports.
+    #[schemars(length(min = 1, max = 9), extend("x-kubernetes-list-type" = "set"))]
+    pub categories: Vec<EnforcementCategory>,
+
+    /// Where the agency's records live and what happens to them when the Agency is
+    /// deleted.
+    #[serde(default)]
+    pub database: DatabaseSpec,
+
+    /// Deviations from the default disclosure deadlines.
+    #[serde(default)]
+    pub disclosure: DisclosureSpec,
+
+    /// Routing of the agency's alerts.
+    #[serde(default)]
+    pub alerting: AlertingSpec,
+}
+
+/// Enforcement category (执法类别): Licensing 行政许可, Penalty 行政处罚, Coercion 行政强制,
+/// Expropriation 行政征收, Requisition 行政征用, Inspection 行政检查, Fee 行政收费,
+/// Adjudication 行政裁决, Confirmation 行政确认.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum EnforcementCategory {
+    /// 行政许可 (administrative licensing).
+    Licensing,
+    /// 行政处罚 (administrative penalty).
+    Penalty,
+    /// 行政强制 (administrative coercive measures).
+    Coercion,
+    /// 行政征收 (expropriation).
+    Expropriation,
+    /// 行政征用 (requisition).
+    Requisition,
+    /// 行政检查 (inspection).
+    Inspection,
+    /// 行政收费 (administrative fees).
+    Fee,
+    /// 行政裁决 (administrative adjudication).
+    Adjudication,
+    /// 行政确认 (administrative confirmation).
+    Confirmation,
+}
+
+impl EnforcementCategory {
+    /// All categories, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::Licensing,
+        Self::Penalty,
+        Self::Coercion,
+        Self::Expropriation,
+        Self::Requisition,
+        Self::Inspection,
+        Self::Fee,
+        Self::Adjudication,
+        Self::Confirmation,
+    ];
+
+    /// The name used in YAML and labels, e.g. `Penalty`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Licensing => "Licensing",
+            Self::Penalty => "Penalty",
+            Self::Coercion => "Coercion",
+            Self::Expropriation => "Expropriation",
+            Self::Requisition => "Requisition",
+            Self::Inspection => "Inspection",
+            Self::Fee => "Fee",
+            Self::Adjudication => "Adjudication",
+            Self::Confirmation => "Confirmation",
+        }
+    }
+
+    /// The Chinese legal term, e.g. 行政处罚.
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            Self::Licensing => "行政许可",
+            Self::Penalty => "行政处罚",
+            Self::Coercion => "行政强制",
+            Self::Expropriation => "行政征收",
+            Self::Requisition => "行政征用",
+            Self::Inspection => "行政检查",
+            Self::Fee => "行政收费",
+            Self::Adjudication => "行政裁决",
+            Self::Confirmation => "行政确认",
+        }
+    }
+
+    /// Default disclosure deadline in working days after the decision: 7 for
+    /// licensing and penalty decisions, 20 for all others.
+    pub fn default_disclosure_working_days(self) -> u32 {
+        match self {
+            Self::Licensing | Self::Penalty => 7,
+            _ => 20,
+        }
+    }
+}
+
+impl std::fmt::Display for EnforcementCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The disclosure deadline for decisions of `category`, in working days after the
+/// decision: an override for the category wins, else 7 for Licensing and Penalty and 20
+/// for the rest.
+pub fn disclosure_working_days(
+    category: EnforcementCategory,
+    overrides: &[DisclosureOverride],
+) -> u32 {
+    overrides
+        .iter()
+        .find(|o| o.category == category)
+        .map_or_else(
+            || category.default_disclosure_working_days(),
+            |o| o.working_days,
+        )
+}
+
+/// Where the agency's records live.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// Name of the PostgreSQL server (as configured in the operator) that holds the
+    /// agency's database. Default `default`. Cannot be changed after creation: moving
+    /// records between servers is a migration, not an edit.
+    #[serde(default = "default_server")]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+        extend("x-kubernetes-validations" = [
+            { "rule": "self == oldSelf", "message": "is immutable: records cannot be moved by editing the Agency" }
+        ])
+    )]
+    pub server: String,
+
+    /// What deleting the Agency does to its database: `Retain` (default) keeps the
+    /// database and its records and only revokes access; `Delete` drops them for good.
+    /// Enforcement records must normally be kept, so use Delete only for test tenants.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+fn default_server() -> String {
+    "default".to_owned()
+}
+
+impl Default for DatabaseSpec {
+    fn default() -> Self {
+        Self {
+            server: default_server(),
+            deletion_policy: DeletionPolicy::default(),
+        }
+    }
+}
+
+/// What deleting an Agency does to its records: Retain (keep, default) or Delete (drop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Keep the database and records; revoke the agency's access.
+    #[default]
+    Retain,
+    /// Drop the database, its role and all records.
+    Delete,
+}
+
+/// Deviations from the default disclosure deadlines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosureSpec {
+    /// Per-category deadlines that a law sets differently from the default (7 working
+    /// days for Licensing and Penalty, 20 for the rest). At most one per category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 9),
+        extend(
+            "x-kubernetes-list-type" = "map",
+            "x-kubernetes-list-map-keys" = ["category"]
+        )
+    )]
+    pub overrides: Vec<DisclosureOverride>,
+}
+
+/// A disclosure deadline that a law sets differently, with that law cited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "has(self.legalBasis) && size(self.legalBasis.trim()) >= 4",
+        "message": "cite the legal basis (law and article) that sets this deadline",
+        "fieldPath": ".legalBasis"
+    }
+]))]
+pub struct DisclosureOverride {
+    /// The category whose deadline differs.
+    pub category: EnforcementCategory,
+    /// Deadline in working days after the decision, 1 to 60.
+    #[schemars(range(min = 1, max = 60))]
+    pub working_days: u32,
+    /// The law and article that set this deadline, e.g. 《某某条例》第十二条. Required:
+    /// a deadline may only deviate from the default where a law says so.
+    #[schemars(length(min = 4, max = 500))]
+    pub legal_basis: String,
+}
+
+/// Routing of the agency's alerts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertingSpec {
+    /// Extra Prometheus labels on every alert of the agency, for Alertmanager routing,
+    /// e.g. `{team: market-supervision}`. Names are Prometheus label names; province,
+    /// city, county, agency, alertname and severity are set by the operator and may not
+    /// be given here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend(
+        "maxProperties" = 16,
+        "x-kubernetes-validations" = [
+            {
+                "rule": "self.all(k, size(k) <= 63 && k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$') && !k.startsWith('__'))",
+                "message": "label names must be Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __, at most 63 characters)"
+            },
+            {
+                "rule": "self.all(k, size(self[k]) <= 256)",
+                "message": "label values must be at most 256 characters"
+            },
+            {
+                "rule": "!('province' in self) && !('city' in self) && !('county' in self) && !('agency' in self) && !('alertname' in self) && !('severity' in self)",
+                "message": "province, city, county, agency, alertname and severity are set by the operator"
+            }
+        ]
+    ))]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What the operator provisioned for the agency.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyStatus {
+    /// DatabaseReady, MessagingReady, AlertsReady and their summary Ready, each with a
+    /// reason such as Provisioned, InvalidSpec, JurisdictionMismatch or
+    /// DatabaseUnavailable and a message naming what to fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Name of the agency's PostgreSQL database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Name of the PostgreSQL login role that owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_role: Option<String>,
+    /// Secret (in this namespace) with the database credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<String>,
+    /// NATS subject prefix the agency publishes under, e.g. `sx.210000.210100.0.ag-x`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_subject_prefix: Option<String>,
+    /// Secret (in this namespace) with the NATS credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_credentials_secret: Option<String>,
+    /// JetStream streams that carry the agency's events upward.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<String>,
+    /// PrometheusRule (in this namespace) holding the agency's alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_rule: Option<String>,
+}
+
+fn is_prometheus_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with("__")
+}
+
+/// Checks an Agency spec the way its schema and CEL rules do, plus the credit-code
+/// check digit.
+pub fn validate_agency(spec: &AgencySpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let j = &spec.jurisdiction;
+    if !is_division_code(j) || j.ends_with("0000") {
+        errors.push(FieldError::new(
+            "spec.jurisdiction",
+            format!(
+                "{j:?} must be the 6-digit GB/T 2260 code of a city (e.g. 210100) or county (e.g. 211221), not of a province"
+            ),
+        ));
+    }
+    if spec.display_name.trim().is_empty() {
+        errors.push(FieldError::new("spec.displayName", "must not be empty"));
+    } else if spec.display_name.chars().count() > 128 {
+        errors.push(FieldError::new(
+            "spec.displayName",
+            "must be at most 128 characters",
+        ));
+    }
+    if let Err(e) = validate_credit_code(&spec.credit_code) {
+        errors.push(FieldError::new("spec.creditCode", e.to_string()));
+    }
+    if spec.categories.is_empty() {
+        errors.push(FieldError::new(
+            "spec.categories",
+            "list at least one enforcement category",
+        ));
+    }
+    for (i, c) in spec.categories.iter().enumerate() {
+        if spec.categories[..i].contains(c) {
+            errors.push(FieldError::new(
+                format!("spec.categories[{i}]"),
+                format!("{c} is listed twice"),
+            ));
+        }
+    }
+    if !is_dns_label(&spec.database.server) {
+        errors.push(FieldError::new(
+            "spec.database.server",
+            format!(
+                "{:?} must be a server name: lower-case letters, digits and '-'",
+                spec.database.server
+            ),
+        ));
+    }
+    for (i, o) in spec.disclosure.overrides.iter().enumerate() {
+        let field = format!("spec.disclosure.overrides[{i}]");
+        if spec.disclosure.overrides[..i]
+            .iter()
+            .any(|p| p.category == o.category)
+        {
+            errors.push(FieldError::new(
+                format!("{field}.category"),
+                format!("{} already has an override", o.category),
+            ));
+        }
+        if !spec.categories.contains(&o.category) {
+            errors.push(FieldError::new(
+                format!("{field}.category"),
+                format!("{} is not one of spec.categories", o.category),
+            ));
+        }
+        if !(1..=MAX_DISCLOSURE_WORKING_DAYS).contains(&o.working_days) {
+            errors.push(FieldError::new(
+                format!("{field}.workingDays"),
+                format!(
+                    "{} is outside 1..={MAX_DISCLOSURE_WORKING_DAYS}",
+                    o.working_days
+                ),
+            ));
+        }
+        if o.legal_basis.trim().chars().count() < 4 {
+            errors.push(FieldError::new(
+                format!("{field}.legalBasis"),
+                "cite the legal basis (law and article) that sets this deadline",
+            ));
+        }
+    }
+    let labels = &spec.alerting.labels;
+    if labels.len() > MAX_ALERT_LABELS {
+        errors.push(FieldError::new(
+            "spec.alerting.labels",
+            format!("at most {MAX_ALERT_LABELS} labels"),
+        ));
+    }
+    for (k, v) in labels {
+        let field = format!("spec.alerting.labels[{k}]");
+        if RESERVED_ALERT_LABELS.contains(&k.as_str()) {
+            errors.push(FieldError::new(field, "is set by the operator"));
+        } else if !is_prometheus_label_name(k) || k.len() > 63 {
+            errors.push(FieldError::new(
+                field,
+                "is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __, at most 63 characters)",
+            ));
+        } else if v.chars().count() > 256 {
+            errors.push(FieldError::new(
+                field,
+                "value is longer than 256 characters",
+            ));
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EnforcementCategory::*;
+
+    fn agency() -> AgencySpec {
+        serde_yaml::from_str(
+            "jurisdiction: '210100'\n\
+             displayName: 沈阳市市场监督管理局\n\
+             creditCode: 91350100M000100Y43\n\
+             categories: [Licensing, Penalty, Inspection]\n",
+        )
+        .unwrap()
+    }
+
+    fn fields(spec: &AgencySpec) -> Vec<String> {
+        validate_agency(spec).into_iter().map(|e| e.field).collect()
+    }
+
+    fn basis() -> String {
+        "《某某条例》第十二条".into()
+    }
+
+    #[test]
+    fn defaults_when_omitted() {
+        let a = agency();
+        assert_eq!(a.database.server, "default");
+        assert_eq!(a.database.deletion_policy, DeletionPolicy::Retain);
+        assert!(a.disclosure.overrides.is_empty());
+        assert!(a.alerting.labels.is_empty());
+        assert_eq!(validate_agency(&a), vec![]);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["database"]["deletionPolicy"], "Retain");
+        assert_eq!(json["categories"][1], "Penalty");
+    }
+
+    #[test]
+    fn jurisdiction_must_be_city_or_county() {
+        let mut a = agency();
+        for ok in ["210100", "211221"] {
+            a.jurisdiction = ok.into();
+            assert!(fields(&a).is_empty(), "{ok}");
+        }
+        for bad in ["210000", "2101", "abcdef", ""] {
+            a.jurisdiction = bad.into();
+            assert_eq!(fields(&a), ["spec.jurisdiction"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn credit_code_errors_name_the_field_and_the_digit() {
+        let mut a = agency();
+        a.credit_code = "91350100M000100Y42".into();
+        let e = validate_agency(&a);
+        assert_eq!(
+            e.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["spec.creditCode: check digit is '2' but should be '3' (GB 32100-2015)"]
+        );
+        a.credit_code = "91350100M000100Y4".into();
+        assert_eq!(fields(&a), ["spec.creditCode"]);
+    }
+
+    #[test]
+    fn display_name_and_categories() {
+        let mut a = agency();
+        a.display_name = "  ".into();
+        a.categories = vec![];
+        assert_eq!(fields(&a), ["spec.displayName", "spec.categories"]);
+        a.display_name = "局".repeat(129);
+        a.categories = vec![Penalty];
+        assert_eq!(fields(&a), ["spec.displayName"]);
+        a.display_name = "局".repeat(128);
+        assert!(fields(&a).is_empty());
+        a.categories = vec![Penalty, Fee, Penalty];
+        assert_eq!(fields(&a), ["spec.categories[2]"]);
+    }
+
+    #[test]
+    fn database_server_must_be_a_name() {
+        let mut a = agency();
+        a.database.server = "Main_DB".into();
+        assert_eq!(fields(&a), ["spec.database.server"]);
+        a.database.server = "pg-2".into();
+        assert!(fields(&a).is_empty());
+    }
+
+    #[test]
+    fn disclosure_overrides() {
+        let mut a = agency();
+        let o = |category, working_days, legal_basis: &str| DisclosureOverride {
+            category,
+            working_days,
+            legal_basis: legal_basis.into(),
+        };
+        a.disclosure.overrides = vec![o(Penalty, 5, &basis())];
+        assert!(fields(&a).is_empty());
+        a.disclosure.overrides = vec![
+            o(Penalty, 0, &basis()),
+            o(Penalty, 61, "  依据 "),
+            o(Fee, 10, &basis()),
+        ];
+        assert_eq!(
+            fields(&a),
+            [
+                "spec.disclosure.overrides[0].workingDays",
+                "spec.disclosure.overrides[1].category",
+                "spec.disclosure.overrides[1].workingDays",
+                "spec.disclosure.overrides[1].legalBasis",
+                "spec.disclosure.overrides[2].category",
+            ]
+        );
+    }
+
+    #[test]
+    fn disclosure_deadline_defaults_and_overrides() {
+        assert_eq!(disclosure_working_days(Licensing, &[]), 7);
+        assert_eq!(disclosure_working_days(Penalty, &[]), 7);
+        for c in [
+            Coercion,
+            Expropriation,
+            Requisition,
+            Inspection,
+            Fee,
+            Adjudication,
+            Confirmation,
+        ] {
+            assert_eq!(disclosure_working_days(c, &[]), 20, "{c}");
+        }
+        let overrides = [DisclosureOverride {
+            category: Inspection,
+            working_days: 5,
+            legal_basis: basis(),
+        }];
+        assert_eq!(disclosure_working_days(Inspection, &overrides), 5);
+        assert_eq!(disclosure_working_days(Penalty, &overrides), 7);
+    }
+
+    #[test]
+    fn alert_labels() {
+        let mut a = agency();
+        a.alerting.labels = BTreeMap::from([("team".into(), "market".into())]);
+        assert!(fields(&a).is_empty());
+        a.alerting.labels = BTreeMap::from([
+            ("agency".into(), "x".into()),
+            ("1bad".into(), "x".into()),
+            ("__meta".into(), "x".into()),
+            ("ok".into(), "v".repeat(257)),
+        ]);
+        assert_eq!(
+            fields(&a),
+            [
+                "spec.alerting.labels[1bad]",
+                "spec.alerting.labels[__meta]",
+                "spec.alerting.labels[agency]",
+                "spec.alerting.labels[ok]",
+            ]
+        );
+        a.alerting.labels = (0..17).map(|i| (format!("l{i}"), "v".into())).collect();
+        assert_eq!(fields(&a), ["spec.alerting.labels"]);
+    }
+
+    #[test]
+    fn categories_round_trip_in_pascal_case() {
+        for c in EnforcementCategory::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(
+                serde_json::from_str::<EnforcementCategory>(&json).unwrap(),
+                c
+            );
+            assert!(!c.chinese_name().is_empty());
+        }
+        assert!(serde_json::from_str::<EnforcementCategory>("\"penalty\"").is_err());
+    }
+}

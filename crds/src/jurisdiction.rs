@@ -1,0 +1,533 @@
+//! `Jurisdiction`: a province, city or county, identified by its GB/T 2260
+//! administrative division code, with its administrators, policies and quotas.
+//!
+//! The hierarchy drives everything else: a city gets a namespace where its
+//! administrators manage Agency objects for the city and its counties, NATS subjects
+//! and alert labels follow province → city → county, and deadlines that differ by place
+//! (annual statistics by January 31 in Liaoning, January 10 in Dazhou; withdrawal of a
+//! revoked decision within 3 days nationally, 1 day in Dazhou) are policies here.
+//!
+//! The code rules (what a province, city and county code looks like and who may be its
+//! parent) are CEL rules in the schema *and* [`validate_jurisdiction`] in Rust, because
+//! old clusters may not evaluate CEL and the operator must not act on a bad hierarchy.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::is_division_code;
+use crate::field_error::FieldError;
+use crate::month_day::MonthDay;
+
+/// Default of `policies.legalReviewerRatioPermille`: 50‰ = 5%.
+pub const DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE: u32 = 50;
+/// Default of `policies.annualStatisticsDue`: January 31 (Liaoning, Tieling).
+pub const DEFAULT_ANNUAL_STATISTICS_DUE: MonthDay = MonthDay::new(1, 31);
+/// Default and maximum of `policies.withdrawalDeadlineDays` (行政处罚法 Art. 48).
+pub const DEFAULT_WITHDRAWAL_DEADLINE_DAYS: u32 = 3;
+
+/// A province (省), city (地级市) or county-level unit (县、县级市、区) of the platform.
+///
+/// Create the province first, then its cities, then their counties; the object name is
+/// free, but naming it after the code (e.g. `210100`) keeps `kubectl get jur` readable.
+/// The operator gives every City a namespace in which the city's administrators
+/// (`administratorGroups`) manage the Agency objects of the city and its counties.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "sanxiang.io",
+    version = "v1alpha1",
+    kind = "Jurisdiction",
+    doc = "A province, city or county by its GB/T 2260 code, with administrators and policies; see spec.",
+    plural = "jurisdictions",
+    shortname = "jur",
+    category = "sanxiang",
+    status = "JurisdictionStatus",
+    printcolumn = r#"{"name":"Level","type":"string","jsonPath":".spec.level"}"#,
+    printcolumn = r#"{"name":"Code","type":"string","jsonPath":".spec.code"}"#,
+    printcolumn = r#"{"name":"Parent","type":"string","jsonPath":".spec.parent"}"#,
+    printcolumn = r#"{"name":"Display Name","type":"string","jsonPath":".spec.displayName","priority":1}"#,
+    printcolumn = r#"{"name":"Namespace","type":"string","jsonPath":".status.namespace"}"#,
+    printcolumn = r#"{"name":"Agencies","type":"integer","jsonPath":".status.agencyCount","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "self.level != 'Province' || size(self.code) != 6 || self.code.endsWith('0000')",
+        "message": "a Province code ends in 0000, e.g. 210000",
+        "fieldPath": ".code"
+    },
+    {
+        "rule": "self.level != 'Province' || !has(self.parent)",
+        "message": "a Province has no parent",
+        "fieldPath": ".parent"
+    },
+    {
+        "rule": "self.level != 'City' || size(self.code) != 6 || (self.code.endsWith('00') && !self.code.endsWith('0000'))",
+        "message": "a City code ends in 00 but not 0000, e.g. 210100",
+        "fieldPath": ".code"
+    },
+    {
+        "rule": "self.level != 'City' || size(self.code) != 6 || (has(self.parent) && self.parent == self.code.substring(0, 2) + '0000')",
+        "message": "the parent of a City must be its province: the first two digits of its code followed by 0000",
+        "messageExpression": "'the parent of City ' + self.code + ' must be its province ' + self.code.substring(0, 2) + '0000'",
+        "fieldPath": ".parent"
+    },
+    {
+        "rule": "self.level != 'County' || size(self.code) != 6 || !self.code.endsWith('00')",
+        "message": "a County code does not end in 00, e.g. 211221",
+        "fieldPath": ".code"
+    },
+    {
+        "rule": "self.level != 'County' || size(self.code) != 6 || (has(self.parent) && (self.parent == self.code.substring(0, 4) + '00' || (self.code.substring(2, 4) == '90' && self.parent == self.code.substring(0, 2) + '0000')))",
+        "message": "the parent of a County must be its city (first four digits followed by 00), or its province for a province-administered unit (middle digits 90)",
+        "messageExpression": "'the parent of County ' + self.code + ' must be its city ' + self.code.substring(0, 4) + '00' + (self.code.substring(2, 4) == '90' ? ' or its province ' + self.code.substring(0, 2) + '0000' : '')",
+        "fieldPath": ".parent"
+    }
+]))]
+pub struct JurisdictionSpec {
+    /// Province, City or County. County covers every county-level unit (县, 县级市,
+    /// 市辖区, 旗). Cannot be changed after creation.
+    #[schemars(extend("x-kubernetes-validations" = [
+        { "rule": "self == oldSelf", "message": "is immutable: delete and recreate the Jurisdiction" }
+    ]))]
+    pub level: JurisdictionLevel,
+
+    /// GB/T 2260 administrative division code, 6 digits: 210000 Liaoning (Province),
+    /// 210100 Shenyang (City), 211221 Tieling county (County). Cannot be changed after
+    /// creation.
+    #[schemars(
+        length(max = 6),
+        extend("x-kubernetes-validations" = [
+            {
+                "rule": "self.matches('^[1-9][0-9]{5}$')",
+                "message": "must be a 6-digit GB/T 2260 administrative division code such as 210100"
+            },
+            { "rule": "self == oldSelf", "message": "is immutable: delete and recreate the Jurisdiction" }
+        ])
+    )]
+    pub code: String,
+
+    /// Code of the parent jurisdiction: none for a Province; the province (xx0000) for a
+    /// City; the city (xxxx00) for a County, or the province for a county-level unit the
+    /// province administers directly (codes xx90xx, e.g. 429004 under 420000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 6),
+        extend("x-kubernetes-validations" = [
+            {
+                "rule": "self.matches('^[1-9][0-9]{5}$')",
+                "message": "must be a 6-digit GB/T 2260 administrative division code such as 210000"
+            }
+        ])
+    )]
+    pub parent: Option<String>,
+
+    /// Name shown to people, e.g. 沈阳市.
+    #[schemars(length(min = 1, max = 64))]
+    pub display_name: String,
+
+    /// Groups (as your cluster's authentication reports them) whose members administer
+    /// this jurisdiction. For a City the operator lets them manage Agency objects in the
+    /// city's namespace; they get no other rights.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 32),
+        inner(length(min = 1, max = 253)),
+        extend("x-kubernetes-list-type" = "set")
+    )]
+    pub administrator_groups: Vec<String>,
+
+    /// Rules that differ by place. Omitted fields take the national/provincial defaults.
+    #[serde(default)]
+    pub policies: JurisdictionPolicies,
+
+    /// Limits on what this jurisdiction may create.
+    #[serde(default)]
+    pub quota: JurisdictionQuota,
+}
+
+/// Level of a jurisdiction in the administrative hierarchy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum JurisdictionLevel {
+    /// 省级: province, autonomous region or municipality.
+    Province,
+    /// 地级: prefecture-level city.
+    City,
+    /// 县级: county, county-level city or district.
+    County,
+}
+
+/// Rules that differ by province or city.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JurisdictionPolicies {
+    /// Minimum number of legal reviewers per 1000 enforcement officers of each agency,
+    /// in per mille to avoid fractions: the three-systems plans require "in principle
+    /// at least 5%", i.e. 50. The reviewer-shortfall alert fires below this ratio.
+    #[serde(default = "default_ratio")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub legal_reviewer_ratio_permille: u32,
+
+    /// Day by which agencies publish (or report) last year's enforcement statistics,
+    /// moved to the next working day when it is not one. Liaoning and Tieling: January
+    /// 31 (the default); Dazhou: January 10.
+    #[serde(default = "default_annual")]
+    pub annual_statistics_due: MonthDay,
+
+    /// Working days within which a published decision that was revoked, found illegal
+    /// or ordered remade must be withdrawn from public disclosure. 行政处罚法 (2021)
+    /// Art. 48 sets 3 (its Art. 85 counts such days as working days), the national
+    /// ceiling and the default; a city may set less, e.g. Dazhou 1.
+    #[serde(default = "default_withdrawal")]
+    #[schemars(range(min = 1, max = 3))]
+    pub withdrawal_deadline_days: u32,
+}
+
+fn default_ratio() -> u32 {
+    DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE
+}
+
+fn default_annual() -> MonthDay {
+    DEFAULT_ANNUAL_STATISTICS_DUE
+}
+
+fn default_withdrawal() -> u32 {
+    DEFAULT_WITHDRAWAL_DEADLINE_DAYS
+}
+
+impl Default for JurisdictionPolicies {
+    fn default() -> Self {
+        Self {
+            legal_reviewer_ratio_permille: DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE,
+            annual_statistics_due: DEFAULT_ANNUAL_STATISTICS_DUE,
+            withdrawal_deadline_days: DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
+        }
+    }
+}
+
+/// Limits on what a jurisdiction may create.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JurisdictionQuota {
+    /// Most Agency objects the operator provisions for this jurisdiction (for a City:
+    /// the city and its counties). Agencies beyond it stay not Ready with reason
+    /// QuotaExceeded. Omit for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_agencies: Option<u32>,
+}
+
+/// What the operator set up for the jurisdiction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JurisdictionStatus {
+    /// `Ready` is True when the hierarchy is valid and, for a City, its namespace and
+    /// RBAC exist; otherwise the reason and message say what to fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// For a City: the namespace where its administrators manage Agency objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Number of Agency objects provisioned under this jurisdiction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_count: Option<u32>,
+}
+
+/// The level a well-formed code denotes by its shape: `xx0000` Province, `xxxx00` City,
+/// anything else County. `None` when `code` is not a division code.
+pub fn level_of_code(code: &str) -> Option<JurisdictionLevel> {
+    if !is_division_code(code) {
+        None
+    } else if code.ends_with("0000") {
+        Some(JurisdictionLevel::Province)
+    } else if code.ends_with("00") {
+        Some(JurisdictionLevel::City)
+    } else {
+        Some(JurisdictionLevel::County)
+    }
+}
+
+/// Codes that may be the parent of a jurisdiction of `level` with `code` (empty for a
+/// Province or a malformed code).
+pub fn allowed_parents(level: JurisdictionLevel, code: &str) -> Vec<String> {
+    if !is_division_code(code) {
+        return vec![];
+    }
+    let province = format!("{}0000", &code[..2]);
+    match level {
+        JurisdictionLevel::Province => vec![],
+        JurisdictionLevel::City => vec![province],
+        JurisdictionLevel::County => {
+            let mut parents = vec![format!("{}00", &code[..4])];
+            if &code[2..4] == "90" {
+                parents.push(province);
+            }
+            parents
+        }
+    }
+}
+
+/// Checks a Jurisdiction spec the way its schema and CEL rules do.
+pub fn validate_jurisdiction(spec: &JurisdictionSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let code = spec.code.as_str();
+    if !is_division_code(code) {
+        errors.push(FieldError::new(
+            "spec.code",
+            format!(
+                "{code:?} is not a 6-digit GB/T 2260 administrative division code such as 210100"
+            ),
+        ));
+    } else {
+        let shape = match spec.level {
+            JurisdictionLevel::Province if !code.ends_with("0000") => {
+                Some("a Province code ends in 0000, e.g. 210000")
+            }
+            JurisdictionLevel::City if !code.ends_with("00") || code.ends_with("0000") => {
+                Some("a City code ends in 00 but not 0000, e.g. 210100")
+            }
+            JurisdictionLevel::County if code.ends_with("00") => {
+                Some("a County code does not end in 00, e.g. 211221")
+            }
+            _ => None,
+        };
+        if let Some(message) = shape {
+            errors.push(FieldError::new("spec.code", format!("{code}: {message}")));
+        }
+    }
+    match (&spec.parent, spec.level) {
+        (Some(p), _) if !is_division_code(p) => errors.push(FieldError::new(
+            "spec.parent",
+            format!("{p:?} is not a 6-digit GB/T 2260 administrative division code such as 210000"),
+        )),
+        (Some(_), JurisdictionLevel::Province) => {
+            errors.push(FieldError::new("spec.parent", "a Province has no parent"))
+        }
+        (parent, level) if level != JurisdictionLevel::Province && is_division_code(code) => {
+            let allowed = allowed_parents(level, code);
+            if !parent.as_ref().is_some_and(|p| allowed.contains(p)) {
+                let what = match level {
+                    JurisdictionLevel::City => "its province",
+                    _ if allowed.len() > 1 => {
+                        "its city or, as a province-administered unit, its province"
+                    }
+                    _ => "its city",
+                };
+                errors.push(FieldError::new(
+                    "spec.parent",
+                    format!(
+                        "the parent of {level:?} {code} must be {what}: {}",
+                        allowed.join(" or ")
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if spec.display_name.trim().is_empty() {
+        errors.push(FieldError::new("spec.displayName", "must not be empty"));
+    } else if spec.display_name.chars().count() > 64 {
+        errors.push(FieldError::new(
+            "spec.displayName",
+            "must be at most 64 characters",
+        ));
+    }
+    for (i, g) in spec.administrator_groups.iter().enumerate() {
+        if g.trim().is_empty() {
+            errors.push(FieldError::new(
+                format!("spec.administratorGroups[{i}]"),
+                "must not be empty",
+            ));
+        } else if spec.administrator_groups[..i].contains(g) {
+            errors.push(FieldError::new(
+                format!("spec.administratorGroups[{i}]"),
+                format!("{g:?} is listed twice"),
+            ));
+        }
+    }
+    let p = &spec.policies;
+    if !(1..=1000).contains(&p.legal_reviewer_ratio_permille) {
+        errors.push(FieldError::new(
+            "spec.policies.legalReviewerRatioPermille",
+            format!(
+                "{} is outside 1..=1000 (per mille; 50 = 5%)",
+                p.legal_reviewer_ratio_permille
+            ),
+        ));
+    }
+    errors.extend(
+        p.annual_statistics_due
+            .validate("spec.policies.annualStatisticsDue"),
+    );
+    if !(1..=DEFAULT_WITHDRAWAL_DEADLINE_DAYS).contains(&p.withdrawal_deadline_days) {
+        errors.push(FieldError::new(
+            "spec.policies.withdrawalDeadlineDays",
+            format!(
+                "{} is outside 1..=3 (行政处罚法 Art. 48 allows at most 3 days)",
+                p.withdrawal_deadline_days
+            ),
+        ));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JurisdictionLevel::*;
+
+    fn jur(level: JurisdictionLevel, code: &str, parent: Option<&str>) -> JurisdictionSpec {
+        JurisdictionSpec {
+            level,
+            code: code.into(),
+            parent: parent.map(Into::into),
+            display_name: "沈阳市".into(),
+            administrator_groups: vec!["sanxiang:city:210100".into()],
+            policies: JurisdictionPolicies::default(),
+            quota: JurisdictionQuota::default(),
+        }
+    }
+
+    fn fields(spec: &JurisdictionSpec) -> Vec<String> {
+        validate_jurisdiction(spec)
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn good_hierarchy() {
+        for spec in [
+            jur(Province, "210000", None),
+            jur(City, "210100", Some("210000")),
+            jur(City, "511700", Some("510000")),
+            jur(County, "211221", Some("211200")),
+            jur(County, "429004", Some("420000")), // 仙桃市, province-administered
+            jur(County, "429004", Some("429000")),
+        ] {
+            assert_eq!(validate_jurisdiction(&spec), vec![], "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn code_must_be_six_digits() {
+        for bad in ["", "21010", "2101000", "010000", "21O100"] {
+            assert_eq!(
+                fields(&jur(City, bad, Some("210000"))),
+                ["spec.code"],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn province_rules() {
+        assert_eq!(fields(&jur(Province, "210100", None)), ["spec.code"]);
+        let e = validate_jurisdiction(&jur(Province, "210000", Some("100000")));
+        assert_eq!(
+            e,
+            vec![FieldError::new("spec.parent", "a Province has no parent")]
+        );
+    }
+
+    #[test]
+    fn city_rules() {
+        assert_eq!(fields(&jur(City, "210000", Some("210000"))), ["spec.code"]);
+        assert_eq!(fields(&jur(City, "210101", Some("210000"))), ["spec.code"]);
+        assert_eq!(fields(&jur(City, "210100", None)), ["spec.parent"]);
+        let e = validate_jurisdiction(&jur(City, "210100", Some("220000")));
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].to_string(),
+            "spec.parent: the parent of City 210100 must be its province: 210000"
+        );
+    }
+
+    #[test]
+    fn county_rules() {
+        assert_eq!(
+            fields(&jur(County, "211200", Some("211200"))),
+            ["spec.code"]
+        );
+        assert_eq!(fields(&jur(County, "211221", None)), ["spec.parent"]);
+        // A county's parent is its city, not its province…
+        let e = validate_jurisdiction(&jur(County, "211221", Some("210000")));
+        assert_eq!(
+            e[0].to_string(),
+            "spec.parent: the parent of County 211221 must be its city: 211200"
+        );
+        // …unless it is province-administered (middle digits 90).
+        let e = validate_jurisdiction(&jur(County, "429004", Some("429900")));
+        assert_eq!(e[0].field, "spec.parent");
+        assert!(e[0].message.ends_with("429000 or 420000"), "{}", e[0]);
+        assert_eq!(
+            fields(&jur(County, "211221", Some("21120"))),
+            ["spec.parent"]
+        );
+    }
+
+    #[test]
+    fn other_fields() {
+        let mut s = jur(City, "210100", Some("210000"));
+        s.display_name = "市".repeat(65);
+        assert_eq!(fields(&s), ["spec.displayName"]);
+        s.display_name = "".into();
+        s.administrator_groups = vec!["a".into(), "".into(), "a".into()];
+        s.policies.legal_reviewer_ratio_permille = 0;
+        s.policies.annual_statistics_due = MonthDay::new(2, 30);
+        s.policies.withdrawal_deadline_days = 4;
+        assert_eq!(
+            fields(&s),
+            [
+                "spec.displayName",
+                "spec.administratorGroups[1]",
+                "spec.administratorGroups[2]",
+                "spec.policies.legalReviewerRatioPermille",
+                "spec.policies.annualStatisticsDue.day",
+                "spec.policies.withdrawalDeadlineDays",
+            ]
+        );
+        s.policies.withdrawal_deadline_days = 0;
+        s.policies.legal_reviewer_ratio_permille = 1001;
+        assert!(fields(&s).contains(&"spec.policies.withdrawalDeadlineDays".to_string()));
+        assert!(fields(&s).contains(&"spec.policies.legalReviewerRatioPermille".to_string()));
+    }
+
+    #[test]
+    fn policies_default_when_omitted() {
+        let spec: JurisdictionSpec = serde_yaml::from_str(
+            "level: City\ncode: '511700'\nparent: '510000'\ndisplayName: 达州市\npolicies:\n  annualStatisticsDue: {month: 1, day: 10}\n  withdrawalDeadlineDays: 1\n",
+        )
+        .unwrap();
+        assert_eq!(spec.policies.legal_reviewer_ratio_permille, 50);
+        assert_eq!(spec.policies.annual_statistics_due, MonthDay::new(1, 10));
+        assert_eq!(spec.policies.withdrawal_deadline_days, 1);
+        assert_eq!(spec.quota.max_agencies, None);
+        assert!(validate_jurisdiction(&spec).is_empty());
+
+        let liaoning: JurisdictionSpec =
+            serde_yaml::from_str("level: Province\ncode: '210000'\ndisplayName: 辽宁省\n").unwrap();
+        assert_eq!(liaoning.policies, JurisdictionPolicies::default());
+        assert_eq!(
+            liaoning.policies.annual_statistics_due,
+            MonthDay::new(1, 31)
+        );
+        assert_eq!(liaoning.policies.withdrawal_deadline_days, 3);
+    }
+
+    #[test]
+    fn level_and_parents_from_codes() {
+        assert_eq!(level_of_code("210000"), Some(Province));
+        assert_eq!(level_of_code("210100"), Some(City));
+        assert_eq!(level_of_code("211221"), Some(County));
+        assert_eq!(level_of_code("x"), None);
+        assert_eq!(allowed_parents(City, "210100"), ["210000"]);
+        assert_eq!(allowed_parents(County, "429004"), ["429000", "420000"]);
+        assert_eq!(allowed_parents(Province, "210000"), Vec::<String>::new());
+        assert_eq!(allowed_parents(County, "bad"), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,53 @@
+//! Custom resources of Sanxiang (三项), the multi-tenant platform for the "three systems"
+//! of administrative law enforcement (disclosure, full-process recording, legal review of
+//! major decisions), and the pure logic that belongs with them.
+//!
+//! All kinds are in API group `sanxiang.io`, version `v1alpha1`, category `sanxiang`
+//! (`kubectl get sanxiang` lists them all):
+//!
+//! | kind | scope | short name | module |
+//! |---|---|---|---|
+//! | [`Jurisdiction`] | cluster | `jur` | [`jurisdiction`] |
+//! | [`Agency`] | namespaced | `ag` | [`agency`] |
+//! | [`SupervisionPlan`] | namespaced | `splan` | [`plan`] (due dates: [`schedule`]) |
+//! | [`WorkCalendar`] | cluster | `wcal` | [`calendar`] |
+//!
+//! Why one crate: the operator, the tenant service and the e2e tests must agree on the
+//! types, on the validation rules, and on working-day arithmetic. Each schema carries CEL
+//! rules so that `kubectl apply` rejects mistakes at once; the same rules exist as
+//! `validate_*` functions returning [`FieldError`]s, because the operator must not act on
+//! a bad object even where CEL did not run (old clusters, objects stored before a rule
+//! existed), and because some checks (the credit-code check digit) do not fit in CEL.
+//!
+//! The CRD YAML under `crds/yaml/` and `charts/sanxiang/crds/` is generated from these
+//! types by `cargo run -p sanxiang-crds --bin crdgen` (see [`crd_manifests`]); a test
+//! fails when it is stale.
+
+pub mod agency;
+pub mod calendar;
+pub mod codes;
+pub mod conditions;
+pub mod credit_code;
+pub mod field_error;
+pub mod jurisdiction;
+pub mod manifests;
+pub mod month_day;
+pub mod plan;
+pub mod schedule;
+
+pub use agency::*;
+pub use calendar::*;
+pub use codes::*;
+pub use conditions::*;
+pub use credit_code::*;
+pub use field_error::*;
+pub use jurisdiction::*;
+pub use manifests::*;
+pub use month_day::*;
+pub use plan::*;
+pub use schedule::*;
+
+/// API group of every Sanxiang kind.
+pub const API_GROUP: &str = "sanxiang.io";
+/// API version of every Sanxiang kind.
+pub const API_VERSION: &str = "v1alpha1";

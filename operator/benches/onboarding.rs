@@ -1,0 +1,209 @@
+//! Onboarding benchmark (not a test): creates N agencies on the real local platform and
+//! prints the time until all are Ready, the operator's memory, and the API writes it
+//! makes while idle.
+//!
+//! Run: `cargo bench -p sanxiang-operator --bench onboarding -- 100 1000`
+//! (sizes optional; default 100), or `make bench`, which uses the platform profile `bench`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use kube::Api;
+use kube::api::{DeleteParams, ListParams};
+use sanxiang_crds::agency::Agency;
+use sanxiang_crds::conditions::{condition_type, is_condition_true};
+use support::*;
+
+const COUNTIES: usize = 20;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() { vec![100] } else { sizes };
+    eprintln!(
+        "(platform profile {}; `make bench` uses `bench`)",
+        std::env::var("SANXIANG_PROFILE").unwrap_or_else(|_| "test".into())
+    );
+    let (platform, operator) = setup()?;
+    let pid = operator.child.id();
+    println!("operator pid {pid}; PostgreSQL fsync=off, etcd --unsafe-no-fsync (local platform)");
+    println!(
+        "{:>6} {:>12} {:>14} {:>12} {:>12} {:>16} {:>16}",
+        "N",
+        "all Ready s",
+        "agencies/s",
+        "RSS MiB",
+        "peak MiB",
+        "idle writes/min",
+        "of which leases"
+    );
+    for n in sizes {
+        let r = onboard(platform, pid, n).await?;
+        println!(
+            "{:>6} {:>12.1} {:>14.1} {:>12.1} {:>12.1} {:>16} {:>16}",
+            n,
+            r.ready_secs,
+            n as f64 / r.ready_secs,
+            r.rss_mib,
+            r.peak_mib,
+            r.idle_writes,
+            r.idle_lease_writes
+        );
+        println!(
+            "       (teardown of {n} agencies with deletionPolicy Delete: {:.1}s)",
+            r.teardown_secs
+        );
+    }
+    Ok(())
+}
+
+struct Run {
+    ready_secs: f64,
+    rss_mib: f64,
+    peak_mib: f64,
+    idle_writes: u64,
+    idle_lease_writes: u64,
+    teardown_secs: f64,
+}
+
+async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyhow::Result<Run> {
+    let mut province = Province::random(COUNTIES);
+    // Counties 01..20 exist; agencies spread evenly over them and the city.
+    province.counties.truncate(COUNTIES);
+    platform.kubectl_apply(&province.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    let ns = province.namespace();
+    eventually("namespace", Duration::from_secs(60), || {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let ns = ns.clone();
+        async move { Ok(api.get_opt(&ns).await?.is_some()) }
+    })
+    .await?;
+
+    let start = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let docs: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let j = if i % (COUNTIES + 1) == COUNTIES {
+                    province.city.clone()
+                } else {
+                    province.counties[i % (COUNTIES + 1)].clone()
+                };
+                agency_yaml(&format!("agency-{i:05}"), &ns, &j, "Delete", *i as u32 + 1)
+            })
+            .collect();
+        platform.kubectl_apply(&docs.join("---\n"))?;
+    }
+    let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
+    loop {
+        let list = api.list(&ListParams::default()).await?;
+        let ready = list
+            .items
+            .iter()
+            .filter(|a| {
+                a.status
+                    .as_ref()
+                    .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
+            })
+            .count();
+        if ready == n {
+            break;
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(1800),
+            "only {ready}/{n} Ready after 30 min"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let ready_secs = start.elapsed().as_secs_f64();
+    let (rss_mib, peak_mib) = memory(pid)?;
+
+    // Idle: let the requeues settle, then count writes over one minute.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let before = write_counts(platform)?;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let after = write_counts(platform)?;
+    let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    let idle_writes: u64 = after.keys().map(|k| delta(k)).sum();
+    let idle_lease_writes = delta("leases");
+
+    let teardown = Instant::now();
+    api.delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await?;
+    loop {
+        if api.list(&ListParams::default()).await?.items.is_empty() {
+            break;
+        }
+        anyhow::ensure!(
+            teardown.elapsed() < Duration::from_secs(1800),
+            "teardown stuck"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let teardown_secs = teardown.elapsed().as_secs_f64();
+    delete_jurisdictions(platform, &province);
+    Ok(Run {
+        ready_secs,
+        rss_mib,
+        peak_mib,
+        idle_writes,
+        idle_lease_writes,
+        teardown_secs,
+    })
+}
+
+/// VmRSS and VmHWM of a process, in MiB.
+fn memory(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    Ok((field("VmRSS:"), field("VmHWM:")))
+}
+
+/// Mutating requests the apiserver has served, by resource, from its own metrics.
+fn write_counts(platform: &sanxiang_e2e::Platform) -> anyhow::Result<BTreeMap<String, u64>> {
+    let out = platform
+        .kubectl()
+        .args(["get", "--raw", "/metrics"])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "reading apiserver metrics failed");
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if !line.starts_with("apiserver_request_total{") {
+            continue;
+        }
+        let verb = label(line, "verb");
+        if !matches!(verb.as_deref(), Some("POST" | "PUT" | "PATCH" | "DELETE")) {
+            continue;
+        }
+        let resource = label(line, "resource").unwrap_or_default();
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *counts.entry(resource).or_insert(0) += value as u64;
+    }
+    Ok(counts)
+}
+
+fn label(line: &str, name: &str) -> Option<String> {
+    let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = line[start..].find('"')? + start;
+    Some(line[start..end].to_string())
+}
