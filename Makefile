@@ -9,9 +9,11 @@ LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 setup:
 	@e2e/scripts/setup.sh
 
-## up: start the whole local platform (profile dev) and print where to look
+## up: start the whole local platform (profile dev): control plane, PostgreSQL, NATS,
+## Prometheus, the operator, the tenant service and the sample province
 up: setup
-	@$(LOCAL) up
+	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-e2e
+	@$(LOCAL) up --apps
 
 ## down / purge: stop the local platform (purge also deletes its data)
 down:

@@ -17,6 +17,7 @@
 //! The `sanxiang-local` binary is the command-line face of [`platform`]: `up`, `down`,
 //! `status`, `env`.
 
+pub mod apps;
 pub mod operator;
 pub mod platform;
 pub mod scope;

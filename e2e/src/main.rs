@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
 
-const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile NAME]
+const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile NAME] [--apps]
 
-  up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS
+  up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS;
+           with --apps also the operator, the tenant service, Prometheus and the sample
+           province (the binaries come from `cargo build --bins`)
   down     stop them, keeping their data
   purge    stop them and delete their data
   status   show what runs
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut profile = std::env::var("SANXIANG_PROFILE").unwrap_or_else(|_| DEV_PROFILE.into());
     let mut command = None;
+    let mut apps = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
                 Some(p) => profile = p.clone(),
                 None => return usage_error("--profile needs a value"),
             },
+            "--apps" => apps = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -34,7 +38,11 @@ fn main() -> ExitCode {
         }
     }
     let result = match command.as_deref() {
-        Some("up") => up(&profile),
+        Some("up") => up(&profile, apps),
+        Some("rules-sync") => Platform::load(&profile).and_then(|p| {
+            let p = p.ok_or_else(|| anyhow::anyhow!("profile {profile} was never started"))?;
+            sanxiang_e2e::apps::rules_sync_loop(&p)
+        }),
         Some("down") => Platform::down(&profile, false, &mut log),
         Some("purge") => Platform::down(&profile, true, &mut log),
         Some("status") => status(&profile),
@@ -60,15 +68,26 @@ fn log(line: &str) {
     eprintln!("[platform] {line}");
 }
 
-fn up(profile: &str) -> anyhow::Result<()> {
+fn up(profile: &str, apps: bool) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let p = Platform::up(profile, &mut log)?;
+    let mut p = Platform::up(profile, &mut log)?;
+    if apps {
+        p = sanxiang_e2e::apps::up(
+            p,
+            &sanxiang_e2e::apps::AppBinaries::from_target_dir(),
+            &mut log,
+        )?;
+    }
     log(&format!(
         "ready in {:.1}s (profile {profile}, state {})",
         start.elapsed().as_secs_f64(),
         p.state_dir.display()
     ));
-    print_summary(&p);
+    if apps {
+        println!("{}", sanxiang_e2e::apps::summary(&p)?);
+    } else {
+        print_summary(&p);
+    }
     Ok(())
 }
 

@@ -128,6 +128,7 @@ fn start_etcd(p: &Platform) -> Result<u32> {
         ],
         log: p.log("etcd"),
         user: None,
+        env: Vec::new(),
     }
     .start()
 }
@@ -223,6 +224,7 @@ fn start_postgres(p: &Platform) -> Result<u32> {
         ],
         log: p.log("postgres"),
         user,
+        env: Vec::new(),
     }
     .start()
 }
@@ -279,6 +281,7 @@ fn start_nats(p: &Platform) -> Result<u32> {
         args: vec!["-c".into(), config.display().to_string()],
         log: p.log("nats-server"),
         user: None,
+        env: Vec::new(),
     }
     .start()
 }
@@ -330,6 +333,7 @@ fn start_apiserver(p: &Platform) -> Result<u32> {
         ],
         log: p.log("kube-apiserver"),
         user: None,
+        env: Vec::new(),
     }
     .start()
 }
@@ -375,6 +379,7 @@ fn start_controller_manager(p: &Platform) -> Result<u32> {
         ],
         log: p.log("kube-controller-manager"),
         user: None,
+        env: Vec::new(),
     }
     .start()
 }

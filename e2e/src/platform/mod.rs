@@ -142,6 +142,14 @@ impl Platform {
         }
         let _lock = lock(&state_dir)?;
         if let Some(platform) = Self::load_from(&state_dir)? {
+            // Applications first (everything not infrastructure), then the infrastructure
+            // in reverse start order.
+            for (name, &pid) in &platform.pids {
+                if COMPONENTS.iter().all(|c| c.name != name) {
+                    process::stop(pid, name, Duration::from_secs(15));
+                    progress(&format!("{name:<24} stopped"));
+                }
+            }
             for component in COMPONENTS.iter().rev() {
                 if let Some(&pid) = platform.pids.get(component.name) {
                     process::stop(pid, component.needle, Duration::from_secs(15));
@@ -173,7 +181,7 @@ impl Platform {
             .with_context(|| format!("{} is unreadable; run `make down-purge`", path.display()))
     }
 
-    fn save(&self) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let path = self.state_dir.join("platform.json");
         let tmp = path.with_extension("json.tmp");
         fs::write(&tmp, serde_json::to_string_pretty(self)?)?;

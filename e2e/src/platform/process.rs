@@ -20,6 +20,8 @@ pub struct Spawn<'a> {
     pub log: PathBuf,
     /// Run as this user and group (PostgreSQL refuses to run as root).
     pub user: Option<(u32, u32)>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
 }
 
 impl Spawn<'_> {
@@ -39,6 +41,7 @@ impl Spawn<'_> {
         if let Some((uid, gid)) = self.user {
             cmd.uid(uid).gid(gid);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let child = cmd.spawn().with_context(|| {
             format!(
                 "starting {} ({}): is it installed? run `make setup`",
@@ -106,12 +109,17 @@ pub fn free_port() -> Result<u16> {
 
 /// Plain-HTTP GET on loopback, enough for health endpoints; returns (status, body).
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
+    http_request(port, "GET", path)
+}
+
+/// Plain-HTTP request without a body on loopback; returns (status, body).
+pub fn http_request(port: u16, method: &str, path: &str) -> Result<(u16, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;

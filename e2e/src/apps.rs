@@ -1,0 +1,337 @@
+//! The applications on top of the local platform, for `make up`: the operator, the
+//! tenant service, Prometheus with the rules the operator generates, and the sample
+//! province (Liaoning). Each runs detached and is tracked in `platform.json` like the
+//! infrastructure, so `sanxiang-local down` stops everything.
+//!
+//! Prometheus here has no Prometheus operator to turn PrometheusRule objects into rule
+//! files, so a small loop (`sanxiang-local rules-sync`, also detached) does exactly that:
+//! it writes each PrometheusRule's `spec` to a rule file and asks Prometheus to reload.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::Platform;
+use crate::operator::{operator_args, workspace_root};
+use crate::platform::process::{self, Spawn, http_get, wait_until};
+
+/// Where the application binaries are (built by `cargo build`).
+pub struct AppBinaries {
+    pub operator: PathBuf,
+    pub tenant_service: PathBuf,
+    pub local: PathBuf,
+}
+
+impl AppBinaries {
+    /// The debug binaries of this workspace (`$CARGO_TARGET_DIR` honoured).
+    pub fn from_target_dir() -> Self {
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| workspace_root().join("target"));
+        let dir = target.join("debug");
+        Self {
+            operator: dir.join("sanxiang-operator"),
+            tenant_service: dir.join("sanxiang-tenant-service"),
+            local: std::env::current_exe().unwrap_or_else(|_| dir.join("sanxiang-local")),
+        }
+    }
+}
+
+/// Ports of the applications, chosen once and kept in `apps.json`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AppPorts {
+    pub operator_admin: u16,
+    pub tenant_api: u16,
+    pub tenant_admin: u16,
+    pub prometheus: u16,
+}
+
+impl AppPorts {
+    pub fn load_or_create(p: &Platform) -> Result<Self> {
+        let path = p.state_dir.join("apps.json");
+        if let Ok(text) = fs::read_to_string(&path) {
+            return Ok(serde_json::from_str(&text)?);
+        }
+        let ports = Self {
+            operator_admin: process::free_port()?,
+            tenant_api: process::free_port()?,
+            tenant_admin: process::free_port()?,
+            prometheus: process::free_port()?,
+        };
+        fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
+        Ok(ports)
+    }
+}
+
+/// Starts what is not running yet; returns the platform with the apps' pids recorded.
+pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -> Result<Platform> {
+    for (name, bin) in [
+        ("operator", &bins.operator),
+        ("tenant service", &bins.tenant_service),
+    ] {
+        anyhow::ensure!(
+            bin.exists(),
+            "the {name} binary {} is missing: run `cargo build --bins` first (make up does)",
+            bin.display()
+        );
+    }
+    let ports = AppPorts::load_or_create(&p)?;
+    p.install_sanxiang_crds()?;
+    for year in ["2025", "2026"] {
+        let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
+        p.kubectl_apply(&fs::read_to_string(path)?)?;
+    }
+
+    let mut start =
+        |p: &mut Platform, name: &str, spawn: Spawn, ready: &dyn Fn() -> bool| -> Result<()> {
+            if p.pids
+                .get(name)
+                .is_some_and(|&pid| process::alive(pid, name_needle(name)))
+                && ready()
+            {
+                progress(&format!("{name:<24} running (pid {})", p.pids[name]));
+                return Ok(());
+            }
+            let pid = spawn.start()?;
+            p.pids.insert(name.to_string(), pid);
+            p.save()?;
+            wait_until(
+                name,
+                &p.log(name),
+                Duration::from_secs(90),
+                Some(pid),
+                || Ok(ready()),
+            )?;
+            progress(&format!("{name:<24} started (pid {pid})"));
+            Ok(())
+        };
+
+    let kubeconfig = p.kubeconfig().display().to_string();
+    let mut operator = operator_args(&p, ports.operator_admin, "sanxiang-operator");
+    operator.push(
+        "--runbook-base-url=https://github.com/sanxiang/sanxiang/blob/main/docs/runbooks".into(),
+    );
+    let spawn = Spawn {
+        name: "sanxiang-operator",
+        program: &bins.operator,
+        args: operator,
+        log: p.log("sanxiang-operator"),
+        user: None,
+        env: vec![("KUBECONFIG".into(), kubeconfig.clone())],
+    };
+    start(&mut p, "sanxiang-operator", spawn, &|| {
+        healthy(ports.operator_admin, "/ready")
+    })?;
+
+    let jwt_secret = p.state_dir.join("jwt-hs256.key");
+    if !jwt_secret.exists() {
+        fs::write(&jwt_secret, random_token())?;
+    }
+    let (nats_user, nats_password) = p.nats_admin();
+    let spawn = Spawn {
+        name: "tenant-service",
+        program: &bins.tenant_service,
+        args: vec![
+            format!("--listen=127.0.0.1:{}", ports.tenant_api),
+            format!("--admin-listen=127.0.0.1:{}", ports.tenant_admin),
+            "--tenants-from-kube".into(),
+            format!(
+                "--calendar-dir={}",
+                workspace_root().join("e2e/fixtures/calendars").display()
+            ),
+            format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
+            format!("--nats-url={}", p.nats_url()),
+            format!("--nats-user={nats_user}"),
+            format!("--nats-password={nats_password}"),
+            "--scan-interval-seconds=10".into(),
+        ],
+        log: p.log("tenant-service"),
+        user: None,
+        env: vec![("KUBECONFIG".into(), kubeconfig)],
+    };
+    start(&mut p, "tenant-service", spawn, &|| {
+        healthy(ports.tenant_admin, "/live")
+    })?;
+
+    let prometheus_dir = p.state_dir.join("prometheus");
+    fs::create_dir_all(prometheus_dir.join("rules"))?;
+    fs::create_dir_all(prometheus_dir.join("data"))?;
+    let config = prometheus_dir.join("prometheus.yml");
+    fs::write(&config, prometheus_config(&ports, &prometheus_dir))?;
+    let prometheus_bin = p.tools.prometheus.clone();
+    let spawn = Spawn {
+        name: "prometheus",
+        program: &prometheus_bin,
+        args: vec![
+            format!("--config.file={}", config.display()),
+            format!(
+                "--storage.tsdb.path={}",
+                prometheus_dir.join("data").display()
+            ),
+            format!("--web.listen-address=127.0.0.1:{}", ports.prometheus),
+            "--web.enable-lifecycle".into(),
+            "--storage.tsdb.retention.time=7d".into(),
+        ],
+        log: p.log("prometheus"),
+        user: None,
+        env: Vec::new(),
+    };
+    start(&mut p, "prometheus", spawn, &|| {
+        healthy(ports.prometheus, "/-/ready")
+    })?;
+
+    let spawn = Spawn {
+        name: "rules-sync",
+        program: &bins.local,
+        args: vec!["rules-sync".into(), "--profile".into(), p.profile.clone()],
+        log: p.log("rules-sync"),
+        user: None,
+        env: Vec::new(),
+    };
+    start(&mut p, "rules-sync", spawn, &|| true)?;
+
+    p.save()?;
+    apply_sample_province(&p)?;
+    progress("sample province (Liaoning: Shenyang, Tieling, Anshan) applied");
+    Ok(p)
+}
+
+fn name_needle(name: &str) -> &str {
+    match name {
+        "tenant-service" => "sanxiang-tenant-service",
+        "rules-sync" => "rules-sync",
+        other => other,
+    }
+}
+
+fn healthy(port: u16, path: &str) -> bool {
+    http_get(port, path).map(|(s, _)| s == 200).unwrap_or(false)
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect()
+}
+
+fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
+    format!(
+        "# Written by sanxiang-local.\nglobal:\n  scrape_interval: 10s\n  evaluation_interval: 10s\n\
+         rule_files:\n  - {rules}/*.yaml\n\
+         scrape_configs:\n\
+         \x20 - job_name: sanxiang-operator\n    static_configs:\n      - targets: ['127.0.0.1:{op}']\n\
+         \x20 - job_name: sanxiang-tenant-service\n    static_configs:\n      - targets: ['127.0.0.1:{ts}']\n",
+        rules = dir.join("rules").display(),
+        op = ports.operator_admin,
+        ts = ports.tenant_admin,
+    )
+}
+
+/// Applies the sample province; agencies once their city namespaces exist.
+pub fn apply_sample_province(p: &Platform) -> Result<()> {
+    let dir = workspace_root().join("e2e/fixtures/sample-province");
+    p.kubectl_apply(&fs::read_to_string(dir.join("10-jurisdictions.yaml"))?)?;
+    for ns in ["sx-210100", "sx-211200", "sx-210300"] {
+        wait_until(
+            "city namespaces",
+            &p.log("sanxiang-operator"),
+            Duration::from_secs(60),
+            None,
+            || {
+                Ok(p.kubectl()
+                    .args(["get", "namespace", ns])
+                    .output()?
+                    .status
+                    .success())
+            },
+        )?;
+    }
+    p.kubectl_apply(&fs::read_to_string(dir.join("20-agencies.yaml"))?)?;
+    p.kubectl_apply(&fs::read_to_string(dir.join("30-plans.yaml"))?)?;
+    Ok(())
+}
+
+/// One pass of the rule sync: every PrometheusRule's groups into `rules/<ns>_<name>.yaml`,
+/// stale files removed; returns whether anything changed.
+pub fn sync_rules_once(p: &Platform, rules_dir: &Path) -> Result<bool> {
+    let out = process::run(
+        p.kubectl()
+            .args(["get", "prometheusrules", "--all-namespaces", "-o", "json"]),
+        "listing PrometheusRules",
+    )?;
+    let list: serde_json::Value = serde_json::from_str(&out)?;
+    let mut wanted = BTreeSet::new();
+    let mut changed = false;
+    for item in list["items"].as_array().into_iter().flatten() {
+        let ns = item["metadata"]["namespace"].as_str().unwrap_or("cluster");
+        let name = item["metadata"]["name"].as_str().unwrap_or("rule");
+        let file = format!("{ns}_{name}.yaml");
+        let content = serde_yaml::to_string(&item["spec"])?;
+        let path = rules_dir.join(&file);
+        if fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
+            fs::write(&path, content)?;
+            changed = true;
+        }
+        wanted.insert(file);
+    }
+    for entry in fs::read_dir(rules_dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") && !wanted.contains(&name) {
+            fs::remove_file(entry.path())?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Runs the rule sync forever (the `rules-sync` process).
+pub fn rules_sync_loop(p: &Platform) -> Result<()> {
+    let ports = AppPorts::load_or_create(p)?;
+    let rules_dir = p.state_dir.join("prometheus/rules");
+    fs::create_dir_all(&rules_dir)?;
+    loop {
+        match sync_rules_once(p, &rules_dir) {
+            Ok(true) => match process::http_request(ports.prometheus, "POST", "/-/reload") {
+                Ok((200, _)) => {}
+                Ok((status, body)) => eprintln!("rules-sync: reload answered {status}: {body}"),
+                Err(e) => eprintln!("rules-sync: reloading Prometheus failed: {e}"),
+            },
+            Ok(false) => {}
+            Err(e) => eprintln!("rules-sync: {e:#}"),
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    }
+}
+
+/// What `make up` prints at the end.
+pub fn summary(p: &Platform) -> Result<String> {
+    let ports = AppPorts::load_or_create(p).context("apps.json")?;
+    Ok(format!(
+        "kube-apiserver   {api}\n\
+         kubeconfig       {kc}\n\
+         postgres         {pg}\n\
+         nats             {nats} (user admin)\n\
+         operator         http://127.0.0.1:{op}/metrics\n\
+         tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
+         public search    http://127.0.0.1:{ta}/v1/public/decisions\n\
+         prometheus       http://127.0.0.1:{prom}/alerts\n\
+         logs             {logs}\n\n\
+         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n",
+        api = p.apiserver_url(),
+        kc = p.kubeconfig().display(),
+        pg = p.postgres_url("postgres"),
+        nats = p.nats_url(),
+        op = ports.operator_admin,
+        ta = ports.tenant_api,
+        tm = ports.tenant_admin,
+        prom = ports.prometheus,
+        logs = p.state_dir.join("logs").display(),
+    ))
+}
