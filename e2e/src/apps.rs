@@ -320,7 +320,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          nats             {nats} (user admin)\n\
          operator         http://127.0.0.1:{op}/metrics\n\
          tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
-         public search    http://127.0.0.1:{ta}/v1/public/decisions\n\
+         public search    http://127.0.0.1:{ta}/api/v1/public/decisions\n\
          prometheus       http://127.0.0.1:{prom}/alerts\n\
          logs             {logs}\n\n\
          Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n",

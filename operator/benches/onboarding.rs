@@ -134,6 +134,19 @@ async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyho
     let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
     let idle_writes: u64 = after.keys().map(|k| delta(k)).sum();
     let idle_lease_writes = delta("leases");
+    let others: Vec<String> = after
+        .keys()
+        .filter(|k| *k != "leases" && delta(k) > 0)
+        .map(|k| format!("{k}={}", delta(k)))
+        .collect();
+    println!(
+        "       (idle writes other than leases, by resource: {})",
+        if others.is_empty() {
+            "none".to_string()
+        } else {
+            others.join(", ")
+        }
+    );
 
     let teardown = Instant::now();
     api.delete_collection(&DeleteParams::default(), &ListParams::default())
