@@ -1,0 +1,68 @@
+{{/* Chart name. */}}
+{{- define "sanxiang.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: <release>-sanxiang, or <release> when it already contains the chart name. */}}
+{{- define "sanxiang.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "sanxiang.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Common labels. */}}
+{{- define "sanxiang.labels" -}}
+helm.sh/chart: {{ include "sanxiang.chart" . }}
+app.kubernetes.io/name: {{ include "sanxiang.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: sanxiang
+{{- end }}
+
+{{/* Selector labels of one component: include with (dict "ctx" $ "component" "operator"). */}}
+{{- define "sanxiang.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sanxiang.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Image reference of one component: include with (dict "ctx" $ "image" .Values.operator.image). */}}
+{{- define "sanxiang.image" -}}
+{{- $registry := .ctx.Values.image.registry -}}
+{{- $repo := .image.repository -}}
+{{- if $registry }}{{ $repo = printf "%s/%s" (trimSuffix "/" $registry) $repo }}{{ end -}}
+{{- if .image.digest -}}
+{{ $repo }}@{{ .image.digest }}
+{{- else -}}
+{{ $repo }}:{{ default .ctx.Chart.AppVersion .image.tag }}
+{{- end -}}
+{{- end }}
+
+{{- define "sanxiang.operator.fullname" -}}
+{{- printf "%s-operator" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sanxiang.tenantService.fullname" -}}
+{{- printf "%s-tenant-service" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* ServiceAccount names (the default account when not created). */}}
+{{- define "sanxiang.operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}{{ include "sanxiang.operator.fullname" . }}{{ else }}default{{ end }}
+{{- end }}
+
+{{- define "sanxiang.tenantService.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}{{ include "sanxiang.tenantService.fullname" . }}{{ else }}default{{ end }}
+{{- end }}
