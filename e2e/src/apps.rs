@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -182,6 +183,22 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     start(&mut p, "prometheus", spawn, &|| {
         healthy(ports.prometheus, "/-/ready")
     })?;
+
+    // The chart's global rules (outbox, push lag, operator health, …), rendered from the
+    // chart itself so `make up` alerts exactly as an installed release would.
+    let global = process::run(
+        Command::new(&p.tools.helm)
+            .args(["template", "sanxiang"])
+            .arg(workspace_root().join("charts/sanxiang"))
+            .args([
+                "--kube-version",
+                "1.34.0",
+                "--show-only",
+                "templates/prometheusrule-global.yaml",
+            ]),
+        "rendering the chart's global PrometheusRule",
+    )?;
+    p.kubectl_apply(&global)?;
 
     let spawn = Spawn {
         name: "rules-sync",
