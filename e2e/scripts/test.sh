@@ -14,7 +14,9 @@ cargo fmt --all --check
 log "lint: cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
-log "building tests"
+log "building binaries and tests"
+# End-to-end tests run the real binaries (operator, tenant service), not in-process copies.
+cargo build --workspace --bins --locked --quiet
 cargo test --workspace --locked --no-run --quiet
 
 log "starting the test platform"

@@ -1,0 +1,299 @@
+//! The whole chain, with real programs only: the operator provisions an agency and its
+//! PrometheusRule; the tenant service (with a clock set weeks ahead) holds an issued but
+//! undisclosed decision; a real Prometheus scrapes both with the operator's rules — and
+//! `SanxiangDisclosureOverdue` fires with the agency's labels.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sanxiang_e2e::Platform;
+use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
+use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
+use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+
+/// Kills a child process when dropped (test failure included).
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn secret_value(platform: &Platform, ns: &str, name: &str, key: &str) -> Result<String> {
+    let out = platform
+        .kubectl()
+        .args(["get", "secret", "-n", ns, name, "-o"])
+        .arg(format!("jsonpath={{.data.{key}}}"))
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use base64::Engine as _;
+    Ok(String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(out.stdout.trim_ascii())?,
+    )?)
+}
+
+#[tokio::test]
+async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Result<()> {
+    let platform = Platform::shared()?;
+    let bins = AppBinaries::from_target_dir();
+    for bin in [&bins.operator, &bins.tenant_service] {
+        anyhow::ensure!(
+            bin.exists(),
+            "{} missing: run `cargo build --bins`",
+            bin.display()
+        );
+    }
+    platform.install_sanxiang_crds()?;
+    for year in ["2025", "2026"] {
+        let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
+        platform.kubectl_apply(&fs::read_to_string(path)?)?;
+    }
+    let operator = OperatorProcess::start(platform, &bins.operator, "alerts")?;
+
+    // A random city so reruns never collide; one county agency.
+    let n: u32 = rand::random_range(1..=89);
+    let (province, city, county) = (
+        "650000".to_string(),
+        format!("65{n:02}00"),
+        format!("65{n:02}01"),
+    );
+    let ns = format!("sx-{city}");
+    platform.kubectl_apply(&format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{province}}}\nspec: {{level: Province, code: \"{province}\", displayName: 新疆}}\n---\n\
+         apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{city}}}\nspec: {{level: City, code: \"{city}\", parent: \"{province}\", displayName: 测试市}}\n---\n\
+         apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{county}}}\nspec: {{level: County, code: \"{county}\", parent: \"{city}\", displayName: 测试县}}\n"
+    ))?;
+    wait_until(
+        "namespace",
+        &operator.log,
+        Duration::from_secs(30),
+        None,
+        || {
+            Ok(platform
+                .kubectl()
+                .args(["get", "ns", &ns])
+                .output()?
+                .status
+                .success())
+        },
+    )?;
+    let body = format!("11{county}MA{n:07}");
+    let code = format!(
+        "{body}{}",
+        sanxiang_crds::credit_code::check_character(&body).unwrap()
+    );
+    platform.kubectl_apply(&format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: market, namespace: {ns}}}\n\
+         spec:\n  jurisdiction: \"{county}\"\n  displayName: 测试县市场监督管理局\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Delete}}\n"
+    ))?;
+    let out = platform
+        .kubectl()
+        .args([
+            "wait",
+            "--for=condition=Ready",
+            "--timeout=90s",
+            "-n",
+            &ns,
+            "agency/market",
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "agency not Ready: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The tenant service, configured from the operator's Secret, six weeks ahead.
+    let dir = tempfile::tempdir()?;
+    let tenants = dir.path().join("tenants.yaml");
+    fs::write(
+        &tenants,
+        serde_yaml::to_string(&serde_json::json!([{
+            "agency": "market", "province": province, "city": city, "county": county,
+            "databaseUrl": secret_value(platform, &ns, "market-db", "url")?,
+            "subjectPrefix": format!("sx.{province}.{city}.{county}.market"),
+        }]))?,
+    )?;
+    let jwt_secret = dir.path().join("jwt.key");
+    fs::write(&jwt_secret, "e2e-alerts-secret-0123456789")?;
+    let (api_port, admin_port) = (free_port()?, free_port()?);
+    let now = chrono::Utc::now() + chrono::Duration::days(42);
+    let log = platform.log("tenant-service-alerts");
+    let service = Guard(
+        Command::new(&bins.tenant_service)
+            .arg(format!("--listen=127.0.0.1:{api_port}"))
+            .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
+            .arg(format!("--tenants-file={}", tenants.display()))
+            .arg(format!(
+                "--calendar-dir={}",
+                workspace_root().join("e2e/fixtures/calendars").display()
+            ))
+            .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
+            .arg(format!("--now={}", now.to_rfc3339()))
+            .arg("--scan-interval-seconds=1")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .spawn()?,
+    );
+    wait_until(
+        "tenant service",
+        &log,
+        Duration::from_secs(30),
+        Some(service.0.id()),
+        || {
+            Ok(http_get(admin_port, "/live")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false))
+        },
+    )?;
+
+    // An officer issues a penalty decision today (real date) and never discloses it.
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"sub": "officer-1", "agency": "market", "role": "officer",
+                            "exp": now.timestamp() + 3600}),
+        &jsonwebtoken::EncodingKey::from_secret(b"e2e-alerts-secret-0123456789"),
+    )?;
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{api_port}/api/v1/agencies/market");
+    let created: serde_json::Value = http
+        .post(format!("{base}/decisions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "documentNumber": "测市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
+            "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": code},
+            "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
+            "conclusion": "罚款五万元"
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("creating the decision")?
+        .json()
+        .await?;
+    let id = created["id"].as_str().context("decision id")?;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    http.post(format!("{base}/decisions/{id}/issue"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"decidedOn": today}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("issuing the decision")?;
+
+    // A real Prometheus with the rules the operator generated.
+    let prom_dir = dir.path().join("prometheus");
+    fs::create_dir_all(prom_dir.join("rules"))?;
+    sync_rules_once(platform, &prom_dir.join("rules"))?;
+    let prom_port = free_port()?;
+    fs::write(
+        prom_dir.join("prometheus.yml"),
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{}/*.yaml']\n\
+             scrape_configs:\n- job_name: sanxiang-operator\n  static_configs: [{{targets: ['127.0.0.1:{}']}}]\n\
+             - job_name: sanxiang-tenant-service\n  static_configs: [{{targets: ['127.0.0.1:{admin_port}']}}]\n",
+            prom_dir.join("rules").display(),
+            operator.admin_port
+        ),
+    )?;
+    let prom_log = platform.log("prometheus-alerts");
+    let _prometheus = Guard(
+        Command::new(&platform.tools.prometheus)
+            .arg(format!(
+                "--config.file={}",
+                prom_dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                prom_dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&prom_log)?)
+            .spawn()?,
+    );
+
+    let firing = wait_for_alert(
+        prom_port,
+        &prom_log,
+        "SanxiangDisclosureOverdue",
+        "market",
+        &ns,
+    )?;
+    assert_eq!(firing["labels"]["province"], province);
+    assert_eq!(firing["labels"]["city"], city);
+    assert_eq!(firing["labels"]["county"], county);
+    assert_eq!(firing["labels"]["severity"], "warning");
+    assert!(
+        firing["annotations"]["runbook_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/SanxiangDisclosureOverdue.md")),
+        "{firing}"
+    );
+
+    let out = platform
+        .kubectl()
+        .args(["delete", "agency", "-n", &ns, "market", "--timeout=60s"])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = platform
+        .kubectl()
+        .args([
+            "delete",
+            "jurisdiction",
+            "--wait=false",
+            &format!("j-{county}"),
+            &format!("j-{city}"),
+        ])
+        .output();
+    Ok(())
+}
+
+/// Polls Prometheus' /api/v1/alerts until `alert` fires for `agency` in `namespace`.
+fn wait_for_alert(
+    port: u16,
+    log: &Path,
+    alert: &str,
+    agency: &str,
+    namespace: &str,
+) -> Result<serde_json::Value> {
+    let mut found = None;
+    wait_until(
+        &format!("alert {alert}"),
+        log,
+        Duration::from_secs(90),
+        None,
+        || {
+            let (status, body) = http_get(port, "/api/v1/alerts")?;
+            if status != 200 {
+                return Ok(false);
+            }
+            let v: serde_json::Value = serde_json::from_str(&body)?;
+            found = v["data"]["alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| {
+                    a["labels"]["alertname"] == alert
+                        && a["labels"]["agency"] == agency
+                        && a["labels"]["namespace"] == namespace
+                        && a["state"] == "firing"
+                })
+                .cloned();
+            Ok(found.is_some())
+        },
+    )?;
+    Ok(found.expect("found"))
+}
