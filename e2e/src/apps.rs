@@ -327,6 +327,35 @@ pub fn rules_sync_loop(p: &Platform) -> Result<()> {
     }
 }
 
+/// A bearer token for the dev tenant service (HS256 with the platform's secret), valid for
+/// 12 hours: `role` is officer, reviewer, agency_admin, city_supervisor or
+/// province_supervisor.
+pub fn dev_token(
+    p: &Platform,
+    agency: Option<&str>,
+    role: &str,
+    city: Option<&str>,
+) -> Result<String> {
+    let secret = fs::read(p.state_dir.join("jwt-hs256.key"))
+        .context("no tenant-service key yet: run `make up` first")?;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        + 12 * 3600;
+    let mut claims = serde_json::json!({"sub": format!("dev-{role}"), "role": role, "exp": exp, "province": "210000"});
+    if let Some(a) = agency {
+        claims["agency"] = a.into();
+    }
+    if let Some(c) = city {
+        claims["city"] = c.into();
+    }
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )?)
+}
+
 /// What `make up` prints at the end.
 pub fn summary(p: &Platform) -> Result<String> {
     let ports = AppPorts::load_or_create(p).context("apps.json")?;
@@ -340,7 +369,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          public search    http://127.0.0.1:{ta}/api/v1/public/decisions\n\
          prometheus       http://127.0.0.1:{prom}/alerts\n\
          logs             {logs}\n\n\
-         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n",
+         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n           TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n           curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
         api = p.apiserver_url(),
         kc = p.kubeconfig().display(),
         pg = p.postgres_url("postgres"),

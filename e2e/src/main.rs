@@ -13,6 +13,8 @@ const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile
   purge    stop them and delete their data
   status   show what runs
   env      print shell exports (KUBECONFIG, DATABASE_URL, NATS_URL, ...)
+  token    print a bearer token for the tenant service:
+           token [--agency NAME] [--role officer|reviewer|agency_admin|city_supervisor|province_supervisor] [--city CODE]
 
 The profile (default `dev`; the tests use `test`) selects an independent platform.";
 
@@ -21,6 +23,9 @@ fn main() -> ExitCode {
     let mut profile = std::env::var("SANXIANG_PROFILE").unwrap_or_else(|_| DEV_PROFILE.into());
     let mut command = None;
     let mut apps = false;
+    let mut agency = None;
+    let mut role = "officer".to_string();
+    let mut city = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -29,6 +34,16 @@ fn main() -> ExitCode {
                 None => return usage_error("--profile needs a value"),
             },
             "--apps" => apps = true,
+            "--agency" | "--role" | "--city" => {
+                let Some(v) = it.next() else {
+                    return usage_error(&format!("{a} needs a value"));
+                };
+                match a.as_str() {
+                    "--agency" => agency = Some(v.clone()),
+                    "--role" => role = v.clone(),
+                    _ => city = Some(v.clone()),
+                }
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -47,6 +62,16 @@ fn main() -> ExitCode {
         Some("purge") => Platform::down(&profile, true, &mut log),
         Some("status") => status(&profile),
         Some("env") => env(&profile),
+        Some("token") => Platform::load(&profile).and_then(|p| {
+            let p = p.ok_or_else(|| {
+                anyhow::anyhow!("profile {profile} was never started: run `make up`")
+            })?;
+            println!(
+                "{}",
+                sanxiang_e2e::apps::dev_token(&p, agency.as_deref(), &role, city.as_deref())?
+            );
+            Ok(())
+        }),
         Some(other) => return usage_error(&format!("unknown command {other:?}")),
         None => return usage_error("a command is required"),
     };
