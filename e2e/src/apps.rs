@@ -369,7 +369,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          public search    http://127.0.0.1:{ta}/api/v1/public/decisions\n\
          prometheus       http://127.0.0.1:{prom}/alerts\n\
          logs             {logs}\n\n\
-         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n           TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n           curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
+         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
         api = p.apiserver_url(),
         kc = p.kubeconfig().display(),
         pg = p.postgres_url("postgres"),
