@@ -155,3 +155,58 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     delete_jurisdictions(platform, &other);
     Ok(())
 }
+
+#[tokio::test]
+async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let p = Province::random(1);
+    let ns = p.namespace();
+    let with_quota = p.jurisdictions_yaml().replace(
+        "  displayName: \"测试 ",
+        "  quota: {maxAgencies: 1}\n  displayName: \"测试 ",
+    );
+    platform.kubectl_apply(&with_quota)?;
+    let client = platform.kube_client().await?;
+    eventually("namespace", Duration::from_secs(30), || {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let ns = ns.clone();
+        async move { Ok(api.get_opt(&ns).await?.is_some()) }
+    })
+    .await?;
+    let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
+    platform.kubectl_apply(&agency_yaml("first", &ns, &p.counties[0], "Delete", 1))?;
+    wait_ready(&api, "first").await?;
+    platform.kubectl_apply(&agency_yaml("second", &ns, &p.counties[0], "Delete", 2))?;
+    let a = wait_condition(
+        &api,
+        "second",
+        condition_type::READY,
+        "False",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let ready = find_condition(
+        &a.status.as_ref().unwrap().conditions,
+        condition_type::READY,
+    )
+    .unwrap()
+    .clone();
+    assert_eq!(ready.reason, reason::QUOTA_EXCEEDED);
+    assert!(
+        ready.message.contains("maxAgencies is 1"),
+        "{}",
+        ready.message
+    );
+    for name in ["first", "second"] {
+        api.delete(name, &Default::default()).await?;
+    }
+    for name in ["first", "second"] {
+        eventually("deleted", Duration::from_secs(60), || {
+            let api = api.clone();
+            async move { Ok(api.get_opt(name).await?.is_none()) }
+        })
+        .await?;
+    }
+    delete_jurisdictions(platform, &p);
+    Ok(())
+}
