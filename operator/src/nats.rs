@@ -178,8 +178,9 @@ impl AuthWriter {
                 tracing::warn!(error = %format!("{e:#}"), "writing the NATS authorization file failed");
             }
             let _ = tokio::time::timeout(Duration::from_secs(30), self.wake.notified()).await;
-            // Coalesce a burst of requests (many agencies at once) into one write.
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Coalesce a burst of requests (many agencies at once) into one write: every
+            // reload briefly interrupts nats-server's JetStream API, so fewer is better.
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
@@ -264,27 +265,30 @@ impl Streams {
         subject_prefix: &str,
         chain: &AggregateChain,
     ) -> anyhow::Result<()> {
-        self.js
-            .get_or_create_stream(stream::Config {
-                name: stream_name.to_string(),
-                description: Some(format!("Sanxiang agency stream for {subject_prefix}.>")),
-                subjects: vec![format!("{subject_prefix}.>")],
-                storage: stream::StorageType::File,
-                retention: stream::RetentionPolicy::Limits,
-                // Records are kept (retention is the default); duplicates from publisher
-                // retries within two minutes are dropped by message id.
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("creating stream {stream_name}: {e}"))?;
-        let _guard = self.aggregate_lock.lock().await;
-        let mut source = stream_name.to_string();
-        for aggregate in chain {
-            self.ensure_source(aggregate, &source).await?;
-            source = aggregate.clone();
-        }
-        Ok(())
+        retry_transient(|| async {
+            self.js
+                .get_or_create_stream(stream::Config {
+                    name: stream_name.to_string(),
+                    description: Some(format!("Sanxiang agency stream for {subject_prefix}.>")),
+                    subjects: vec![format!("{subject_prefix}.>")],
+                    storage: stream::StorageType::File,
+                    retention: stream::RetentionPolicy::Limits,
+                    // Records are kept (retention is the default); duplicates from
+                    // publisher retries within two minutes are dropped by message id.
+                    duplicate_window: Duration::from_secs(120),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("creating stream {stream_name}: {e}"))?;
+            let _guard = self.aggregate_lock.lock().await;
+            let mut source = stream_name.to_string();
+            for aggregate in chain {
+                self.ensure_source(aggregate, &source).await?;
+                source = aggregate.clone();
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes the agency's stream and removes it from its aggregate's sources (the
@@ -294,26 +298,39 @@ impl Streams {
         stream_name: &str,
         parent: Option<&str>,
     ) -> anyhow::Result<()> {
-        let _guard = self.aggregate_lock.lock().await;
-        if let Some(parent) = parent
-            && let Ok(mut s) = self.js.get_stream(parent).await
-        {
-            let mut config = s.info().await?.config.clone();
-            let before = config.sources.as_ref().map_or(0, Vec::len);
-            if let Some(sources) = config.sources.as_mut() {
-                sources.retain(|src| src.name != stream_name);
+        retry_transient(|| async {
+            let _guard = self.aggregate_lock.lock().await;
+            if let Some(parent) = parent
+                && let Some(mut s) = self.existing(parent).await?
+            {
+                let mut config = s.info().await?.config.clone();
+                let before = config.sources.as_ref().map_or(0, Vec::len);
+                if let Some(sources) = config.sources.as_mut() {
+                    sources.retain(|src| src.name != stream_name);
+                }
+                if config.sources.as_ref().map_or(0, Vec::len) != before {
+                    self.js
+                        .update_stream(config)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("updating aggregate {parent}: {e}"))?;
+                }
             }
-            if config.sources.as_ref().map_or(0, Vec::len) != before {
-                self.js
-                    .update_stream(config)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("updating aggregate {parent}: {e}"))?;
+            match self.js.delete_stream(stream_name).await {
+                Ok(_) => Ok(()),
+                Err(e) if is_not_found(&e.to_string()) => Ok(()),
+                Err(e) => Err(anyhow::anyhow!("deleting stream {stream_name}: {e}")),
             }
-        }
-        match self.js.delete_stream(stream_name).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.to_string().contains("not found") => Ok(()),
-            Err(e) => Err(anyhow::anyhow!("deleting stream {stream_name}: {e}")),
+        })
+        .await
+    }
+
+    /// The stream, `None` when it does not exist; other failures are errors (a stream
+    /// that merely could not be read must not be re-created or skipped).
+    async fn existing(&self, name: &str) -> anyhow::Result<Option<stream::Stream>> {
+        match self.js.get_stream(name).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if is_not_found(&e.to_string()) => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("reading stream {name}: {e}")),
         }
     }
 
@@ -322,8 +339,8 @@ impl Streams {
             name: source.to_string(),
             ..Default::default()
         };
-        match self.js.get_stream(aggregate).await {
-            Ok(mut s) => {
+        match self.existing(aggregate).await? {
+            Some(mut s) => {
                 let mut config = s.info().await?.config.clone();
                 let sources = config.sources.get_or_insert_with(Vec::new);
                 if sources.iter().any(|s| s.name == source) {
@@ -335,7 +352,7 @@ impl Streams {
                     anyhow::anyhow!("adding {source} to aggregate {aggregate}: {e}")
                 })?;
             }
-            Err(_) => {
+            None => {
                 self.js
                     .create_stream(stream::Config {
                         name: aggregate.to_string(),
@@ -351,6 +368,39 @@ impl Streams {
         }
         Ok(())
     }
+}
+
+fn is_not_found(message: &str) -> bool {
+    message.contains("not found") || message.contains("does not exist")
+}
+
+/// nats-server briefly answers JetStream API requests with "unavailable" / "not enabled
+/// for account" while it reloads its configuration (which the operator triggers for every
+/// new agency). Such answers are retried a few times here, so a burst of onboarding does
+/// not turn into a burst of failed reconciles; anything else fails at once.
+async fn retry_transient<T, F, Fut>(mut op: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if attempt < 6 && is_transient(&format!("{e:#}")) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(150 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_transient(message: &str) -> bool {
+    ["unavailable", "not enabled for account", "timed out", "no responders"]
+        .iter()
+        .any(|m| message.contains(m))
+        // A concurrent create of the same aggregate, seen during a reload blip.
+        || message.contains("already in use with a different configuration")
 }
 
 /// Builds the agency's Secret data (plain values; the API encodes them).
@@ -419,6 +469,16 @@ mod tests {
             render_auth_file(&[], &[a.clone(), b.clone()]),
             render_auth_file(&[], &[b, a])
         );
+    }
+
+    #[test]
+    fn reload_blips_are_retried_other_errors_are_not() {
+        assert!(is_transient("creating stream X: jetstream unavailable"));
+        assert!(is_transient(
+            "request failed: JetStream not enabled for account (code 503)"
+        ));
+        assert!(!is_transient("creating stream X: insufficient resources"));
+        assert!(is_not_found("stream not found"));
     }
 
     #[test]
