@@ -1,0 +1,515 @@
+//! Enforcement actions and their append-only, hash-chained record (全过程记录).
+
+use super::{JsonBody, QueryParams, parse_id, text};
+use crate::auth::{Access, Role, require_role};
+use crate::domain::{ACTION_KINDS, Category, Procedure, requires_full_av};
+use crate::error::{ApiError, ApiResult};
+use crate::hashchain::{self, EntryFields, StoredEntry};
+use crate::state::{AppState, TenantCtx};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionInput {
+    pub title: String,
+    pub category: Category,
+    pub procedure: Procedure,
+    /// One of ACTION_KINDS, e.g. `seizure_detention`.
+    pub kind: String,
+    /// Who the action is against (name or credit code).
+    pub target: String,
+    pub started_on: Option<NaiveDate>,
+    pub officer_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub id: Uuid,
+    pub title: String,
+    pub category: String,
+    pub procedure: String,
+    pub kind: String,
+    pub requires_full_av: bool,
+    pub target: String,
+    pub started_on: NaiveDate,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionView {
+    #[serde(flatten)]
+    pub action: Action,
+    pub officer_ids: Vec<Uuid>,
+    pub record_entries: i64,
+    /// True when the action requires full-process A/V recording and none is recorded.
+    pub av_missing: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct OfficerRow {
+    id: Uuid,
+    name: String,
+    role: String,
+    certificate_number: String,
+    categories: Vec<String>,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    active: bool,
+}
+
+const ACTION_COLUMNS: &str = "id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, created_at";
+
+async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
+    let action: Option<Action> = sqlx::query_as(&format!(
+        "SELECT {ACTION_COLUMNS} FROM actions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(action) = action else {
+        return Ok(None);
+    };
+    let officer_ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT personnel_id FROM action_officers WHERE action_id = $1 ORDER BY personnel_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let (entries, av): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE kind = 'av') FROM record_entries WHERE action_id = $1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    let av_missing = action.requires_full_av && av == 0;
+    Ok(Some(ActionView {
+        action,
+        officer_ids,
+        record_entries: entries,
+        av_missing,
+    }))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ActionInput>,
+) -> ApiResult<(StatusCode, Json<ActionView>)> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::Officer, Role::AgencyAdmin],
+        "recording enforcement actions",
+    )?;
+    text(&input.title, "title", 256)?;
+    text(&input.target, "target", 256)?;
+    if !ACTION_KINDS.contains(&input.kind.as_str()) {
+        return Err(ApiError::bad_request(
+            "kind",
+            format!("kind must be one of {}", ACTION_KINDS.join(", ")),
+        ));
+    }
+    if input.officer_ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "officerIds",
+            "at least one officer is required",
+        ));
+    }
+    let mut ids = input.officer_ids.clone();
+    ids.sort();
+    ids.dedup();
+    if ids.len() != input.officer_ids.len() {
+        return Err(ApiError::bad_request(
+            "officerIds",
+            "officerIds lists an officer twice",
+        ));
+    }
+    if input.procedure == Procedure::General && ids.len() < 2 {
+        return Err(ApiError::unprocessable(
+            "officerIds",
+            "general-procedure enforcement needs at least two officers with valid certificates",
+        ));
+    }
+    let today = st.clock.today();
+    let started_on = input.started_on.unwrap_or(today);
+    let mut tx = ctx.pool.begin().await?;
+    let officers: Vec<OfficerRow> = sqlx::query_as(
+        "SELECT id, name, role, certificate_number, categories, valid_from, valid_until, active \
+         FROM personnel WHERE id = ANY($1) FOR SHARE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (i, oid) in input.officer_ids.iter().enumerate() {
+        let field = format!("officerIds[{i}]");
+        let Some(o) = officers.iter().find(|o| o.id == *oid) else {
+            return Err(ApiError::unprocessable(
+                &field,
+                format!("officer {oid} is not on the personnel list"),
+            ));
+        };
+        if o.role != "officer" {
+            return Err(ApiError::unprocessable(
+                &field,
+                format!("{} is not an enforcement officer", o.name),
+            ));
+        }
+        if !o.active {
+            return Err(ApiError::unprocessable(
+                &field,
+                format!("officer {} is no longer on the personnel list", o.name),
+            ));
+        }
+        if started_on < o.valid_from || started_on > o.valid_until {
+            return Err(ApiError::unprocessable(
+                &field,
+                format!(
+                    "officer {} has no valid enforcement certificate on {started_on} (certificate {} valid {} to {})",
+                    o.name, o.certificate_number, o.valid_from, o.valid_until
+                ),
+            ));
+        }
+        if !o.categories.iter().any(|c| c == input.category.as_str()) {
+            return Err(ApiError::unprocessable(
+                &field,
+                format!(
+                    "certificate {} of officer {} does not cover category {}",
+                    o.certificate_number,
+                    o.name,
+                    input.category.as_str()
+                ),
+            ));
+        }
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+    )
+    .bind(id)
+    .bind(input.title.trim())
+    .bind(input.category.as_str())
+    .bind(input.procedure.as_str())
+    .bind(&input.kind)
+    .bind(requires_full_av(&input.kind))
+    .bind(input.target.trim())
+    .bind(started_on)
+    .bind(&ctx.claims.sub)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO action_officers (action_id, personnel_id) SELECT $1, unnest($2::uuid[])",
+    )
+    .bind(id)
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let v = load_view(&ctx.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("action vanished"))?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    #[serde(default)]
+    pub av_missing: bool,
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    QueryParams(q): QueryParams<ListQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let rows: Vec<(Uuid, String, String, String, String, bool, i64)> = sqlx::query_as(
+        "SELECT a.id, a.title, a.category, a.procedure, a.kind, \
+           a.requires_full_av AND NOT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av'), \
+           (SELECT count(*) FROM record_entries e WHERE e.action_id = a.id) \
+         FROM actions a ORDER BY a.created_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let items: Vec<_> = rows
+        .into_iter()
+        .filter(|r| !q.av_missing || r.5)
+        .map(|(id, title, category, procedure, kind, av_missing, entries)| {
+            serde_json::json!({"id": id, "title": title, "category": category, "procedure": procedure,
+                "kind": kind, "avMissing": av_missing, "recordEntries": entries})
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ActionView>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    load_view(&ctx.pool, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryInput {
+    /// `text` (document), `av` (audio/video evidence), `event`.
+    pub kind: String,
+    pub title: String,
+    #[serde(default)]
+    pub content: String,
+    /// SHA-256 of the media file, hex; required for `av`.
+    pub media_sha256: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub action_id: Uuid,
+    pub seq: i32,
+    pub kind: String,
+    pub title: String,
+    pub content: String,
+    pub media_sha256: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+const ENTRY_COLUMNS: &str =
+    "action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, prev_hash, hash";
+
+pub async fn append_record(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<EntryInput>,
+) -> ApiResult<(StatusCode, Json<Entry>)> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::Officer, Role::AgencyAdmin],
+        "recording enforcement actions",
+    )?;
+    if !matches!(input.kind.as_str(), "text" | "av" | "event") {
+        return Err(ApiError::bad_request(
+            "kind",
+            "kind must be one of text, av, event",
+        ));
+    }
+    text(&input.title, "title", 256)?;
+    let media = match (input.kind.as_str(), input.media_sha256.as_deref()) {
+        ("av", None) => {
+            return Err(ApiError::bad_request(
+                "mediaSha256",
+                "A/V evidence needs mediaSha256, the SHA-256 of the media",
+            ));
+        }
+        (_, Some(h)) if !hashchain::is_sha256_hex(h) => {
+            return Err(ApiError::bad_request(
+                "mediaSha256",
+                "mediaSha256 must be 64 hex characters",
+            ));
+        }
+        (_, h) => h.map(str::to_ascii_lowercase),
+    };
+    if input.kind == "text" && input.content.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "content",
+            "a text record needs content",
+        ));
+    }
+    let mut tx = ctx.pool.begin().await?;
+    let exists: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM actions WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found(format!("action {id} not found")));
+    }
+    let last: Option<(i32, String)> = sqlx::query_as(
+        "SELECT seq, hash FROM record_entries WHERE action_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, hashchain::GENESIS.to_string()),
+    };
+    let recorded_at = hashchain::db_precision(Utc::now());
+    let hash = hashchain::entry_hash(&EntryFields {
+        action_id: id,
+        seq,
+        kind: &input.kind,
+        title: input.title.trim(),
+        content: &input.content,
+        media_sha256: media.as_deref(),
+        recorded_by: &ctx.claims.sub,
+        recorded_at,
+        prev_hash: &prev,
+    });
+    let e: Entry = sqlx::query_as(&format!(
+        "INSERT INTO record_entries ({ENTRY_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING {ENTRY_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(seq)
+    .bind(&input.kind)
+    .bind(input.title.trim())
+    .bind(&input.content)
+    .bind(&media)
+    .bind(&ctx.claims.sub)
+    .bind(recorded_at)
+    .bind(&prev)
+    .bind(&hash)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReadQuery {
+    pub purpose: Option<String>,
+}
+
+async fn log_access(ctx: &TenantCtx, action: Uuid, purpose: &str) -> ApiResult<()> {
+    sqlx::query("INSERT INTO record_access_log (action_id, accessed_by, role, purpose) VALUES ($1,$2,$3,$4)")
+        .bind(action)
+        .bind(&ctx.claims.sub)
+        .bind(ctx.claims.role.as_str())
+        .bind(purpose)
+        .execute(&ctx.pool)
+        .await?;
+    Ok(())
+}
+
+async fn load_entries(pool: &PgPool, id: Uuid) -> ApiResult<Option<Vec<Entry>>> {
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let entries: Vec<Entry> = sqlx::query_as(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM record_entries WHERE action_id = $1 ORDER BY seq"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(entries))
+}
+
+fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
+    hashchain::verify(entries.iter().map(|e| StoredEntry {
+        fields: EntryFields {
+            action_id: e.action_id,
+            seq: e.seq,
+            kind: &e.kind,
+            title: &e.title,
+            content: &e.content,
+            media_sha256: e.media_sha256.as_deref(),
+            recorded_by: &e.recorded_by,
+            recorded_at: e.recorded_at,
+            prev_hash: &e.prev_hash,
+        },
+        hash: &e.hash,
+    }))
+}
+
+/// Reads the record; the read itself is logged.
+pub async fn read_record(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    QueryParams(q): QueryParams<ReadQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let entries = load_entries(&ctx.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
+    log_access(&ctx, id, q.purpose.as_deref().unwrap_or("read")).await?;
+    let intact = verify_entries(&entries).is_ok();
+    Ok(Json(
+        serde_json::json!({ "actionId": id, "intact": intact, "entries": entries }),
+    ))
+}
+
+/// Verifies the hash chain and names the first broken link; the check is logged.
+pub async fn verify_record(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let entries = load_entries(&ctx.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
+    log_access(&ctx, id, "verify").await?;
+    Ok(Json(match verify_entries(&entries) {
+        Ok(n) => {
+            serde_json::json!({ "actionId": id, "intact": true, "entries": n, "firstBrokenLink": null })
+        }
+        Err(b) => {
+            serde_json::json!({ "actionId": id, "intact": false, "entries": entries.len(), "firstBrokenLink": b })
+        }
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessRow {
+    pub id: i64,
+    pub accessed_by: String,
+    pub role: String,
+    pub purpose: String,
+    pub accessed_at: DateTime<Utc>,
+}
+
+pub async fn access_log(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let rows: Vec<AccessRow> = sqlx::query_as(
+        "SELECT id, accessed_by, role, purpose, accessed_at FROM record_access_log WHERE action_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&ctx.pool)
+    .await?;
+    Ok(Json(serde_json::json!({ "actionId": id, "items": rows })))
+}

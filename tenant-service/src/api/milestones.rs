@@ -1,0 +1,113 @@
+//! Supervision milestones: the agency reports an occurrence done (monthly progress report,
+//! annual reviewer training, …). Exported as `sanxiang_milestone_completed{plan,milestone,due}`,
+//! which the operator's "due soon" / "missed" alerts test.
+
+use super::{JsonBody, text};
+use crate::auth::{Access, Role, require_role};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MilestoneInput {
+    /// SupervisionPlan name.
+    pub plan: String,
+    /// Milestone name within the plan.
+    pub milestone: String,
+    /// Due date of the occurrence being reported (as in the plan, after working-day shift).
+    pub due: NaiveDate,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneReport {
+    pub plan: String,
+    pub milestone: String,
+    pub due: NaiveDate,
+    pub note: String,
+    pub reported_by: String,
+    pub reported_at: DateTime<Utc>,
+}
+
+fn token(value: &str, field: &str) -> ApiResult<()> {
+    text(value, field, 253)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+    {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} must be the Kubernetes name (letters, digits, '-', '.', '_')"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let rows: Vec<MilestoneReport> = sqlx::query_as(
+        "SELECT plan, milestone, due, note, reported_by, reported_at FROM milestone_reports \
+         ORDER BY due DESC, plan, milestone",
+    )
+    .fetch_all(&ctx.pool)
+    .await?;
+    Ok(Json(serde_json::json!({ "items": rows })))
+}
+
+pub async fn report(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<MilestoneInput>,
+) -> ApiResult<(StatusCode, Json<MilestoneReport>)> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin, Role::Officer],
+        "reporting milestones",
+    )?;
+    token(&input.plan, "plan")?;
+    token(&input.milestone, "milestone")?;
+    if input.note.chars().count() > 4000 {
+        return Err(ApiError::bad_request(
+            "note",
+            "note must be at most 4000 characters",
+        ));
+    }
+    let row: MilestoneReport = sqlx::query_as(
+        "INSERT INTO milestone_reports (plan, milestone, due, note, reported_by, reported_at) \
+         VALUES ($1,$2,$3,$4,$5,$6) RETURNING plan, milestone, due, note, reported_by, reported_at",
+    )
+    .bind(&input.plan)
+    .bind(&input.milestone)
+    .bind(input.due)
+    .bind(input.note.trim())
+    .bind(&ctx.claims.sub)
+    .bind(st.clock.now())
+    .fetch_one(&ctx.pool)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            ApiError::conflict("due", "this milestone occurrence was already reported done")
+        }
+        _ => e.into(),
+    })?;
+    let l = ctx.tenant.labels();
+    let due = row.due.to_string();
+    st.metrics
+        .milestone_completed
+        .with_label_values(&[l[0], l[1], l[2], l[3], &row.plan, &row.milestone, &due])
+        .set(1);
+    Ok((StatusCode::CREATED, Json(row)))
+}

@@ -1,0 +1,295 @@
+//! Personnel list (执法人员清单): officers and legal reviewers.
+
+use super::{JsonBody, QueryParams, parse_id, text};
+use crate::auth::{Access, Role, require_role};
+use crate::domain::Category;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonnelRole {
+    Officer,
+    LegalReviewer,
+}
+
+impl PersonnelRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::LegalReviewer => "legal_reviewer",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersonnelInput {
+    pub name: String,
+    pub unit: String,
+    #[serde(default)]
+    pub position: String,
+    pub role: PersonnelRole,
+    pub certificate_number: String,
+    pub categories: Vec<Category>,
+    pub region: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// National legal professional qualification (法律职业资格), for reviewers.
+    #[serde(default)]
+    pub legal_qualification: bool,
+}
+
+impl PersonnelInput {
+    fn validate(&self) -> ApiResult<()> {
+        text(&self.name, "name", 64)?;
+        text(&self.unit, "unit", 128)?;
+        text(&self.certificate_number, "certificateNumber", 64)?;
+        text(&self.region, "region", 128)?;
+        if self.categories.is_empty() {
+            return Err(ApiError::bad_request(
+                "categories",
+                "categories must list at least one enforcement category",
+            ));
+        }
+        if self.valid_until < self.valid_from {
+            return Err(ApiError::unprocessable(
+                "validUntil",
+                "validUntil must not be before validFrom",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub id: Uuid,
+    pub name: String,
+    pub unit: String,
+    pub position: String,
+    pub role: String,
+    pub certificate_number: String,
+    pub categories: Vec<String>,
+    pub region: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub legal_qualification: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonView {
+    #[serde(flatten)]
+    pub person: Person,
+    /// Whether the certificate is valid today.
+    pub certificate_valid: bool,
+}
+
+fn view(person: Person, today: NaiveDate) -> PersonView {
+    let certificate_valid =
+        person.active && person.valid_from <= today && today <= person.valid_until;
+    PersonView {
+        person,
+        certificate_valid,
+    }
+}
+
+const COLUMNS: &str = "id, name, unit, position, role, certificate_number, categories, region, \
+     valid_from, valid_until, legal_qualification, active, created_at, updated_at";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub role: Option<String>,
+    #[serde(default)]
+    pub include_inactive: bool,
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    QueryParams(q): QueryParams<ListQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    if let Some(r) = &q.role
+        && r != "officer"
+        && r != "legal_reviewer"
+    {
+        return Err(ApiError::bad_request(
+            "role",
+            "role must be officer or legal_reviewer",
+        ));
+    }
+    let rows: Vec<Person> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM personnel WHERE ($1::text IS NULL OR role = $1) AND (active OR $2) \
+         ORDER BY role, name"
+    ))
+    .bind(&q.role)
+    .bind(q.include_inactive)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let today = st.clock.today();
+    let items: Vec<PersonView> = rows.into_iter().map(|p| view(p, today)).collect();
+    let officers = items
+        .iter()
+        .filter(|p| p.person.role == "officer" && p.certificate_valid)
+        .count();
+    let reviewers = items
+        .iter()
+        .filter(|p| p.person.role == "legal_reviewer" && p.certificate_valid)
+        .count();
+    let required =
+        (officers as u64 * u64::from(ctx.tenant.legal_reviewer_ratio_permille)).div_ceil(1000);
+    Ok(Json(serde_json::json!({
+        "items": items,
+        "validOfficers": officers,
+        "validLegalReviewers": reviewers,
+        "requiredLegalReviewers": required,
+        "reviewerRatioMet": reviewers as u64 >= required,
+    })))
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<PersonView>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let p: Option<Person> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM personnel WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&ctx.pool)
+            .await?;
+    let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
+    Ok(Json(view(p, st.clock.today())))
+}
+
+fn unique_violation(e: sqlx::Error) -> ApiError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return ApiError::conflict(
+            "certificateNumber",
+            "certificateNumber is already on the personnel list",
+        );
+    }
+    e.into()
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PersonnelInput>,
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "managing the personnel list",
+    )?;
+    input.validate()?;
+    let categories: Vec<String> = input
+        .categories
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    let p: Person = sqlx::query_as(&format!(
+        "INSERT INTO personnel (id, name, unit, position, role, certificate_number, categories, region, \
+         valid_from, valid_until, legal_qualification) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(input.name.trim())
+    .bind(input.unit.trim())
+    .bind(input.position.trim())
+    .bind(input.role.as_str())
+    .bind(input.certificate_number.trim())
+    .bind(&categories)
+    .bind(input.region.trim())
+    .bind(input.valid_from)
+    .bind(input.valid_until)
+    .bind(input.legal_qualification)
+    .fetch_one(&ctx.pool)
+    .await
+    .map_err(unique_violation)?;
+    Ok((StatusCode::CREATED, Json(view(p, st.clock.today()))))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PersonnelInput>,
+) -> ApiResult<Json<PersonView>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "managing the personnel list",
+    )?;
+    input.validate()?;
+    let categories: Vec<String> = input
+        .categories
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    let p: Option<Person> = sqlx::query_as(&format!(
+        "UPDATE personnel SET name=$2, unit=$3, position=$4, role=$5, certificate_number=$6, \
+         categories=$7, region=$8, valid_from=$9, valid_until=$10, legal_qualification=$11, \
+         active=TRUE, updated_at=now() WHERE id=$1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(input.name.trim())
+    .bind(input.unit.trim())
+    .bind(input.position.trim())
+    .bind(input.role.as_str())
+    .bind(input.certificate_number.trim())
+    .bind(&categories)
+    .bind(input.region.trim())
+    .bind(input.valid_from)
+    .bind(input.valid_until)
+    .bind(input.legal_qualification)
+    .fetch_optional(&ctx.pool)
+    .await
+    .map_err(unique_violation)?;
+    let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
+    Ok(Json(view(p, st.clock.today())))
+}
+
+/// Removes a person from the current list (kept for history; `active = false`).
+pub async fn deactivate(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "managing the personnel list",
+    )?;
+    let r = sqlx::query("UPDATE personnel SET active = FALSE, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&ctx.pool)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(ApiError::not_found(format!("personnel {id} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

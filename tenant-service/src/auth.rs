@@ -1,0 +1,363 @@
+//! Bearer-token authentication (JWT) and tenant authorization.
+//!
+//! Access rules:
+//! - `officer`, `reviewer`, `agency_admin` tokens carry `agency` and reach only that agency;
+//! - `city_supervisor` (claims `province`, `city`) and `province_supervisor` (`province`)
+//!   read, never write, the agencies of their city or province;
+//! - a token that may not see an agency gets **403**, whether or not the agency exists,
+//!   so that a 403 never reveals which agencies are configured; 404 is returned for an
+//!   unknown agency only to supervisors whose scope would include it.
+
+use crate::error::ApiError;
+use crate::tenants::Tenant;
+use axum::http::HeaderMap;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Officer,
+    Reviewer,
+    AgencyAdmin,
+    CitySupervisor,
+    ProvinceSupervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Reviewer => "reviewer",
+            Role::AgencyAdmin => "agency_admin",
+            Role::CitySupervisor => "city_supervisor",
+            Role::ProvinceSupervisor => "province_supervisor",
+        }
+    }
+    pub fn is_supervisor(self) -> bool {
+        matches!(self, Role::CitySupervisor | Role::ProvinceSupervisor)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    pub exp: u64,
+}
+
+/// Verifies tokens against the configured keys.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Vec<(DecodingKey, Vec<Algorithm>)>,
+}
+
+impl Verifier {
+    pub fn new() -> Self {
+        Self { keys: Vec::new() }
+    }
+    pub fn with_hs256_secret(mut self, secret: &[u8]) -> Self {
+        self.keys
+            .push((DecodingKey::from_secret(secret), vec![Algorithm::HS256]));
+        self
+    }
+    /// Adds a PEM public key: Ed25519 (EdDSA) or RSA (RS256/384/512).
+    pub fn with_public_key_pem(mut self, pem: &[u8]) -> anyhow::Result<Self> {
+        if let Ok(k) = DecodingKey::from_ed_pem(pem) {
+            self.keys.push((k, vec![Algorithm::EdDSA]));
+            return Ok(self);
+        }
+        if let Ok(k) = DecodingKey::from_rsa_pem(pem) {
+            self.keys.push((
+                k,
+                vec![Algorithm::RS256, Algorithm::RS384, Algorithm::RS512],
+            ));
+            return Ok(self);
+        }
+        anyhow::bail!("public key is neither an Ed25519 nor an RSA PEM public key")
+    }
+    pub fn from_files(hs256: Option<&Path>, public: Option<&Path>) -> anyhow::Result<Self> {
+        let mut v = Self::new();
+        if let Some(p) = hs256 {
+            let s = std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let trimmed = String::from_utf8_lossy(&s).trim().as_bytes().to_vec();
+            anyhow::ensure!(
+                trimmed.len() >= 16,
+                "HS256 secret must be at least 16 bytes"
+            );
+            v = v.with_hs256_secret(&trimmed);
+        }
+        if let Some(p) = public {
+            let s = std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            v = v.with_public_key_pem(&s)?;
+        }
+        anyhow::ensure!(
+            !v.keys.is_empty(),
+            "no JWT key configured (--jwt-hs256-secret-file or --jwt-public-key-file)"
+        );
+        Ok(v)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = decode_header(token).map_err(|_| {
+            ApiError::unauthorized("malformed bearer token").with_field("Authorization")
+        })?;
+        let mut last_err = None;
+        for (key, algs) in &self.keys {
+            if !algs.contains(&header.alg) {
+                continue;
+            }
+            let mut validation = Validation::new(header.alg);
+            validation.leeway = 30;
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "sub"]);
+            match decode::<Claims>(token, key, &validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        let msg = match last_err.as_ref().map(|e| e.kind()) {
+            None => format!("token algorithm {:?} is not accepted", header.alg),
+            Some(jsonwebtoken::errors::ErrorKind::ExpiredSignature) => "token expired".to_string(),
+            Some(jsonwebtoken::errors::ErrorKind::InvalidSignature) => {
+                "token signature is invalid".to_string()
+            }
+            Some(jsonwebtoken::errors::ErrorKind::Json(_))
+            | Some(jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_)) => {
+                "token claims are invalid (need sub, role, exp)".to_string()
+            }
+            Some(_) => "token is invalid".to_string(),
+        };
+        Err(ApiError::unauthorized(msg).with_field("Authorization"))
+    }
+
+    /// Extracts and verifies the bearer token of a request.
+    pub fn from_headers(&self, headers: &HeaderMap) -> Result<Claims, ApiError> {
+        let value = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing bearer token").with_field("Authorization")
+            })?;
+        let value = value.to_str().map_err(|_| {
+            ApiError::unauthorized("malformed Authorization header").with_field("Authorization")
+        })?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("Authorization must be 'Bearer <token>'")
+                    .with_field("Authorization")
+            })?;
+        self.verify(token.trim())
+    }
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Read or write access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Whether `claims` may reach `agency` (given the tenant if it exists).
+pub fn authorize(
+    claims: &Claims,
+    agency: &str,
+    tenant: Option<&Tenant>,
+    access: Access,
+) -> Result<(), ApiError> {
+    let denied = || ApiError::forbidden(format!("this token may not access agency '{agency}'"));
+    match claims.role {
+        Role::Officer | Role::Reviewer | Role::AgencyAdmin => {
+            if claims.agency.as_deref() != Some(agency) {
+                return Err(denied());
+            }
+            if tenant.is_none() {
+                return Err(ApiError::not_found(format!(
+                    "agency '{agency}' is not served here"
+                )));
+            }
+            Ok(())
+        }
+        Role::CitySupervisor | Role::ProvinceSupervisor => {
+            let Some(t) = tenant else {
+                return Err(denied());
+            };
+            let in_scope = match claims.role {
+                Role::CitySupervisor => {
+                    claims.city.as_deref() == Some(t.city.as_str())
+                        && claims.province.as_deref().is_none_or(|p| p == t.province)
+                }
+                _ => claims.province.as_deref() == Some(t.province.as_str()),
+            };
+            if !in_scope {
+                return Err(denied());
+            }
+            if access == Access::Write {
+                return Err(ApiError::forbidden("supervisors have read-only access"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Requires one of `roles` for an action.
+pub fn require_role(claims: &Claims, roles: &[Role], what: &str) -> Result<(), ApiError> {
+    if roles.contains(&claims.role) {
+        return Ok(());
+    }
+    let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+    Err(ApiError::forbidden(format!(
+        "{what} requires role {}; token has role {}",
+        names.join(" or "),
+        claims.role.as_str()
+    ))
+    .with_field("role"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    fn token(claims: &Claims, secret: &[u8]) -> String {
+        encode(
+            &Header::default(),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    fn claims(role: Role, agency: Option<&str>) -> Claims {
+        Claims {
+            sub: "u1".into(),
+            agency: agency.map(Into::into),
+            role,
+            city: Some("210100".into()),
+            province: Some("210000".into()),
+            exp: (chrono::Utc::now().timestamp() + 600) as u64,
+        }
+    }
+
+    fn tenant(agency: &str, city: &str) -> Tenant {
+        Tenant {
+            agency: agency.into(),
+            province: "210000".into(),
+            city: city.into(),
+            county: "-".into(),
+            database_url: "x".into(),
+            subject_prefix: "sx".into(),
+            disclosure_overrides: vec![],
+            withdrawal_deadline_days: 3,
+            legal_reviewer_ratio_permille: 50,
+            review_catalog: vec![],
+            publication_retention_days: None,
+            natural_person_retention_days: None,
+        }
+    }
+
+    #[test]
+    fn verify_tokens() {
+        let secret = b"0123456789abcdef0123";
+        let v = Verifier::new().with_hs256_secret(secret);
+        let c = claims(Role::Officer, Some("a"));
+        assert_eq!(v.verify(&token(&c, secret)).unwrap(), c);
+        let err = v.verify(&token(&c, b"another-secret-xxxxx")).unwrap_err();
+        assert_eq!(err.status, 401);
+        let mut expired = c.clone();
+        expired.exp = 1000;
+        assert_eq!(
+            v.verify(&token(&expired, secret)).unwrap_err().error,
+            "token expired"
+        );
+        assert_eq!(v.verify("garbage").unwrap_err().status, 401);
+    }
+
+    // A throw-away Ed25519 key pair, for this test only.
+    const ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIGxyvkkgNfqzkW4QjHLDpj100E2oa+HzUjW+OR6IWnPp
+-----END PRIVATE KEY-----
+";
+    const ED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAlV+wHi2HRDL87coSaRIxTjCZ+aCW8JThRO4+7We28dM=
+-----END PUBLIC KEY-----
+";
+
+    #[test]
+    fn eddsa_public_key_and_hs256_side_by_side() {
+        let v = Verifier::new()
+            .with_hs256_secret(b"0123456789abcdef0123")
+            .with_public_key_pem(ED_PUBLIC.as_bytes())
+            .unwrap();
+        let c = claims(Role::ProvinceSupervisor, None);
+        let t = encode(
+            &Header::new(Algorithm::EdDSA),
+            &c,
+            &EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v.verify(&t).unwrap(), c);
+        assert_eq!(v.verify(&token(&c, b"0123456789abcdef0123")).unwrap(), c);
+        // An EdDSA token is not accepted by an HS256-only verifier.
+        let hs_only = Verifier::new().with_hs256_secret(b"0123456789abcdef0123");
+        assert!(
+            hs_only
+                .verify(&t)
+                .unwrap_err()
+                .error
+                .contains("not accepted")
+        );
+        assert!(Verifier::new().with_public_key_pem(b"not a key").is_err());
+    }
+
+    #[test]
+    fn tenancy() {
+        let a = tenant("a", "210100");
+        let b = tenant("b", "211200");
+        let officer = claims(Role::Officer, Some("a"));
+        assert!(authorize(&officer, "a", Some(&a), Access::Write).is_ok());
+        assert_eq!(
+            authorize(&officer, "b", Some(&b), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(
+            authorize(&officer, "zz", None, Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        let city = claims(Role::CitySupervisor, None);
+        assert!(authorize(&city, "a", Some(&a), Access::Read).is_ok());
+        assert_eq!(
+            authorize(&city, "a", Some(&a), Access::Write)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(
+            authorize(&city, "b", Some(&b), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        let prov = claims(Role::ProvinceSupervisor, None);
+        assert!(authorize(&prov, "b", Some(&b), Access::Read).is_ok());
+        assert!(require_role(&officer, &[Role::Reviewer], "opinion").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Command-line configuration.
+
+use crate::auth::Verifier;
+use crate::calendar::Calendars;
+use crate::clock::Clock;
+use crate::db::PoolSettings;
+use crate::tenants::{FileTenantSource, TenantRegistry, TenantSource};
+use crate::{NatsSettings, Settings};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sanxiang-tenant-service",
+    version,
+    about = "Sanxiang tenant service"
+)]
+pub struct Args {
+    /// Address of the public API.
+    #[arg(long, env = "SANXIANG_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Address of the admin port (/metrics, /live, /ready).
+    #[arg(long, env = "SANXIANG_ADMIN_LISTEN", default_value = "0.0.0.0:9090")]
+    pub admin_listen: SocketAddr,
+    /// Tenants directory file (YAML) for local runs.
+    #[arg(long, env = "SANXIANG_TENANTS_FILE")]
+    pub tenants_file: Option<PathBuf>,
+    /// Read tenants from the operator's database Secrets in the cluster.
+    #[arg(
+        long,
+        env = "SANXIANG_TENANTS_FROM_KUBE",
+        conflicts_with = "tenants_file"
+    )]
+    pub tenants_from_kube: bool,
+    /// Limit the Secret watch to one namespace (default: all namespaces).
+    #[arg(long, env = "SANXIANG_KUBE_NAMESPACE")]
+    pub kube_namespace: Option<String>,
+    /// Directory of WorkCalendar YAML files.
+    #[arg(long, env = "SANXIANG_CALENDAR_DIR")]
+    pub calendar_dir: Option<PathBuf>,
+    /// File holding the HS256 secret for bearer tokens.
+    #[arg(long, env = "SANXIANG_JWT_HS256_SECRET_FILE")]
+    pub jwt_hs256_secret_file: Option<PathBuf>,
+    /// PEM public key (Ed25519 or RSA) for bearer tokens.
+    #[arg(long, env = "SANXIANG_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// NATS URL; without it the outbox is kept but not relayed.
+    #[arg(long, env = "SANXIANG_NATS_URL")]
+    pub nats_url: Option<String>,
+    #[arg(long, env = "SANXIANG_NATS_USER")]
+    pub nats_user: Option<String>,
+    #[arg(long, env = "SANXIANG_NATS_PASSWORD")]
+    pub nats_password: Option<String>,
+    /// NATS credentials file (JWT + nkey).
+    #[arg(long, env = "SANXIANG_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// Fixed "now" for tests (RFC 3339).
+    #[arg(long, env = "SANXIANG_TEST_NOW")]
+    pub now: Option<String>,
+    /// Total database connections over all tenants.
+    #[arg(long, default_value_t = 200)]
+    pub max_db_connections: u32,
+    /// Connections per tenant pool.
+    #[arg(long, default_value_t = 5)]
+    pub connections_per_tenant: u32,
+    /// Close a tenant's pool after this many idle seconds.
+    #[arg(long, default_value_t = 300)]
+    pub pool_idle_seconds: u64,
+    /// Seconds between metric scans.
+    #[arg(long, default_value_t = 30)]
+    pub scan_interval_seconds: u64,
+    /// Seconds between outbox sweeps over every tenant (writes are relayed at once anyway).
+    #[arg(long, default_value_t = 10)]
+    pub relay_sweep_seconds: u64,
+}
+
+impl Args {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let clock = match &self.now {
+            Some(n) => Clock::parse_fixed(n).map_err(|e| anyhow::anyhow!("--now {n:?}: {e}"))?,
+            None => Clock::system(),
+        };
+        let verifier = Verifier::from_files(
+            self.jwt_hs256_secret_file.as_deref(),
+            self.jwt_public_key_file.as_deref(),
+        )?;
+        let calendars = Calendars::from_dir(self.calendar_dir.as_deref())?;
+        let tenant_source: Box<dyn TenantSource> =
+            match (&self.tenants_file, self.tenants_from_kube) {
+                (Some(f), false) => Box::new(FileTenantSource::new(f)),
+                (None, true) => Box::new(crate::kube_source::KubeSecretSource::new(
+                    self.kube_namespace.clone(),
+                )),
+                _ => anyhow::bail!("give --tenants-file or --tenants-from-kube"),
+            };
+        let nats = self.nats_url.as_ref().map(|url| NatsSettings {
+            url: url.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            creds_file: self.nats_creds.clone(),
+        });
+        anyhow::ensure!(
+            self.connections_per_tenant >= 1,
+            "--connections-per-tenant must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_db_connections >= self.connections_per_tenant,
+            "--max-db-connections must be at least --connections-per-tenant"
+        );
+        Ok(Settings {
+            tenants: TenantRegistry::new(),
+            tenant_source: Some(tenant_source),
+            calendars,
+            verifier,
+            clock,
+            pools: PoolSettings {
+                max_total_connections: self.max_db_connections,
+                per_tenant_connections: self.connections_per_tenant,
+                idle_timeout: Duration::from_secs(self.pool_idle_seconds),
+                acquire_timeout: Duration::from_secs(10),
+            },
+            nats,
+            scan_interval: Duration::from_secs(self.scan_interval_seconds.max(1)),
+            relay_sweep: Duration::from_secs(self.relay_sweep_seconds.max(1)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_to_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("jwt");
+        std::fs::write(&secret, "0123456789abcdef0123\n").unwrap();
+        let tenants = dir.path().join("tenants.yaml");
+        std::fs::write(&tenants, "[]").unwrap();
+        let args = Args::try_parse_from([
+            "sanxiang-tenant-service",
+            "--tenants-file",
+            tenants.to_str().unwrap(),
+            "--jwt-hs256-secret-file",
+            secret.to_str().unwrap(),
+            "--now",
+            "2026-03-12T02:00:00Z",
+            "--max-db-connections",
+            "50",
+            "--connections-per-tenant",
+            "5",
+        ])
+        .unwrap();
+        let s = args.settings().unwrap();
+        assert_eq!(s.clock.today().to_string(), "2026-03-12");
+        assert_eq!(s.pools.max_pools(), 10);
+        assert!(s.nats.is_none());
+        // Neither tenant source: refused.
+        let args = Args::try_parse_from(["x", "--jwt-hs256-secret-file", secret.to_str().unwrap()])
+            .unwrap();
+        assert!(args.settings().is_err());
+        // No JWT key: refused.
+        let args =
+            Args::try_parse_from(["x", "--tenants-file", tenants.to_str().unwrap()]).unwrap();
+        let err = args.settings().err().expect("refused");
+        assert!(err.to_string().contains("JWT"), "{err}");
+    }
+}

@@ -1,0 +1,228 @@
+//! Sanxiang tenant service: the multi-tenant HTTP API of the "three systems" of
+//! administrative law enforcement (disclosure, full-process recording, legal review).
+//!
+//! See `README.md` beside this crate for the API and configuration.
+
+pub mod api;
+pub mod auth;
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod hashchain;
+pub mod kube_source;
+pub mod metrics;
+pub mod outbox;
+pub mod redaction;
+pub mod scan;
+pub mod state;
+pub mod tenants;
+
+use crate::auth::Verifier;
+use crate::calendar::Calendars;
+use crate::clock::Clock;
+use crate::db::{PoolCache, PoolSettings};
+use crate::metrics::Metrics;
+use crate::state::{AppState, Inner};
+use crate::tenants::{TenantRegistry, TenantSource};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How to reach NATS.
+#[derive(Debug, Clone, Default)]
+pub struct NatsSettings {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub creds_file: Option<std::path::PathBuf>,
+}
+
+/// Everything the service needs, already loaded.
+pub struct Settings {
+    pub tenants: TenantRegistry,
+    pub tenant_source: Option<Box<dyn TenantSource>>,
+    pub calendars: Calendars,
+    pub verifier: Verifier,
+    pub clock: Clock,
+    pub pools: PoolSettings,
+    pub nats: Option<NatsSettings>,
+    pub scan_interval: Duration,
+    pub relay_sweep: Duration,
+}
+
+/// A running service (API + admin listeners, relay, scanner).
+pub struct Service {
+    pub state: AppState,
+    pub api_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    servers: Vec<JoinHandle<()>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// Connects to NATS with one connection for the whole service; reconnects forever and
+/// buffers while disconnected.
+pub async fn connect_nats(s: &NatsSettings) -> anyhow::Result<async_nats::Client> {
+    let mut opts = async_nats::ConnectOptions::new()
+        .name("sanxiang-tenant-service")
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(5));
+    if let Some(path) = &s.creds_file {
+        opts = opts.credentials_file(path).await?;
+    } else if let (Some(u), Some(p)) = (&s.user, &s.password) {
+        opts = opts.user_and_password(u.clone(), p.clone());
+    }
+    Ok(opts.connect(&s.url).await?)
+}
+
+/// The admin router: `/metrics`, `/live`, `/ready`.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics_handler))
+        .route("/live", axum::routing::get(|| async { "ok" }))
+        .route("/ready", axum::routing::get(ready))
+        .with_state(state)
+}
+
+async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        st.metrics.render(),
+    )
+}
+
+async fn ready(State(st): State<AppState>) -> impl IntoResponse {
+    if !st.tenants.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "tenants not loaded");
+    }
+    if let Some(n) = &st.nats
+        && n.connection_state() != async_nats::connection::State::Connected
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "NATS not connected");
+    }
+    (StatusCode::OK, "ready")
+}
+
+impl Service {
+    /// Starts the service on the given listeners.
+    pub async fn start(
+        settings: Settings,
+        api: TcpListener,
+        admin: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let (relay_tx, relay_rx) = tokio::sync::mpsc::unbounded_channel();
+        let nats = match &settings.nats {
+            Some(n) => Some(connect_nats(n).await?),
+            None => None,
+        };
+        let jetstream = nats.clone().map(async_nats::jetstream::new);
+        let state: AppState = Arc::new(Inner {
+            tenants: settings.tenants.clone(),
+            pools: PoolCache::new(settings.pools.clone()),
+            verifier: settings.verifier,
+            calendars: settings.calendars,
+            clock: settings.clock,
+            metrics: Metrics::new(),
+            relay_tx,
+            calendar_missing: Default::default(),
+            jetstream,
+            nats,
+            scanned: Default::default(),
+            last_labels: Default::default(),
+            relay_pending: Default::default(),
+        });
+        let mut tasks = Vec::new();
+        if let Some(source) = settings.tenant_source {
+            let registry = settings.tenants.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = source.run(registry).await {
+                    tracing::error!(error = %e, "tenant source stopped");
+                }
+            }));
+        }
+        let api_addr = api.local_addr()?;
+        let admin_addr = admin.local_addr()?;
+        let app = api::router(state.clone());
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        let graceful = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let mut servers = Vec::new();
+        let rx = shutdown.subscribe();
+        servers.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(api, app)
+                .with_graceful_shutdown(graceful(rx))
+                .await
+            {
+                tracing::error!(error = %e, "API server stopped");
+            }
+        }));
+        let admin_app = admin_router(state.clone());
+        let rx = shutdown.subscribe();
+        servers.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(admin, admin_app)
+                .with_graceful_shutdown(graceful(rx))
+                .await
+            {
+                tracing::error!(error = %e, "admin server stopped");
+            }
+        }));
+        tasks.push(tokio::spawn(outbox::run_relay(
+            state.clone(),
+            relay_rx,
+            settings.relay_sweep,
+        )));
+        tasks.push(tokio::spawn(scan::run_scanner(
+            state.clone(),
+            settings.scan_interval,
+        )));
+        tracing::info!(%api_addr, %admin_addr, "tenant service started");
+        Ok(Self {
+            state,
+            api_addr,
+            admin_addr,
+            tasks,
+            servers,
+            shutdown,
+        })
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish (up to 10 s), stops the
+    /// background tasks and closes the tenant pools.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for s in self.servers {
+            let abort = s.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(10), s)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.pools.close_all().await;
+        if let Some(n) = &self.state.nats {
+            // Never wait long for a NATS that is down: the outbox keeps what was not acked.
+            let _ = tokio::time::timeout(Duration::from_secs(2), n.flush()).await;
+        }
+    }
+}

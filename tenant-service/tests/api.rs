@@ -1,0 +1,1085 @@
+//! The tenant service on the real platform: PostgreSQL databases per tenant, real HTTP.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use sanxiang_e2e::Platform;
+use sanxiang_tenant_service::auth::{Claims, Role};
+use sanxiang_tenant_service::scan;
+use serde_json::json;
+
+async fn one_tenant(label: &str) -> anyhow::Result<Harness> {
+    let platform = Platform::shared()?;
+    let t = TestTenant::new(platform, label, "210100").await?;
+    Harness::start(vec![t], Options::default()).await
+}
+
+#[tokio::test]
+async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let t = TestTenant::new(platform, "deadlines", "210100")
+        .await?
+        .with_override("coercion", 5);
+    let h = Harness::start(vec![t], Options::default()).await?;
+    let cases = [
+        // (category, decided on, due) — hand-counted from the State Council notices.
+        ("penalty", "2026-09-30", "2026-10-15"), // 国庆 1–7 Oct, Sat 10 Oct make-up day
+        ("penalty", "2026-02-13", "2026-03-02"), // Sat 14 Feb make-up, 春节 15–23 Feb, Sat 28 Feb make-up
+        ("licensing", "2025-01-24", "2025-02-10"), // Sun 26 Jan make-up, 春节 28 Jan–4 Feb, Sat 8 Feb
+        ("penalty", "2025-09-26", "2025-10-13"),   // Sun 28 Sep make-up, 国庆 1–8 Oct, Sat 11 Oct
+        ("inspection", "2025-12-25", "2026-01-23"), // 20 days across the year: 元旦 1–3 Jan, Sun 4 Jan
+        ("coercion", "2026-04-30", "2026-05-11"), // agency override 5: 劳动节 1–5 May, Sat 9 May make-up
+    ];
+    for (category, decided, due) in cases {
+        let (s, v) = h
+            .get(
+                0,
+                &format!("/deadlines?category={category}&decidedOn={decided}"),
+                Role::Officer,
+            )
+            .await?;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["disclosureDue"], due, "{category} decided {decided}: {v}");
+    }
+    // The same through issuing a decision.
+    let id = h.draft(0, penalty("沈市监罚〔2026〕1号")).await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-09-30"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["disclosureDue"], "2026-10-15");
+    assert_eq!(v["disclosureDays"], 7);
+
+    // A year without a WorkCalendar is an explicit error, and the gauge says so.
+    let (s, v) = h
+        .get(
+            0,
+            "/deadlines?category=penalty&decidedOn=2024-12-30",
+            Role::Officer,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "decidedOn");
+    assert!(v["error"].as_str().unwrap().contains("2024"), "{v}");
+    let id = h.draft(0, penalty("沈市监罚〔2024〕9号")).await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2024-06-03"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "decidedOn");
+    let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
+    assert_eq!(v["status"], "draft", "nothing written on error");
+    let page = h.metrics().await?;
+    assert_eq!(
+        metric(&page, "sanxiang_calendar_missing_year", h.agency(0)),
+        Some(1.0),
+        "{page}"
+    );
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
+    let h = one_tenant("gauges").await?;
+    let st = h.service().state.clone();
+    st.clock.set(Some("2026-03-03T02:00:00Z".parse()?));
+    h.add_person(0, "赵一", "officer", "SY-0001", "2030-12-31")
+        .await?;
+    h.add_person(0, "钱二", "officer", "SY-0002", "2025-12-31")
+        .await?; // expired
+    h.add_person(0, "孙三", "legal_reviewer", "SY-R01", "2030-12-31")
+        .await?;
+    let id = h.draft(0, penalty("沈市监罚〔2026〕2号")).await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-03-02"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["disclosureDue"], "2026-03-11");
+    let tenant = st.tenants.get(h.agency(0)).unwrap();
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!((c.disclosures_overdue, c.disclosures_due_soon), (0, 0));
+    assert_eq!((c.officers, c.legal_reviewers), (1, 1));
+    // Two working days before the due date: due soon.
+    st.clock.set(Some("2026-03-09T02:00:00Z".parse()?));
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!((c.disclosures_overdue, c.disclosures_due_soon), (0, 1));
+    // The day after: overdue.
+    st.clock.set(Some("2026-03-12T02:00:00Z".parse()?));
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!((c.disclosures_overdue, c.disclosures_due_soon), (1, 0));
+    let page = h.metrics().await?;
+    assert_eq!(
+        metric(&page, "sanxiang_disclosures_overdue", h.agency(0)),
+        Some(1.0)
+    );
+    assert_eq!(metric(&page, "sanxiang_officers", h.agency(0)), Some(1.0));
+    assert_eq!(
+        metric(&page, "sanxiang_legal_reviewers", h.agency(0)),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&page, "sanxiang_annual_statistics_reported", h.agency(0)),
+        Some(0.0)
+    );
+    assert!(
+        page.contains("sanxiang_decisions_issued_total{agency=\""),
+        "{page}"
+    );
+    // Publishing clears it; no NATS here, so the outbox backlog grows.
+    let (s, _) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/publish"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!((c.disclosures_overdue, c.outbox_backlog), (0, 1));
+    // Revoke; the withdrawal limit is 1 day for this tenant.
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/revoke"),
+            Role::Officer,
+            json!({"reason": "复议撤销"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    st.clock.set(Some("2026-03-14T02:00:00Z".parse()?));
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!(c.withdrawals_overdue, 1);
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/withdraw"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!((c.withdrawals_overdue, c.outbox_backlog), (0, 2));
+    // Annual statistics of last year (2025): zero everywhere, gauge flips to 1.
+    let (s, v) = h
+        .post(0, "/statistics/2025", Role::AgencyAdmin, json!({}))
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["figures"]["penalty"]["decisions"], 0);
+    assert_eq!(v["figures"]["requisition"]["decisions"], 0);
+    let (s, v) = h
+        .post(0, "/statistics/2025", Role::AgencyAdmin, json!({}))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("year"))
+    );
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert!(c.annual_reported);
+    // Supervision milestones reported done are exported for the operator's alerts.
+    let ms = json!({"plan": "shenyang-2026", "milestone": "monthly-report", "due": "2026-03-20", "note": "已报送"});
+    let (s, v) = h
+        .post(0, "/milestones", Role::AgencyAdmin, ms.clone())
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = h.post(0, "/milestones", Role::AgencyAdmin, ms).await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("due"))
+    );
+    let (s, v) = h
+        .post(
+            0,
+            "/milestones",
+            Role::AgencyAdmin,
+            json!({"plan": "a b", "milestone": "m", "due": "2026-03-20"}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("plan"))
+    );
+    let page = h.metrics().await?;
+    let line = page
+        .lines()
+        .find(|l| l.starts_with("sanxiang_milestone_completed{") && l.contains(h.agency(0)))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        line.contains("plan=\"shenyang-2026\"")
+            && line.contains("due=\"2026-03-20\"")
+            && line.ends_with(" 1"),
+        "{line}"
+    );
+    assert_eq!(c.outbox_backlog, 3);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<()> {
+    let h = one_tenant("review-gate").await?;
+    let reviewer = h
+        .add_person(0, "孙审", "legal_reviewer", "SY-R01", "2030-12-31")
+        .await?;
+    let unqualified = h
+        .add_person_q(0, "吴审", "legal_reviewer", "SY-R02", "2030-12-31", false)
+        .await?;
+    let officer = h
+        .add_person(0, "赵一", "officer", "SY-0001", "2030-12-31")
+        .await?;
+    let mut body = penalty("沈市监罚〔2026〕10号");
+    body["majorCriteria"] = json!({"hearingHeld": true});
+    let id = h.draft(0, body).await?;
+    let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
+    assert_eq!(v["major"], true);
+    assert_eq!(v["majorReasons"], json!(["hearing_held"]));
+    let issue = format!("/decisions/{id}/issue");
+    let (s, v) = h
+        .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["field"], "review");
+    let r = |step: &str| format!("/decisions/{id}/review/{step}");
+    let (s, _) = h
+        .post(
+            0,
+            &r("submit"),
+            Role::Officer,
+            json!({"opinion": "材料齐全，请审核"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    // Only a reviewer gives an opinion.
+    let (s, v) = h
+        .post(
+            0,
+            &r("opinion"),
+            Role::Officer,
+            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["field"], "role");
+    // The opinion is given by a listed legal reviewer; penalties need the qualification.
+    for (who, why) in [
+        (&officer, "not a current legal reviewer"),
+        (&unqualified, "qualification"),
+    ] {
+        let (s, v) = h
+            .post(
+                0,
+                &r("opinion"),
+                Role::Reviewer,
+                json!({"outcome": "approve", "opinion": "同意", "reviewerId": who}),
+            )
+            .await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("reviewerId")),
+            "{v}"
+        );
+        assert!(v["error"].as_str().unwrap().contains(why), "{v}");
+    }
+    let (s, _) = h
+        .post(
+            0,
+            &r("opinion"),
+            Role::Reviewer,
+            json!({"outcome": "issues_found", "opinion": "裁量基准适用不当", "reviewerId": reviewer}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The handling unit disagrees: collective discussion.
+    let (s, v) = h
+        .post(
+            0,
+            &r("disagree"),
+            Role::Officer,
+            json!({"opinion": "承办机构认为裁量适当"}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("collective_discussion"))
+    );
+    let (s, _) = h
+        .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = h
+        .post(
+            0,
+            &r("collective-decision"),
+            Role::Officer,
+            json!({"outcome": "approve", "opinion": "x"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = h
+        .post(
+            0,
+            &r("collective-decision"),
+            Role::AgencyAdmin,
+            json!({"outcome": "approve", "opinion": "集体讨论决定：维持"}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("decided_approve")),
+        "{v}"
+    );
+    let steps: Vec<_> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        ["submit", "issues_found", "disagree", "collective_approve"]
+    );
+    assert_eq!(v["steps"][1]["actor"], "reviewer-user");
+    assert_eq!(v["steps"][1]["opinion"], "裁量基准适用不当");
+    let (s, v) = h
+        .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Catalog matter: issues found, resubmitted, approved.
+    let mut body = penalty("沈市监罚〔2026〕11号");
+    body["matter"] = json!("M-001");
+    let id = h.draft(0, body).await?;
+    let r = |step: &str| format!("/decisions/{id}/review/{step}");
+    h.post(0, &r("submit"), Role::Officer, json!({"opinion": "请审核"}))
+        .await?;
+    h.post(
+        0,
+        &r("opinion"),
+        Role::Reviewer,
+        json!({"outcome": "issues_found", "opinion": "证据不足", "reviewerId": reviewer}),
+    )
+    .await?;
+    let (s, v) = h
+        .post(
+            0,
+            &r("opinion"),
+            Role::Reviewer,
+            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("status"))
+    );
+    let (s, v) = h
+        .post(
+            0,
+            &r("resubmit"),
+            Role::Officer,
+            json!({"opinion": "已补充证据"}),
+        )
+        .await?;
+    assert_eq!((s, v["round"].as_i64()), (StatusCode::OK, Some(2)));
+    let st = h.service().state.clone();
+    let c = scan::scan_tenant(&st, &st.tenants.get(h.agency(0)).unwrap()).await?;
+    assert_eq!(c.reviews_pending, 1);
+    h.post(
+        0,
+        &r("opinion"),
+        Role::Reviewer,
+        json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+    )
+    .await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-03-02"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A non-major decision needs no review.
+    let id = h.draft(0, penalty("沈市监罚〔2026〕12号")).await?;
+    let (s, _) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-03-02"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn publication_is_redacted_and_searchable() -> anyhow::Result<()> {
+    let h = one_tenant("redaction").await?;
+    let id = h.draft(0, penalty("沈市监罚〔2026〕20号")).await?;
+    h.post(
+        0,
+        &format!("/decisions/{id}/issue"),
+        Role::Officer,
+        json!({"decidedOn": "2026-03-02"}),
+    )
+    .await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/publish"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let p = &v["publication"];
+    assert_eq!(p["target"], "张三");
+    assert_eq!(p["targetCode"], "210102********123X");
+    assert_eq!(
+        p["facts"],
+        "张三（住***，电话138****5678，身份证号210102********123X）销售过期食品，证人李**在场。"
+    );
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/publish"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("publishedAt"))
+    );
+
+    // Minors' cases are not published online.
+    let mut minor = penalty("沈市监罚〔2026〕21号");
+    minor["party"]["isMinor"] = json!(true);
+    let mid = h.draft(0, minor).await?;
+    h.post(
+        0,
+        &format!("/decisions/{mid}/issue"),
+        Role::Officer,
+        json!({"decidedOn": "2026-03-02"}),
+    )
+    .await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{mid}/publish"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("partyIsMinor")),
+        "{v}"
+    );
+
+    // An organisation keeps its name and credit code.
+    let org = json!({
+        "documentNumber": "沈市监许〔2026〕5号", "category": "licensing", "procedure": "general",
+        "party": {"kind": "organisation", "name": "沈阳某某食品有限公司", "idNumber": "91210100MA0Y12345X"},
+        "facts": "申请食品经营许可", "legalBasis": "《食品经营许可和备案管理办法》", "conclusion": "准予许可"
+    });
+    let oid = h.draft(0, org).await?;
+    h.post(
+        0,
+        &format!("/decisions/{oid}/issue"),
+        Role::Officer,
+        json!({"decidedOn": "2026-03-03"}),
+    )
+    .await?;
+    h.post(
+        0,
+        &format!("/decisions/{oid}/publish"),
+        Role::Officer,
+        json!({}),
+    )
+    .await?;
+
+    // Public search: no token, redacted only.
+    let search = |q: &str| {
+        format!(
+            "{}/api/v1/public/decisions?agency={}{q}",
+            h.base,
+            h.agency(0)
+        )
+    };
+    let (s, v) = h.call("GET", &search(""), None, None).await?;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 2);
+    assert_eq!(
+        v["items"][0]["documentNumber"], "沈市监许〔2026〕5号",
+        "newest first"
+    );
+    let all = v.to_string();
+    assert!(
+        !all.contains("21010219900101123X")
+            && !all.contains("13812345678")
+            && !all.contains("南京街"),
+        "{all}"
+    );
+    let (_, v) = h.call("GET", &search("&q=过期食品"), None, None).await?;
+    assert_eq!(v["total"], 1);
+    let (_, v) = h.call("GET", &search("&q=南京街"), None, None).await?;
+    assert_eq!(v["total"], 0, "hidden data is not searchable");
+    let (_, v) = h
+        .call(
+            "GET",
+            &search("&category=licensing&from=2026-03-03&to=2026-03-03"),
+            None,
+            None,
+        )
+        .await?;
+    assert_eq!(v["total"], 1);
+    let (_, v) = h
+        .call("GET", &search("&pageSize=1&page=2"), None, None)
+        .await?;
+    assert_eq!(v["items"][0]["documentNumber"], "沈市监罚〔2026〕20号");
+    let (s, v) = h
+        .call("GET", &search("&category=bogus"), None, None)
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("category"))
+    );
+    let (s, v) = h
+        .call("GET", &search("&from=2026-13-01"), None, None)
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("from"))
+    );
+
+    // Retention policy: natural persons' publications leave the site after 30 days,
+    // organisations' stay (the default keeps everything).
+    let st = h.service().state.clone();
+    let mut t = (*st.tenants.get(h.agency(0)).unwrap()).clone();
+    t.natural_person_retention_days = Some(30);
+    st.tenants.upsert(t.clone())?;
+    st.clock
+        .set(Some(chrono::Utc::now() + chrono::Duration::days(31)));
+    let (_, v) = h.call("GET", &search(""), None, None).await?;
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["items"][0]["documentNumber"], "沈市监许〔2026〕5号");
+    st.clock.set(None);
+    t.natural_person_retention_days = None;
+    st.tenants.upsert(t)?;
+
+    // Withdrawal takes it down.
+    h.post(
+        0,
+        &format!("/decisions/{id}/revoke"),
+        Role::Officer,
+        json!({"reason": "行政复议决定撤销"}),
+    )
+    .await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/withdraw"),
+            Role::Officer,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = h.call("GET", &search(""), None, None).await?;
+    assert_eq!(v["total"], 1);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn record_chain_is_append_only_and_tampering_is_named() -> anyhow::Result<()> {
+    let h = one_tenant("record").await?;
+    let good = h
+        .add_person(0, "赵一", "officer", "SY-1001", "2030-12-31")
+        .await?;
+    let good2 = h
+        .add_person(0, "周二", "officer", "SY-1002", "2030-12-31")
+        .await?;
+    let expired = h
+        .add_person(0, "钱二", "officer", "SY-1003", "2025-12-31")
+        .await?;
+    let action = |officers: Vec<&str>| {
+        json!({"title": "查封过期食品", "category": "coercion", "procedure": "general",
+               "kind": "seizure_detention", "target": "沈阳某某超市", "startedOn": "2026-03-02",
+               "officerIds": officers})
+    };
+    let (s, v) = h
+        .post(0, "/actions", Role::Officer, action(vec![&good, &expired]))
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "officerIds[1]");
+    assert!(v["error"].as_str().unwrap().contains("钱二"), "{v}");
+    let (s, v) = h
+        .post(0, "/actions", Role::Officer, action(vec![&good]))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("officerIds"))
+    );
+    let (s, v) = h
+        .post(0, "/actions", Role::Officer, action(vec![&good, &good2]))
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["requiresFullAv"], true);
+    assert_eq!(v["avMissing"], true);
+    let aid = v["id"].as_str().unwrap().to_string();
+    let rec = format!("/actions/{aid}/record");
+    for (kind, title, extra) in [
+        ("event", "到达现场", json!({})),
+        (
+            "text",
+            "查封决定书",
+            json!({"content": "决定查封过期食品20箱"}),
+        ),
+        (
+            "av",
+            "执法记录仪视频",
+            json!({"mediaSha256": "AB".repeat(32)}),
+        ),
+        (
+            "text",
+            "查封清单",
+            json!({"content": "过期食品20箱，已封存"}),
+        ),
+    ] {
+        let mut b = json!({"kind": kind, "title": title});
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (s, v) = h.post(0, &rec, Role::Officer, b).await?;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = h
+        .post(0, &rec, Role::Officer, json!({"kind": "av", "title": "x"}))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("mediaSha256"))
+    );
+    let (_, v) = h.get(0, &format!("/actions/{aid}"), Role::Officer).await?;
+    assert_eq!(v["avMissing"], false);
+    assert_eq!(v["recordEntries"], 4);
+    let (_, v) = h.get(0, &format!("{rec}/verify"), Role::Officer).await?;
+    assert_eq!(v["intact"], true, "{v}");
+    assert_eq!(v["entries"], 4);
+
+    // The tenant's own role cannot change or delete entries.
+    let own = sqlx::PgPool::connect(&h.tenants[0].tenant.database_url).await?;
+    let err = sqlx::query("UPDATE record_entries SET content = 'x' WHERE seq = 2")
+        .execute(&own)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = sqlx::query("DELETE FROM record_entries")
+        .execute(&own)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    own.close().await;
+
+    // A superuser bypasses the trigger and edits entry 2: the check names it.
+    let su = h.tenants[0].superuser().await?;
+    sqlx::query("ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only")
+        .execute(&su)
+        .await?;
+    sqlx::query("UPDATE record_entries SET content = '决定查封过期食品2箱' WHERE seq = 2")
+        .execute(&su)
+        .await?;
+    sqlx::query("ALTER TABLE record_entries ENABLE TRIGGER record_entries_append_only")
+        .execute(&su)
+        .await?;
+    su.close().await;
+    let (_, v) = h.get(0, &format!("{rec}/verify"), Role::Reviewer).await?;
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(v["firstBrokenLink"]["seq"], 2, "{v}");
+
+    // Every read of the record was logged, by whom.
+    let (_, v) = h
+        .get(0, &format!("{rec}?purpose=案卷评查"), Role::Officer)
+        .await?;
+    assert_eq!(v["intact"], false);
+    let (_, v) = h
+        .get(0, &format!("/actions/{aid}/access-log"), Role::AgencyAdmin)
+        .await?;
+    let log: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["purpose"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(log, ["verify", "verify", "案卷评查"]);
+    assert_eq!(v["items"][1]["accessedBy"], "reviewer-user");
+    // Concurrent appends serialise on the action: the chain stays intact and gap-free.
+    let (_, v) = h
+        .post(0, "/actions", Role::Officer, action(vec![&good, &good2]))
+        .await?;
+    let aid2 = v["id"].as_str().unwrap().to_string();
+    let rec2 = format!("/actions/{aid2}/record");
+    let results = futures::future::join_all((0..20).map(|i| {
+        h.post(
+            0,
+            &rec2,
+            Role::Officer,
+            json!({"kind": "event", "title": format!("事件{i}")}),
+        )
+    }))
+    .await;
+    for r in results {
+        assert_eq!(r?.0, StatusCode::CREATED);
+    }
+    let (_, v) = h.get(0, &format!("{rec2}/verify"), Role::Officer).await?;
+    assert_eq!(
+        (v["intact"].as_bool(), v["entries"].as_i64()),
+        (Some(true), Some(20)),
+        "{v}"
+    );
+    // Gauge: this action has its A/V; a new seizure without A/V is a gap.
+    h.post(0, "/actions", Role::Officer, action(vec![&good, &good2]))
+        .await?;
+    let st = h.service().state.clone();
+    let c = scan::scan_tenant(&st, &st.tenants.get(h.agency(0)).unwrap()).await?;
+    assert_eq!(c.av_gaps, 2);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let a = TestTenant::new(platform, "tenancy-a", "210100").await?;
+    let b = TestTenant::new(platform, "tenancy-b", "211200").await?;
+    let h = Harness::start(vec![a, b], Options::default()).await?;
+    let id_b = h.draft(1, penalty("铁市监罚〔2026〕1号")).await?;
+    let token_a = h.tok(0, Role::AgencyAdmin);
+    for path in ["/decisions", &format!("/decisions/{id_b}"), "/personnel"] {
+        let (s, v) = h.call("GET", &h.url(1, path), Some(&token_a), None).await?;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        assert!(
+            v["error"].as_str().unwrap().contains("may not access"),
+            "{v}"
+        );
+    }
+    let (s, _) = h
+        .call(
+            "POST",
+            &h.url(1, "/decisions"),
+            Some(&token_a),
+            Some(penalty("x")),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Same answer for an agency that does not exist: no existence leak.
+    let (s, _) = h
+        .call(
+            "GET",
+            &format!("{}/api/v1/agencies/nope/decisions", h.base),
+            Some(&token_a),
+            None,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Missing, malformed, expired, wrongly signed tokens: 401 with a JSON error.
+    let (s, v) = h.call("GET", &h.url(0, "/decisions"), None, None).await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("Authorization"))
+    );
+    let (s, _) = h
+        .call("GET", &h.url(0, "/decisions"), Some("garbage"), None)
+        .await?;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let expired = token_for(Claims {
+        sub: "u".into(),
+        agency: Some(h.agency(0).into()),
+        role: Role::Officer,
+        city: None,
+        province: None,
+        exp: 1_000_000,
+    });
+    let (s, v) = h
+        .call("GET", &h.url(0, "/decisions"), Some(&expired), None)
+        .await?;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token expired"))
+    );
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &Claims {
+            exp: 4_000_000_000,
+            ..serde_json::from_value(
+                json!({"sub":"u","role":"officer","agency":h.agency(1),"exp":0}),
+            )?
+        },
+        &jsonwebtoken::EncodingKey::from_secret(b"not-the-secret-at-all"),
+    )?;
+    let (s, _) = h
+        .call("GET", &h.url(1, "/decisions"), Some(&forged), None)
+        .await?;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Supervisors read within their city/province, never write.
+    let city_a = token_for(Claims {
+        sub: "sup".into(),
+        agency: None,
+        role: Role::CitySupervisor,
+        city: Some("210100".into()),
+        province: Some(PROVINCE.into()),
+        exp: 4_000_000_000,
+    });
+    let (s, _) = h
+        .call("GET", &h.url(0, "/decisions"), Some(&city_a), None)
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .call("GET", &h.url(1, "/decisions"), Some(&city_a), None)
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = h
+        .call(
+            "POST",
+            &h.url(0, "/decisions"),
+            Some(&city_a),
+            Some(penalty("y")),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let province = token_for(Claims {
+        sub: "prov".into(),
+        agency: None,
+        role: Role::ProvinceSupervisor,
+        city: None,
+        province: Some(PROVINCE.into()),
+        exp: 4_000_000_000,
+    });
+    let (s, v) = h
+        .call(
+            "GET",
+            &h.url(1, &format!("/decisions/{id_b}")),
+            Some(&province),
+            None,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field_and_write_nothing() -> anyhow::Result<()> {
+    let h = one_tenant("bad-requests").await?;
+    let cases = vec![
+        ("/decisions", json!({}), "documentNumber", 400),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d1");
+                b["category"] = json!("bogus");
+                b
+            },
+            "category",
+            400,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d2");
+                b["party"]["idNumber"] = json!("12345");
+                b
+            },
+            "party.idNumber",
+            422,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d3");
+                b["party"]["phone"] = json!("12");
+                b
+            },
+            "party.phone",
+            422,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d4");
+                b["facts"] = json!("  ");
+                b
+            },
+            "facts",
+            400,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d5");
+                b["party"].as_object_mut().unwrap().remove("name");
+                b
+            },
+            "party.name",
+            400,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d6");
+                b["procedure"] = json!(3);
+                b
+            },
+            "procedure",
+            400,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d7");
+                b["actionId"] = json!("00000000-0000-0000-0000-000000000000");
+                b
+            },
+            "actionId",
+            422,
+        ),
+        (
+            "/decisions",
+            {
+                let mut b = penalty("d8");
+                b["surprise"] = json!(1);
+                b
+            },
+            "surprise",
+            400,
+        ),
+        (
+            "/personnel",
+            json!({"name": "王五", "unit": "u", "role": "officer", "certificateNumber": "C1",
+            "categories": ["penalty"], "region": "r", "validFrom": "2026-01-01", "validUntil": "2025-01-01"}),
+            "validUntil",
+            422,
+        ),
+        (
+            "/personnel",
+            json!({"name": "王五", "unit": "u", "role": "chief", "certificateNumber": "C1",
+            "categories": ["penalty"], "region": "r", "validFrom": "2026-01-01", "validUntil": "2027-01-01"}),
+            "role",
+            400,
+        ),
+        (
+            "/personnel",
+            json!({"name": "王五", "unit": "u", "role": "officer", "certificateNumber": "C1",
+            "categories": [], "region": "r", "validFrom": "2026-01-01", "validUntil": "2027-01-01"}),
+            "categories",
+            400,
+        ),
+        (
+            "/actions",
+            json!({"title": "t", "category": "penalty", "procedure": "simple", "kind": "rocket",
+            "target": "x", "officerIds": []}),
+            "kind",
+            400,
+        ),
+    ];
+    for (path, body, field, status) in cases {
+        let role = if path == "/personnel" {
+            Role::AgencyAdmin
+        } else {
+            Role::Officer
+        };
+        let (s, v) = h.post(0, path, role, body.clone()).await?;
+        assert_eq!(s.as_u16(), status, "{path} {body}: {v}");
+        assert_eq!(v["field"], field, "{path} {body}: {v}");
+        assert!(!v["error"].as_str().unwrap().is_empty());
+    }
+    let (s, v) = h.get(0, "/decisions/not-a-uuid", Role::Officer).await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
+    let (s, v) = h
+        .get(
+            0,
+            "/deadlines?category=penalty&decidedOn=yesterday",
+            Role::Officer,
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("decidedOn"))
+    );
+    let (s, v) = h.get(0, "/statistics/20x5", Role::Officer).await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("year"))
+    );
+    let (s, v) = h
+        .call(
+            "POST",
+            &h.url(0, "/decisions"),
+            Some(&h.tok(0, Role::Officer)),
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body"))
+    );
+    // Duplicate document number: 409 naming it, the first one kept.
+    h.draft(0, penalty("dup")).await?;
+    let (s, v) = h
+        .post(0, "/decisions", Role::Officer, penalty("dup"))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("documentNumber"))
+    );
+    let (_, v) = h.get(0, "/decisions", Role::Officer).await?;
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        1,
+        "nothing else was written"
+    );
+    let (_, v) = h
+        .get(0, "/personnel?includeInactive=true", Role::Officer)
+        .await?;
+    assert_eq!(v["items"].as_array().unwrap().len(), 0);
+    let (s, v) = h
+        .call("GET", &format!("{}/nowhere", h.base), None, None)
+        .await?;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v["error"].is_string());
+    let (s, v) = h
+        .call("GET", &format!("{}/openapi.json", h.base), None, None)
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["openapi"], "3.0.3");
+    h.stop().await;
+    Ok(())
+}

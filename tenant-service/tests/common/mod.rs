@@ -1,0 +1,317 @@
+//! Test harness: the tenant service in-process, on the real platform (PostgreSQL, NATS).
+#![allow(dead_code)]
+
+use anyhow::Context;
+use jsonwebtoken::{EncodingKey, Header, encode};
+use reqwest::StatusCode;
+use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
+use sanxiang_tenant_service::calendar::Calendars;
+use sanxiang_tenant_service::clock::Clock;
+use sanxiang_tenant_service::db::PoolSettings;
+use sanxiang_tenant_service::tenants::{DisclosureOverride, Tenant, TenantRegistry};
+use sanxiang_tenant_service::{NatsSettings, Service, Settings};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const SECRET: &[u8] = b"test-secret-0123456789abcdef";
+pub const PROVINCE: &str = "210000";
+
+pub fn calendar_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/calendars")
+}
+
+/// One tenant on the platform: its scope (database, subject prefix) and config.
+pub struct TestTenant {
+    pub scope: TestScope,
+    pub tenant: Tenant,
+}
+
+impl TestTenant {
+    pub async fn new(platform: &'static Platform, label: &str, city: &str) -> anyhow::Result<Self> {
+        let scope = TestScope::new(platform, label).await?;
+        let url = scope.create_database().await?;
+        let tenant = Tenant {
+            agency: format!("ag-{}", scope.id),
+            province: PROVINCE.into(),
+            city: city.into(),
+            county: "-".into(),
+            database_url: url,
+            subject_prefix: scope.subject_prefix.clone(),
+            disclosure_overrides: vec![],
+            withdrawal_deadline_days: 1,
+            legal_reviewer_ratio_permille: 50,
+            review_catalog: vec!["M-001".into()],
+            publication_retention_days: None,
+            natural_person_retention_days: None,
+        };
+        Ok(Self { scope, tenant })
+    }
+
+    pub fn with_override(mut self, category: &str, days: u32) -> Self {
+        self.tenant.disclosure_overrides.push(DisclosureOverride {
+            category: serde_json::from_value(json!(category)).unwrap(),
+            working_days: days,
+            legal_basis: "某地方性法规第十条".into(),
+        });
+        self
+    }
+
+    /// Superuser connection to the tenant's database.
+    pub async fn superuser(&self) -> anyhow::Result<sqlx::PgPool> {
+        Ok(sqlx::PgPool::connect(&self.scope.platform.postgres_url(&self.scope.database)).await?)
+    }
+}
+
+pub struct Harness {
+    pub platform: &'static Platform,
+    pub service: Option<Service>,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub admin: String,
+    pub tenants: Vec<TestTenant>,
+}
+
+pub struct Options {
+    pub nats: Option<NatsSettings>,
+    pub clock: Clock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            nats: None,
+            clock: Clock::system(),
+        }
+    }
+}
+
+pub fn platform_nats(platform: &Platform) -> NatsSettings {
+    let (user, password) = platform.nats_admin();
+    NatsSettings {
+        url: platform.nats_url(),
+        user: Some(user),
+        password: Some(password),
+        creds_file: None,
+    }
+}
+
+impl Harness {
+    pub async fn start(tenants: Vec<TestTenant>, opts: Options) -> anyhow::Result<Self> {
+        let platform = Platform::shared()?;
+        let registry =
+            TenantRegistry::with_tenants(tenants.iter().map(|t| t.tenant.clone()).collect())?;
+        let settings = Settings {
+            tenants: registry,
+            tenant_source: None,
+            calendars: Calendars::from_dir(Some(&calendar_dir()))?,
+            verifier: Verifier::new().with_hs256_secret(SECRET),
+            clock: opts.clock,
+            pools: PoolSettings {
+                max_total_connections: 20,
+                per_tenant_connections: 4,
+                ..Default::default()
+            },
+            nats: opts.nats,
+            scan_interval: Duration::from_secs(3600),
+            relay_sweep: Duration::from_millis(500),
+        };
+        let api = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let service = Service::start(settings, api, admin).await?;
+        let base = format!("http://{}", service.api_addr);
+        let admin = format!("http://{}", service.admin_addr);
+        Ok(Self {
+            platform,
+            service: Some(service),
+            http: reqwest::Client::new(),
+            base,
+            admin,
+            tenants,
+        })
+    }
+
+    pub fn service(&self) -> &Service {
+        self.service.as_ref().expect("service running")
+    }
+
+    pub fn agency(&self, i: usize) -> &str {
+        &self.tenants[i].tenant.agency
+    }
+
+    pub fn token(&self, role: Role, agency: Option<&str>) -> String {
+        token_for(Claims {
+            sub: format!("{}-user", role.as_str()),
+            agency: agency.map(Into::into),
+            role,
+            city: Some(self.tenants[0].tenant.city.clone()),
+            province: Some(PROVINCE.into()),
+            exp: (chrono::Utc::now().timestamp() + 3600) as u64,
+        })
+    }
+
+    /// Token of `role` in tenant `i`.
+    pub fn tok(&self, i: usize, role: Role) -> String {
+        self.token(role, Some(self.agency(i)))
+    }
+
+    pub fn url(&self, i: usize, path: &str) -> String {
+        format!("{}/api/v1/agencies/{}{}", self.base, self.agency(i), path)
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            "POST" => self.http.post(url),
+            "PUT" => self.http.put(url),
+            "DELETE" => self.http.delete(url),
+            _ => anyhow::bail!("method {method}"),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.context("request")?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, value))
+    }
+
+    pub async fn get(
+        &self,
+        i: usize,
+        path: &str,
+        role: Role,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.call("GET", &self.url(i, path), Some(&self.tok(i, role)), None)
+            .await
+    }
+
+    pub async fn post(
+        &self,
+        i: usize,
+        path: &str,
+        role: Role,
+        body: Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.call(
+            "POST",
+            &self.url(i, path),
+            Some(&self.tok(i, role)),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Adds an officer (valid 2020..2030 unless given) and returns its id.
+    pub async fn add_person(
+        &self,
+        i: usize,
+        name: &str,
+        role: &str,
+        cert: &str,
+        valid_until: &str,
+    ) -> anyhow::Result<String> {
+        self.add_person_q(i, name, role, cert, valid_until, role == "legal_reviewer")
+            .await
+    }
+
+    pub async fn add_person_q(
+        &self,
+        i: usize,
+        name: &str,
+        role: &str,
+        cert: &str,
+        valid_until: &str,
+        legal_qualification: bool,
+    ) -> anyhow::Result<String> {
+        let (s, v) = self
+            .post(
+                i,
+                "/personnel",
+                Role::AgencyAdmin,
+                json!({"name": name, "unit": "执法一队", "role": role, "certificateNumber": cert,
+                    "categories": ["penalty", "coercion", "licensing", "inspection"], "region": "沈阳市",
+                    "validFrom": "2020-01-01", "validUntil": valid_until,
+                    "legalQualification": legal_qualification}),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::CREATED, "add person: {s} {v}");
+        Ok(v["id"].as_str().unwrap().to_string())
+    }
+
+    /// Creates a draft decision and returns its id.
+    pub async fn draft(&self, i: usize, body: Value) -> anyhow::Result<String> {
+        let (s, v) = self.post(i, "/decisions", Role::Officer, body).await?;
+        anyhow::ensure!(s == StatusCode::CREATED, "draft: {s} {v}");
+        Ok(v["id"].as_str().unwrap().to_string())
+    }
+
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        Ok(self
+            .http
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await?
+            .text()
+            .await?)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.service.take() {
+            s.stop().await;
+        }
+        for t in &self.tenants {
+            if let Err(e) = t.scope.cleanup().await {
+                eprintln!("cleanup {}: {e}", t.scope.database);
+            }
+        }
+    }
+}
+
+pub fn token_for(claims: Claims) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+/// A penalty decision against a natural person.
+pub fn penalty(doc: &str) -> Value {
+    json!({
+        "documentNumber": doc,
+        "category": "penalty",
+        "procedure": "general",
+        "party": {"kind": "natural_person", "name": "张三", "idNumber": "21010219900101123X",
+                  "phone": "13812345678", "address": "沈阳市和平区南京街1号"},
+        "otherPersons": ["李小明"],
+        "facts": "张三（住沈阳市和平区南京街1号，电话13812345678，身份证号21010219900101123X）销售过期食品，证人李小明在场。",
+        "legalBasis": "《中华人民共和国食品安全法》第一百二十四条",
+        "conclusion": "罚款人民币5000元"
+    })
+}
+
+/// Reads `name{...agency="a"...} value` from a metrics page.
+pub fn metric(page: &str, name: &str, agency: &str) -> Option<f64> {
+    page.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .find(|l| l.contains(&format!("agency=\"{agency}\"")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Generates tenant-service/openapi.json (the document is hand-maintained through this script)."""
+import json, os
+
+def ref(n): return {"$ref": f"#/components/schemas/{n}"}
+def body(schema, required=True): return {"required": required, "content": {"application/json": {"schema": schema}}}
+def ok(schema, code="200", desc="OK"): return {code: {"description": desc, "content": {"application/json": {"schema": schema}}}}
+ERR = {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}
+def errs(*codes): return {str(c): ERR for c in codes}
+AG = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agency (tenant) id"}
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+YEAR = {"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}
+def q(name, desc, t="string", fmt=None):
+    s = {"type": t}
+    if fmt: s["format"] = fmt
+    return {"name": name, "in": "query", "required": False, "schema": s, "description": desc}
+SEC = [{"bearer": []}]
+AUTHERR = errs(400, 401, 403, 404)
+
+def op(summary, tag, params=(), req=None, resp=None, errors=AUTHERR, secured=True, desc=None):
+    o = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": {}}
+    if desc: o["description"] = desc
+    if req: o["requestBody"] = req
+    o["responses"].update(resp or ok({"type": "object"}))
+    o["responses"].update(errors)
+    if secured: o["security"] = SEC
+    else: o["security"] = []
+    return o
+
+CATS = ["licensing", "penalty", "coercion", "expropriation", "requisition", "inspection", "fees", "adjudication", "confirmation"]
+schemas = {
+  "Error": {"type": "object", "required": ["error"], "properties": {
+      "error": {"type": "string", "description": "What is wrong and which rule"},
+      "field": {"type": "string", "description": "The offending field (JSON path), header or parameter"}}},
+  "Category": {"type": "string", "enum": CATS},
+  "Procedure": {"type": "string", "enum": ["simple", "general"]},
+  "PersonnelInput": {"type": "object", "additionalProperties": False,
+      "required": ["name", "unit", "role", "certificateNumber", "categories", "region", "validFrom", "validUntil"],
+      "properties": {"name": {"type": "string"}, "unit": {"type": "string"}, "position": {"type": "string"},
+        "role": {"type": "string", "enum": ["officer", "legal_reviewer"]},
+        "certificateNumber": {"type": "string"}, "categories": {"type": "array", "items": ref("Category"), "minItems": 1},
+        "region": {"type": "string"}, "validFrom": {"type": "string", "format": "date"},
+        "validUntil": {"type": "string", "format": "date"}, "legalQualification": {"type": "boolean"}}},
+  "Person": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+        "unit": {"type": "string"}, "position": {"type": "string"}, "role": {"type": "string"},
+        "certificateNumber": {"type": "string"}, "categories": {"type": "array", "items": {"type": "string"}},
+        "region": {"type": "string"}, "validFrom": {"type": "string", "format": "date"},
+        "validUntil": {"type": "string", "format": "date"}, "legalQualification": {"type": "boolean"},
+        "active": {"type": "boolean"}, "certificateValid": {"type": "boolean"},
+        "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"}}},
+  "PersonnelList": {"type": "object", "properties": {"items": {"type": "array", "items": ref("Person")},
+        "validOfficers": {"type": "integer"}, "validLegalReviewers": {"type": "integer"},
+        "requiredLegalReviewers": {"type": "integer"}, "reviewerRatioMet": {"type": "boolean"}}},
+  "ActionInput": {"type": "object", "additionalProperties": False,
+      "required": ["title", "category", "procedure", "kind", "target", "officerIds"],
+      "properties": {"title": {"type": "string"}, "category": ref("Category"), "procedure": ref("Procedure"),
+        "kind": {"type": "string", "enum": ["seizure_detention", "forced_demolition", "personal_liberty",
+            "on_site_enforcement", "evidence_collection", "hearing", "lodged_service", "service_by_announcement", "other"],
+            "description": "seizure_detention, forced_demolition and personal_liberty require full-process A/V recording"},
+        "target": {"type": "string"}, "startedOn": {"type": "string", "format": "date"},
+        "officerIds": {"type": "array", "items": {"type": "string", "format": "uuid"}, "minItems": 1,
+            "description": "Officers with a certificate valid on startedOn covering the category; general procedure needs two"}}},
+  "Action": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "title": {"type": "string"},
+        "category": {"type": "string"}, "procedure": {"type": "string"}, "kind": {"type": "string"},
+        "requiresFullAv": {"type": "boolean"}, "target": {"type": "string"}, "startedOn": {"type": "string", "format": "date"},
+        "createdBy": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"},
+        "officerIds": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+        "recordEntries": {"type": "integer"}, "avMissing": {"type": "boolean"}}},
+  "EntryInput": {"type": "object", "additionalProperties": False, "required": ["kind", "title"],
+      "properties": {"kind": {"type": "string", "enum": ["text", "av", "event"]}, "title": {"type": "string"},
+        "content": {"type": "string"}, "mediaSha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+            "description": "SHA-256 of the media; required for av"}}},
+  "Entry": {"type": "object", "properties": {"actionId": {"type": "string", "format": "uuid"}, "seq": {"type": "integer"},
+        "kind": {"type": "string"}, "title": {"type": "string"}, "content": {"type": "string"},
+        "mediaSha256": {"type": "string", "nullable": True}, "recordedBy": {"type": "string"},
+        "recordedAt": {"type": "string", "format": "date-time"}, "prevHash": {"type": "string"}, "hash": {"type": "string"}}},
+  "Verification": {"type": "object", "properties": {"actionId": {"type": "string", "format": "uuid"},
+        "intact": {"type": "boolean"}, "entries": {"type": "integer"},
+        "firstBrokenLink": {"type": "object", "nullable": True, "properties": {"seq": {"type": "integer"}, "reason": {"type": "string"}}}}},
+  "PartyInput": {"type": "object", "additionalProperties": False, "required": ["kind", "name"],
+      "properties": {"kind": {"type": "string", "enum": ["natural_person", "organisation"]}, "name": {"type": "string"},
+        "idNumber": {"type": "string", "description": "Resident ID number, or the organisation's unified social credit code"},
+        "phone": {"type": "string"}, "address": {"type": "string"}, "isMinor": {"type": "boolean"}}},
+  "DecisionInput": {"type": "object", "additionalProperties": False,
+      "required": ["documentNumber", "category", "procedure", "party", "facts", "legalBasis", "conclusion"],
+      "properties": {"documentNumber": {"type": "string"}, "category": ref("Category"), "procedure": ref("Procedure"),
+        "actionId": {"type": "string", "format": "uuid"}, "party": ref("PartyInput"),
+        "otherPersons": {"type": "array", "items": {"type": "string"}, "description": "Natural persons other than the party named in the text (masked on publication)"},
+        "involvesSecrets": {"type": "boolean"}, "facts": {"type": "string"}, "legalBasis": {"type": "string"},
+        "conclusion": {"type": "string"}, "matter": {"type": "string", "description": "Catalog code; catalog matters need legal review"},
+        "majorCriteria": {"type": "object", "additionalProperties": False, "properties": {
+            "hearingHeld": {"type": "boolean"}, "majorPublicInterest": {"type": "boolean"},
+            "majorSocialImpact": {"type": "boolean"}, "majorRights": {"type": "boolean"}, "complex": {"type": "boolean"}}}}},
+  "Decision": {"type": "object", "description": "The agency's full (unredacted) decision",
+      "properties": {"id": {"type": "string", "format": "uuid"}, "documentNumber": {"type": "string"},
+        "category": {"type": "string"}, "procedure": {"type": "string"}, "status": {"type": "string", "enum": ["draft", "issued", "revoked"]},
+        "major": {"type": "boolean"}, "majorReasons": {"type": "array", "items": {"type": "string"}},
+        "decidedOn": {"type": "string", "format": "date", "nullable": True},
+        "disclosureDays": {"type": "integer", "nullable": True},
+        "disclosureDue": {"type": "string", "format": "date", "nullable": True},
+        "publishOnline": {"type": "boolean"}, "publishedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "publication": {"allOf": [ref("Publication")], "nullable": True},
+        "revokedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "withdrawalDue": {"type": "string", "format": "date-time", "nullable": True},
+        "withdrawnAt": {"type": "string", "format": "date-time", "nullable": True},
+        "reviewStatus": {"type": "string", "nullable": True}}, "additionalProperties": True},
+  "Publication": {"type": "object", "description": "Redacted, public form of a decision",
+      "properties": {"id": {"type": "string", "format": "uuid"}, "documentNumber": {"type": "string"},
+        "agency": {"type": "string"}, "province": {"type": "string"}, "city": {"type": "string"}, "county": {"type": "string"},
+        "category": {"type": "string"}, "procedure": {"type": "string"}, "target": {"type": "string"},
+        "targetCode": {"type": "string", "nullable": True}, "facts": {"type": "string"}, "legalBasis": {"type": "string"},
+        "conclusion": {"type": "string"}, "decidedOn": {"type": "string", "format": "date"},
+        "publishedAt": {"type": "string", "format": "date-time"}}},
+  "Review": {"type": "object", "properties": {"decisionId": {"type": "string", "format": "uuid"},
+        "status": {"type": "string", "enum": ["submitted", "approved", "issues_found", "resubmitted", "collective_discussion", "decided_approve", "decided_reject"]},
+        "round": {"type": "integer"}, "steps": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "step": {"type": "string"}, "actor": {"type": "string"}, "role": {"type": "string"},
+            "opinion": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}},
+  "StepInput": {"type": "object", "additionalProperties": False, "required": ["opinion"], "properties": {"opinion": {"type": "string"}}},
+  "Statistics": {"type": "object", "properties": {"year": {"type": "integer"}, "reported": {"type": "boolean"},
+        "figures": {"type": "object", "description": "Per category: decisions, general, simple, published, revoked (0 where none)"}}},
+}
+
+A = "/api/v1/agencies/{agency}"
+paths = {
+  "/openapi.json": {"get": op("This document", "meta", resp=ok({"type": "object"}), errors={}, secured=False)},
+  "/api/v1/public/decisions": {"get": op("Search disclosed (redacted) decisions", "public",
+      [q("agency", "Agency id"), q("province", "Province code"), q("city", "City code"), q("county", "County code"),
+       q("category", "Category"), q("from", "Decided on or after", fmt="date"), q("to", "Decided on or before", fmt="date"),
+       q("q", "Text contained in the publication"), q("page", "Page (1..50)", "integer"), q("pageSize", "Page size (1..100)", "integer")],
+      resp=ok({"type": "object", "properties": {"page": {"type": "integer"}, "pageSize": {"type": "integer"},
+          "total": {"type": "integer"}, "items": {"type": "array", "items": ref("Publication")}}}),
+      errors=errs(400), secured=False)},
+  A + "/personnel": {
+      "get": op("Personnel list with certificate validity and reviewer ratio", "personnel", [AG,
+          q("role", "officer or legal_reviewer"), q("includeInactive", "Include removed people", "boolean")], resp=ok(ref("PersonnelList"))),
+      "post": op("Add a person (agency_admin)", "personnel", [AG], body(ref("PersonnelInput")),
+          ok(ref("Person"), "201", "Created"), errs(400, 401, 403, 404, 409, 422))},
+  A + "/personnel/{id}": {
+      "get": op("One person", "personnel", [AG, ID], resp=ok(ref("Person"))),
+      "put": op("Replace a person's entry (agency_admin)", "personnel", [AG, ID], body(ref("PersonnelInput")),
+          ok(ref("Person")), errs(400, 401, 403, 404, 409, 422)),
+      "delete": op("Remove from the current list (kept for history)", "personnel", [AG, ID],
+          resp={"204": {"description": "Removed"}})},
+  A + "/actions": {
+      "get": op("Enforcement actions", "actions", [AG, q("avMissing", "Only actions missing required A/V", "boolean"),
+          q("limit", "1..1000", "integer")]),
+      "post": op("Start an enforcement action", "actions", [AG], body(ref("ActionInput")),
+          ok(ref("Action"), "201", "Created"), errs(400, 401, 403, 404, 422),
+          desc="422 names the officer (officerIds[i]) without a valid certificate covering the category.")},
+  A + "/actions/{id}": {"get": op("One action, with avMissing flag", "actions", [AG, ID], resp=ok(ref("Action")))},
+  A + "/actions/{id}/record": {
+      "get": op("Read the record (the read is logged)", "record", [AG, ID, q("purpose", "Why the record is read")],
+          resp=ok({"type": "object", "properties": {"actionId": {"type": "string"}, "intact": {"type": "boolean"},
+              "entries": {"type": "array", "items": ref("Entry")}}})),
+      "post": op("Append a record entry (hash-chained, immutable)", "record", [AG, ID], body(ref("EntryInput")),
+          ok(ref("Entry"), "201", "Created"))},
+  A + "/actions/{id}/record/verify": {"get": op("Verify the hash chain; names the first broken link (logged)", "record",
+      [AG, ID], resp=ok(ref("Verification")))},
+  A + "/actions/{id}/access-log": {"get": op("Who read the record, when", "record", [AG, ID])},
+  A + "/decisions": {
+      "get": op("Decisions", "decisions", [AG, q("status", "draft, issued or revoked"),
+          q("overdue", "Only decisions past their disclosure due date", "boolean"), q("limit", "1..1000", "integer")]),
+      "post": op("Draft a decision", "decisions", [AG], body(ref("DecisionInput")), ok(ref("Decision"), "201", "Created"),
+          errs(400, 401, 403, 404, 409, 422))},
+  A + "/decisions/{id}": {"get": op("One decision", "decisions", [AG, ID], resp=ok(ref("Decision"))),
+      "put": op("Revise a draft (before review, or when the review found issues)", "decisions", [AG, ID],
+          body(ref("DecisionInput")), ok(ref("Decision")), errs(400, 401, 403, 404, 409, 422))},
+  A + "/decisions/{id}/issue": {"post": op("Issue a decision; computes the disclosure due date in working days", "decisions",
+      [AG, ID], body({"type": "object", "additionalProperties": False, "properties": {"decidedOn": {"type": "string", "format": "date"}}}, False),
+      ok(ref("Decision")), errs(400, 401, 403, 404, 409, 422),
+      desc="409 (field review) for a major decision without an approving review; 422 (field decidedOn) when the WorkCalendar of a needed year is missing.")},
+  A + "/decisions/{id}/publish": {"post": op("Publish (redacted) and push upward via the outbox", "decisions", [AG, ID],
+      resp=ok(ref("Decision")), errors=errs(400, 401, 403, 404, 409, 422),
+      desc="422 (field partyIsMinor or involvesSecrets) for cases not published online.")},
+  A + "/decisions/{id}/revoke": {"post": op("Revoke an issued decision; sets the withdrawal deadline if published", "decisions",
+      [AG, ID], body({"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
+          "reason": {"type": "string"}, "effectiveAt": {"type": "string", "format": "date-time"}}}),
+      ok(ref("Decision")), errs(400, 401, 403, 404, 409))},
+  A + "/decisions/{id}/withdraw": {"post": op("Withdraw a revoked publication and push the withdrawal upward", "decisions",
+      [AG, ID], body({"type": "object", "additionalProperties": False, "properties": {"reason": {"type": "string"}}}, False),
+      ok(ref("Decision")), errs(400, 401, 403, 404, 409))},
+  A + "/decisions/{id}/review": {"get": op("The legal review and its steps", "review", [AG, ID], resp=ok(ref("Review")))},
+  A + "/decisions/{id}/review/submit": {"post": op("Submit a draft for legal review", "review", [AG, ID], body(ref("StepInput")),
+      ok(ref("Review")), errs(400, 401, 403, 404, 409))},
+  A + "/decisions/{id}/review/opinion": {"post": op("Reviewer's opinion: approve or issues_found (reviewer role)", "review",
+      [AG, ID], body({"type": "object", "additionalProperties": False, "required": ["outcome", "opinion", "reviewerId"], "properties": {
+          "outcome": {"type": "string", "enum": ["approve", "issues_found"]}, "opinion": {"type": "string"},
+          "reviewerId": {"type": "string", "format": "uuid", "description": "Personnel id of a legal reviewer with a valid certificate (and the legal professional qualification for penalties)"}}}),
+      ok(ref("Review")), errs(400, 401, 403, 404, 409, 422))},
+  A + "/decisions/{id}/review/resubmit": {"post": op("Resubmit after revision", "review", [AG, ID], body(ref("StepInput")),
+      ok(ref("Review")), errs(400, 401, 403, 404, 409))},
+  A + "/decisions/{id}/review/disagree": {"post": op("Dispute the issues found: goes to collective discussion", "review",
+      [AG, ID], body(ref("StepInput")), ok(ref("Review")), errs(400, 401, 403, 404, 409))},
+  A + "/decisions/{id}/review/collective-decision": {"post": op("Collective discussion outcome (agency_admin)", "review",
+      [AG, ID], body({"type": "object", "additionalProperties": False, "required": ["outcome", "opinion"], "properties": {
+          "outcome": {"type": "string", "enum": ["approve", "reject"]}, "opinion": {"type": "string"}}}),
+      ok(ref("Review")), errs(400, 401, 403, 404, 409))},
+  A + "/milestones": {
+      "get": op("Supervision milestone occurrences reported done", "milestones", [AG]),
+      "post": op("Report a supervision milestone occurrence done (sanxiang_milestone_completed)", "milestones", [AG],
+          body({"type": "object", "additionalProperties": False, "required": ["plan", "milestone", "due"], "properties": {
+              "plan": {"type": "string", "description": "SupervisionPlan name"}, "milestone": {"type": "string"},
+              "due": {"type": "string", "format": "date", "description": "Due date of the occurrence"},
+              "note": {"type": "string"}}}),
+          ok({"type": "object"}, "201", "Created"), errs(400, 401, 403, 404, 409))},
+  A + "/deadlines": {"get": op("Compute a disclosure due date (nothing written)", "decisions",
+      [AG, q("category", "Category (required)"), q("decidedOn", "Decision date (default today)", fmt="date")],
+      resp=ok({"type": "object", "properties": {"category": {"type": "string"}, "decidedOn": {"type": "string", "format": "date"},
+          "workingDays": {"type": "integer"}, "disclosureDue": {"type": "string", "format": "date"},
+          "overrideLegalBasis": {"type": "string", "nullable": True}}}), errors=errs(400, 401, 403, 404, 422))},
+  A + "/statistics/{year}": {
+      "get": op("Annual statistics (reported, or computed so far)", "statistics", [AG, YEAR], resp=ok(ref("Statistics"))),
+      "post": op("Report a finished year's statistics and push them upward (agency_admin)", "statistics", [AG, YEAR],
+          resp=ok(ref("Statistics"), "201", "Created"), errors=errs(400, 401, 403, 404, 409, 422))},
+}
+
+doc = {
+  "openapi": "3.0.3",
+  "info": {"title": "Sanxiang tenant service", "version": "0.1.0",
+           "description": "Three systems of administrative law enforcement: personnel list, full-process record, legal review, decisions and disclosure. Errors are JSON {error, field}. A token that may not access an agency gets 403 whether or not the agency exists."},
+  "servers": [{"url": "/"}],
+  "paths": paths,
+  "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+      "description": "Claims: sub, role (officer|reviewer|agency_admin|city_supervisor|province_supervisor), agency, city, province, exp"}}},
+}
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json")
+with open(out, "w") as f:
+    json.dump(doc, f, ensure_ascii=False, indent=2)
+    f.write("\n")
