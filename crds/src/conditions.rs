@@ -33,6 +33,9 @@ pub mod reason {
     pub const JURISDICTION_NOT_FOUND: &str = "JurisdictionNotFound";
     /// The Agency's jurisdiction is not the city of its namespace or one of its counties.
     pub const JURISDICTION_MISMATCH: &str = "JurisdictionMismatch";
+    /// Another Agency (in another city's namespace) already has this name; names address
+    /// tenants in the tenant service and the public search, so they are province-unique.
+    pub const NAME_TAKEN: &str = "NameTaken";
     /// The jurisdiction's `quota.maxAgencies` is reached.
     pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
     /// The PostgreSQL server is unreachable or refused the change.

@@ -273,9 +273,11 @@ impl Streams {
                     subjects: vec![format!("{subject_prefix}.>")],
                     storage: stream::StorageType::File,
                     retention: stream::RetentionPolicy::Limits,
-                    // Records are kept (retention is the default); duplicates from
-                    // publisher retries within two minutes are dropped by message id.
-                    duplicate_window: Duration::from_secs(120),
+                    // Records are kept (retention is the default). Duplicates from
+                    // publisher retries — e.g. the tenant service's outbox relay after a
+                    // crash between publish and mark — within an hour are dropped by
+                    // message id.
+                    duplicate_window: Duration::from_secs(3600),
                     ..Default::default()
                 })
                 .await

@@ -210,3 +210,69 @@ async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
     delete_jurisdictions(platform, &p);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let (a, b) = (Province::random(1), Province::random(1));
+    platform.kubectl_apply(&a.jurisdictions_yaml())?;
+    platform.kubectl_apply(&b.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    for ns in [a.namespace(), b.namespace()] {
+        eventually("namespace", Duration::from_secs(30), || {
+            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+            let ns = ns.clone();
+            async move { Ok(api.get_opt(&ns).await?.is_some()) }
+        })
+        .await?;
+    }
+    let first: Api<Agency> = Api::namespaced(client.clone(), &a.namespace());
+    let second: Api<Agency> = Api::namespaced(client.clone(), &b.namespace());
+    platform.kubectl_apply(&agency_yaml(
+        "twin-bureau",
+        &a.namespace(),
+        &a.counties[0],
+        "Delete",
+        1,
+    ))?;
+    wait_ready(&first, "twin-bureau").await?;
+    platform.kubectl_apply(&agency_yaml(
+        "twin-bureau",
+        &b.namespace(),
+        &b.counties[0],
+        "Delete",
+        2,
+    ))?;
+    let refused = wait_condition(
+        &second,
+        "twin-bureau",
+        condition_type::READY,
+        "False",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let ready = find_condition(
+        &refused.status.as_ref().unwrap().conditions,
+        condition_type::READY,
+    )
+    .unwrap()
+    .clone();
+    assert_eq!(ready.reason, reason::NAME_TAKEN);
+    assert!(
+        ready.message.starts_with("metadata.name:"),
+        "{}",
+        ready.message
+    );
+    assert!(ready.message.contains(&a.namespace()), "{}", ready.message);
+    for api in [&second, &first] {
+        api.delete("twin-bureau", &Default::default()).await?;
+        eventually("deleted", Duration::from_secs(60), || {
+            let api = api.clone();
+            async move { Ok(api.get_opt("twin-bureau").await?.is_none()) }
+        })
+        .await?;
+    }
+    delete_jurisdictions(platform, &a);
+    delete_jurisdictions(platform, &b);
+    Ok(())
+}

@@ -8,9 +8,20 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
 
+use sanxiang_crds::agency::DisclosureOverride;
+use sanxiang_crds::jurisdiction::JurisdictionPolicies;
+
 use crate::context::MANAGED_BY;
 use crate::naming::{AgencyNames, Placement};
 use crate::nats::{NATS_SECRET_LABEL, NATS_SECRET_LABEL_VALUE, PASSWORD_HASH_ANNOTATION};
+
+/// The rules the tenant service enforces for this agency, carried as annotations so that
+/// it needs nothing but the Secret: the agency's disclosure overrides (each with its legal
+/// basis) and its city's withdrawal limit and reviewer ratio.
+pub struct TenantRules<'a> {
+    pub disclosure_overrides: &'a [DisclosureOverride],
+    pub policies: &'a JurisdictionPolicies,
+}
 
 /// Labels and annotations every provisioned object carries, for routing and for the tenant
 /// service's discovery of tenants.
@@ -20,6 +31,7 @@ pub fn tenant_metadata(
     names: &AgencyNames,
     owner: &OwnerReference,
     namespace: &str,
+    rules: &TenantRules,
 ) -> ObjectMeta {
     ObjectMeta {
         namespace: Some(namespace.into()),
@@ -35,6 +47,18 @@ pub fn tenant_metadata(
             (
                 "sanxiang.io/subject-prefix".into(),
                 names.subject_prefix.clone(),
+            ),
+            (
+                "sanxiang.io/disclosure-overrides".into(),
+                serde_json::to_string(rules.disclosure_overrides).expect("serialisable"),
+            ),
+            (
+                "sanxiang.io/withdrawal-deadline-days".into(),
+                rules.policies.withdrawal_deadline_days.to_string(),
+            ),
+            (
+                "sanxiang.io/legal-reviewer-ratio-permille".into(),
+                rules.policies.legal_reviewer_ratio_permille.to_string(),
             ),
         ])),
         owner_references: Some(vec![owner.clone()]),
@@ -162,7 +186,26 @@ mod tests {
             county: None,
         };
         let names = agency_names("sx-211200", "market", &placement);
-        let meta = tenant_metadata("market", &placement, &names, &owner(), "sx-211200");
+        let overrides: Vec<DisclosureOverride> = serde_json::from_value(serde_json::json!([
+            {"category": "Penalty", "workingDays": 5, "legalBasis": "《某某条例》第十二条"}
+        ]))
+        .unwrap();
+        let policies: JurisdictionPolicies = serde_json::from_value(serde_json::json!({})).unwrap();
+        let rules = TenantRules {
+            disclosure_overrides: &overrides,
+            policies: &policies,
+        };
+        let meta = tenant_metadata("market", &placement, &names, &owner(), "sx-211200", &rules);
+        let annotations = meta.annotations.clone().unwrap();
+        assert_eq!(
+            annotations["sanxiang.io/disclosure-overrides"],
+            r#"[{"category":"Penalty","workingDays":5,"legalBasis":"《某某条例》第十二条"}]"#
+        );
+        assert_eq!(annotations["sanxiang.io/withdrawal-deadline-days"], "3");
+        assert_eq!(
+            annotations["sanxiang.io/legal-reviewer-ratio-permille"],
+            "50"
+        );
         let s = database_secret(
             meta,
             &names,

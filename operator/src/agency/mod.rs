@@ -25,7 +25,7 @@ use std::time::Duration;
 use chrono::{Datelike, Utc};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
@@ -132,7 +132,11 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     let placement = resolved.placement.clone();
     let names = naming::agency_names(&namespace, &name, &placement);
     let owner = agency.controller_owner_ref(&()).expect("agency has a uid");
-    let meta = build::tenant_metadata(&name, &placement, &names, &owner, &namespace);
+    let rules = build::TenantRules {
+        disclosure_overrides: &agency.spec.disclosure.overrides,
+        policies: &resolved.policies,
+    };
+    let meta = build::tenant_metadata(&name, &placement, &names, &owner, &namespace, &rules);
 
     // ---- apply ------------------------------------------------------------------------
     let parts = [
@@ -241,6 +245,31 @@ async fn validate(
             .collect::<Vec<_>>()
             .join("; ");
         return Ok(Err((reason::INVALID_SPEC, message)));
+    }
+    // The tenant service and the public search address an agency by name, so a name is
+    // unique across the province: the oldest holder keeps it.
+    let same_name = Api::<Agency>::all(ctx.client.clone())
+        .list(&ListParams::default().fields(&format!("metadata.name={}", agency.name_any())))
+        .await?;
+    if let Some(holder) = same_name.items.iter().find(|other| {
+        other.uid() != agency.uid()
+            && (
+                other.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                other.namespace(),
+            ) < (
+                agency.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                agency.namespace(),
+            )
+    }) {
+        return Ok(Err((
+            reason::NAME_TAKEN,
+            format!(
+                "metadata.name: agency name {:?} is already used in namespace {}; agency \
+                 names are unique across the province (e.g. prefix the city: shenyang-market)",
+                agency.name_any(),
+                holder.namespace().unwrap_or_default()
+            ),
+        )));
     }
     let ns = Api::<Namespace>::all(ctx.client.clone())
         .get_opt(namespace)
