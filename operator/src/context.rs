@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use sanxiang_crds::calendar::{Calendar, CalendarError, WorkCalendar};
 use sanxiang_crds::jurisdiction::Jurisdiction;
@@ -81,6 +81,29 @@ impl Context {
     pub fn calendar(&self) -> Result<Calendar, CalendarError> {
         let objects = self.calendars.state();
         Calendar::from_specs(objects.iter().map(|c| &c.spec))
+    }
+
+    /// Records an event on `object` (what `kubectl describe` shows); failing to record is
+    /// logged, never fatal.
+    pub async fn publish_event(
+        &self,
+        object: &k8s_openapi::api::core::v1::ObjectReference,
+        type_: EventType,
+        action: &str,
+        reason: &str,
+        note: &str,
+    ) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            // The Events API limits notes to 1 kB.
+            note: Some(note.chars().take(1000).collect()),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, object).await {
+            tracing::debug!(error = %e, "publishing event failed");
+        }
     }
 
     /// Exponential backoff per object: 1 s, 2 s, 4 s … capped at 5 minutes.

@@ -16,7 +16,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 use sanxiang_crds::conditions::{condition_type, new_condition, reason, upsert_condition};
 use sanxiang_crds::jurisdiction::{
@@ -252,14 +252,12 @@ async fn write_status(
 }
 
 async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &str) {
-    let event = Event {
-        type_: EventType::Warning,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Validate".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &j.object_ref(&())).await {
-        tracing::debug!(error = %e, "publishing event failed");
-    }
+    ctx.publish_event(
+        &j.object_ref(&()),
+        EventType::Warning,
+        "Validate",
+        reason,
+        note,
+    )
+    .await;
 }

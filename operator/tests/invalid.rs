@@ -32,12 +32,7 @@ async fn the_schema_rejects_malformed_objects_naming_the_field() -> anyhow::Resu
 
     platform.kubectl_apply(&p.jurisdictions_yaml())?;
     let client = platform.kube_client().await?;
-    eventually("namespace", Duration::from_secs(30), || {
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        let ns = ns.clone();
-        async move { Ok(api.get_opt(&ns).await?.is_some()) }
-    })
-    .await?;
+    wait_namespace(&client, &ns).await?;
 
     // A credit code with a forbidden letter (O) fails the pattern in the schema.
     let bad = agency_yaml("bad-pattern", &ns, &p.counties[0], "Delete", 1)
@@ -77,12 +72,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     platform.kubectl_apply(&p.jurisdictions_yaml())?;
     platform.kubectl_apply(&other.jurisdictions_yaml())?;
     let client = platform.kube_client().await?;
-    eventually("namespace", Duration::from_secs(30), || {
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        let ns = ns.clone();
-        async move { Ok(api.get_opt(&ns).await?.is_some()) }
-    })
-    .await?;
+    wait_namespace(&client, &ns).await?;
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
 
     // The pattern holds but the check digit is wrong: the operator verifies GB 32100.
@@ -141,16 +131,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     platform.kubectl_apply(&agency_yaml("typo", &ns, &p.counties[0], "Delete", 9))?;
     wait_ready(&api, "typo").await?;
 
-    for name in ["typo", "elsewhere"] {
-        api.delete(name, &Default::default()).await?;
-    }
-    for name in ["typo", "elsewhere"] {
-        eventually("deleted", Duration::from_secs(60), || {
-            let api = api.clone();
-            async move { Ok(api.get_opt(name).await?.is_none()) }
-        })
-        .await?;
-    }
+    delete_agencies(&api, &["typo", "elsewhere"]).await?;
     delete_jurisdictions(platform, &p);
     delete_jurisdictions(platform, &other);
     Ok(())
@@ -167,12 +148,7 @@ async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
     );
     platform.kubectl_apply(&with_quota)?;
     let client = platform.kube_client().await?;
-    eventually("namespace", Duration::from_secs(30), || {
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        let ns = ns.clone();
-        async move { Ok(api.get_opt(&ns).await?.is_some()) }
-    })
-    .await?;
+    wait_namespace(&client, &ns).await?;
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
     platform.kubectl_apply(&agency_yaml("first", &ns, &p.counties[0], "Delete", 1))?;
     wait_ready(&api, "first").await?;
@@ -197,16 +173,7 @@ async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
         "{}",
         ready.message
     );
-    for name in ["first", "second"] {
-        api.delete(name, &Default::default()).await?;
-    }
-    for name in ["first", "second"] {
-        eventually("deleted", Duration::from_secs(60), || {
-            let api = api.clone();
-            async move { Ok(api.get_opt(name).await?.is_none()) }
-        })
-        .await?;
-    }
+    delete_agencies(&api, &["first", "second"]).await?;
     delete_jurisdictions(platform, &p);
     Ok(())
 }
@@ -219,12 +186,7 @@ async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
     platform.kubectl_apply(&b.jurisdictions_yaml())?;
     let client = platform.kube_client().await?;
     for ns in [a.namespace(), b.namespace()] {
-        eventually("namespace", Duration::from_secs(30), || {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-            let ns = ns.clone();
-            async move { Ok(api.get_opt(&ns).await?.is_some()) }
-        })
-        .await?;
+        wait_namespace(&client, &ns).await?;
     }
     let first: Api<Agency> = Api::namespaced(client.clone(), &a.namespace());
     let second: Api<Agency> = Api::namespaced(client.clone(), &b.namespace());
@@ -265,12 +227,7 @@ async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
     );
     assert!(ready.message.contains(&a.namespace()), "{}", ready.message);
     for api in [&second, &first] {
-        api.delete("twin-bureau", &Default::default()).await?;
-        eventually("deleted", Duration::from_secs(60), || {
-            let api = api.clone();
-            async move { Ok(api.get_opt("twin-bureau").await?.is_none()) }
-        })
-        .await?;
+        delete_agencies(api, &["twin-bureau"]).await?;
     }
     delete_jurisdictions(platform, &a);
     delete_jurisdictions(platform, &b);

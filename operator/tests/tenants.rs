@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{ListParams, PostParams};
 use kube::{Api, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_e2e::platform::client_from_kubeconfig;
@@ -49,12 +49,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     let ns = province.namespace();
     platform.kubectl_apply(&province.jurisdictions_yaml())?;
     let client = platform.kube_client().await?;
-    eventually("city namespace exists", Duration::from_secs(30), || {
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        let ns = ns.clone();
-        async move { Ok(api.get_opt(&ns).await?.is_some()) }
-    })
-    .await?;
+    wait_namespace(&client, &ns).await?;
 
     let (k1, k2) = (&province.counties[0], &province.counties[1]);
     let agencies = [
@@ -202,17 +197,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     // ---- deletion: Retain keeps records, Delete removes them ------------------------
     let s1 = api.get("county-one-market").await?.status.unwrap();
     let s2 = api.get("county-two-ecology").await?.status.unwrap();
-    api.delete("county-one-market", &DeleteParams::default())
-        .await?;
-    api.delete("county-two-ecology", &DeleteParams::default())
-        .await?;
-    for name in ["county-one-market", "county-two-ecology"] {
-        eventually(&format!("{name} deleted"), Duration::from_secs(60), || {
-            let api = api.clone();
-            async move { Ok(api.get_opt(name).await?.is_none()) }
-        })
-        .await?;
-    }
+    delete_agencies(&api, &["county-one-market", "county-two-ecology"]).await?;
     let mut su = sqlx::PgConnection::connect(&platform.postgres_url("postgres")).await?;
     let exists = |db: String| async move {
         let mut c = sqlx::PgConnection::connect(&platform.postgres_url("postgres")).await?;
@@ -270,13 +255,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     .await?;
 
     // Clean up what remains (the retained database stays: that is the point).
-    api.delete("city-approval", &DeleteParams::default())
-        .await?;
-    eventually("city agency deleted", Duration::from_secs(60), || {
-        let api = api.clone();
-        async move { Ok(api.get_opt("city-approval").await?.is_none()) }
-    })
-    .await?;
+    delete_agencies(&api, &["city-approval"]).await?;
     delete_jurisdictions(platform, &province);
     Ok(())
 }
@@ -290,13 +269,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
     platform.kubectl_apply(&other.jurisdictions_yaml())?;
     let admin = platform.kube_client().await?;
     for p in [&home, &other] {
-        let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(admin.clone());
-        let ns = p.namespace();
-        eventually("namespace", Duration::from_secs(30), || {
-            let (ns_api, ns) = (ns_api.clone(), ns.clone());
-            async move { Ok(ns_api.get_opt(&ns).await?.is_some()) }
-        })
-        .await?;
+        wait_namespace(&admin, &p.namespace()).await?;
     }
     let rbac_ready = |ns: String| {
         let admin = admin.clone();
@@ -369,14 +342,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
 
     let admin_agencies: Api<Agency> = Api::namespaced(admin.clone(), &home.namespace());
     wait_ready(&admin_agencies, "self-served").await?;
-    admin_agencies
-        .delete("self-served", &DeleteParams::default())
-        .await?;
-    eventually("deleted", Duration::from_secs(60), || {
-        let api = admin_agencies.clone();
-        async move { Ok(api.get_opt("self-served").await?.is_none()) }
-    })
-    .await?;
+    delete_agencies(&admin_agencies, &["self-served"]).await?;
     delete_jurisdictions(platform, &home);
     delete_jurisdictions(platform, &other);
     Ok(())
@@ -393,12 +359,7 @@ async fn supervision_milestones_reach_the_agency_alerts() -> anyhow::Result<()> 
     let ns = p.namespace();
     platform.kubectl_apply(&p.jurisdictions_yaml())?;
     let client = platform.kube_client().await?;
-    eventually("namespace", Duration::from_secs(30), || {
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        let ns = ns.clone();
-        async move { Ok(api.get_opt(&ns).await?.is_some()) }
-    })
-    .await?;
+    wait_namespace(&client, &ns).await?;
     // Shenyang's monthly progress report: the 20th, moved to the next working day.
     platform.kubectl_apply(&format!(
         "apiVersion: sanxiang.io/v1alpha1\nkind: SupervisionPlan\nmetadata:\n  name: monthly-report\n  namespace: {ns}\nspec:\n  title: 行政执法三项制度月报\n  issuedBy: \"{city}\"\n  milestones:\n  - id: progress-report\n    task: 每月20日前报送工作进展\n    responsible:\n      jurisdictions: [\"{city}\"]\n    schedule:\n      monthly:\n        day: 20\n",
@@ -453,12 +414,7 @@ async fn supervision_milestones_reach_the_agency_alerts() -> anyhow::Result<()> 
         }
         Err(e) => return Err(e.into()),
     }
-    api.delete("reporter", &DeleteParams::default()).await?;
-    eventually("deleted", Duration::from_secs(60), || {
-        let api = api.clone();
-        async move { Ok(api.get_opt("reporter").await?.is_none()) }
-    })
-    .await?;
+    delete_agencies(&api, &["reporter"]).await?;
     delete_jurisdictions(platform, &p);
     Ok(())
 }

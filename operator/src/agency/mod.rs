@@ -27,7 +27,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
@@ -787,16 +787,8 @@ async fn write_status(
 }
 
 async fn publish(ctx: &Context, agency: &Agency, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &agency.object_ref(&())).await {
-        tracing::debug!(error = %e, "publishing event failed");
-    }
+    ctx.publish_event(&agency.object_ref(&()), type_, "Reconcile", reason, note)
+        .await;
 }
 
 fn random_password() -> String {

@@ -201,6 +201,39 @@ where
     }
 }
 
+/// Waits until the operator has created a city's namespace.
+pub async fn wait_namespace(client: &kube::Client, ns: &str) -> Result<()> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    eventually(
+        &format!("namespace {ns} exists"),
+        Duration::from_secs(30),
+        || {
+            let api = api.clone();
+            async move { Ok(api.get_opt(ns).await?.is_some()) }
+        },
+    )
+    .await
+}
+
+/// Deletes agencies and waits until each is gone (its finalizer ran).
+pub async fn delete_agencies(api: &Api<Agency>, names: &[&str]) -> Result<()> {
+    for name in names {
+        api.delete(name, &Default::default()).await?;
+    }
+    for name in names {
+        eventually(
+            &format!("agency {name} deleted"),
+            Duration::from_secs(60),
+            || {
+                let api = api.clone();
+                async move { Ok(api.get_opt(name).await?.is_none()) }
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Deletes the province's jurisdictions (agencies must be gone first).
 pub fn delete_jurisdictions(platform: &Platform, province: &Province) {
     let mut cmd = platform.kubectl();
