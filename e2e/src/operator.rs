@@ -99,7 +99,8 @@ pub fn workspace_root() -> PathBuf {
 }
 
 impl Platform {
-    /// Applies Sanxiang's CRDs (the committed YAML) and waits until they are served.
+    /// Applies Sanxiang's CRDs (the committed YAML) and the chart's admission policy, and
+    /// waits until the CRDs are served.
     pub fn install_sanxiang_crds(&self) -> Result<()> {
         let dir = workspace_root().join("crds/yaml");
         process::run(
@@ -120,6 +121,20 @@ impl Platform {
             ]),
             "waiting for the Sanxiang CRDs",
         )?;
+        // The chart's admission policy (Agency placement), rendered from the chart itself.
+        let policy = process::run(
+            Command::new(&self.tools.helm)
+                .args(["template", "sanxiang"])
+                .arg(workspace_root().join("charts/sanxiang"))
+                .args([
+                    "--kube-version",
+                    "1.34.0",
+                    "--show-only",
+                    "templates/admission-policy.yaml",
+                ]),
+            "rendering the chart's admission policy",
+        )?;
+        self.kubectl_apply(&policy)?;
         Ok(())
     }
 

@@ -103,12 +103,39 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
         ready.message
     );
 
-    // Another city's county in this city's namespace.
+    // Another city's county in this city's namespace: refused at admission by the
+    // chart's ValidatingAdmissionPolicy, which sees the namespace's city.
     let yaml = agency_yaml("elsewhere", &ns, &other.counties[0], "Delete", 10);
-    platform.kubectl_apply(&yaml)?;
+    let err = platform
+        .kubectl_apply(&yaml)
+        .expect_err("another city's county accepted");
+    let expected = format!(
+        "spec.jurisdiction: {} is not city {}",
+        other.counties[0], p.city
+    );
+    assert!(err.to_string().contains(&expected), "{err}");
+
+    // Outside any city namespace: refused too.
+    let scope = sanxiang_e2e::TestScope::new(platform, "no-city").await?;
+    scope.create_namespace().await?;
+    let err = platform
+        .kubectl_apply(&agency_yaml(
+            "homeless",
+            &scope.namespace,
+            &p.counties[0],
+            "Delete",
+            11,
+        ))
+        .expect_err("an agency outside a city namespace accepted");
+    assert!(err.to_string().contains("is not a city namespace"), "{err}");
+    scope.cleanup().await?;
+
+    // A county of this city that nobody declared: the operator marks it and waits.
+    let undeclared = format!("{}99", &p.city[..4]);
+    platform.kubectl_apply(&agency_yaml("undeclared", &ns, &undeclared, "Delete", 12))?;
     let a = wait_condition(
         &api,
-        "elsewhere",
+        "undeclared",
         condition_type::READY,
         "False",
         Duration::from_secs(30),
@@ -120,9 +147,11 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     )
     .unwrap()
     .clone();
-    assert_eq!(ready.reason, reason::JURISDICTION_MISMATCH);
+    assert_eq!(ready.reason, reason::JURISDICTION_NOT_FOUND);
     assert!(
-        ready.message.starts_with("spec.jurisdiction:"),
+        ready
+            .message
+            .starts_with("spec.jurisdiction: no Jurisdiction with code"),
         "{}",
         ready.message
     );
@@ -131,7 +160,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     platform.kubectl_apply(&agency_yaml("typo", &ns, &p.counties[0], "Delete", 9))?;
     wait_ready(&api, "typo").await?;
 
-    delete_agencies(&api, &["typo", "elsewhere"]).await?;
+    delete_agencies(&api, &["typo", "undeclared"]).await?;
     delete_jurisdictions(platform, &p);
     delete_jurisdictions(platform, &other);
     Ok(())

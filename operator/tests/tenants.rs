@@ -297,6 +297,24 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
     mine.create(&PostParams::default(), &agency).await?;
     assert_eq!(mine.list(&ListParams::default()).await?.items.len(), 1);
 
+    // Nor claim the other city's county from their own namespace (admission policy).
+    let mut claim: Agency = serde_yaml::from_str(&agency_yaml(
+        "claims-elsewhere",
+        &home.namespace(),
+        &other.counties[0],
+        "Delete",
+        8,
+    ))?;
+    claim.metadata.namespace = Some(home.namespace());
+    let err = mine
+        .create(&PostParams::default(), &claim)
+        .await
+        .expect_err("another city's county is refused at admission");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 422 && e.message.contains("spec.jurisdiction")),
+        "{err}"
+    );
+
     let theirs: Api<Agency> = Api::namespaced(alice.clone(), &other.namespace());
     let mut foreign = agency.clone();
     foreign.metadata.namespace = Some(other.namespace());
