@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 
-.PHONY: setup up down purge status test lint bench crds
+.PHONY: setup up down purge status test lint bench bench-tenant crds
 
 ## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
 setup:
@@ -36,6 +36,10 @@ lint:
 BENCH_SIZES ?= 100 1000
 bench: setup
 	SANXIANG_PROFILE=bench $(CARGO) bench -p sanxiang-operator --bench onboarding -- $(BENCH_SIZES)
+
+## bench-tenant: decision writes/s next to pgbench TPS, and push latency percentiles
+bench-tenant: setup
+	SANXIANG_PROFILE=bench $(CARGO) bench -p sanxiang-tenant-service --bench decisions
 
 ## crds: regenerate the CRD YAML from the Rust types
 crds:
