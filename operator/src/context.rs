@@ -37,6 +37,9 @@ pub struct Context {
     pub postgres: Servers,
     pub streams: Streams,
     pub nats_auth: Arc<AuthWriter>,
+    /// Asks the Agency controller to look at every agency again (its `reconcile_all_on`
+    /// trigger, shared with changes of cluster-wide inputs).
+    pub reconcile_all: tokio::sync::mpsc::Sender<()>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -53,6 +56,7 @@ impl Context {
         postgres: Servers,
         streams: Streams,
         nats_auth: Arc<AuthWriter>,
+        reconcile_all: tokio::sync::mpsc::Sender<()>,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -73,6 +77,7 @@ impl Context {
             postgres,
             streams,
             nats_auth,
+            reconcile_all,
             failures: Mutex::new(HashMap::new()),
         }
     }

@@ -133,6 +133,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         postgres,
         Streams::new(nats_client),
         nats_auth,
+        trigger_tx,
     ));
 
     let managed = watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));

@@ -202,7 +202,10 @@ async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
         "{}",
         ready.message
     );
-    delete_agencies(&api, &["first", "second"]).await?;
+    // When the first goes, the refused one takes its place without being touched.
+    delete_agencies(&api, &["first"]).await?;
+    wait_ready(&api, "second").await?;
+    delete_agencies(&api, &["second"]).await?;
     delete_jurisdictions(platform, &p);
     Ok(())
 }
@@ -255,9 +258,10 @@ async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
         ready.message
     );
     assert!(ready.message.contains(&a.namespace()), "{}", ready.message);
-    for api in [&second, &first] {
-        delete_agencies(api, &["twin-bureau"]).await?;
-    }
+    // When the holder goes, the other city's agency gets the name.
+    delete_agencies(&first, &["twin-bureau"]).await?;
+    wait_ready(&second, "twin-bureau").await?;
+    delete_agencies(&second, &["twin-bureau"]).await?;
     delete_jurisdictions(platform, &a);
     delete_jurisdictions(platform, &b);
     Ok(())

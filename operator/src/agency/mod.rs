@@ -91,7 +91,7 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     let resolved = match validate(&agency, &ctx, &namespace).await? {
         Ok(resolved) => resolved,
         Err((why, message)) => {
-            publish(&ctx, &agency, EventType::Warning, why, &message).await;
+            let before = status.clone();
             for part in [
                 condition_type::DATABASE_READY,
                 condition_type::MESSAGING_READY,
@@ -123,7 +123,19 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
                 .agency_ready
                 .with_label_values(&[&namespace, &name, "", "", ""])
                 .set(0);
-            return Ok(Action::await_change());
+            // One event per new finding, not one per look: an unchanged refusal stays quiet.
+            if before != status {
+                publish(&ctx, &agency, EventType::Warning, why, &message).await;
+            }
+            return Ok(match why {
+                // These clear when another object goes away (the name's holder, an agency
+                // over the quota), which triggers no reconcile of this one: look again.
+                reason::NAME_TAKEN | reason::QUOTA_EXCEEDED => {
+                    Action::requeue(Duration::from_secs(300))
+                }
+                // The rest clear when this Agency or a Jurisdiction changes, which does.
+                _ => Action::await_change(),
+            });
         }
     };
     ensure_finalizer(&api, &agency).await?;
@@ -651,7 +663,37 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
         placement.county_token(),
     ]);
     remove_finalizer(api, agency).await?;
+    retrigger_waiting_peers(ctx, agency).await;
     Ok(Action::await_change())
+}
+
+/// Agencies refused because this one held the name or a quota place may proceed now that
+/// it is gone: ask the controller to look again at once (a no-op for the others, which
+/// write nothing when nothing changed).
+async fn retrigger_waiting_peers(ctx: &Context, gone: &Agency) {
+    let same_namespace =
+        Api::<Agency>::namespaced(ctx.client.clone(), &gone.namespace().unwrap_or_default())
+            .list(&ListParams::default())
+            .await;
+    let same_name = Api::<Agency>::all(ctx.client.clone())
+        .list(&ListParams::default().fields(&format!("metadata.name={}", gone.name_any())))
+        .await;
+    for peer in [same_namespace, same_name]
+        .into_iter()
+        .flat_map(|l| l.map(|l| l.items).unwrap_or_default())
+    {
+        let waiting = peer.status.as_ref().is_some_and(|s| {
+            sanxiang_crds::conditions::find_condition(&s.conditions, condition_type::READY)
+                .is_some_and(|c| {
+                    c.reason == reason::NAME_TAKEN || c.reason == reason::QUOTA_EXCEEDED
+                })
+        });
+        if waiting && peer.uid() != gone.uid() {
+            // A full channel already holds a pending request.
+            let _ = ctx.reconcile_all.try_send(());
+            return;
+        }
+    }
 }
 
 /// Where the agency was provisioned, from the subject prefix in the status the operator
