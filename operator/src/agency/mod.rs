@@ -119,10 +119,15 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
             );
             status.observed_generation = generation;
             write_status(&api, &agency, &status).await?;
-            ctx.metrics
-                .agency_ready
-                .with_label_values(&[&namespace, &name, "", "", ""])
-                .set(0);
+            // An agency provisioned before (its placement recorded) now reads not Ready. One
+            // never provisioned gets no series: without placement labels it would outlive
+            // the Agency (which has no finalizer yet); its condition and event say it all.
+            if let Some(p) = recorded_placement(&agency) {
+                ctx.metrics
+                    .agency_ready
+                    .with_label_values(&[&namespace, &name, &p.province, &p.city, p.county_token()])
+                    .set(0);
+            }
             // One event per new finding, not one per look: an unchanged refusal stays quiet.
             if before != status {
                 publish(&ctx, &agency, EventType::Warning, why, &message).await;
