@@ -266,3 +266,52 @@ async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
     delete_jurisdictions(platform, &b);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unknown_database_server_is_named_in_the_condition() -> anyhow::Result<()> {
+    let (platform, _) = setup()?;
+    let p = Province::random(1);
+    let ns = p.namespace();
+    platform.kubectl_apply(&p.jurisdictions_yaml())?;
+    let client = platform.kube_client().await?;
+    wait_namespace(&client, &ns).await?;
+    let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
+    let yaml = agency_yaml("far-away", &ns, &p.counties[0], "Delete", 4).replace(
+        "    deletionPolicy: Delete\n",
+        "    deletionPolicy: Delete\n    server: shard-9\n",
+    );
+    platform.kubectl_apply(&yaml)?;
+    let a = wait_condition(
+        &api,
+        "far-away",
+        condition_type::DATABASE_READY,
+        "False",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let db = find_condition(
+        &a.status.as_ref().unwrap().conditions,
+        condition_type::DATABASE_READY,
+    )
+    .unwrap()
+    .clone();
+    assert_eq!(db.reason, reason::INVALID_SPEC);
+    assert!(
+        db.message
+            .contains("spec.database.server: no PostgreSQL server named \"shard-9\""),
+        "{}",
+        db.message
+    );
+    // The other parts still proceed.
+    wait_condition(
+        &api,
+        "far-away",
+        condition_type::MESSAGING_READY,
+        "True",
+        Duration::from_secs(30),
+    )
+    .await?;
+    delete_agencies(&api, &["far-away"]).await?;
+    delete_jurisdictions(platform, &p);
+    Ok(())
+}

@@ -602,15 +602,31 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
             message: e,
         }
     };
-    let server = ctx
-        .postgres
-        .get(&agency.spec.database.server)
-        .map_err(|e| part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string()))?;
-    match policy {
-        DeletionPolicy::Delete => {
-            postgres::drop_tenant_database(&server.pool, &names.database, &names.role)
-                .await
-                .map_err(|e| part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string()))?;
+    // A database on a server the operator never knew (DatabaseReady refused with
+    // InvalidSpec) was never created: there is nothing to keep or drop there. Any other
+    // failure to reach the server waits, so records are never left behind by accident.
+    let database_never_created = agency.status.as_ref().is_some_and(|s| {
+        sanxiang_crds::conditions::find_condition(&s.conditions, condition_type::DATABASE_READY)
+            .is_some_and(|c| c.status != "True" && c.reason == reason::INVALID_SPEC)
+    });
+    let server = match ctx.postgres.get(&agency.spec.database.server) {
+        Ok(server) => Some(server),
+        Err(_) if database_never_created => None,
+        Err(e) => {
+            return Err(part_error("database", reason::DATABASE_UNAVAILABLE)(
+                e.to_string(),
+            ));
+        }
+    };
+    match (policy, server) {
+        (DeletionPolicy::Delete, server) => {
+            if let Some(server) = server {
+                postgres::drop_tenant_database(&server.pool, &names.database, &names.role)
+                    .await
+                    .map_err(|e| {
+                        part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string())
+                    })?;
+            }
             ctx.streams
                 .delete_agency(
                     &names.stream,
@@ -619,12 +635,13 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
                 .await
                 .map_err(|e| part_error("messaging", reason::NATS_UNAVAILABLE)(format!("{e:#}")))?;
         }
-        DeletionPolicy::Retain => {
+        (DeletionPolicy::Retain, Some(server)) => {
             // Records stay; the credentials (whose Secrets go with the Agency) stop working.
             postgres::disable_login(&server.pool, &names.role)
                 .await
                 .map_err(|e| part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string()))?;
         }
+        (DeletionPolicy::Retain, None) => {}
     }
     // Revoke the NATS user now rather than when the garbage collector removes the Secret.
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
