@@ -29,6 +29,8 @@ pub mod reason {
     pub const PROVISIONING: &str = "Provisioning";
     /// The spec breaks a validation rule; the message names the field.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// A Jurisdiction's `spec.parent` names no existing Jurisdiction.
+    pub const PARENT_NOT_FOUND: &str = "ParentNotFound";
     /// The referenced Jurisdiction does not exist.
     pub const JURISDICTION_NOT_FOUND: &str = "JurisdictionNotFound";
     /// The Agency's jurisdiction is not the city of its namespace or one of its counties.

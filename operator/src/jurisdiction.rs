@@ -94,6 +94,32 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
     } else {
         set_ready(&mut status, true, reason::PROVISIONED, "valid", generation);
     }
+    // The hierarchy may be declared in any order: a missing parent does not hold back the
+    // city's namespace, but the Jurisdiction is not Ready until its parent exists.
+    let missing_parent = j.spec.parent.as_ref().filter(|parent| {
+        !ctx.jurisdictions
+            .state()
+            .iter()
+            .any(|other| &other.spec.code == *parent)
+    });
+    if let Some(parent) = missing_parent {
+        let message = format!(
+            "spec.parent: no Jurisdiction with code {parent} exists; declare it (kubectl get jurisdictions)"
+        );
+        set_ready(
+            &mut status,
+            false,
+            reason::PARENT_NOT_FOUND,
+            message.clone(),
+            generation,
+        );
+        if j.status.as_ref() != Some(&status) {
+            publish_warning(&ctx, &j, reason::PARENT_NOT_FOUND, &message).await;
+        }
+        write_status(&ctx, &j, status).await?;
+        // A new parent triggers no reconcile of its children: look again soon.
+        return Ok(Action::requeue(Duration::from_secs(10)));
+    }
     write_status(&ctx, &j, status).await?;
     ctx.reset_backoff(&name);
     Ok(Action::requeue(Duration::from_secs(3600)))

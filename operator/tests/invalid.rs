@@ -315,3 +315,43 @@ async fn an_unknown_database_server_is_named_in_the_condition() -> anyhow::Resul
     delete_jurisdictions(platform, &p);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_jurisdiction_waits_for_its_parent() -> anyhow::Result<()> {
+    use sanxiang_crds::jurisdiction::Jurisdiction;
+    let (platform, _) = setup()?;
+    let p = Province::random(1);
+    let county = &p.counties[0];
+    // The county first: its city does not exist yet.
+    platform.kubectl_apply(&jurisdiction_yaml("County", county, Some(&p.city), &[]))?;
+    let client = platform.kube_client().await?;
+    let api: Api<Jurisdiction> = Api::all(client.clone());
+    let ready_reason = |j: &Jurisdiction| {
+        j.status
+            .as_ref()
+            .and_then(|s| find_condition(&s.conditions, condition_type::READY).cloned())
+    };
+    let name = format!("j-{county}");
+    eventually("county ParentNotFound", Duration::from_secs(30), || {
+        let (api, name) = (api.clone(), name.clone());
+        async move {
+            let j = api.get(&name).await?;
+            Ok(ready_reason(&j).is_some_and(|c| {
+                c.reason == reason::PARENT_NOT_FOUND && c.message.starts_with("spec.parent:")
+            }))
+        }
+    })
+    .await?;
+    // Declaring the rest of the hierarchy makes it Ready.
+    platform.kubectl_apply(&p.jurisdictions_yaml())?;
+    eventually("county Ready", Duration::from_secs(40), || {
+        let (api, name) = (api.clone(), name.clone());
+        async move {
+            let j = api.get(&name).await?;
+            Ok(ready_reason(&j).is_some_and(|c| c.status == "True"))
+        }
+    })
+    .await?;
+    delete_jurisdictions(platform, &p);
+    Ok(())
+}
