@@ -82,20 +82,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     let typo = format!("{}{wrong}", &good[..17]);
     let yaml = agency_yaml("typo", &ns, &p.counties[0], "Delete", 9).replace(&good, &typo);
     platform.kubectl_apply(&yaml)?;
-    let a = wait_condition(
-        &api,
-        "typo",
-        condition_type::READY,
-        "False",
-        Duration::from_secs(30),
-    )
-    .await?;
-    let ready = find_condition(
-        &a.status.as_ref().unwrap().conditions,
-        condition_type::READY,
-    )
-    .unwrap()
-    .clone();
+    let ready = wait_false(&api, "typo", condition_type::READY).await?;
     assert_eq!(ready.reason, reason::INVALID_SPEC);
     assert!(
         ready.message.contains("spec.creditCode"),
@@ -133,20 +120,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     // A county of this city that nobody declared: the operator marks it and waits.
     let undeclared = format!("{}99", &p.city[..4]);
     platform.kubectl_apply(&agency_yaml("undeclared", &ns, &undeclared, "Delete", 12))?;
-    let a = wait_condition(
-        &api,
-        "undeclared",
-        condition_type::READY,
-        "False",
-        Duration::from_secs(30),
-    )
-    .await?;
-    let ready = find_condition(
-        &a.status.as_ref().unwrap().conditions,
-        condition_type::READY,
-    )
-    .unwrap()
-    .clone();
+    let ready = wait_false(&api, "undeclared", condition_type::READY).await?;
     assert_eq!(ready.reason, reason::JURISDICTION_NOT_FOUND);
     assert!(
         ready
@@ -182,20 +156,7 @@ async fn agencies_over_the_city_quota_are_refused() -> anyhow::Result<()> {
     platform.kubectl_apply(&agency_yaml("first", &ns, &p.counties[0], "Delete", 1))?;
     wait_ready(&api, "first").await?;
     platform.kubectl_apply(&agency_yaml("second", &ns, &p.counties[0], "Delete", 2))?;
-    let a = wait_condition(
-        &api,
-        "second",
-        condition_type::READY,
-        "False",
-        Duration::from_secs(30),
-    )
-    .await?;
-    let ready = find_condition(
-        &a.status.as_ref().unwrap().conditions,
-        condition_type::READY,
-    )
-    .unwrap()
-    .clone();
+    let ready = wait_false(&api, "second", condition_type::READY).await?;
     assert_eq!(ready.reason, reason::QUOTA_EXCEEDED);
     assert!(
         ready.message.contains("maxAgencies is 1"),
@@ -237,20 +198,7 @@ async fn an_agency_name_is_unique_across_cities() -> anyhow::Result<()> {
         "Delete",
         2,
     ))?;
-    let refused = wait_condition(
-        &second,
-        "twin-bureau",
-        condition_type::READY,
-        "False",
-        Duration::from_secs(30),
-    )
-    .await?;
-    let ready = find_condition(
-        &refused.status.as_ref().unwrap().conditions,
-        condition_type::READY,
-    )
-    .unwrap()
-    .clone();
+    let ready = wait_false(&second, "twin-bureau", condition_type::READY).await?;
     assert_eq!(ready.reason, reason::NAME_TAKEN);
     assert!(
         ready.message.starts_with("metadata.name:"),
@@ -281,20 +229,7 @@ async fn an_unknown_database_server_is_named_in_the_condition() -> anyhow::Resul
         "    deletionPolicy: Delete\n    server: shard-9\n",
     );
     platform.kubectl_apply(&yaml)?;
-    let a = wait_condition(
-        &api,
-        "far-away",
-        condition_type::DATABASE_READY,
-        "False",
-        Duration::from_secs(30),
-    )
-    .await?;
-    let db = find_condition(
-        &a.status.as_ref().unwrap().conditions,
-        condition_type::DATABASE_READY,
-    )
-    .unwrap()
-    .clone();
+    let db = wait_false(&api, "far-away", condition_type::DATABASE_READY).await?;
     assert_eq!(db.reason, reason::INVALID_SPEC);
     assert!(
         db.message

@@ -369,7 +369,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
 #[tokio::test]
 async fn supervision_milestones_reach_the_agency_alerts() -> anyhow::Result<()> {
     use sanxiang_crds::calendar::{Calendar, CalendarError, WorkCalendar};
-    use sanxiang_crds::conditions::{condition_type, find_condition, reason};
+    use sanxiang_crds::conditions::{condition_type, reason};
     use sanxiang_crds::plan::{Schedule, next_due};
 
     let (platform, _) = setup()?;
@@ -416,17 +416,7 @@ async fn supervision_milestones_reach_the_agency_alerts() -> anyhow::Result<()> 
         Ok(None) => unreachable!("a monthly schedule always has a next date"),
         Err(CalendarError::MissingYear(year)) => {
             // Past the fixtures' years: the operator must say so, not guess.
-            let a = wait_condition(
-                &api,
-                "reporter",
-                condition_type::ALERTS_READY,
-                "False",
-                Duration::from_secs(60),
-            )
-            .await?;
-            let c = find_condition(&a.status.unwrap().conditions, condition_type::ALERTS_READY)
-                .unwrap()
-                .clone();
+            let c = wait_false(&api, "reporter", condition_type::ALERTS_READY).await?;
             assert_eq!(c.reason, reason::CALENDAR_MISSING);
             assert!(c.message.contains(&year.to_string()), "{}", c.message);
         }

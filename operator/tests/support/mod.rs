@@ -168,6 +168,19 @@ pub async fn wait_condition(
     }
 }
 
+/// Waits until the agency's condition `type_` is False and returns that condition.
+pub async fn wait_false(
+    api: &Api<Agency>,
+    name: &str,
+    type_: &str,
+) -> Result<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    let agency = wait_condition(api, name, type_, "False", Duration::from_secs(30)).await?;
+    let conditions = agency.status.map(|s| s.conditions).unwrap_or_default();
+    Ok(find_condition(&conditions, type_)
+        .cloned()
+        .expect("wait_condition saw it"))
+}
+
 pub async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
     wait_condition(
         api,
