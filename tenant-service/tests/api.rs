@@ -1083,3 +1083,57 @@ async fn bad_requests_name_the_field_and_write_nothing() -> anyhow::Result<()> {
     h.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_draft_is_revised_field_by_field_and_frozen_once_issued() -> anyhow::Result<()> {
+    let h = one_tenant("revise").await?;
+    let id = h.draft(0, penalty("沈市监罚〔2026〕41号")).await?;
+    let url = h.url(0, &format!("/decisions/{id}"));
+    let token = h.tok(0, Role::Officer);
+
+    let mut revised = penalty("沈市监罚〔2026〕41号");
+    revised["facts"] = json!("张三销售过期食品，已责令改正。");
+    revised["party"]["phone"] = json!("  ");
+    revised["party"]["isMinor"] = json!(true);
+    let (s, v) = h
+        .call("PUT", &url, Some(&token), Some(revised.clone()))
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["facts"], "张三销售过期食品，已责令改正。");
+    assert_eq!(
+        v["partyPhone"],
+        serde_json::Value::Null,
+        "blank becomes absent: {v}"
+    );
+    assert_eq!(v["partyIsMinor"], true);
+    assert_eq!(
+        v["publishOnline"], false,
+        "a minor's case is not published online: {v}"
+    );
+    assert_eq!(v["documentNumber"], "沈市监罚〔2026〕41号");
+
+    // A revision naming an action that does not exist writes nothing.
+    let mut bad = revised.clone();
+    bad["actionId"] = json!("00000000-0000-0000-0000-000000000000");
+    bad["facts"] = json!("不应写入");
+    let (s, v) = h.call("PUT", &url, Some(&token), Some(bad)).await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "actionId");
+    let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
+    assert_eq!(v["facts"], "张三销售过期食品，已责令改正。");
+
+    // Issued decisions are no longer drafts.
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{id}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-09-30"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = h.call("PUT", &url, Some(&token), Some(revised)).await?;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["field"], "status");
+    Ok(())
+}

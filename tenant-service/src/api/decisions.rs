@@ -230,6 +230,78 @@ fn validate(input: &DecisionInput) -> ApiResult<()> {
     Ok(())
 }
 
+type DecisionQuery<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, Decision, sqlx::postgres::PgArguments>;
+
+/// Binds a draft's fields as `$2`..`$19`, the column order both the INSERT of `create` and
+/// the UPDATE of `update` use, so the two can never drift apart.
+fn bind_draft<'q>(
+    q: DecisionQuery<'q>,
+    input: &'q DecisionInput,
+    reasons: &'q Vec<String>,
+) -> DecisionQuery<'q> {
+    let p = &input.party;
+    let none_if_blank = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    q.bind(input.action_id)
+        .bind(input.document_number.trim())
+        .bind(input.category.as_str())
+        .bind(input.procedure.as_str())
+        .bind(match p.kind {
+            PartyKind::NaturalPerson => "natural_person",
+            PartyKind::Organisation => "organisation",
+        })
+        .bind(p.name.trim())
+        .bind(none_if_blank(&p.id_number))
+        .bind(none_if_blank(&p.phone))
+        .bind(none_if_blank(&p.address))
+        .bind(p.is_minor)
+        .bind(input.involves_secrets)
+        .bind(&input.other_persons)
+        .bind(&input.facts)
+        .bind(&input.legal_basis)
+        .bind(&input.conclusion)
+        .bind(!reasons.is_empty())
+        .bind(reasons)
+        // publish_online: minors' cases and secrets are never published online.
+        .bind(!p.is_minor && !input.involves_secrets)
+}
+
+/// A decision may point at an enforcement action only if that action exists.
+async fn ensure_action_exists<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    action_id: Option<Uuid>,
+) -> ApiResult<()> {
+    let Some(a) = action_id else {
+        return Ok(());
+    };
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
+        .bind(a)
+        .fetch_optional(exec)
+        .await?;
+    if exists.is_none() {
+        return Err(ApiError::unprocessable(
+            "actionId",
+            format!("action {a} does not exist"),
+        ));
+    }
+    Ok(())
+}
+
+fn document_number_taken(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::conflict(
+            "documentNumber",
+            "documentNumber is already used by another decision",
+        ),
+        _ => e.into(),
+    }
+}
+
 pub async fn create(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -243,64 +315,23 @@ pub async fn create(
         "drafting decisions",
     )?;
     validate(&input)?;
-    if let Some(a) = input.action_id {
-        let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
-            .bind(a)
-            .fetch_optional(&ctx.pool)
-            .await?;
-        if exists.is_none() {
-            return Err(ApiError::unprocessable(
-                "actionId",
-                format!("action {a} does not exist"),
-            ));
-        }
-    }
+    ensure_action_exists(&ctx.pool, input.action_id).await?;
     let reasons = major_reasons(&ctx.tenant, &input);
-    let p = &input.party;
-    let publish_online = !p.is_minor && !input.involves_secrets;
-    let none_if_blank = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
-    let d: Decision = sqlx::query_as(&format!(
+    let insert = format!(
         "INSERT INTO decisions (id, action_id, document_number, category, procedure, party_kind, party_name, \
          party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
          legal_basis, conclusion, major, major_reasons, status, publish_online, created_by) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(input.action_id)
-    .bind(input.document_number.trim())
-    .bind(input.category.as_str())
-    .bind(input.procedure.as_str())
-    .bind(match p.kind {
-        PartyKind::NaturalPerson => "natural_person",
-        PartyKind::Organisation => "organisation",
-    })
-    .bind(p.name.trim())
-    .bind(none_if_blank(&p.id_number))
-    .bind(none_if_blank(&p.phone))
-    .bind(none_if_blank(&p.address))
-    .bind(p.is_minor)
-    .bind(input.involves_secrets)
-    .bind(&input.other_persons)
-    .bind(&input.facts)
-    .bind(&input.legal_basis)
-    .bind(&input.conclusion)
-    .bind(!reasons.is_empty())
-    .bind(&reasons)
-    .bind(publish_online)
+    );
+    let d: Decision = bind_draft(
+        sqlx::query_as(&insert).bind(Uuid::new_v4()),
+        &input,
+        &reasons,
+    )
     .bind(&ctx.claims.sub)
     .fetch_one(&ctx.pool)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            ApiError::conflict("documentNumber", "documentNumber is already used by another decision")
-        }
-        _ => e.into(),
-    })?;
+    .map_err(document_number_taken)?;
     Ok((StatusCode::CREATED, Json(view(&ctx.pool, d).await?)))
 }
 
@@ -344,62 +375,18 @@ pub async fn update(
             ),
         ));
     }
-    if let Some(a) = input.action_id {
-        let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
-            .bind(a)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(ApiError::unprocessable(
-                "actionId",
-                format!("action {a} does not exist"),
-            ));
-        }
-    }
+    ensure_action_exists(&mut *tx, input.action_id).await?;
     let reasons = major_reasons(&ctx.tenant, &input);
-    let p = &input.party;
-    let none_if_blank = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
-    let d: Decision = sqlx::query_as(&format!(
+    let update = format!(
         "UPDATE decisions SET action_id=$2, document_number=$3, category=$4, procedure=$5, party_kind=$6, \
          party_name=$7, party_id_number=$8, party_phone=$9, party_address=$10, party_is_minor=$11, \
          involves_secrets=$12, other_persons=$13, facts=$14, legal_basis=$15, conclusion=$16, major=$17, \
          major_reasons=$18, publish_online=$19 WHERE id=$1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(input.action_id)
-    .bind(input.document_number.trim())
-    .bind(input.category.as_str())
-    .bind(input.procedure.as_str())
-    .bind(match p.kind {
-        PartyKind::NaturalPerson => "natural_person",
-        PartyKind::Organisation => "organisation",
-    })
-    .bind(p.name.trim())
-    .bind(none_if_blank(&p.id_number))
-    .bind(none_if_blank(&p.phone))
-    .bind(none_if_blank(&p.address))
-    .bind(p.is_minor)
-    .bind(input.involves_secrets)
-    .bind(&input.other_persons)
-    .bind(&input.facts)
-    .bind(&input.legal_basis)
-    .bind(&input.conclusion)
-    .bind(!reasons.is_empty())
-    .bind(&reasons)
-    .bind(!p.is_minor && !input.involves_secrets)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            ApiError::conflict("documentNumber", "documentNumber is already used by another decision")
-        }
-        _ => e.into(),
-    })?;
+    );
+    let d: Decision = bind_draft(sqlx::query_as(&update).bind(id), &input, &reasons)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(document_number_taken)?;
     tx.commit().await?;
     Ok(Json(view(&ctx.pool, d).await?))
 }

@@ -295,55 +295,63 @@ pub async fn opinion(
 
 /// The handling unit revised the decision and resubmits it.
 pub async fn resubmit(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
+    st: State<AppState>,
+    path: Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "resubmitting for legal review",
-    )?;
-    text(&input.opinion, "opinion", 10_000)?;
-    transition(
-        &ctx,
-        id,
-        &["issues_found"],
-        "resubmitted",
-        "resubmit",
-        &input.opinion,
-        true,
-    )
-    .await?;
-    Ok(Json(load(&ctx, id).await?))
+    let step = HandlingUnitStep {
+        purpose: "resubmitting for legal review",
+        to: "resubmitted",
+        step: "resubmit",
+        resubmission: true,
+    };
+    handling_unit_step(st, path, headers, input, step).await
 }
 
 /// The handling unit disagrees with the issues found: the agency decides collectively.
 pub async fn disagree(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
+    st: State<AppState>,
+    path: Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
+    let step = HandlingUnitStep {
+        purpose: "disputing a review opinion",
+        to: "collective_discussion",
+        step: "disagree",
+        resubmission: false,
+    };
+    handling_unit_step(st, path, headers, input, step).await
+}
+
+/// What the handling unit may do once the review found issues.
+struct HandlingUnitStep {
+    purpose: &'static str,
+    to: &'static str,
+    step: &'static str,
+    resubmission: bool,
+}
+
+async fn handling_unit_step(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    input: StepInput,
+    s: HandlingUnitStep,
+) -> ApiResult<Json<ReviewView>> {
     let id = parse_id(&id, "id")?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "disputing a review opinion",
-    )?;
+    require_role(&ctx.claims, &[Role::Officer, Role::AgencyAdmin], s.purpose)?;
     text(&input.opinion, "opinion", 10_000)?;
     transition(
         &ctx,
         id,
         &["issues_found"],
-        "collective_discussion",
-        "disagree",
+        s.to,
+        s.step,
         &input.opinion,
-        false,
+        s.resubmission,
     )
     .await?;
     Ok(Json(load(&ctx, id).await?))
