@@ -10,7 +10,6 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -186,18 +185,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
 
     // The chart's global rules (outbox, push lag, operator health, …), rendered from the
     // chart itself so `make up` alerts exactly as an installed release would.
-    let global = process::run(
-        Command::new(&p.tools.helm)
-            .args(["template", "sanxiang"])
-            .arg(workspace_root().join("charts/sanxiang"))
-            .args([
-                "--kube-version",
-                "1.34.0",
-                "--show-only",
-                "templates/prometheusrule-global.yaml",
-            ]),
-        "rendering the chart's global PrometheusRule",
-    )?;
+    let global = p.render_chart_template("templates/prometheusrule-global.yaml")?;
     p.kubectl_apply(&global)?;
 
     let spawn = Spawn {

@@ -122,20 +122,22 @@ impl Platform {
             "waiting for the Sanxiang CRDs",
         )?;
         // The chart's admission policy (Agency placement), rendered from the chart itself.
-        let policy = process::run(
+        let policy = self.render_chart_template("templates/admission-policy.yaml")?;
+        self.kubectl_apply(&policy)?;
+        Ok(())
+    }
+
+    /// One template of the chart (`charts/sanxiang`) rendered with its default values, as
+    /// release `sanxiang`, so the local platform uses exactly what an install would.
+    pub fn render_chart_template(&self, template: &str) -> Result<String> {
+        process::run(
             Command::new(&self.tools.helm)
                 .args(["template", "sanxiang"])
                 .arg(workspace_root().join("charts/sanxiang"))
-                .args([
-                    "--kube-version",
-                    "1.34.0",
-                    "--show-only",
-                    "templates/admission-policy.yaml",
-                ]),
-            "rendering the chart's admission policy",
-        )?;
-        self.kubectl_apply(&policy)?;
-        Ok(())
+                // The source-built helm would otherwise assume Kubernetes 1.20.
+                .args(["--kube-version", "1.34.0", "--show-only", template]),
+            &format!("rendering the chart's {template}"),
+        )
     }
 
     /// `kubectl apply --server-side -f -` of a YAML document or stream.

@@ -22,6 +22,36 @@ where
     .await
 }
 
+/// Writes `status` to the status subresource by server-side apply — only when it differs
+/// from `current` (the status the object was read with), so an idle reconcile writes
+/// nothing.
+pub async fn write_status<K, S>(
+    api: &Api<K>,
+    name: &str,
+    current: Option<&S>,
+    status: &S,
+) -> Result<(), kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize + PartialEq,
+{
+    if current == Some(status) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Whether every field set in `desired` has the same value in `actual` (fields only in
 /// `actual`, like server defaults and other managers' fields, are ignored). Used on JSON
 /// forms, so it works for typed and dynamic objects alike.

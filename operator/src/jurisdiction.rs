@@ -14,7 +14,7 @@ use chrono::Utc;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
@@ -23,8 +23,8 @@ use sanxiang_crds::jurisdiction::{
     Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
 };
 
-use crate::apply::{apply, is_subset};
-use crate::context::{Context, FIELD_MANAGER, MANAGED_BY};
+use crate::apply::{self, apply, is_subset};
+use crate::context::{Context, MANAGED_BY};
 use crate::naming::city_namespace;
 
 pub const CONTROLLER: &str = "jurisdiction";
@@ -67,7 +67,13 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
             message,
             generation,
         );
-        write_status(&ctx, &j, status).await?;
+        apply::write_status(
+            &Api::<Jurisdiction>::all(ctx.client.clone()),
+            &j.name_any(),
+            j.status.as_ref(),
+            &status,
+        )
+        .await?;
         // Invalid specs wait for a change.
         return Ok(Action::await_change());
     }
@@ -116,11 +122,23 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
         if j.status.as_ref() != Some(&status) {
             publish_warning(&ctx, &j, reason::PARENT_NOT_FOUND, &message).await;
         }
-        write_status(&ctx, &j, status).await?;
+        apply::write_status(
+            &Api::<Jurisdiction>::all(ctx.client.clone()),
+            &j.name_any(),
+            j.status.as_ref(),
+            &status,
+        )
+        .await?;
         // A new parent triggers no reconcile of its children: look again soon.
         return Ok(Action::requeue(Duration::from_secs(10)));
     }
-    write_status(&ctx, &j, status).await?;
+    apply::write_status(
+        &Api::<Jurisdiction>::all(ctx.client.clone()),
+        &j.name_any(),
+        j.status.as_ref(),
+        &status,
+    )
+    .await?;
     ctx.reset_backoff(&name);
     Ok(Action::requeue(Duration::from_secs(3600)))
 }
@@ -252,29 +270,6 @@ fn set_ready(
     );
     upsert_condition(&mut status.conditions, condition);
     status.observed_generation = generation;
-}
-
-async fn write_status(
-    ctx: &Context,
-    j: &Jurisdiction,
-    status: JurisdictionStatus,
-) -> Result<(), Error> {
-    if j.status.as_ref() == Some(&status) {
-        return Ok(());
-    }
-    let api: Api<Jurisdiction> = Api::all(ctx.client.clone());
-    let patch = serde_json::json!({
-        "apiVersion": "sanxiang.io/v1alpha1",
-        "kind": "Jurisdiction",
-        "status": status,
-    });
-    api.patch_status(
-        &j.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
 }
 
 async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &str) {

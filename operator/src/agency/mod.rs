@@ -35,7 +35,7 @@ use sanxiang_crds::agency::{Agency, AgencyStatus, DeletionPolicy, validate_agenc
 use sanxiang_crds::conditions::{condition_type, new_condition, reason, upsert_condition};
 
 use crate::alerts::{AgencyAlertInput, agency_rule_spec};
-use crate::apply::{apply, is_subset};
+use crate::apply::{self, apply, is_subset};
 use crate::context::{Context, FIELD_MANAGER};
 use crate::naming::{self, AgencyNames, Placement};
 use crate::nats;
@@ -118,7 +118,7 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
                 generation,
             );
             status.observed_generation = generation;
-            write_status(&api, &agency, &status).await?;
+            apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), &status).await?;
             // An agency provisioned before (its placement recorded) now reads not Ready. One
             // never provisioned gets no series: without placement labels it would outlive
             // the Agency (which has no finalizer yet); its condition and event say it all.
@@ -204,7 +204,7 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     status.nats_credentials_secret = Some(names.nats_secret.clone());
     status.streams = vec![names.stream.clone()];
     status.prometheus_rule = Some(names.prometheus_rule.clone());
-    write_status(&api, &agency, &status).await?;
+    apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), &status).await?;
     ctx.metrics
         .agency_ready
         .with_label_values(&[
@@ -826,28 +826,6 @@ fn set(
         &mut status.conditions,
         new_condition(type_, ready, reason, message, generation, Time(Utc::now())),
     );
-}
-
-async fn write_status(
-    api: &Api<Agency>,
-    agency: &Agency,
-    status: &AgencyStatus,
-) -> Result<(), Error> {
-    if agency.status.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let patch = serde_json::json!({
-        "apiVersion": "sanxiang.io/v1alpha1",
-        "kind": "Agency",
-        "status": status,
-    });
-    api.patch_status(
-        &agency.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
 }
 
 async fn publish(ctx: &Context, agency: &Agency, type_: EventType, reason: &str, note: &str) {
