@@ -152,20 +152,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn monthly_day_20_moves_to_the_next_working_day() {
-        let p = plan(&["210100"]);
-        // 2026-12-20 is a Sunday: due Monday 2026-12-21; the past one is 2026-11-20 (Friday).
-        let got = for_agency(
-            &[&p],
+    /// The milestones of a county agency (210102, in Shenyang's namespace) under `plan`.
+    fn for_county_agency(
+        plan: &SupervisionPlan,
+        today: NaiveDate,
+    ) -> Result<Vec<MilestoneOccurrence>, CalendarError> {
+        for_agency(
+            &[plan],
             "sx-210100",
             &BTreeMap::new(),
             "210102",
             &placement(),
             &calendar(),
-            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            today,
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn monthly_day_20_moves_to_the_next_working_day() {
+        let p = plan(&["210100"]);
+        // 2026-12-20 is a Sunday: due Monday 2026-12-21; the past one is 2026-11-20 (Friday).
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
         let dues: Vec<String> = got.iter().map(|o| o.due.to_string()).collect();
         assert_eq!(dues, ["2026-11-20", "2026-12-21"]);
         // Three working days before Monday the 21st: from Wednesday the 16th.
@@ -175,32 +182,15 @@ mod tests {
     #[test]
     fn other_jurisdictions_milestones_do_not_apply() {
         let p = plan(&["211200"]);
-        let got = for_agency(
-            &[&p],
-            "sx-210100",
-            &BTreeMap::new(),
-            "210102",
-            &placement(),
-            &calendar(),
-            NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-        )
-        .unwrap();
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()).unwrap();
         assert!(got.is_empty());
     }
 
     #[test]
     fn a_missing_calendar_year_is_an_error() {
         let p = plan(&["210000"]);
-        let err = for_agency(
-            &[&p],
-            "sx-210100",
-            &BTreeMap::new(),
-            "210102",
-            &placement(),
-            &calendar(),
-            NaiveDate::from_ymd_opt(2026, 12, 28).unwrap(),
-        )
-        .unwrap_err();
+        let err =
+            for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()).unwrap_err();
         assert_eq!(err, CalendarError::MissingYear(2027));
     }
 }
