@@ -121,6 +121,53 @@ pub struct AgencySpec {
     /// Routing of the agency's alerts.
     #[serde(default)]
     pub alerting: AlertingSpec,
+
+    /// Limits of the agency's NATS account (its connections, subscriptions and message
+    /// size). The account has no JetStream storage of its own: what it publishes is stored
+    /// in its county's (or city's) aggregate stream, whose limits the operator sets.
+    #[serde(default)]
+    pub messaging: MessagingSpec,
+}
+
+/// Limits of an agency's NATS account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagingSpec {
+    /// Most simultaneous connections with the agency's credentials (default 8).
+    #[serde(default = "default_max_connections")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_connections: i64,
+
+    /// Most subscriptions across those connections (default 1000).
+    #[serde(default = "default_max_subscriptions")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_subscriptions: i64,
+
+    /// Largest message the agency may publish, in bytes (default 262144 = 256 KiB; the
+    /// operator caps it at the cluster-wide maximum).
+    #[serde(default = "default_max_message_bytes")]
+    #[schemars(range(min = 1024, max = 8388608))]
+    pub max_message_bytes: i64,
+}
+
+fn default_max_connections() -> i64 {
+    8
+}
+fn default_max_subscriptions() -> i64 {
+    1000
+}
+fn default_max_message_bytes() -> i64 {
+    256 << 10
+}
+
+impl Default for MessagingSpec {
+    fn default() -> Self {
+        Self {
+            max_connections: default_max_connections(),
+            max_subscriptions: default_max_subscriptions(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
 }
 
 /// Enforcement category (执法类别): Licensing 行政许可, Penalty 行政处罚, Coercion 行政强制,
@@ -521,6 +568,8 @@ mod tests {
         assert_eq!(a.database.deletion_policy, DeletionPolicy::Retain);
         assert!(a.disclosure.overrides.is_empty());
         assert!(a.alerting.labels.is_empty());
+        assert_eq!(a.messaging, MessagingSpec::default());
+        assert_eq!(a.messaging.max_message_bytes, 262_144);
         assert_eq!(validate_agency(&a), vec![]);
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["database"]["deletionPolicy"], "Retain");

@@ -130,7 +130,6 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     if !jwt_secret.exists() {
         fs::write(&jwt_secret, random_token())?;
     }
-    let (nats_user, nats_password) = p.nats_admin();
     let spawn = Spawn {
         name: "tenant-service",
         program: &bins.tenant_service,
@@ -144,8 +143,10 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             ),
             format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
             format!("--nats-url={}", p.nats_url()),
-            format!("--nats-user={nats_user}"),
-            format!("--nats-password={nats_password}"),
+            format!(
+                "--nats-creds={}",
+                p.nats_auth().tenant_service_creds().display()
+            ),
             "--scan-interval-seconds=10".into(),
         ],
         log: p.log("tenant-service"),
@@ -351,7 +352,7 @@ pub fn summary(p: &Platform) -> Result<String> {
         "kube-apiserver   {api}\n\
          kubeconfig       {kc}\n\
          postgres         {pg}\n\
-         nats             {nats} (user admin)\n\
+         nats             {nats} (operator mode; admin creds {creds})\n\
          operator         http://127.0.0.1:{op}/metrics\n\
          tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
          public search    http://127.0.0.1:{ta}/api/v1/public/decisions\n\
@@ -362,6 +363,7 @@ pub fn summary(p: &Platform) -> Result<String> {
         kc = p.kubeconfig().display(),
         pg = p.postgres_url("postgres"),
         nats = p.nats_url(),
+        creds = p.nats_admin_creds().display(),
         op = ports.operator_admin,
         ta = ports.tenant_api,
         tm = ports.tenant_admin,

@@ -120,7 +120,11 @@ fn print_summary(p: &Platform) {
     println!("kube-apiserver  {}", p.apiserver_url());
     println!("kubeconfig      {}", p.kubeconfig().display());
     println!("postgres        {}", p.postgres_url("postgres"));
-    println!("nats            {} (user admin)", p.nats_url());
+    println!(
+        "nats            {} (operator mode; admin creds {})",
+        p.nats_url(),
+        p.nats_admin_creds().display()
+    );
     println!("logs            {}", p.state_dir.join("logs").display());
     println!("\nexport KUBECONFIG={}", p.kubeconfig().display());
 }
@@ -136,14 +140,21 @@ fn status(profile: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sample province `make up` applies (Liaoning).
+const PROVINCE_CODE: &str = "210000";
+
 fn env(profile: &str) -> anyhow::Result<()> {
     let p = Platform::load(profile)?
         .ok_or_else(|| anyhow::anyhow!("profile {profile} was never started: run `make up`"))?;
-    let (user, password) = p.nats_admin();
     println!("export KUBECONFIG={}", p.kubeconfig().display());
     println!("export DATABASE_URL={}", p.postgres_url("postgres"));
     println!("export NATS_URL={}", p.nats_url());
-    println!("export NATS_USER={user}");
-    println!("export NATS_PASSWORD={password}");
+    // The NATS administrator (aggregate account), as the `nats` CLI reads it.
+    println!("export NATS_CREDS={}", p.nats_admin_creds().display());
+    // A reader of the province aggregate (the disclosure platform's credentials).
+    println!(
+        "export SANXIANG_PROVINCE_NATS_CREDS={}",
+        p.province_reader_creds(PROVINCE_CODE)?.display()
+    );
     Ok(())
 }

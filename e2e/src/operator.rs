@@ -69,22 +69,30 @@ impl OperatorProcess {
 
 /// Flags that point the operator at the local platform.
 pub fn operator_args(platform: &Platform, admin_port: u16, lease_name: &str) -> Vec<String> {
-    let (user, password) = platform.nats_admin();
+    let auth = platform.nats_auth();
+    let quota = crate::platform::LOCAL_QUOTA;
     vec![
         format!("--admin-addr=127.0.0.1:{admin_port}"),
         format!("--postgres-url={}", platform.postgres_url("postgres")),
         format!("--nats-url={}", platform.nats_url()),
-        format!("--nats-user={user}"),
-        format!("--nats-password={password}"),
-        format!("--nats-auth-file={}", platform.nats_auth_file().display()),
+        format!("--nats-system-creds-file={}", auth.system_creds().display()),
         format!(
-            "--nats-static-users-file={}",
-            platform.nats_static_users_file().display()
+            "--nats-operator-signing-key-file={}",
+            auth.operator_signing_seed().display()
         ),
         format!(
-            "--nats-pid-file={}",
-            platform.state_dir.join("nats/nats.pid").display()
+            "--nats-account-signing-key-file={}",
+            auth.account_signing_seed().display()
         ),
+        format!("--nats-aggregate-disk-bytes={}", quota.disk_bytes),
+        format!("--nats-aggregate-memory-bytes={}", quota.memory_bytes),
+        format!("--nats-max-payload-bytes={}", quota.max_payload),
+        format!(
+            "--nats-stream-max-bytes={}",
+            crate::platform::LOCAL_STREAM_MAX_BYTES
+        ),
+        // Short enough to watch rotated-out credentials stop working.
+        "--nats-rotation-grace-seconds=10".into(),
         "--lease-namespace=default".into(),
         format!("--lease-name={lease_name}"),
     ]

@@ -125,11 +125,39 @@ async fn jetstream_persists_and_delivers() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn nats_refuses_a_wrong_password() -> anyhow::Result<()> {
+async fn nats_runs_in_operator_mode_and_refuses_anything_but_signed_users() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
+    // No passwords in operator mode.
     let result = async_nats::ConnectOptions::with_user_and_password("admin".into(), "wrong".into())
         .connect(platform.nats_url())
         .await;
-    assert!(result.is_err(), "NATS accepted a wrong password");
+    assert!(result.is_err(), "NATS accepted a user and password");
+    // A user signed by a key the server does not trust.
+    let rogue_account = sanxiang_nats_jwt::KeyPair::new_account();
+    let user = sanxiang_nats_jwt::KeyPair::new_user();
+    let rogue = sanxiang_nats_jwt::topology::SigningKeys {
+        operator: sanxiang_nats_jwt::KeyPair::new_operator(),
+        account: rogue_account,
+    };
+    let creds = sanxiang_nats_jwt::topology::user_creds(
+        &rogue,
+        &rogue.account.public_key(),
+        &user,
+        "rogue",
+        Default::default(),
+        1,
+    )?;
+    let result = async_nats::ConnectOptions::with_credentials(&creds)?
+        .connect(platform.nats_url())
+        .await;
+    assert!(
+        result.is_err(),
+        "NATS accepted a user of an unknown account"
+    );
+    // The monitoring endpoint is not served at all (it has no authentication).
+    assert!(
+        !std::fs::read_to_string(platform.state_dir.join("nats/nats.conf"))?.contains("http"),
+        "nats.conf opens a monitoring port"
+    );
     Ok(())
 }

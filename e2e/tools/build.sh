@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Go programs of the local platform (etcd, kube-apiserver,
+# Builds the Go programs of the local platform (etcd, kube-apiserver, nats-server,
 # kube-controller-manager, kubectl, helm) from the wrapper modules beside this
 # script, into a cache outside the repository:
 #
@@ -71,4 +71,5 @@ build kube \
 	kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
 	kubectl=k8s.io/kubernetes/cmd/kubectl \
 	-- "$kube_ldflags"
+build nats nats-server=github.com/nats-io/nats-server/v2 -- "-s -w"
 build helm helm=helm.sh/helm/v3/cmd/helm -- "-s -w -X helm.sh/helm/v3/internal/version.version=v3.21.4"

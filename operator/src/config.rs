@@ -34,31 +34,64 @@ pub struct Config {
     #[arg(long, env = "SANXIANG_NATS_URL")]
     pub nats_url: String,
 
-    /// NATS administrator user (JetStream API access).
-    #[arg(long, env = "SANXIANG_NATS_USER")]
-    pub nats_user: String,
+    /// Credentials (`.creds`) of a user of NATS's system account: the operator pushes
+    /// account JWTs with `$SYS.REQ.CLAIMS.UPDATE` and checks them with `CLAIMS.LIST`.
+    #[arg(long, env = "SANXIANG_NATS_SYSTEM_CREDS_FILE")]
+    pub nats_system_creds_file: PathBuf,
 
-    #[arg(long, env = "SANXIANG_NATS_PASSWORD", hide_env_values = true)]
-    pub nats_password: String,
+    /// Seed of the NATS operator signing key (listed in the operator JWT); signs account
+    /// JWTs.
+    #[arg(long, env = "SANXIANG_NATS_OPERATOR_SIGNING_KEY_FILE")]
+    pub nats_operator_signing_key_file: PathBuf,
 
-    /// The NATS authorization file the operator owns: rewritten with the static users
-    /// plus one user per agency, then the server is told to reload.
-    #[arg(long, env = "SANXIANG_NATS_AUTH_FILE")]
-    pub nats_auth_file: PathBuf,
+    /// Seed of the account signing key (listed in every account JWT); signs user JWTs.
+    #[arg(long, env = "SANXIANG_NATS_ACCOUNT_SIGNING_KEY_FILE")]
+    pub nats_account_signing_key_file: PathBuf,
 
-    /// JSON list of users that exist independently of agencies (administrators, the tenant
-    /// service): `[{"user": .., "password": .., "permissions": {..}|null}]`.
-    #[arg(long, env = "SANXIANG_NATS_STATIC_USERS_FILE")]
-    pub nats_static_users_file: PathBuf,
+    /// JetStream file storage of the aggregate account (all county, city and province
+    /// streams), bytes.
+    #[arg(long, env = "SANXIANG_NATS_AGGREGATE_DISK_BYTES", default_value_t = 4 << 30)]
+    pub nats_aggregate_disk_bytes: i64,
 
-    /// nats-server's pid file; the operator sends SIGHUP to reload the authorization file.
-    /// Without it, a config-reloader sidecar is expected to do so.
-    #[arg(long, env = "SANXIANG_NATS_PID_FILE")]
-    pub nats_pid_file: Option<PathBuf>,
+    /// JetStream memory storage of the aggregate account, bytes.
+    #[arg(long, env = "SANXIANG_NATS_AGGREGATE_MEMORY_BYTES", default_value_t = 256 << 20)]
+    pub nats_aggregate_memory_bytes: i64,
 
-    /// bcrypt cost for NATS password hashes.
-    #[arg(long, default_value_t = 10)]
-    pub nats_bcrypt_cost: u32,
+    /// Largest message any account may publish, bytes (an agency's own limit may only be
+    /// lower).
+    #[arg(long, env = "SANXIANG_NATS_MAX_PAYLOAD_BYTES", default_value_t = 1 << 20)]
+    pub nats_max_payload_bytes: i64,
+
+    /// Limits of every aggregate stream (county, city, province): bytes. A full stream
+    /// refuses new messages (it never drops records); raise this or the quota above.
+    #[arg(long, env = "SANXIANG_NATS_STREAM_MAX_BYTES", default_value_t = 128 << 20)]
+    pub nats_stream_max_bytes: i64,
+
+    /// Limits of every aggregate stream: messages.
+    #[arg(
+        long,
+        env = "SANXIANG_NATS_STREAM_MAX_MESSAGES",
+        default_value_t = 10_000_000
+    )]
+    pub nats_stream_max_messages: i64,
+
+    /// Replicas of every aggregate stream (3 on a three-server cluster, so losing one
+    /// server loses nothing and stops nothing).
+    #[arg(long, env = "SANXIANG_NATS_STREAM_REPLICAS", default_value_t = 1)]
+    pub nats_stream_replicas: usize,
+
+    /// Name of a Secret (in --lease-namespace, the release namespace) the operator creates,
+    /// if missing, with the tenant service's NATS credentials (key `creds`).
+    #[arg(long, env = "SANXIANG_NATS_TENANT_SERVICE_SECRET")]
+    pub nats_tenant_service_secret: Option<String>,
+
+    /// How long rotated-out agency credentials keep working, seconds.
+    #[arg(
+        long,
+        env = "SANXIANG_NATS_ROTATION_GRACE_SECONDS",
+        default_value_t = 300
+    )]
+    pub nats_rotation_grace_seconds: u64,
 
     /// Base URL of the runbooks linked from alerts.
     #[arg(

@@ -16,7 +16,7 @@ use sanxiang_crds::plan::SupervisionPlan;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::nats::{AuthWriter, Streams};
+use crate::nats::Nats;
 use crate::postgres::Servers;
 
 /// The one field manager of every server-side apply the operator makes.
@@ -35,8 +35,7 @@ pub struct Context {
     /// Secrets labelled managed-by sanxiang-operator (credentials).
     pub secrets: Store<Secret>,
     pub postgres: Servers,
-    pub streams: Streams,
-    pub nats_auth: Arc<AuthWriter>,
+    pub nats: Arc<Nats>,
     /// Asks the Agency controller to look at every agency again (its `reconcile_all_on`
     /// trigger, shared with changes of cluster-wide inputs).
     pub reconcile_all: tokio::sync::mpsc::Sender<()>,
@@ -54,8 +53,7 @@ impl Context {
         plans: Store<SupervisionPlan>,
         secrets: Store<Secret>,
         postgres: Servers,
-        streams: Streams,
-        nats_auth: Arc<AuthWriter>,
+        nats: Arc<Nats>,
         reconcile_all: tokio::sync::mpsc::Sender<()>,
     ) -> Self {
         let recorder = Recorder::new(
@@ -75,8 +73,7 @@ impl Context {
             plans,
             secrets,
             postgres,
-            streams,
-            nats_auth,
+            nats,
             reconcile_all,
             failures: Mutex::new(HashMap::new()),
         }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
@@ -22,7 +21,7 @@ use crate::config::Config;
 use crate::context::{Context, MANAGED_BY};
 use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
-use crate::nats::{AuthWriter, Streams};
+use crate::nats::Nats;
 use crate::postgres::Servers;
 use crate::{agency, jurisdiction};
 
@@ -58,42 +57,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         watcher::Config::default(),
         Some(trigger_tx.clone()),
     );
-    let (secret_changes_tx, mut secret_changes) = mpsc::channel::<()>(1);
     let secrets = cache::<Secret>(
         &client,
         watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
-        Some(secret_changes_tx),
+        None,
     );
 
     let postgres = Servers::new(
         &config.postgres_servers()?,
         config.postgres_tenant_host.as_deref(),
     )?;
-    let nats_client = async_nats::ConnectOptions::with_user_and_password(
-        config.nats_user.clone(),
-        config.nats_password.clone(),
-    )
-    .retry_on_initial_connect()
-    .connection_timeout(Duration::from_secs(5))
-    .connect(&config.nats_url)
-    .await
-    .map_err(|e| anyhow::anyhow!("NATS at {}: {e}", config.nats_url))?;
-    let nats_auth = AuthWriter::new(
-        config.nats_auth_file.clone(),
-        config.nats_static_users_file.clone(),
-        config.nats_pid_file.clone(),
-        secrets.clone(),
-    );
-    tokio::spawn(nats_auth.clone().run());
-    {
-        // A NATS Secret that appears or disappears (also through garbage collection)
-        // rewrites the authorization file.
-        let nats_auth = nats_auth.clone();
-        tokio::spawn(async move {
-            while secret_changes.recv().await.is_some() {
-                nats_auth.wake();
-            }
-        });
+    let nats = Arc::new(Nats::connect(&config).await?);
+    tokio::spawn(nats.clone().run_maintenance());
+    if let Some(name) = &config.nats_tenant_service_secret {
+        write_tenant_service_creds(&client, &config.lease_namespace, name, &nats).await?;
     }
 
     for (what, ready) in [
@@ -131,8 +108,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         plans,
         secrets,
         postgres,
-        Streams::new(nats_client),
-        nats_auth,
+        nats,
         trigger_tx,
     ));
 
@@ -220,4 +196,34 @@ fn host_name() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("sanxiang-operator-{}", std::process::id()))
+}
+
+/// Creates the tenant service's NATS credentials Secret unless it exists (its user key is
+/// derived, so a re-created Secret names the same user).
+async fn write_tenant_service_creds(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    nats: &Nats,
+) -> anyhow::Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    if api.get_opt(name).await?.is_some() {
+        return Ok(());
+    }
+    let secret = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            labels: Some([(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())].into()),
+            ..Default::default()
+        },
+        string_data: Some([("creds".to_string(), nats.tenant_service_creds()?)].into()),
+        type_: Some("Opaque".into()),
+        ..Default::default()
+    };
+    match api.create(&Default::default(), &secret).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

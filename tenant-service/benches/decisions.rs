@@ -103,7 +103,6 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
-    let (user, password) = platform.nats_admin();
     let settings = Settings {
         tenants: TenantRegistry::with_tenants(vec![tenant.clone()])?,
         tenant_source: None,
@@ -118,9 +117,9 @@ async fn main() -> anyhow::Result<()> {
         },
         nats: Some(NatsSettings {
             url: platform.nats_url(),
-            user: Some(user),
-            password: Some(password),
-            creds_file: None,
+            user: None,
+            password: None,
+            creds_file: Some(platform.nats_admin_creds()),
         }),
         scan_interval: Duration::from_secs(3600),
         relay_sweep: Duration::from_secs(1),

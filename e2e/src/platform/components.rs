@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::process::{self, Spawn, http_get, wait_until};
-use super::{Pki, Platform};
+use super::{NatsAuth, Pki, Platform};
 
 pub struct Component {
     pub name: &'static str,
@@ -240,39 +240,20 @@ fn start_nats(p: &Platform) -> Result<u32> {
     logs_dir(p)?;
     let dir = p.state_dir.join("nats");
     fs::create_dir_all(dir.join("jetstream"))?;
-    let (admin, password) = p.nats_admin();
-    let static_users = serde_json::json!([{
-        "user": admin,
-        "password": password,
-        "permissions": null,
-    }]);
-    if !p.nats_static_users_file().exists() {
-        fs::write(
-            p.nats_static_users_file(),
-            serde_json::to_string_pretty(&static_users)?,
-        )?;
-    }
-    if !p.nats_auth_file().exists() {
-        // The operator rewrites this file (static users + one user per agency) and reloads.
-        fs::write(
-            p.nats_auth_file(),
-            format!(
-                "authorization {{\n  users = [\n    {{ user: \"{admin}\", password: \"{password}\" }}\n  ]\n}}\n"
-            ),
-        )?;
-    }
+    fs::create_dir_all(dir.join("resolver"))?;
+    let auth = NatsAuth::new(&p.state_dir);
+    auth.ensure()?;
     let config = dir.join("nats.conf");
+    // No `http:` block: nats-server's monitoring endpoint has no authentication, so it is
+    // not opened at all; readiness is read from the client port's INFO line instead.
     fs::write(
         &config,
         format!(
-            "server_name: sanxiang-local\nlisten: 127.0.0.1:{}\nhttp: 127.0.0.1:{}\n\
-             pid_file: \"{}\"\n\
-             jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 268435456\n  max_file_store: 4294967296\n}}\n\
-             include \"auth.conf\"\n",
+            "server_name: sanxiang-local\nlisten: 127.0.0.1:{}\n\
+             jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 536870912\n  max_file_store: 274877906944\n}}\n{}",
             p.ports.nats,
-            p.ports.nats_monitor,
-            dir.join("nats.pid").display(),
             dir.join("jetstream").display(),
+            auth.server_config(&dir.join("resolver"))?,
         ),
     )?;
     Spawn {
@@ -286,9 +267,22 @@ fn start_nats(p: &Platform) -> Result<u32> {
     .start()
 }
 
-fn nats_healthy(p: &Platform) -> Result<bool> {
-    let (status, _) = http_get(p.ports.nats_monitor, "/healthz?js-enabled-only=true")?;
-    Ok(status == 200)
+/// Ready when the client port greets with an INFO line announcing JetStream.
+pub fn nats_healthy(p: &Platform) -> Result<bool> {
+    nats_info_ready(p.ports.nats)
+}
+
+/// Whether a nats-server on `port` accepts clients with JetStream enabled.
+pub fn nats_info_ready(port: u16) -> Result<bool> {
+    use std::io::{BufRead, BufReader};
+    let stream = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(1),
+    )?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line)?;
+    Ok(line.starts_with("INFO ") && line.contains("\"jetstream\":true"))
 }
 
 fn start_apiserver(p: &Platform) -> Result<u32> {

@@ -8,6 +8,7 @@
 //! are not already running and healthy.
 
 mod components;
+mod nats_auth;
 mod pki;
 pub mod process;
 mod tools;
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use components::COMPONENTS;
+pub use components::{COMPONENTS, nats_info_ready};
+pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth};
 pub use pki::Pki;
 pub use tools::Tools;
 
@@ -38,7 +40,6 @@ pub struct Ports {
     pub apiserver: u16,
     pub postgres: u16,
     pub nats: u16,
-    pub nats_monitor: u16,
 }
 
 /// A running local platform, as recorded in `platform.json`.
@@ -49,7 +50,6 @@ pub struct Platform {
     pub tools: Tools,
     pub ports: Ports,
     pub postgres_password: String,
-    pub nats_admin_password: String,
     /// Pid of each started program, by component name.
     pub pids: BTreeMap<String, u32>,
 }
@@ -102,10 +102,8 @@ impl Platform {
                     apiserver: process::free_port()?,
                     postgres: process::free_port()?,
                     nats: process::free_port()?,
-                    nats_monitor: process::free_port()?,
                 },
                 postgres_password: random_secret(),
-                nats_admin_password: random_secret(),
                 pids: BTreeMap::new(),
             },
         };
@@ -245,20 +243,26 @@ impl Platform {
         format!("nats://127.0.0.1:{}", self.ports.nats)
     }
 
-    /// User and password of the NATS administrator (all subjects, JetStream API).
-    pub fn nats_admin(&self) -> (String, String) {
-        ("admin".into(), self.nats_admin_password.clone())
+    /// The NATS trust chain (operator mode): keys, operator JWT, platform users' creds.
+    pub fn nats_auth(&self) -> NatsAuth {
+        NatsAuth::new(&self.state_dir)
     }
 
-    /// The NATS authorization file that the operator rewrites as agencies come and go.
-    pub fn nats_auth_file(&self) -> PathBuf {
-        self.state_dir.join("nats/auth.conf")
+    /// Credentials of the NATS administrator: every stream of the aggregate account.
+    pub fn nats_admin_creds(&self) -> PathBuf {
+        self.nats_auth().admin_creds()
     }
 
-    /// Users that exist independently of agencies (admin, services), as JSON for the
-    /// operator's `--nats-static-users`.
-    pub fn nats_static_users_file(&self) -> PathBuf {
-        self.state_dir.join("nats/static-users.json")
+    /// Credentials of a reader of the province aggregate `SX_PROVINCE_<code>` (what the
+    /// disclosure platform connects with).
+    pub fn province_reader_creds(&self, province: &str) -> Result<PathBuf> {
+        self.nats_auth()
+            .stream_reader_creds(&format!("SX_PROVINCE_{province}"))
+    }
+
+    /// nats-server's resolver directory (every account JWT the operator pushed).
+    pub fn nats_resolver_dir(&self) -> PathBuf {
+        self.state_dir.join("nats/resolver")
     }
 
     pub fn nats_pid(&self) -> Option<u32> {
@@ -267,8 +271,14 @@ impl Platform {
 
     /// An admin connection to NATS.
     pub async fn nats(&self) -> Result<async_nats::Client> {
-        let (user, password) = self.nats_admin();
-        async_nats::ConnectOptions::with_user_and_password(user, password)
+        self.nats_with_creds(&self.nats_admin_creds()).await
+    }
+
+    /// A connection with the given `.creds` file.
+    pub async fn nats_with_creds(&self, creds: &Path) -> Result<async_nats::Client> {
+        async_nats::ConnectOptions::with_credentials_file(creds)
+            .await
+            .with_context(|| format!("reading {}", creds.display()))?
             .connect(self.nats_url())
             .await
             .with_context(|| format!("connecting to NATS at {}", self.nats_url()))

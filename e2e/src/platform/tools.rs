@@ -1,4 +1,5 @@
-//! Where the platform's programs are: the Go-built ones come from `e2e/tools/build.sh`
+//! Where the platform's programs are: the Go-built ones (etcd, Kubernetes, helm,
+//! nats-server) come from `e2e/tools/build.sh`
 //! (which builds into a cache outside the repository and is a no-op when warm), the others
 //! from Debian's packages.
 
@@ -46,6 +47,7 @@ impl Tools {
                 .with_context(|| format!("build.sh printed no directory for module {module}"))
         };
         let (etcd, kube, helm) = (dir("etcd")?, dir("kube")?, dir("helm")?);
+        let nats = dir("nats")?;
         Ok(Self {
             etcd: etcd.join("etcd"),
             kube_apiserver: kube.join("kube-apiserver"),
@@ -53,7 +55,7 @@ impl Tools {
             kubectl: kube.join("kubectl"),
             helm: helm.join("helm"),
             postgres_bin: postgres_bin()?,
-            nats_server: debian_program("nats-server", "nats-server")?,
+            nats_server: nats.join("nats-server"),
             prometheus: debian_program("prometheus", "prometheus")?,
             promtool: debian_program("promtool", "prometheus")?,
         })

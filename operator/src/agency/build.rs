@@ -13,7 +13,7 @@ use sanxiang_crds::jurisdiction::JurisdictionPolicies;
 
 use crate::context::MANAGED_BY;
 use crate::naming::{AgencyNames, Placement};
-use crate::nats::{NATS_SECRET_LABEL, NATS_SECRET_LABEL_VALUE, PASSWORD_HASH_ANNOTATION};
+use crate::nats::{NATS_SECRET_LABEL, NATS_SECRET_LABEL_VALUE};
 
 /// The rules the tenant service enforces for this agency, carried as annotations so that
 /// it needs nothing but the Secret: the agency's disclosure overrides (each with its legal
@@ -104,15 +104,13 @@ pub fn nats_secret(
     mut meta: ObjectMeta,
     names: &AgencyNames,
     data: BTreeMap<String, String>,
-    password_hash: &str,
+    annotations: BTreeMap<String, String>,
 ) -> Secret {
     meta.name = Some(names.nats_secret.clone());
     meta.labels
         .get_or_insert_default()
         .insert(NATS_SECRET_LABEL.into(), NATS_SECRET_LABEL_VALUE.into());
-    meta.annotations
-        .get_or_insert_default()
-        .insert(PASSWORD_HASH_ANNOTATION.into(), password_hash.into());
+    meta.annotations.get_or_insert_default().extend(annotations);
     Secret {
         metadata: meta,
         type_: Some("Opaque".into()),

@@ -158,7 +158,7 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     // ---- apply ------------------------------------------------------------------------
     let parts = [
         apply_database(&agency, &ctx, &names, &meta).await,
-        apply_messaging(&ctx, &names, &placement, &meta).await,
+        apply_messaging(&agency, &ctx, &names, &placement, &meta).await,
         apply_alerts(&agency, &ctx, &names, &resolved, &meta).await,
     ];
 
@@ -202,7 +202,7 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     status.credentials_secret = Some(names.database_secret.clone());
     status.nats_subject_prefix = Some(names.subject_prefix.clone());
     status.nats_credentials_secret = Some(names.nats_secret.clone());
-    status.streams = vec![names.stream.clone()];
+    status.streams = aggregate_chain(&placement);
     status.prometheus_rule = Some(names.prometheus_rule.clone());
     apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), &status).await?;
     ctx.metrics
@@ -254,6 +254,11 @@ async fn validate(
     ctx: &Context,
     namespace: &str,
 ) -> Result<Result<placement::Resolved, (&'static str, String)>, Error> {
+    if let Some(message) =
+        nats::credentials::subject_token_error("metadata.name", &agency.name_any())
+    {
+        return Ok(Err((reason::INVALID_SPEC, message)));
+    }
     let errors = validate_agency(&agency.spec);
     if !errors.is_empty() {
         let message = errors
@@ -416,6 +421,7 @@ async fn apply_database(
 // ---- messaging --------------------------------------------------------------------------
 
 async fn apply_messaging(
+    agency: &Agency,
     ctx: &Context,
     names: &AgencyNames,
     placement: &Placement,
@@ -426,71 +432,51 @@ async fn apply_messaging(
         let existing = existing_secret(ctx, meta, &names.nats_secret)
             .await
             .map_err(|e| (reason::NATS_UNAVAILABLE, e.to_string()))?;
-        let current_password = existing
+        let stored = existing
             .as_ref()
-            .and_then(|s| build::secret_value(s, "password"));
-        let current_hash = existing
-            .as_ref()
-            .and_then(|s| s.annotations().get(nats::PASSWORD_HASH_ANNOTATION).cloned());
-        let (password, hash) = match (current_password, current_hash) {
-            (Some(p), Some(h)) => (p, h),
-            _ => {
-                let p = random_password();
-                let cost = ctx.config.nats_bcrypt_cost;
-                let hash = tokio::task::spawn_blocking({
-                    let p = p.clone();
-                    move || nats::hash_password(&p, cost)
-                })
-                .await
-                .map_err(|e| unavailable(e.into()))?
-                .map_err(unavailable)?;
-                (p, hash)
-            }
-        };
-        let data = nats::secret_data(
-            &ctx.config.nats_url,
-            &names.nats_user,
-            &password,
-            &names.subject_prefix,
-            &names.inbox_prefix,
-        );
-        let secret = build::nats_secret(meta.clone(), names, data, &hash);
-        apply_secret(ctx, existing.as_ref(), &secret)
-            .await
-            .map_err(|e| (reason::NATS_UNAVAILABLE, format!("writing Secret: {e}")))?;
-        ctx.streams
+            .and_then(nats::credentials::Stored::from_secret);
+        let limits = &agency.spec.messaging;
+        let provisioned = ctx
+            .nats
             .ensure_agency(
-                &names.stream,
-                &names.subject_prefix,
-                &aggregate_chain(placement),
+                &nats::AgencyMessaging {
+                    namespace: &agency.namespace().unwrap_or_default(),
+                    name: &agency.name_any(),
+                    uid: &agency.uid().unwrap_or_default(),
+                    subject_prefix: &names.subject_prefix,
+                    placement,
+                    rotation_requested: agency
+                        .annotations()
+                        .get(nats::ROTATE_ANNOTATION)
+                        .map_or("", String::as_str),
+                    limits: nats::AgencyLimits {
+                        max_connections: limits.max_connections,
+                        max_subscriptions: limits.max_subscriptions,
+                        max_payload: limits.max_message_bytes,
+                    },
+                },
+                stored.as_ref(),
             )
             .await
             .map_err(unavailable)?;
-        ctx.nats_auth
-            .sync_user(&names.nats_user, true, Duration::from_secs(30))
+        let secret = build::nats_secret(
+            meta.clone(),
+            names,
+            provisioned.data,
+            provisioned.annotations,
+        );
+        apply_secret(ctx, existing.as_ref(), &secret)
             .await
-            .map_err(unavailable)?;
-        Ok(format!(
-            "user {} may publish under {}.>; stream {} feeds {}",
-            names.nats_user,
-            names.subject_prefix,
-            names.stream,
-            aggregate_chain(placement).join(" → ")
-        ))
+            .map_err(|e| (reason::NATS_UNAVAILABLE, format!("writing Secret: {e}")))?;
+        Ok(provisioned.message)
     }
     .await;
     part(condition_type::MESSAGING_READY, result)
 }
 
-/// The aggregates above an agency's stream, nearest first.
+/// The aggregates that hold an agency's messages, nearest first.
 pub fn aggregate_chain(placement: &Placement) -> Vec<String> {
-    let mut chain = Vec::new();
-    if let Some(county) = &placement.county {
-        chain.push(naming::county_stream(county));
-    }
-    chain.push(naming::city_stream(&placement.city));
-    chain.push(naming::province_stream(&placement.province));
-    chain
+    nats::aggregate_chain(placement)
 }
 
 // ---- alerts -----------------------------------------------------------------------------
@@ -627,13 +613,6 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
                         part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string())
                     })?;
             }
-            ctx.streams
-                .delete_agency(
-                    &names.stream,
-                    aggregate_chain(&placement).first().map(String::as_str),
-                )
-                .await
-                .map_err(|e| part_error("messaging", reason::NATS_UNAVAILABLE)(format!("{e:#}")))?;
         }
         (DeletionPolicy::Retain, Some(server)) => {
             // Records stay; the credentials (whose Secrets go with the Agency) stop working.
@@ -643,7 +622,17 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
         }
         (DeletionPolicy::Retain, None) => {}
     }
-    // Revoke the NATS user now rather than when the garbage collector removes the Secret.
+    // Every user of the agency's NATS account is refused from now on; under Delete the
+    // account leaves the servers too. (Its messages stay in the aggregates.)
+    ctx.nats
+        .revoke_agency(
+            &agency.uid().unwrap_or_default(),
+            &format!("{namespace}/{name}"),
+            &names.subject_prefix,
+            policy == DeletionPolicy::Delete,
+        )
+        .await
+        .map_err(|e| part_error("messaging", reason::NATS_UNAVAILABLE)(format!("{e:#}")))?;
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     match secrets
         .delete(&names.nats_secret, &Default::default())
@@ -653,26 +642,21 @@ async fn cleanup(agency: &Agency, ctx: &Context, api: &Api<Agency>) -> Result<Ac
         Err(kube::Error::Api(e)) if e.code == 404 => {}
         Err(e) => return Err(e.into()),
     }
-    if let Err(e) = ctx
-        .nats_auth
-        .sync_user(&names.nats_user, false, Duration::from_secs(30))
-        .await
-    {
-        tracing::warn!(agency = %name, error = %e, "NATS user not yet removed");
-    }
     let (why, note) = match policy {
         DeletionPolicy::Retain => (
             reason::RETAINED_ON_DELETE,
             format!(
-                "deletionPolicy Retain: database {} and stream {} kept, login disabled",
-                names.database, names.stream
+                "deletionPolicy Retain: database {} kept, login disabled; NATS account \
+                 revoked; its messages stay in the aggregates",
+                names.database
             ),
         ),
         DeletionPolicy::Delete => (
             reason::DELETING,
             format!(
-                "deletionPolicy Delete: database {} and stream {} removed",
-                names.database, names.stream
+                "deletionPolicy Delete: database {} and NATS account removed; its \
+                 messages stay in the aggregates",
+                names.database
             ),
         ),
     };

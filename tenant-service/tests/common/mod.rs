@@ -88,12 +88,11 @@ impl Default for Options {
 }
 
 pub fn platform_nats(platform: &Platform) -> NatsSettings {
-    let (user, password) = platform.nats_admin();
     NatsSettings {
         url: platform.nats_url(),
-        user: Some(user),
-        password: Some(password),
-        creds_file: None,
+        user: None,
+        password: None,
+        creds_file: Some(platform.nats_admin_creds()),
     }
 }
 
