@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local platform and the tests need on a fresh Debian machine, then builds
 # the Go programs (cached outside the repository by version, so a warm run does nothing):
-#   - Debian: PostgreSQL, nats-server, Prometheus (promtool)
-#   - Go modules (e2e/tools/*): etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+#   - Debian: PostgreSQL, Prometheus (promtool)
+#   - Go modules (e2e/tools/*): etcd, kube-apiserver, kube-controller-manager, kubectl, helm,
+#     nats-server (2.15: operator mode with cross-account JetStream needs >= 2.14, Debian has 2.9)
 # Safe to run again; it only installs what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -11,7 +12,6 @@ log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-command -v nats-server >/dev/null 2>&1 || [[ -x /usr/sbin/nats-server ]] || missing+=(nats-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if ((${#missing[@]})); then
 	log "installing Debian packages: ${missing[*]}"
@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	# Debian starts packaged services; the platform runs its own instances on free ports.
-	for svc in postgresql nats-server prometheus prometheus-node-exporter; do
+	for svc in postgresql prometheus prometheus-node-exporter; do
 		$sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
 	done
 fi

@@ -1,7 +1,8 @@
 //! NATS and service outages: every committed disclosure arrives upward exactly once.
 //!
-//! The test runs its own nats-server (JetStream, file store in a temp dir) on a free
-//! loopback port so it can stop and restart it without disturbing the shared platform.
+//! The test runs its own nats-server (the one `e2e/tools/build.sh` builds; JetStream, file
+//! store in a temp dir) on a free loopback port so it can stop and restart it without
+//! disturbing the shared platform.
 
 mod common;
 
@@ -35,7 +36,8 @@ impl Nats {
         Ok(n)
     }
     fn up(&mut self) -> anyhow::Result<()> {
-        let child = Command::new("/usr/sbin/nats-server")
+        let program = sanxiang_e2e::platform::Tools::locate()?.nats_server;
+        let child = Command::new(program)
             .args([
                 "-js",
                 "-a",
