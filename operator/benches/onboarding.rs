@@ -1,6 +1,9 @@
 //! Onboarding benchmark (not a test): creates N agencies on the real local platform and
-//! prints the time until all are Ready, the operator's memory, and the API writes it
-//! makes while idle.
+//! prints the time until all are Ready, where that time went (per provisioning phase, from
+//! the operator's `sanxiang_operator_agency_phase_seconds`), the operator's and
+//! nats-server's memory, nats-server's restart time with every tenant's account, the API
+//! writes made while idle, and — measured in the same run — how fast PostgreSQL itself
+//! creates databases, with the ratio of the two rates.
 //!
 //! Run: `cargo bench -p sanxiang-operator --bench onboarding -- 100 1000`
 //! (sizes optional; default 100), or `make bench`, which uses the platform profile `bench`.
@@ -18,6 +21,17 @@ use sanxiang_crds::conditions::{condition_type, is_condition_true};
 use support::*;
 
 const COUNTIES: usize = 20;
+/// Databases PostgreSQL creates for the baseline, over as many connections as the
+/// operator's pool has (8).
+const BASELINE_DATABASES: usize = 200;
+const BASELINE_CONNECTIONS: usize = 8;
+const PHASES: [&str; 5] = [
+    "database",
+    "nats_account",
+    "streams",
+    "prometheus_rule",
+    "status",
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -34,6 +48,10 @@ async fn main() -> anyhow::Result<()> {
     let (platform, operator) = setup()?;
     let pid = operator.child.id();
     println!("operator pid {pid}; PostgreSQL fsync=off, etcd --unsafe-no-fsync (local platform)");
+    let pg_rate = postgres_create_rate(platform).await?;
+    println!(
+        "PostgreSQL alone: {BASELINE_DATABASES} CREATE DATABASE over {BASELINE_CONNECTIONS} connections: {pg_rate:.1} databases/s"
+    );
     println!(
         "{:>6} {:>12} {:>14} {:>12} {:>12} {:>16} {:>16}",
         "N",
@@ -45,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         "of which leases"
     );
     for n in sizes {
-        let r = onboard(platform, pid, n).await?;
+        let r = onboard(platform, operator, pid, n).await?;
         println!(
             "{:>6} {:>12.1} {:>14.1} {:>12.1} {:>12.1} {:>16} {:>16}",
             n,
@@ -55,6 +73,25 @@ async fn main() -> anyhow::Result<()> {
             r.peak_mib,
             r.idle_writes,
             r.idle_lease_writes
+        );
+        let rate = n as f64 / r.ready_secs;
+        println!(
+            "       ratio operator/PostgreSQL: {:.2} ({rate:.1} agencies/s vs {pg_rate:.1} databases/s)",
+            rate / pg_rate
+        );
+        let total: f64 = r.phases.iter().map(|(_, s)| s).sum();
+        let phases: Vec<String> = r
+            .phases
+            .iter()
+            .map(|(p, s)| format!("{p} {s:.1}s ({:.0}%)", 100.0 * s / total.max(1e-9)))
+            .collect();
+        println!(
+            "       phases (summed over concurrent reconciles): {}",
+            phases.join(", ")
+        );
+        println!(
+            "       nats-server: RSS {:.1} MiB (peak {:.1}); restart with {n} accounts: ready in {:.2}s, an agency's creds work again after {:.2}s",
+            r.nats_rss_mib, r.nats_peak_mib, r.nats_restart_secs, r.nats_first_publish_secs
         );
         println!(
             "       (teardown of {n} agencies with deletionPolicy Delete: {:.1}s)",
@@ -66,6 +103,11 @@ async fn main() -> anyhow::Result<()> {
 
 struct Run {
     ready_secs: f64,
+    phases: Vec<(&'static str, f64)>,
+    nats_rss_mib: f64,
+    nats_peak_mib: f64,
+    nats_restart_secs: f64,
+    nats_first_publish_secs: f64,
     rss_mib: f64,
     peak_mib: f64,
     idle_writes: u64,
@@ -73,7 +115,12 @@ struct Run {
     teardown_secs: f64,
 }
 
-async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyhow::Result<Run> {
+async fn onboard(
+    platform: &sanxiang_e2e::Platform,
+    operator: &sanxiang_e2e::operator::OperatorProcess,
+    pid: u32,
+    n: usize,
+) -> anyhow::Result<Run> {
     let mut province = Province::random(COUNTIES);
     // Counties 01..20 exist; agencies spread evenly over them and the city.
     province.counties.truncate(COUNTIES);
@@ -87,6 +134,7 @@ async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyho
     })
     .await?;
 
+    let phases_before = phase_sums(&operator.metrics()?);
     let start = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
         let docs: Vec<String> = chunk
@@ -125,6 +173,17 @@ async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyho
     }
     let ready_secs = start.elapsed().as_secs_f64();
     let (rss_mib, peak_mib) = memory(pid)?;
+    let phases_after = phase_sums(&operator.metrics()?);
+    let phases = PHASES
+        .iter()
+        .map(|p| {
+            let d = phases_after.get(*p).copied().unwrap_or(0.0)
+                - phases_before.get(*p).copied().unwrap_or(0.0);
+            (*p, d)
+        })
+        .collect();
+    let (nats_rss_mib, nats_peak_mib, nats_restart_secs, nats_first_publish_secs) =
+        restart_nats(platform, &client, &ns).await?;
 
     // Idle: let the requeues settle, then count writes over one minute.
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -165,6 +224,11 @@ async fn onboard(platform: &sanxiang_e2e::Platform, pid: u32, n: usize) -> anyho
     delete_jurisdictions(platform, &province);
     Ok(Run {
         ready_secs,
+        phases,
+        nats_rss_mib,
+        nats_peak_mib,
+        nats_restart_secs,
+        nats_first_publish_secs,
         rss_mib,
         peak_mib,
         idle_writes,
@@ -219,4 +283,103 @@ fn label(line: &str, name: &str) -> Option<String> {
     let start = line.find(&format!("{name}=\""))? + name.len() + 2;
     let end = line[start..].find('"')? + start;
     Some(line[start..end].to_string())
+}
+
+/// `sanxiang_operator_agency_phase_seconds_sum` by phase.
+fn phase_sums(metrics: &str) -> BTreeMap<String, f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("sanxiang_operator_agency_phase_seconds_sum{"))
+        .filter_map(|l| {
+            let phase = label(l, "phase")?;
+            let v = l.rsplit(' ').next()?.parse().ok()?;
+            Some((phase, v))
+        })
+        .collect()
+}
+
+/// Creates and drops databases with PostgreSQL alone: databases per second.
+async fn postgres_create_rate(platform: &sanxiang_e2e::Platform) -> anyhow::Result<f64> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(BASELINE_CONNECTIONS as u32)
+        .connect(&platform.postgres_url("postgres"))
+        .await?;
+    let tag: u32 = rand::random();
+    let names: Vec<String> = (0..BASELINE_DATABASES)
+        .map(|i| format!("sx_baseline_{tag:08x}_{i}"))
+        .collect();
+    let run = |sql: &'static str| {
+        let (pool, names) = (pool.clone(), names.clone());
+        async move {
+            let start = Instant::now();
+            let per = names.len().div_ceil(BASELINE_CONNECTIONS);
+            let tasks: Vec<_> = names
+                .chunks(per)
+                .map(|chunk| {
+                    let (pool, chunk) = (pool.clone(), chunk.to_vec());
+                    tokio::spawn(async move {
+                        for name in chunk {
+                            sqlx::query(&sql.replace("{}", &name))
+                                .execute(&pool)
+                                .await?;
+                        }
+                        anyhow::Ok(())
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await??;
+            }
+            anyhow::Ok(start.elapsed().as_secs_f64())
+        }
+    };
+    let secs = run("CREATE DATABASE \"{}\"").await?;
+    run("DROP DATABASE \"{}\"").await?;
+    Ok(BASELINE_DATABASES as f64 / secs)
+}
+
+/// nats-server's memory with every account loaded, then its restart: stopped, started
+/// again from its resolver directory, time until it serves clients and until an agency's
+/// credentials publish again.
+async fn restart_nats(
+    platform: &sanxiang_e2e::Platform,
+    client: &kube::Client,
+    ns: &str,
+) -> anyhow::Result<(f64, f64, f64, f64)> {
+    let current =
+        sanxiang_e2e::Platform::load(&platform.profile)?.unwrap_or_else(|| platform.clone());
+    let pid = current
+        .nats_pid()
+        .ok_or_else(|| anyhow::anyhow!("nats-server not running"))?;
+    let (rss, peak) = memory(pid)?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+    let secret = secrets.get("agency-00000-nats").await?;
+    let data = secret.data.unwrap_or_default();
+    let get = |k: &str| String::from_utf8_lossy(&data[k].0).to_string();
+    let (creds, prefix) = (get("creds"), get("subjectPrefix"));
+    sanxiang_e2e::platform::process::stop(pid, "nats-server", Duration::from_secs(15));
+    let start = Instant::now();
+    sanxiang_e2e::Platform::up(&platform.profile, &mut |_| {})?;
+    let ready = start.elapsed().as_secs_f64();
+    loop {
+        let attempt = async {
+            let c = async_nats::ConnectOptions::with_credentials(&creds)?
+                .connect(platform.nats_url())
+                .await?;
+            async_nats::jetstream::new(c)
+                .publish(format!("{prefix}.bench"), "restart".into())
+                .await?
+                .await?;
+            anyhow::Ok(())
+        };
+        if attempt.await.is_ok() {
+            break;
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(300),
+            "nats-server never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((rss, peak, ready, start.elapsed().as_secs_f64()))
 }

@@ -16,6 +16,9 @@ pub struct Metrics {
     /// 1 when an agency is Ready, 0 when not; removed when the agency is deleted.
     pub agency_ready: IntGaugeVec,
     pub leader: prometheus::IntGauge,
+    /// Time spent in each provisioning phase of an agency (database, nats_account,
+    /// streams, prometheus_rule, status), summed over concurrent reconciles.
+    pub phase: HistogramVec,
 }
 
 impl Default for Metrics {
@@ -55,8 +58,18 @@ impl Default for Metrics {
             "1 while this replica holds the leader lease",
         )
         .expect("valid metric");
+        let phase = HistogramVec::new(
+            HistogramOpts::new(
+                "sanxiang_operator_agency_phase_seconds",
+                "Time one provisioning phase of an agency took",
+            )
+            .buckets(vec![0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10.0]),
+            &["phase"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(reconciles.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(phase.clone()),
             Box::new(errors.clone()),
             Box::new(duration.clone()),
             Box::new(agency_ready.clone()),
@@ -71,6 +84,7 @@ impl Default for Metrics {
             duration,
             agency_ready,
             leader,
+            phase,
         }
     }
 }

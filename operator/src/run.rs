@@ -67,7 +67,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &config.postgres_servers()?,
         config.postgres_tenant_host.as_deref(),
     )?;
-    let nats = Arc::new(Nats::connect(&config).await?);
+    let nats = Arc::new(Nats::connect(&config, metrics.phase.clone()).await?);
     tokio::spawn(nats.clone().run_maintenance());
     if let Some(name) = &config.nats_tenant_service_secret {
         write_tenant_service_creds(&client, &config.lease_namespace, name, &nats).await?;

@@ -194,7 +194,8 @@ async fn accounts_and_aggregates_survive_a_server_restart() -> anyhow::Result<()
     })
     .await?;
 
-    let nats = Nats::connect(&config(&auth, &servers[0].url())).await?;
+    let phase = sanxiang_operator::metrics::Metrics::default().phase;
+    let nats = Nats::connect(&config(&auth, &servers[0].url()), phase).await?;
     let placement = Placement {
         province: "990000".into(),
         city: "990100".into(),

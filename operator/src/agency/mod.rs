@@ -156,11 +156,16 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     let meta = build::tenant_metadata(&name, &placement, &names, &owner, &namespace, &rules);
 
     // ---- apply ------------------------------------------------------------------------
-    let parts = [
-        apply_database(&agency, &ctx, &names, &meta).await,
-        apply_messaging(&agency, &ctx, &names, &placement, &meta).await,
-        apply_alerts(&agency, &ctx, &names, &resolved, &meta).await,
-    ];
+    let phase = |name: &str| ctx.metrics.phase.with_label_values(&[name]).start_timer();
+    let timer = phase("database");
+    let database = apply_database(&agency, &ctx, &names, &meta).await;
+    drop(timer);
+    // Timed inside (account and user, then streams).
+    let messaging = apply_messaging(&agency, &ctx, &names, &placement, &meta).await;
+    let timer = phase("prometheus_rule");
+    let alerts = apply_alerts(&agency, &ctx, &names, &resolved, &meta).await;
+    drop(timer);
+    let parts = [database, messaging, alerts];
 
     // ---- status -----------------------------------------------------------------------
     let mut first_error = None;
@@ -204,7 +209,9 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     status.nats_credentials_secret = Some(names.nats_secret.clone());
     status.streams = aggregate_chain(&placement);
     status.prometheus_rule = Some(names.prometheus_rule.clone());
+    let timer = phase("status");
     apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), &status).await?;
+    drop(timer);
     ctx.metrics
         .agency_ready
         .with_label_values(&[

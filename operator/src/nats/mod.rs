@@ -81,6 +81,8 @@ pub struct Nats {
     accounts: Accounts,
     pub streams: Streams,
     pushed: Mutex<HashMap<String, Pushed>>,
+    /// Phase timings (`nats_account`, `streams`) for the operator's metrics.
+    phase: prometheus::HistogramVec,
 }
 
 fn now() -> i64 {
@@ -90,7 +92,7 @@ fn now() -> i64 {
 impl Nats {
     /// Reads the keys, connects as the system user (claims) and as the operator's own user
     /// of the aggregate account (streams), and pushes the aggregate account's JWT.
-    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+    pub async fn connect(config: &Config, phase: prometheus::HistogramVec) -> anyhow::Result<Self> {
         let read_key = |path: &std::path::Path| -> anyhow::Result<KeyPair> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -159,6 +161,7 @@ impl Nats {
             accounts,
             streams: Streams::new(streams_client, limits),
             pushed: Mutex::new(HashMap::new()),
+            phase,
         })
     }
 
@@ -191,6 +194,10 @@ impl Nats {
         agency: &AgencyMessaging<'_>,
         stored: Option<&Stored>,
     ) -> anyhow::Result<Provisioned> {
+        let timer = self
+            .phase
+            .with_label_values(&["nats_account"])
+            .start_timer();
         let account = self.account_key(agency.uid)?;
         let now = now();
         let plan = plan_user(stored, &account, agency, now, self.grace_seconds);
@@ -233,7 +240,10 @@ impl Nats {
             .map(|(u, &at)| (u.clone(), at))
             .collect();
         self.push_agency(&account, spec, pending).await?;
+        drop(timer);
+        let timer = self.phase.with_label_values(&["streams"]).start_timer();
         self.streams.ensure_for(agency.placement).await?;
+        drop(timer);
         let mut message = format!(
             "account {account} (user {user}) may publish under {}.>; messages land in {}",
             agency.subject_prefix,
