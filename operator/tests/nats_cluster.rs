@@ -84,7 +84,7 @@ fn cluster(root: &Path, auth: &NatsAuth) -> anyhow::Result<Vec<Server>> {
                  cluster {{ name: sx, listen: 127.0.0.1:{cluster_port}, routes: [{}] }}\n{}",
                 dir.join("js").display(),
                 routes.join(", "),
-                auth.server_config(&dir.join("resolver"))?,
+                auth.server_config(&dir.join("resolver"), sanxiang_e2e::platform::LOCAL_QUOTA)?,
             ),
         )?;
         servers.push(Server {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::process::{self, Spawn, http_get, wait_until};
-use super::{NatsAuth, Pki, Platform};
+use super::{Pki, Platform};
 
 pub struct Component {
     pub name: &'static str,
@@ -241,7 +241,7 @@ fn start_nats(p: &Platform) -> Result<u32> {
     let dir = p.state_dir.join("nats");
     fs::create_dir_all(dir.join("jetstream"))?;
     fs::create_dir_all(dir.join("resolver"))?;
-    let auth = NatsAuth::new(&p.state_dir);
+    let auth = p.nats_auth();
     auth.ensure()?;
     let config = dir.join("nats.conf");
     // No `http:` block: nats-server's monitoring endpoint has no authentication, so it is
@@ -253,7 +253,7 @@ fn start_nats(p: &Platform) -> Result<u32> {
              jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 536870912\n  max_file_store: 274877906944\n}}\n{}",
             p.ports.nats,
             dir.join("jetstream").display(),
-            auth.server_config(&dir.join("resolver"))?,
+            auth.server_config(&dir.join("resolver"), super::LOCAL_QUOTA)?,
         ),
     )?;
     Spawn {

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use components::{COMPONENTS, nats_info_ready};
-pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth};
+pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth, local_nats_auth};
 pub use pki::Pki;
 pub use tools::Tools;
 
@@ -245,7 +245,7 @@ impl Platform {
 
     /// The NATS trust chain (operator mode): keys, operator JWT, platform users' creds.
     pub fn nats_auth(&self) -> NatsAuth {
-        NatsAuth::new(&self.state_dir)
+        local_nats_auth(&self.state_dir)
     }
 
     /// Credentials of the NATS administrator: every stream of the aggregate account.
@@ -256,8 +256,9 @@ impl Platform {
     /// Credentials of a reader of the province aggregate `SX_PROVINCE_<code>` (what the
     /// disclosure platform connects with).
     pub fn province_reader_creds(&self, province: &str) -> Result<PathBuf> {
-        self.nats_auth()
-            .stream_reader_creds(&format!("SX_PROVINCE_{province}"))
+        Ok(self
+            .nats_auth()
+            .stream_reader_creds(&format!("SX_PROVINCE_{province}"))?)
     }
 
     /// nats-server's resolver directory (every account JWT the operator pushed).

@@ -16,6 +16,7 @@
 //! re-create the same account, and no account seed ever exists outside that derivation.
 
 pub mod claims;
+pub mod install;
 pub mod topology;
 
 use base64::Engine as _;
