@@ -5,8 +5,9 @@
 //! - **Jurisdiction** ([`jurisdiction`]): a city gets a namespace `sx-<code>` and RBAC that
 //!   lets its administrator groups manage Agency objects there and nothing else.
 //! - **Agency** ([`agency`]): one enforcement agency becomes one tenant — a PostgreSQL
-//!   database and login role ([`postgres`]), a NATS user limited to the agency's subject
-//!   prefix and a JetStream stream aggregated county → city → province ([`nats`]), and a
+//!   database and login role ([`postgres`]), a NATS account and user (operator mode: JWTs
+//!   pushed over NATS) that may publish only under the agency's subject prefix, captured
+//!   by its county's or city's aggregate stream and sourced up to the province ([`nats`]), and a
 //!   PrometheusRule with its deadline, reviewer-ratio and milestone alerts ([`alerts`]).
 //!   WorkCalendar and SupervisionPlan objects are inputs: when one changes, every agency
 //!   is reconciled again.
