@@ -14,6 +14,7 @@ pub mod error;
 pub mod hashchain;
 pub mod kube_source;
 pub mod metrics;
+pub mod nats_subjects;
 pub mod outbox;
 pub mod redaction;
 pub mod scan;

@@ -148,7 +148,9 @@ async fn relay_batch(
                         .into(),
                 )
                 .message_id(id.to_string());
-            match js.send_publish(tenant.subject(event), msg).await {
+            let subject = crate::nats_subjects::publish_subject(&tenant.subject_prefix, event)
+                .map_err(|e| (0, e))?;
+            match js.send_publish(subject, msg).await {
                 Ok(ack) => pending.push((*seq, ack)),
                 Err(e) => {
                     send_error = Some(anyhow::anyhow!("publish failed: {e}"));
