@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local platform and the tests need on a fresh Debian machine, then builds
 # the Go programs (cached outside the repository by version, so a warm run does nothing):
-#   - Debian: PostgreSQL, Prometheus (promtool)
+#   - Debian: PostgreSQL, Prometheus (promtool); buildah, umoci and runc for the
+#     container images (`make images` and the test that runs them)
 #   - Go modules (e2e/tools/*): etcd, kube-apiserver, kube-controller-manager, kubectl, helm,
 #     nats-server (2.15: operator mode with cross-account JetStream needs >= 2.14, Debian has 2.9)
 # Safe to run again; it only installs what is missing.
@@ -13,6 +14,9 @@ log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+for image_tool in buildah umoci runc; do
+	command -v "$image_tool" >/dev/null 2>&1 || missing+=("$image_tool")
+done
 if ((${#missing[@]})); then
 	log "installing Debian packages: ${missing[*]}"
 	sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"

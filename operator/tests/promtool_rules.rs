@@ -578,12 +578,16 @@ fn helm_lint_and_template() -> Result<()> {
         rule["spec"] == global_rule_groups(DEFAULT_RUNBOOK_BASE),
         "the chart's PrometheusRule differs from global_rule_groups()"
     );
-    for kind in ["ServiceMonitor", "ConfigMap"] {
-        ensure!(
-            !kinds.contains(kind),
-            "{kind} rendered although disabled by default"
-        );
-    }
+    ensure!(
+        !kinds.contains("ServiceMonitor"),
+        "ServiceMonitor rendered although disabled by default"
+    );
+    ensure!(
+        !docs
+            .iter()
+            .any(|d| d["kind"] == "ConfigMap" && d["metadata"]["labels"]["grafana_dashboard"] == "1"),
+        "dashboard ConfigMaps rendered although disabled by default"
+    );
 
     // Flags on: ServiceMonitor, dashboard ConfigMaps, and the runbook base from the values.
     let docs = helm_template(

@@ -66,3 +66,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "sanxiang.tenantService.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}{{ include "sanxiang.tenantService.fullname" . }}{{ else }}default{{ end }}
 {{- end }}
+
+{{/* The shipped calendar files (calendars/<year>.yaml) selected by workCalendars, as YAML of
+file name -> text; empty when workCalendars.enabled is false. */}}
+{{- define "sanxiang.shippedCalendars" -}}
+{{- $files := dict }}
+{{- if .Values.workCalendars.enabled }}
+{{- $years := list }}
+{{- range .Values.workCalendars.years }}{{ $years = append $years (toString .) }}{{ end }}
+{{- range $path, $_ := .Files.Glob "calendars/*.yaml" }}
+{{- $text := $.Files.Get $path }}
+{{- $year := toString ($text | fromYaml).spec.year }}
+{{- if or (empty $years) (has $year $years) }}
+{{- $_ := set $files (base $path) $text }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toYaml $files }}
+{{- end }}
