@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 
-.PHONY: setup up down purge status test lint bench bench-tenant crds
+.PHONY: setup up down purge status test lint bench bench-tenant generate
 
 ## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
 setup:
@@ -41,6 +41,6 @@ bench: setup
 bench-tenant: setup
 	SANXIANG_PROFILE=bench $(CARGO) bench -p sanxiang-tenant-service --bench decisions
 
-## crds: regenerate the CRD YAML from the Rust types
-crds:
-	$(CARGO) run --quiet -p sanxiang-crds --bin crdgen
+## generate: regenerate every generated file (CRD YAML, chart rules and dashboards, OpenAPI)
+generate:
+	$(CARGO) xtask generate
