@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 
-.PHONY: setup up down purge status test lint bench bench-tenant crds images
+.PHONY: setup up down purge status test lint bench bench-tenant generate images
 
 ## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
 setup:
@@ -41,11 +41,11 @@ bench: setup
 bench-tenant: setup
 	SANXIANG_PROFILE=bench $(CARGO) bench -p sanxiang-tenant-service --bench decisions
 
-## crds: regenerate the CRD YAML from the Rust types
-crds:
-	$(CARGO) run --quiet -p sanxiang-crds --bin crdgen
-
 ## images: release container images of e2e/images/binaries as OCI archives in
 ## $(CARGO_TARGET_DIR)/images (or target/images), built by buildah without registry or daemon
 images: setup
 	@e2e/images/build.sh
+
+## generate: regenerate every generated file (CRD YAML, chart rules and dashboards, OpenAPI)
+generate:
+	$(CARGO) xtask generate

@@ -22,6 +22,13 @@ use crate::codes::{is_division_code, is_dns_label};
 use crate::credit_code::validate_credit_code;
 use crate::field_error::FieldError;
 
+pub use sanxiang_domain::category::EnforcementCategory;
+pub use sanxiang_domain::disclosure::{
+    DisclosureOverride, MAX_DISCLOSURE_WORKING_DAYS, disclosure_working_days,
+};
+
+/// Most matters in an agency's review catalogue.
+pub const MAX_REVIEW_CATALOG: usize = 200;
 /// Most alert labels an agency may add.
 pub const MAX_ALERT_LABELS: usize = 16;
 /// Alert labels the operator sets itself for routing; an agency may not override them.
@@ -33,8 +40,6 @@ pub const RESERVED_ALERT_LABELS: [&str; 6] = [
     "alertname",
     "severity",
 ];
-/// Longest disclosure deadline an override may set, in working days.
-pub const MAX_DISCLOSURE_WORKING_DAYS: u32 = 60;
 
 /// An administrative enforcement agency (执法机关) using the platform: one tenant with
 /// its own database, messaging subjects and alerts.
@@ -127,6 +132,18 @@ pub struct AgencySpec {
     /// in its county's (or city's) aggregate stream, whose limits the operator sets.
     #[serde(default)]
     pub messaging: MessagingSpec,
+
+    /// Codes of the matters in the agency's catalogue of major enforcement decisions
+    /// that need legal review (重大执法决定法制审核目录清单), e.g. M-001: a decision for one
+    /// of these matters is not issued before its legal review approves it. At most 200,
+    /// each 1 to 64 characters without commas or spaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 200),
+        inner(length(min = 1, max = 64), regex(pattern = "^[^,\\s]+$")),
+        extend("x-kubernetes-list-type" = "set")
+    )]
+    pub review_catalog: Vec<String>,
 }
 
 /// Limits of an agency's NATS account.
@@ -168,109 +185,6 @@ impl Default for MessagingSpec {
             max_message_bytes: default_max_message_bytes(),
         }
     }
-}
-
-/// Enforcement category (执法类别): Licensing 行政许可, Penalty 行政处罚, Coercion 行政强制,
-/// Expropriation 行政征收, Requisition 行政征用, Inspection 行政检查, Fee 行政收费,
-/// Adjudication 行政裁决, Confirmation 行政确认.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-pub enum EnforcementCategory {
-    /// 行政许可 (administrative licensing).
-    Licensing,
-    /// 行政处罚 (administrative penalty).
-    Penalty,
-    /// 行政强制 (administrative coercive measures).
-    Coercion,
-    /// 行政征收 (expropriation).
-    Expropriation,
-    /// 行政征用 (requisition).
-    Requisition,
-    /// 行政检查 (inspection).
-    Inspection,
-    /// 行政收费 (administrative fees).
-    Fee,
-    /// 行政裁决 (administrative adjudication).
-    Adjudication,
-    /// 行政确认 (administrative confirmation).
-    Confirmation,
-}
-
-impl EnforcementCategory {
-    /// All categories, in declaration order.
-    pub const ALL: [Self; 9] = [
-        Self::Licensing,
-        Self::Penalty,
-        Self::Coercion,
-        Self::Expropriation,
-        Self::Requisition,
-        Self::Inspection,
-        Self::Fee,
-        Self::Adjudication,
-        Self::Confirmation,
-    ];
-
-    /// The name used in YAML and labels, e.g. `Penalty`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Licensing => "Licensing",
-            Self::Penalty => "Penalty",
-            Self::Coercion => "Coercion",
-            Self::Expropriation => "Expropriation",
-            Self::Requisition => "Requisition",
-            Self::Inspection => "Inspection",
-            Self::Fee => "Fee",
-            Self::Adjudication => "Adjudication",
-            Self::Confirmation => "Confirmation",
-        }
-    }
-
-    /// The Chinese legal term, e.g. 行政处罚.
-    pub fn chinese_name(self) -> &'static str {
-        match self {
-            Self::Licensing => "行政许可",
-            Self::Penalty => "行政处罚",
-            Self::Coercion => "行政强制",
-            Self::Expropriation => "行政征收",
-            Self::Requisition => "行政征用",
-            Self::Inspection => "行政检查",
-            Self::Fee => "行政收费",
-            Self::Adjudication => "行政裁决",
-            Self::Confirmation => "行政确认",
-        }
-    }
-
-    /// Default disclosure deadline in working days after the decision: 7 for
-    /// licensing and penalty decisions, 20 for all others.
-    pub fn default_disclosure_working_days(self) -> u32 {
-        match self {
-            Self::Licensing | Self::Penalty => 7,
-            _ => 20,
-        }
-    }
-}
-
-impl std::fmt::Display for EnforcementCategory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The disclosure deadline for decisions of `category`, in working days after the
-/// decision: an override for the category wins, else 7 for Licensing and Penalty and 20
-/// for the rest.
-pub fn disclosure_working_days(
-    category: EnforcementCategory,
-    overrides: &[DisclosureOverride],
-) -> u32 {
-    overrides
-        .iter()
-        .find(|o| o.category == category)
-        .map_or_else(
-            || category.default_disclosure_working_days(),
-            |o| o.working_days,
-        )
 }
 
 /// Where the agency's records live.
@@ -335,28 +249,6 @@ pub struct DisclosureSpec {
         )
     )]
     pub overrides: Vec<DisclosureOverride>,
-}
-
-/// A disclosure deadline that a law sets differently, with that law cited.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [
-    {
-        "rule": "has(self.legalBasis) && size(self.legalBasis.trim()) >= 4",
-        "message": "cite the legal basis (law and article) that sets this deadline",
-        "fieldPath": ".legalBasis"
-    }
-]))]
-pub struct DisclosureOverride {
-    /// The category whose deadline differs.
-    pub category: EnforcementCategory,
-    /// Deadline in working days after the decision, 1 to 60.
-    #[schemars(range(min = 1, max = 60))]
-    pub working_days: u32,
-    /// The law and article that set this deadline, e.g. 《某某条例》第十二条. Required:
-    /// a deadline may only deviate from the default where a law says so.
-    #[schemars(length(min = 4, max = 500))]
-    pub legal_basis: String,
 }
 
 /// Routing of the agency's alerts.
@@ -510,6 +402,29 @@ pub fn validate_agency(spec: &AgencySpec) -> Vec<FieldError> {
                 format!("{field}.legalBasis"),
                 "cite the legal basis (law and article) that sets this deadline",
             ));
+        }
+    }
+    if spec.review_catalog.len() > MAX_REVIEW_CATALOG {
+        errors.push(FieldError::new(
+            "spec.reviewCatalog",
+            format!("at most {MAX_REVIEW_CATALOG} matters"),
+        ));
+    }
+    for (i, m) in spec.review_catalog.iter().enumerate() {
+        let field = format!("spec.reviewCatalog[{i}]");
+        if m.is_empty()
+            || m.chars().count() > 64
+            || m.contains(',')
+            || m.contains(char::is_whitespace)
+        {
+            errors.push(FieldError::new(
+                field,
+                format!(
+                    "{m:?} must be a matter code of 1 to 64 characters without commas or spaces"
+                ),
+            ));
+        } else if spec.review_catalog[..i].contains(m) {
+            errors.push(FieldError::new(field, format!("{m} is listed twice")));
         }
     }
     let labels = &spec.alerting.labels;
@@ -678,6 +593,29 @@ mod tests {
     }
 
     #[test]
+    fn review_catalog_holds_matter_codes() {
+        let mut a = agency();
+        a.review_catalog = vec!["M-001".into(), "沈市监-许可-3".into()];
+        assert!(fields(&a).is_empty());
+        a.review_catalog = vec![
+            "".into(),
+            "M 1".into(),
+            "M,2".into(),
+            "M-001".into(),
+            "M-001".into(),
+        ];
+        assert_eq!(
+            fields(&a),
+            [
+                "spec.reviewCatalog[0]",
+                "spec.reviewCatalog[1]",
+                "spec.reviewCatalog[2]",
+                "spec.reviewCatalog[4]",
+            ]
+        );
+    }
+
+    #[test]
     fn alert_labels() {
         let mut a = agency();
         a.alerting.labels = BTreeMap::from([("team".into(), "market".into())]);
@@ -712,6 +650,26 @@ mod tests {
             );
             assert!(!c.chinese_name().is_empty());
         }
-        assert!(serde_json::from_str::<EnforcementCategory>("\"penalty\"").is_err());
+        // Rust reads the storage code too (the tenant service's spelling), but the
+        // schema admits only the names in Kubernetes objects.
+        assert_eq!(
+            serde_json::from_str::<EnforcementCategory>("\"penalty\"").unwrap(),
+            Penalty
+        );
+        assert!(serde_json::from_str::<EnforcementCategory>("\"fees\"").is_err());
+        use kube::CustomResourceExt;
+        let crd = serde_json::to_value(Agency::crd()).unwrap();
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["properties"]["categories"]["items"];
+        let names: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            EnforcementCategory::ALL.map(EnforcementCategory::as_str)
+        );
     }
 }

@@ -9,35 +9,29 @@
 //! refuses ([`CalendarError::MissingYear`]) to answer for a year nobody loaded instead of
 //! guessing from weekdays.
 //!
-//! The engine ([`Calendar`]) is pure: the operator and the tenant service build it from
-//! the `WorkCalendar` objects they watch and ask it about dates.
+//! The engine ([`Calendar`], in [`sanxiang_domain::calendar`]) is pure: the operator and
+//! the tenant service build it from the `WorkCalendar` objects they watch and ask it
+//! about dates. Here are the CRD and the glue ([`YearNotice`] for the spec).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::field_error::{FieldError, join_field_errors};
-
-/// Earliest year a `WorkCalendar` may describe.
-pub const MIN_YEAR: i32 = 2000;
-/// Latest year a `WorkCalendar` may describe.
-pub const MAX_YEAR: i32 = 2100;
-/// Most holiday periods one year may list (the State Council declares seven).
-pub const MAX_HOLIDAY_PERIODS: usize = 32;
-/// Most make-up working days one year may list.
-pub const MAX_MAKEUP_DAYS: usize = 32;
+pub use sanxiang_domain::calendar::{
+    Calendar, CalendarError, DueDate, HolidayPeriod, MAX_HOLIDAY_PERIODS, MAX_MAKEUP_DAYS,
+    MAX_YEAR, MIN_YEAR, YearNotice, validate_year as validate_work_calendar,
+};
 
 /// The statutory holidays (法定节假日) and make-up working days (调休上班日) of one
 /// calendar year, as announced by the State Council's annual holiday notice
 /// (国务院办公厅关于某年部分节假日安排的通知).
 ///
-/// Create one object per year, named after the year (e.g. `cn-2026`), before the year
-/// starts: every working-day deadline that reaches into a year without a WorkCalendar
-/// is reported as an error rather than guessed. Working days are Monday to Friday,
+/// Create one object per year, named `cn-<year>` (e.g. `cn-2026`; admission refuses
+/// other names, so a year has one calendar), before the year starts: a working-day
+/// deadline that reaches into a year without a WorkCalendar is never guessed; it reads
+/// "pending: no calendar for YEAR" until the year is loaded. Working days are Monday to Friday,
 /// minus the holidays listed here, plus the make-up working days listed here.
 #[derive(CustomResource, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[kube(
@@ -99,26 +93,6 @@ pub struct WorkCalendarSpec {
     pub makeup_working_days: Vec<NaiveDate>,
 }
 
-/// One run of consecutive statutory holiday days.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [
-    {
-        "rule": "self.start <= self.end",
-        "message": "end must not be before start",
-        "fieldPath": ".end"
-    }
-]))]
-pub struct HolidayPeriod {
-    /// Name of the holiday as in the notice, e.g. 春节 (Spring Festival) or 国庆节.
-    #[schemars(length(min = 1, max = 64))]
-    pub name: String,
-    /// First day off (YYYY-MM-DD).
-    pub start: NaiveDate,
-    /// Last day off, inclusive (YYYY-MM-DD). Equal to start for a one-day holiday.
-    pub end: NaiveDate,
-}
-
 /// What the operator found when it last read this calendar.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -132,251 +106,16 @@ pub struct WorkCalendarStatus {
     pub observed_generation: Option<i64>,
 }
 
-/// Why the working-day engine cannot answer.
-#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
-pub enum CalendarError {
-    /// The date lies in a year for which no WorkCalendar has been loaded.
-    #[error(
-        "no WorkCalendar for year {0}: load the State Council holiday notice for {0} as a WorkCalendar"
-    )]
-    MissingYear(i32),
-    /// A WorkCalendar (or the set of them) is inconsistent.
-    #[error("WorkCalendar for year {year} is invalid: {reason}")]
-    Invalid {
-        /// Year of the offending WorkCalendar.
-        year: i32,
-        /// What is wrong, naming the field.
-        reason: String,
-    },
-}
-
-/// Checks a WorkCalendar spec the way its CEL rules do, reporting every problem.
-pub fn validate_work_calendar(spec: &WorkCalendarSpec) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let year = spec.year;
-    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-        errors.push(FieldError::new(
-            "spec.year",
-            format!("{year} is outside {MIN_YEAR}..={MAX_YEAR}"),
-        ));
+impl YearNotice for WorkCalendarSpec {
+    fn year(&self) -> i32 {
+        self.year
     }
-    if spec.holidays.is_empty() {
-        errors.push(FieldError::new(
-            "spec.holidays",
-            "list at least one holiday period from the State Council notice",
-        ));
+    fn holidays(&self) -> &[HolidayPeriod] {
+        &self.holidays
     }
-    if spec.holidays.len() > MAX_HOLIDAY_PERIODS {
-        errors.push(FieldError::new(
-            "spec.holidays",
-            format!("at most {MAX_HOLIDAY_PERIODS} holiday periods may be listed"),
-        ));
+    fn makeup_working_days(&self) -> &[NaiveDate] {
+        &self.makeup_working_days
     }
-    for (i, h) in spec.holidays.iter().enumerate() {
-        let field = format!("spec.holidays[{i}]");
-        if h.name.trim().is_empty() {
-            errors.push(FieldError::new(
-                format!("{field}.name"),
-                "must not be empty",
-            ));
-        }
-        for (part, date) in [("start", h.start), ("end", h.end)] {
-            if date.year() != year {
-                errors.push(FieldError::new(
-                    format!("{field}.{part}"),
-                    format!("{date} is not in spec.year {year}"),
-                ));
-            }
-        }
-        if h.start > h.end {
-            errors.push(FieldError::new(
-                format!("{field}.end"),
-                format!("{} is before start {}", h.end, h.start),
-            ));
-        }
-    }
-    // Overlaps: compare every pair so that each offending period is named.
-    for (j, b) in spec.holidays.iter().enumerate() {
-        for (i, a) in spec.holidays.iter().enumerate().take(j) {
-            if a.start <= b.end && b.start <= a.end {
-                errors.push(FieldError::new(
-                    format!("spec.holidays[{j}]"),
-                    format!(
-                        "{} ({}..{}) overlaps spec.holidays[{i}] {} ({}..{})",
-                        b.name, b.start, b.end, a.name, a.start, a.end
-                    ),
-                ));
-            }
-        }
-    }
-    if spec.makeup_working_days.len() > MAX_MAKEUP_DAYS {
-        errors.push(FieldError::new(
-            "spec.makeupWorkingDays",
-            format!("at most {MAX_MAKEUP_DAYS} make-up working days may be listed"),
-        ));
-    }
-    let mut seen = BTreeSet::new();
-    for (i, d) in spec.makeup_working_days.iter().enumerate() {
-        let field = format!("spec.makeupWorkingDays[{i}]");
-        if d.year() != year {
-            errors.push(FieldError::new(
-                &field,
-                format!("{d} is not in spec.year {year}"),
-            ));
-        }
-        if !is_weekend(*d) {
-            errors.push(FieldError::new(
-                &field,
-                format!(
-                    "{d} is a {:?}; a make-up working day must be a Saturday or Sunday",
-                    d.weekday()
-                ),
-            ));
-        }
-        if let Some(h) = spec.holidays.iter().find(|h| h.start <= *d && *d <= h.end) {
-            errors.push(FieldError::new(
-                &field,
-                format!(
-                    "{d} falls inside holiday {} ({}..{})",
-                    h.name, h.start, h.end
-                ),
-            ));
-        }
-        if !seen.insert(*d) {
-            errors.push(FieldError::new(&field, format!("{d} is listed twice")));
-        }
-    }
-    errors
-}
-
-fn is_weekend(d: NaiveDate) -> bool {
-    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-/// The days off and make-up days of one loaded year.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct YearDays {
-    holidays: BTreeSet<NaiveDate>,
-    makeup: BTreeSet<NaiveDate>,
-}
-
-/// The working-day engine: working days of every loaded year.
-///
-/// Build it with [`Calendar::from_specs`] from all WorkCalendar objects; every question
-/// about a date in a year that was not loaded fails with
-/// [`CalendarError::MissingYear`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Calendar {
-    years: BTreeMap<i32, YearDays>,
-}
-
-impl Calendar {
-    /// Builds the engine from several years; each spec is validated and a year may
-    /// appear only once.
-    pub fn from_specs<'a>(
-        specs: impl IntoIterator<Item = &'a WorkCalendarSpec>,
-    ) -> Result<Self, CalendarError> {
-        let mut years = BTreeMap::new();
-        for spec in specs {
-            Self::validate_spec(spec)?;
-            let mut days = YearDays::default();
-            for h in &spec.holidays {
-                days.holidays
-                    .extend(h.start.iter_days().take_while(|d| *d <= h.end));
-            }
-            days.makeup.extend(spec.makeup_working_days.iter().copied());
-            if years.insert(spec.year, days).is_some() {
-                return Err(CalendarError::Invalid {
-                    year: spec.year,
-                    reason: format!(
-                        "duplicate year: more than one WorkCalendar has spec.year {}; delete all but one",
-                        spec.year
-                    ),
-                });
-            }
-        }
-        Ok(Self { years })
-    }
-
-    /// Checks one spec (dates inside the year, start <= end, no overlaps, make-up days
-    /// on weekends outside holidays); the reason names every offending field.
-    pub fn validate_spec(spec: &WorkCalendarSpec) -> Result<(), CalendarError> {
-        let errors = validate_work_calendar(spec);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(CalendarError::Invalid {
-                year: spec.year,
-                reason: join_field_errors(&errors),
-            })
-        }
-    }
-
-    /// The loaded years, ascending.
-    pub fn years(&self) -> Vec<i32> {
-        self.years.keys().copied().collect()
-    }
-
-    /// Whether `d` is a working day: Monday to Friday minus holidays, plus make-up days.
-    pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, CalendarError> {
-        let year = self
-            .years
-            .get(&d.year())
-            .ok_or(CalendarError::MissingYear(d.year()))?;
-        Ok(if year.makeup.contains(&d) {
-            true
-        } else if year.holidays.contains(&d) {
-            false
-        } else {
-            !is_weekend(d)
-        })
-    }
-
-    /// The `n`-th working day strictly after `start` ("within 7 working days of the
-    /// decision" ends on `add_working_days(decision, 7)`); `n == 0` returns `start`.
-    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {
-        let mut d = start;
-        let mut left = n;
-        while left > 0 {
-            d = next_day(d)?;
-            if self.is_working_day(d)? {
-                left -= 1;
-            }
-        }
-        Ok(d)
-    }
-
-    /// Number of working days in `(from, to]`: `from` itself is not counted, `to` is.
-    /// Zero when `to <= from`.
-    pub fn working_days_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<u32, CalendarError> {
-        let mut count = 0;
-        let mut d = from;
-        while d < to {
-            d = next_day(d)?;
-            if self.is_working_day(d)? {
-                count += 1;
-            }
-        }
-        Ok(count)
-    }
-
-    /// `d` if it is a working day, else the first working day after it.
-    pub fn next_working_day_on_or_after(&self, d: NaiveDate) -> Result<NaiveDate, CalendarError> {
-        let mut d = d;
-        while !self.is_working_day(d)? {
-            d = next_day(d)?;
-        }
-        Ok(d)
-    }
-}
-
-fn next_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
-    d.succ_opt()
-        .ok_or(CalendarError::MissingYear(d.year().saturating_add(1)))
 }
 
 #[cfg(test)]

@@ -20,12 +20,16 @@ use crate::codes::is_division_code;
 use crate::field_error::FieldError;
 use crate::month_day::MonthDay;
 
-/// Default of `policies.legalReviewerRatioPermille`: 50‰ = 5%.
-pub const DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE: u32 = 50;
+pub use sanxiang_domain::contract::{
+    DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE, DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
+};
+pub use sanxiang_domain::place::{JurisdictionLevel, allowed_parents, level_of_code};
+
+/// Longest online retention a policy may set, in days (100 years: "keep" in practice).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
 /// Default of `policies.annualStatisticsDue`: January 31 (Liaoning, Tieling).
 pub const DEFAULT_ANNUAL_STATISTICS_DUE: MonthDay = MonthDay::new(1, 31);
-/// Default and maximum of `policies.withdrawalDeadlineDays` (行政处罚法 Art. 48).
-pub const DEFAULT_WITHDRAWAL_DEADLINE_DAYS: u32 = 3;
 
 /// A province (省), city (地级市) or county-level unit (县、县级市、区) of the platform.
 ///
@@ -48,7 +52,8 @@ pub const DEFAULT_WITHDRAWAL_DEADLINE_DAYS: u32 = 3;
     printcolumn = r#"{"name":"Parent","type":"string","jsonPath":".spec.parent"}"#,
     printcolumn = r#"{"name":"Display Name","type":"string","jsonPath":".spec.displayName","priority":1}"#,
     printcolumn = r#"{"name":"Namespace","type":"string","jsonPath":".status.namespace"}"#,
-    printcolumn = r#"{"name":"Agencies","type":"integer","jsonPath":".status.agencyCount","priority":1}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Agencies","type":"integer","jsonPath":".status.agencyCount"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -148,20 +153,16 @@ pub struct JurisdictionSpec {
     pub quota: JurisdictionQuota,
 }
 
-/// Level of a jurisdiction in the administrative hierarchy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-pub enum JurisdictionLevel {
-    /// 省级: province, autonomous region or municipality.
-    Province,
-    /// 地级: prefecture-level city.
-    City,
-    /// 县级: county, county-level city or district.
-    County,
-}
-
 /// Rules that differ by province or city.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!has(self.naturalPersonRetentionDays) || !has(self.publicationRetentionDays) || self.naturalPersonRetentionDays <= self.publicationRetentionDays",
+        "message": "naturalPersonRetentionDays must not exceed publicationRetentionDays",
+        "fieldPath": ".naturalPersonRetentionDays"
+    }
+]))]
 pub struct JurisdictionPolicies {
     /// Minimum number of legal reviewers per 1000 enforcement officers of each agency,
     /// in per mille to avoid fractions: the three-systems plans require "in principle
@@ -183,6 +184,19 @@ pub struct JurisdictionPolicies {
     #[serde(default = "default_withdrawal")]
     #[schemars(range(min = 1, max = 3))]
     pub withdrawal_deadline_days: u32,
+
+    /// Days a disclosed decision stays online, counted from its publication; omit to
+    /// keep publications online (the default). Retention of online publication is a
+    /// local rule, e.g. 1825 (5 years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 36500))]
+    pub publication_retention_days: Option<u32>,
+
+    /// Shorter online retention for decisions whose party is a natural person, in days,
+    /// e.g. 730 (2 years); omit to use `publicationRetentionDays`. Must not exceed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 36500))]
+    pub natural_person_retention_days: Option<u32>,
 }
 
 fn default_ratio() -> u32 {
@@ -203,6 +217,8 @@ impl Default for JurisdictionPolicies {
             legal_reviewer_ratio_permille: DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE,
             annual_statistics_due: DEFAULT_ANNUAL_STATISTICS_DUE,
             withdrawal_deadline_days: DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
+            publication_retention_days: None,
+            natural_person_retention_days: None,
         }
     }
 }
@@ -232,43 +248,10 @@ pub struct JurisdictionStatus {
     /// For a City: the namespace where its administrators manage Agency objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// Number of Agency objects provisioned under this jurisdiction.
+    /// Number of Agency objects provisioned (Ready) under this jurisdiction: its own, and
+    /// for a city its counties', for a province its cities'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency_count: Option<u32>,
-}
-
-/// The level a well-formed code denotes by its shape: `xx0000` Province, `xxxx00` City,
-/// anything else County. `None` when `code` is not a division code.
-pub fn level_of_code(code: &str) -> Option<JurisdictionLevel> {
-    if !is_division_code(code) {
-        None
-    } else if code.ends_with("0000") {
-        Some(JurisdictionLevel::Province)
-    } else if code.ends_with("00") {
-        Some(JurisdictionLevel::City)
-    } else {
-        Some(JurisdictionLevel::County)
-    }
-}
-
-/// Codes that may be the parent of a jurisdiction of `level` with `code` (empty for a
-/// Province or a malformed code).
-pub fn allowed_parents(level: JurisdictionLevel, code: &str) -> Vec<String> {
-    if !is_division_code(code) {
-        return vec![];
-    }
-    let province = format!("{}0000", &code[..2]);
-    match level {
-        JurisdictionLevel::Province => vec![],
-        JurisdictionLevel::City => vec![province],
-        JurisdictionLevel::County => {
-            let mut parents = vec![format!("{}00", &code[..4])];
-            if &code[2..4] == "90" {
-                parents.push(province);
-            }
-            parents
-        }
-    }
 }
 
 /// Checks a Jurisdiction spec the way its schema and CEL rules do.
@@ -370,6 +353,33 @@ pub fn validate_jurisdiction(spec: &JurisdictionSpec) -> Vec<FieldError> {
                 "{} is outside 1..=3 (行政处罚法 Art. 48 allows at most 3 days)",
                 p.withdrawal_deadline_days
             ),
+        ));
+    }
+    for (field, days) in [
+        (
+            "spec.policies.publicationRetentionDays",
+            p.publication_retention_days,
+        ),
+        (
+            "spec.policies.naturalPersonRetentionDays",
+            p.natural_person_retention_days,
+        ),
+    ] {
+        if let Some(d) = days.filter(|d| !(1..=MAX_RETENTION_DAYS).contains(d)) {
+            errors.push(FieldError::new(
+                field,
+                format!("{d} is outside 1..={MAX_RETENTION_DAYS} days"),
+            ));
+        }
+    }
+    if let (Some(all), Some(persons)) = (
+        p.publication_retention_days,
+        p.natural_person_retention_days,
+    ) && persons > all
+    {
+        errors.push(FieldError::new(
+            "spec.policies.naturalPersonRetentionDays",
+            format!("{persons} is longer than publicationRetentionDays {all}; natural persons are kept online for a shorter time, not a longer one"),
         ));
     }
     errors
@@ -495,6 +505,20 @@ mod tests {
         s.policies.legal_reviewer_ratio_permille = 1001;
         assert!(fields(&s).contains(&"spec.policies.withdrawalDeadlineDays".to_string()));
         assert!(fields(&s).contains(&"spec.policies.legalReviewerRatioPermille".to_string()));
+    }
+
+    #[test]
+    fn retention_is_optional_bounded_and_shorter_for_natural_persons() {
+        let mut s = jur(City, "210100", Some("210000"));
+        assert!(fields(&s).is_empty());
+        s.policies.publication_retention_days = Some(1825);
+        s.policies.natural_person_retention_days = Some(730);
+        assert!(fields(&s).is_empty());
+        s.policies.natural_person_retention_days = Some(3650);
+        assert_eq!(fields(&s), ["spec.policies.naturalPersonRetentionDays"]);
+        s.policies.publication_retention_days = Some(0);
+        s.policies.natural_person_retention_days = None;
+        assert_eq!(fields(&s), ["spec.policies.publicationRetentionDays"]);
     }
 
     #[test]

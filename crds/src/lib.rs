@@ -20,15 +20,18 @@
 //! existed), and because some checks (the credit-code check digit) do not fit in CEL.
 //!
 //! The CRD YAML under `crds/yaml/` and `charts/sanxiang/crds/` is generated from these
-//! types by `cargo run -p sanxiang-crds --bin crdgen` (see [`crd_manifests`]); a test
+//! types by `cargo xtask generate` (see [`crd_manifests`]); a test
 //! fails when it is stale.
+
+/// The domain vocabulary (categories, working days, codes, disclosure rules) these
+/// types are made of; see [`sanxiang_domain`].
+pub use sanxiang_domain as domain;
+pub use sanxiang_domain::{credit_code, field_error};
 
 pub mod agency;
 pub mod calendar;
 pub mod codes;
 pub mod conditions;
-pub mod credit_code;
-pub mod field_error;
 pub mod jurisdiction;
 pub mod manifests;
 pub mod month_day;

@@ -160,9 +160,13 @@ pub struct MilestoneStatus {
     /// The milestone's `id`.
     pub id: String,
     /// Its next due date on or after today; absent for a one-off milestone whose date
-    /// has passed.
+    /// has passed, and while the date is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_due: Option<NaiveDate>,
+    /// Set while the next due date cannot be known: "pending: no calendar for YEAR". It
+    /// is computed as soon as that year's WorkCalendar is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 /// Checks a SupervisionPlan spec the way its schema and CEL rules do.

@@ -43,7 +43,7 @@ fn committed_crd_yaml_matches_the_types() {
     }
     assert!(
         problems.is_empty(),
-        "CRD YAML is out of date with the Rust types:\n  {}\nRun `cargo run -p sanxiang-crds --bin crdgen` and commit the result.",
+        "CRD YAML is out of date with the Rust types:\n  {}\nRun `cargo xtask generate` and commit the result.",
         problems.join("\n  ")
     );
 }

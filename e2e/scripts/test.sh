@@ -11,6 +11,8 @@ export SANXIANG_PROFILE=test
 
 log "lint: cargo fmt --check"
 cargo fmt --all --check
+log "generated files: cargo xtask generate --check"
+cargo xtask generate --check
 log "lint: cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 

@@ -136,11 +136,8 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
         args: vec![
             format!("--listen=127.0.0.1:{}", ports.tenant_api),
             format!("--admin-listen=127.0.0.1:{}", ports.tenant_admin),
+            // Calendars: the WorkCalendar objects applied above, watched.
             "--tenants-from-kube".into(),
-            format!(
-                "--calendar-dir={}",
-                workspace_root().join("e2e/fixtures/calendars").display()
-            ),
             format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
             format!("--nats-url={}", p.nats_url()),
             format!(

@@ -41,6 +41,7 @@ pub const GLOBAL_ALERTS: &[&str] = &[
     "SanxiangOutboxBacklog",
     "SanxiangPushLagHigh",
     "SanxiangCalendarYearMissing",
+    "SanxiangWorkCalendarNotLoaded",
     "SanxiangAVRecordingGap",
     "SanxiangOperatorDown",
     "SanxiangOperatorReconcileErrors",
@@ -105,16 +106,9 @@ pub struct AgencyAlertInput<'a> {
     pub runbook_base_url: &'a str,
 }
 
-/// Asia/Shanghai is UTC+8 all year (no daylight saving time since 1991).
-const SHANGHAI_OFFSET_SECONDS: i64 = 8 * 3600;
-
-/// Unix timestamp of 00:00 Asia/Shanghai on `date`.
+/// Unix timestamp of 00:00 Asia/Shanghai on `date` (for PromQL `time()` comparisons).
 pub fn shanghai_midnight(date: NaiveDate) -> i64 {
-    date.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp()
-        - SHANGHAI_OFFSET_SECONDS
+    sanxiang_domain::china_midnight(date).timestamp()
 }
 
 /// Unix timestamp at which a deadline on `date` has passed: 00:00 Asia/Shanghai of the next
@@ -429,6 +423,18 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
             description: "{{ $value | humanize }} agency(ies) of province {{ $labels.province }} \
                           hit a date outside every loaded WorkCalendar, so their disclosure \
                           deadlines are not computed and deadline alerts cannot fire."
+                .into(),
+        },
+        Rule {
+            alert: "SanxiangWorkCalendarNotLoaded",
+            expr: "max by (year) (sanxiang_calendar_year_missing) == 1".into(),
+            for_: Some("1h"),
+            severity: "warning",
+            labels: Vec::new(),
+            summary: "A year's WorkCalendar is not loaded.".into(),
+            description: "No WorkCalendar describes {{ $labels.year }}: load the State Council \
+                          holiday notice for it. Until then due dates that reach into it are \
+                          pending and milestones in it have no alerts."
                 .into(),
         },
         Rule {

@@ -93,6 +93,16 @@ pub struct Config {
     )]
     pub nats_rotation_grace_seconds: u64,
 
+    /// From this day of each year (MM-DD) next year's WorkCalendar is expected:
+    /// `sanxiang_calendar_year_missing` reads 1 for it until it is loaded.
+    #[arg(
+        long,
+        env = "SANXIANG_CALENDAR_WARN_FROM",
+        default_value = "11-01",
+        value_parser = crate::calendar_watch::parse_month_day
+    )]
+    pub calendar_warn_from: sanxiang_crds::month_day::MonthDay,
+
     /// Base URL of the runbooks linked from alerts.
     #[arg(
         long,

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
+use sanxiang_crds::agency::Agency;
 use sanxiang_crds::calendar::{Calendar, CalendarError, WorkCalendar};
 use sanxiang_crds::jurisdiction::Jurisdiction;
 use sanxiang_crds::plan::SupervisionPlan;
+use sanxiang_domain::Clock;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -24,11 +26,34 @@ pub const FIELD_MANAGER: &str = "sanxiang-operator";
 /// Label on everything the operator creates.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sanxiang-operator");
 
+/// The reflector caches reconciles read instead of the API server.
+pub struct Caches {
+    /// The Agency controller's own cache.
+    pub agencies: Store<Agency>,
+    pub jurisdictions: Store<Jurisdiction>,
+    pub calendars: Store<WorkCalendar>,
+    pub plans: Store<SupervisionPlan>,
+    /// Secrets labelled managed-by sanxiang-operator (credentials).
+    pub secrets: Store<Secret>,
+    /// City namespaces (labelled with their city code).
+    pub namespaces: Store<Namespace>,
+}
+
+/// Pings that make a controller look at all its objects again.
+pub struct Triggers {
+    /// Every agency (cluster-wide inputs changed).
+    pub agencies: tokio::sync::mpsc::Sender<()>,
+    /// Every jurisdiction (an agency's readiness changed: the counts move).
+    pub jurisdictions: tokio::sync::mpsc::Sender<()>,
+}
+
 pub struct Context {
     pub client: Client,
     pub config: Config,
     pub metrics: Metrics,
     pub recorder: Recorder,
+    pub agencies: Store<Agency>,
+    pub namespaces: Store<Namespace>,
     pub jurisdictions: Store<Jurisdiction>,
     pub calendars: Store<WorkCalendar>,
     pub plans: Store<SupervisionPlan>,
@@ -39,6 +64,10 @@ pub struct Context {
     /// Asks the Agency controller to look at every agency again (its `reconcile_all_on`
     /// trigger, shared with changes of cluster-wide inputs).
     pub reconcile_all: tokio::sync::mpsc::Sender<()>,
+    /// Asks the Jurisdiction controller to recount agencies.
+    pub recount_agencies: tokio::sync::mpsc::Sender<()>,
+    /// "Now" for due dates and milestone windows (the system clock; tests may set it).
+    pub clock: Clock,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -48,13 +77,10 @@ impl Context {
         client: Client,
         config: Config,
         metrics: Metrics,
-        jurisdictions: Store<Jurisdiction>,
-        calendars: Store<WorkCalendar>,
-        plans: Store<SupervisionPlan>,
-        secrets: Store<Secret>,
+        caches: Caches,
         postgres: Servers,
         nats: Arc<Nats>,
-        reconcile_all: tokio::sync::mpsc::Sender<()>,
+        triggers: Triggers,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -68,13 +94,17 @@ impl Context {
             config,
             metrics,
             recorder,
-            jurisdictions,
-            calendars,
-            plans,
-            secrets,
+            agencies: caches.agencies,
+            namespaces: caches.namespaces,
+            jurisdictions: caches.jurisdictions,
+            calendars: caches.calendars,
+            plans: caches.plans,
+            secrets: caches.secrets,
             postgres,
             nats,
-            reconcile_all,
+            reconcile_all: triggers.agencies,
+            recount_agencies: triggers.jurisdictions,
+            clock: Clock::system(),
             failures: Mutex::new(HashMap::new()),
         }
     }

@@ -18,7 +18,10 @@ use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
-use sanxiang_crds::conditions::{condition_type, new_condition, reason, upsert_condition};
+use sanxiang_crds::agency::Agency;
+use sanxiang_crds::conditions::{
+    condition_type, is_condition_true, new_condition, reason, upsert_condition,
+};
 use sanxiang_crds::jurisdiction::{
     Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
 };
@@ -78,6 +81,12 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
         return Ok(Action::await_change());
     }
 
+    let agencies = ctx.agencies.state();
+    status.agency_count = Some(agency_count(
+        j.spec.level,
+        &j.spec.code,
+        agencies.iter().map(|a| a.as_ref()),
+    ));
     if j.spec.level == Level::City {
         let namespace = city_namespace(&j.spec.code);
         let province = j.spec.parent.clone().unwrap_or_default();
@@ -147,6 +156,35 @@ pub fn error_policy(j: Arc<Jurisdiction>, error: &Error, ctx: Arc<Context>) -> A
     ctx.metrics.error(CONTROLLER, error.reason());
     tracing::warn!(jurisdiction = %j.name_any(), error = %error, "reconcile failed");
     Action::requeue(ctx.backoff(&j.name_any()))
+}
+
+/// Agencies provisioned (Ready) under a jurisdiction: for a county its own, for a city
+/// its own and its counties', for a province all of its cities' (pure).
+pub fn agency_count<'a>(
+    level: Level,
+    code: &str,
+    agencies: impl IntoIterator<Item = &'a Agency>,
+) -> u32 {
+    let prefix = match level {
+        Level::Province => code.get(..2),
+        Level::City => code.get(..4),
+        Level::County => Some(code),
+    }
+    .unwrap_or(code);
+    let under = |a: &Agency| match level {
+        Level::County => a.spec.jurisdiction == code,
+        _ => a.spec.jurisdiction.starts_with(prefix),
+    };
+    let count = agencies
+        .into_iter()
+        .filter(|a| a.metadata.deletion_timestamp.is_none() && under(a))
+        .filter(|a| {
+            a.status
+                .as_ref()
+                .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
+        })
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 async fn ensure_city_namespace(
@@ -281,4 +319,48 @@ async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &s
         note,
     )
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agency(jurisdiction: &str, ready: bool) -> Agency {
+        let mut a: Agency = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "Agency",
+            "metadata": {"name": "a", "namespace": "sx-211200"},
+            "spec": {"jurisdiction": jurisdiction, "displayName": "局",
+                     "creditCode": "91350100M000100Y43", "categories": ["Penalty"]}
+        }))
+        .unwrap();
+        let condition = new_condition(
+            condition_type::READY,
+            ready,
+            reason::PROVISIONED,
+            "",
+            None,
+            Time(Utc::now()),
+        );
+        a.status = Some(sanxiang_crds::agency::AgencyStatus {
+            conditions: vec![condition],
+            ..Default::default()
+        });
+        a
+    }
+
+    #[test]
+    fn agencies_count_where_they_are_ready_under_the_jurisdiction() {
+        let all = [
+            agency("211200", true),
+            agency("211221", true),
+            agency("211221", false),
+            agency("211223", true),
+            agency("210100", true),
+        ];
+        assert_eq!(agency_count(Level::County, "211221", &all), 1);
+        assert_eq!(agency_count(Level::City, "211200", &all), 3);
+        assert_eq!(agency_count(Level::City, "210100", &all), 1);
+        assert_eq!(agency_count(Level::Province, "210000", &all), 4);
+        assert_eq!(agency_count(Level::Province, "510000", &all), 0);
+    }
 }

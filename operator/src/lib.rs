@@ -1,6 +1,7 @@
 //! The Sanxiang operator.
 //!
-//! It reconciles two kinds of custom resource (types in the `sanxiang-crds` crate):
+//! It reconciles three kinds of custom resource (types in the `sanxiang-crds` crate, made
+//! of the vocabulary in `sanxiang-domain`):
 //!
 //! - **Jurisdiction** ([`jurisdiction`]): a city gets a namespace `sx-<code>` and RBAC that
 //!   lets its administrator groups manage Agency objects there and nothing else.
@@ -10,11 +11,13 @@
 //!   by its county's or city's aggregate stream and sourced up to the province ([`nats`]), and a
 //!   PrometheusRule with its deadline, reviewer-ratio and milestone alerts ([`alerts`]).
 //!   WorkCalendar and SupervisionPlan objects are inputs: when one changes, every agency
-//!   is reconciled again.
+//!   is reconciled again. The agency's Secret carries the tenant service's
+//!   `sanxiang_domain::TenantContract`.
+//! - **SupervisionPlan** ([`plan`]): each milestone's next due date in the status.
 //!
 //! Architecture: [`run`] starts the admin server ([`admin`]: `/live`, `/ready`,
 //! `/metrics`), waits for the leader Lease ([`leader`]), fills caches (reflectors) of the
-//! cluster-wide inputs, and runs both controllers until leadership is lost, when the
+//! cluster-wide inputs, and runs the controllers until leadership is lost, when the
 //! process exits so that only one replica ever writes. Reconciles follow one pipeline —
 //! read → validate → build (pure) → apply (server-side apply, one field manager,
 //! [`apply`]) → status — and write nothing when nothing changed.
@@ -23,6 +26,7 @@ pub mod admin;
 pub mod agency;
 pub mod alerts;
 pub mod apply;
+pub mod calendar_watch;
 pub mod config;
 pub mod context;
 pub mod jurisdiction;
@@ -30,7 +34,9 @@ pub mod leader;
 pub mod metrics;
 pub mod naming;
 pub mod nats;
+pub mod plan;
 pub mod postgres;
+pub mod rule_files;
 mod run;
 
 pub use config::Config;

@@ -16,6 +16,8 @@ pub struct Metrics {
     /// 1 when an agency is Ready, 0 when not; removed when the agency is deleted.
     pub agency_ready: IntGaugeVec,
     pub leader: prometheus::IntGauge,
+    /// 1 for a year that should have a WorkCalendar and has none (`calendar_watch`).
+    pub calendar_year_missing: IntGaugeVec,
     /// Time spent in each provisioning phase of an agency (database, nats_account,
     /// streams, prometheus_rule, status), summed over concurrent reconciles.
     pub phase: HistogramVec,
@@ -67,13 +69,22 @@ impl Default for Metrics {
             &["phase"],
         )
         .expect("valid metric");
+        let calendar_year_missing = IntGaugeVec::new(
+            Opts::new(
+                "sanxiang_calendar_year_missing",
+                "1 for the current year, or next year from the warning date on, while no WorkCalendar describes it",
+            ),
+            &["year"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(reconciles.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(phase.clone()),
             Box::new(errors.clone()),
             Box::new(duration.clone()),
             Box::new(agency_ready.clone()),
             Box::new(leader.clone()),
+            Box::new(calendar_year_missing.clone()),
+            Box::new(phase.clone()),
         ] {
             registry.register(c).expect("unique metric");
         }
@@ -84,6 +95,7 @@ impl Default for Metrics {
             duration,
             agency_ready,
             leader,
+            calendar_year_missing,
             phase,
         }
     }

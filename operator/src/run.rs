@@ -1,10 +1,12 @@
-//! Wiring: admin server, caches, leader election and the two controllers.
+//! Wiring: admin server, caches, leader election and the three controllers (Jurisdiction,
+//! Agency, SupervisionPlan).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
@@ -18,12 +20,12 @@ use tokio::sync::mpsc;
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
-use crate::context::{Context, MANAGED_BY};
+use crate::context::{Caches, Context, MANAGED_BY, Triggers};
 use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
 use crate::nats::Nats;
 use crate::postgres::Servers;
-use crate::{agency, jurisdiction};
+use crate::{agency, calendar_watch, jurisdiction, plan};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let client = Client::try_default().await.map_err(|e| {
@@ -42,25 +44,35 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Any change to a cluster-wide input re-runs every agency (they are few enough, and
     // the idle reconcile writes nothing).
     let (trigger_tx, trigger_rx) = mpsc::channel::<()>(1);
+    // Plans' due dates move with the calendars; jurisdictions count their agencies.
+    let (plan_trigger_tx, plan_trigger_rx) = mpsc::channel::<()>(1);
+    let (jurisdiction_trigger_tx, jurisdiction_trigger_rx) = mpsc::channel::<()>(1);
+    let (calendar_watch_tx, calendar_watch_rx) = mpsc::channel::<()>(1);
     let jurisdictions = cache::<Jurisdiction>(
         &client,
         watcher::Config::default(),
-        Some(trigger_tx.clone()),
+        vec![trigger_tx.clone()],
     );
     let calendars = cache::<WorkCalendar>(
         &client,
         watcher::Config::default(),
-        Some(trigger_tx.clone()),
+        vec![trigger_tx.clone(), plan_trigger_tx, calendar_watch_tx],
     );
     let plans = cache::<SupervisionPlan>(
         &client,
         watcher::Config::default(),
-        Some(trigger_tx.clone()),
+        vec![trigger_tx.clone()],
+    );
+    // A city namespace that appears lets its waiting agencies be placed.
+    let namespaces = cache::<Namespace>(
+        &client,
+        watcher::Config::default().labels(jurisdiction::CITY_CODE_LABEL),
+        vec![trigger_tx.clone()],
     );
     let secrets = cache::<Secret>(
         &client,
         watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
-        None,
+        vec![],
     );
 
     let postgres = Servers::new(
@@ -78,6 +90,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ("work calendars", calendars.wait_until_ready().await),
         ("supervision plans", plans.wait_until_ready().await),
         ("secrets", secrets.wait_until_ready().await),
+        ("namespaces", namespaces.wait_until_ready().await),
     ] {
         ready.map_err(|e| anyhow::anyhow!("cache of {what} never filled: {e}"))?;
     }
@@ -99,33 +112,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     elector.acquire().await?;
     metrics.leader.set(1);
 
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        config.clone(),
-        metrics,
-        jurisdictions,
-        calendars,
-        plans,
-        secrets,
-        postgres,
-        nats,
-        trigger_tx,
-    ));
-
     let managed = watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
-    let jurisdiction_controller = Controller::new(
-        Api::<Jurisdiction>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Role>::all(client.clone()), managed.clone())
-    .owns(Api::<RoleBinding>::all(client.clone()), managed.clone())
-    .shutdown_on_signal()
-    .run(
-        jurisdiction::reconcile,
-        jurisdiction::error_policy,
-        ctx.clone(),
-    )
-    .for_each(|_| async {});
     let triggers = futures::stream::unfold(trigger_rx, |mut rx| async move {
         rx.recv().await.map(|()| ((), rx))
     });
@@ -133,15 +120,62 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Api::<Agency>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(Api::<Secret>::all(client.clone()), managed)
+    .owns(Api::<Secret>::all(client.clone()), managed.clone())
     .reconcile_all_on(triggers)
-    .with_config(controller::Config::default().concurrency(config.concurrency))
+    .with_config(controller::Config::default().concurrency(config.concurrency));
+
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config.clone(),
+        metrics,
+        Caches {
+            agencies: agency_controller.store(),
+            jurisdictions,
+            calendars,
+            plans,
+            secrets,
+            namespaces,
+        },
+        postgres,
+        nats,
+        Triggers {
+            agencies: trigger_tx,
+            jurisdictions: jurisdiction_trigger_tx,
+        },
+    ));
+
+    let jurisdiction_controller = Controller::new(
+        Api::<Jurisdiction>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Role>::all(client.clone()), managed.clone())
+    .owns(Api::<RoleBinding>::all(client.clone()), managed.clone())
+    .reconcile_all_on(receiver_stream(jurisdiction_trigger_rx))
+    // Agencies' statuses reach the cache a moment after they are written.
+    .with_config(controller::Config::default().debounce(Duration::from_secs(1)))
     .shutdown_on_signal()
-    .run(agency::reconcile, agency::error_policy, ctx.clone())
+    .run(
+        jurisdiction::reconcile,
+        jurisdiction::error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    tokio::spawn(calendar_watch::run(ctx.clone(), calendar_watch_rx));
+    let agency_controller = agency_controller
+        .shutdown_on_signal()
+        .run(agency::reconcile, agency::error_policy, ctx.clone())
+        .for_each(|_| async {});
+    let plan_controller = Controller::new(
+        Api::<SupervisionPlan>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .reconcile_all_on(receiver_stream(plan_trigger_rx))
+    .shutdown_on_signal()
+    .run(plan::reconcile, plan::error_policy, ctx.clone())
     .for_each(|_| async {});
 
     tokio::select! {
-        _ = futures::future::join(jurisdiction_controller, agency_controller) => {
+        _ = futures::future::join3(jurisdiction_controller, agency_controller, plan_controller) => {
             tracing::info!("controllers stopped (signal)");
             Ok(())
         }
@@ -150,8 +184,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// A reflector cache of `K`, driven in the background; each change pings `changes`.
-fn cache<K>(client: &Client, config: watcher::Config, changes: Option<mpsc::Sender<()>>) -> Store<K>
+/// A stream of the pings `rx` receives, for `reconcile_all_on`.
+fn receiver_stream(rx: mpsc::Receiver<()>) -> impl Stream<Item = ()> + Send {
+    futures::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|()| ((), rx)) },
+    )
+}
+
+/// A reflector cache of `K`, driven in the background; each change pings every one of
+/// `changes`.
+fn cache<K>(client: &Client, config: watcher::Config, changes: Vec<mpsc::Sender<()>>) -> Store<K>
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -170,7 +213,7 @@ where
     store
 }
 
-async fn drive<S, T, E>(stream: S, changes: Option<mpsc::Sender<()>>)
+async fn drive<S, T, E>(stream: S, changes: Vec<mpsc::Sender<()>>)
 where
     S: Stream<Item = Result<T, E>>,
     E: std::fmt::Display,
@@ -179,7 +222,7 @@ where
     while let Some(event) = stream.next().await {
         match event {
             Ok(_) => {
-                if let Some(tx) = &changes {
+                for tx in &changes {
                     // A full channel already holds a pending ping: coalesce.
                     let _ = tx.try_send(());
                 }

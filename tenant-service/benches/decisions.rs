@@ -9,10 +9,10 @@ use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use jsonwebtoken::{EncodingKey, Header, encode};
+use sanxiang_domain::{Clock, TenantContract};
 use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
-use sanxiang_tenant_service::clock::Clock;
 use sanxiang_tenant_service::db::PoolSettings;
 use sanxiang_tenant_service::tenants::{Tenant, TenantRegistry};
 use sanxiang_tenant_service::{NatsSettings, Service, Settings};
@@ -79,20 +79,9 @@ async fn main() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
     let scope = TestScope::new(platform, "bench").await?;
     let url = scope.create_database().await?;
-    let tenant = Tenant {
-        agency: format!("bench-{}", scope.id),
-        province: "210000".into(),
-        city: "210100".into(),
-        county: "-".into(),
-        database_url: url,
-        subject_prefix: scope.subject_prefix.clone(),
-        disclosure_overrides: vec![],
-        withdrawal_deadline_days: 3,
-        legal_reviewer_ratio_permille: 50,
-        review_catalog: vec![],
-        publication_retention_days: None,
-        natural_person_retention_days: None,
-    };
+    let mut contract = TenantContract::new(format!("bench-{}", scope.id), "210000", "210100", "-");
+    contract.subject_prefix = scope.subject_prefix.clone();
+    let tenant = Tenant::new(contract, url);
     let nats = platform.nats().await?;
     let js = jetstream::new(nats.clone());
     let stream_name = format!("BENCH_{}", scope.id);
@@ -109,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         calendars: Calendars::from_dir(Some(
             &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/calendars"),
         ))?,
+        calendar_source: None,
         verifier: Verifier::new().with_hs256_secret(SECRET),
         clock: Clock::system(),
         pools: PoolSettings {

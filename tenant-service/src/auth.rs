@@ -254,20 +254,9 @@ mod tests {
     }
 
     fn tenant(agency: &str, city: &str) -> Tenant {
-        Tenant {
-            agency: agency.into(),
-            province: "210000".into(),
-            city: city.into(),
-            county: "-".into(),
-            database_url: "x".into(),
-            subject_prefix: "sx".into(),
-            disclosure_overrides: vec![],
-            withdrawal_deadline_days: 3,
-            legal_reviewer_ratio_permille: 50,
-            review_catalog: vec![],
-            publication_retention_days: None,
-            natural_person_retention_days: None,
-        }
+        let mut contract = sanxiang_domain::TenantContract::new(agency, "210000", city, "-");
+        contract.subject_prefix = "sx".into();
+        Tenant::new(contract, "x")
     }
 
     #[test]

@@ -1,12 +1,18 @@
-//! Working-day calendars, loaded from WorkCalendar YAML files (`--calendar-dir`).
+//! Working-day calendars: the WorkCalendar objects of the cluster (watched by
+//! [`crate::kube_source::KubeCalendarSource`]), or for runs without Kubernetes the
+//! WorkCalendar YAML files of `--calendar-dir`.
 //!
-//! The arithmetic lives in `sanxiang_crds::calendar`; this module loads the data and
-//! keeps the current [`Calendar`] swappable at run time.
+//! The arithmetic lives in `sanxiang_domain::calendar`; this module loads the data and
+//! keeps the current [`Calendar`] swappable at run time. Each replacement wakes
+//! [`Calendars::changed`], so that due dates pending on a year are computed the moment
+//! the year is loaded ([`crate::deadlines`]).
 
 use anyhow::Context;
 use sanxiang_crds::calendar::{Calendar, WorkCalendarSpec};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use tokio::sync::Notify;
 
 pub use sanxiang_crds::calendar::CalendarError;
 
@@ -55,13 +61,18 @@ pub fn parse_specs(text: &str) -> anyhow::Result<Vec<WorkCalendarSpec>> {
 #[derive(Clone)]
 pub struct Calendars {
     inner: Arc<RwLock<Arc<Calendar>>>,
+    loaded: Arc<AtomicBool>,
+    changed: Arc<Notify>,
 }
 
 impl Calendars {
+    /// Calendars built from `specs`, loaded.
     pub fn new(specs: &[WorkCalendarSpec]) -> anyhow::Result<Self> {
         let cal = Calendar::from_specs(specs.iter()).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             inner: Arc::new(RwLock::new(Arc::new(cal))),
+            loaded: Arc::new(AtomicBool::new(true)),
+            changed: Arc::new(Notify::new()),
         })
     }
     pub fn from_dir(dir: Option<&Path>) -> anyhow::Result<Self> {
@@ -70,12 +81,38 @@ impl Calendars {
             None => Self::new(&[]),
         }
     }
+    /// No calendar yet: a source (the WorkCalendar watch) fills it.
+    pub fn awaiting_source() -> Self {
+        let c = Self::new(&[]).expect("no specs are consistent");
+        c.loaded.store(false, Ordering::SeqCst);
+        c
+    }
     pub fn replace(&self, specs: &[WorkCalendarSpec]) -> anyhow::Result<()> {
         let cal = Calendar::from_specs(specs.iter()).map_err(|e| anyhow::anyhow!("{e}"))?;
         *self.inner.write().expect("calendar lock") = Arc::new(cal);
+        self.loaded.store(true, Ordering::SeqCst);
+        // One waiter (the resolver); a permit is kept if it is busy.
+        self.changed.notify_one();
         Ok(())
     }
     pub fn get(&self) -> Arc<Calendar> {
         self.inner.read().expect("calendar lock").clone()
     }
+    /// Whether calendars were loaded at least once (`/ready` waits for it).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::SeqCst)
+    }
+    /// Resolves at the next [`Calendars::replace`] (for one waiter: the resolver).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+/// Where calendars come from. `run` loads them into `calendars` and keeps them current
+/// until the returned future ends (or forever).
+pub trait CalendarSource: Send + Sync + 'static {
+    fn run(
+        self: Box<Self>,
+        calendars: Calendars,
+    ) -> futures::future::BoxFuture<'static, anyhow::Result<()>>;
 }

@@ -1,12 +1,12 @@
 //! Command-line configuration.
 
 use crate::auth::Verifier;
-use crate::calendar::Calendars;
-use crate::clock::Clock;
+use crate::calendar::{CalendarSource, Calendars};
 use crate::db::PoolSettings;
 use crate::tenants::{FileTenantSource, TenantRegistry, TenantSource};
 use crate::{NatsSettings, Settings};
 use clap::Parser;
+use sanxiang_domain::Clock;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,8 +37,13 @@ pub struct Args {
     /// Limit the Secret watch to one namespace (default: all namespaces).
     #[arg(long, env = "SANXIANG_KUBE_NAMESPACE")]
     pub kube_namespace: Option<String>,
-    /// Directory of WorkCalendar YAML files.
-    #[arg(long, env = "SANXIANG_CALENDAR_DIR")]
+    /// Directory of WorkCalendar YAML files, for runs without Kubernetes. With
+    /// --tenants-from-kube the calendars are the cluster's WorkCalendar objects, watched.
+    #[arg(
+        long,
+        env = "SANXIANG_CALENDAR_DIR",
+        conflicts_with = "tenants_from_kube"
+    )]
     pub calendar_dir: Option<PathBuf>,
     /// File holding the HS256 secret for bearer tokens.
     #[arg(long, env = "SANXIANG_JWT_HS256_SECRET_FILE")]
@@ -86,7 +91,15 @@ impl Args {
             self.jwt_hs256_secret_file.as_deref(),
             self.jwt_public_key_file.as_deref(),
         )?;
-        let calendars = Calendars::from_dir(self.calendar_dir.as_deref())?;
+        let (calendars, calendar_source): (_, Option<Box<dyn CalendarSource>>) =
+            if self.tenants_from_kube {
+                (
+                    Calendars::awaiting_source(),
+                    Some(Box::new(crate::kube_source::KubeCalendarSource::new())),
+                )
+            } else {
+                (Calendars::from_dir(self.calendar_dir.as_deref())?, None)
+            };
         let tenant_source: Box<dyn TenantSource> =
             match (&self.tenants_file, self.tenants_from_kube) {
                 (Some(f), false) => Box::new(FileTenantSource::new(f)),
@@ -113,6 +126,7 @@ impl Args {
             tenants: TenantRegistry::new(),
             tenant_source: Some(tenant_source),
             calendars,
+            calendar_source,
             verifier,
             clock,
             pools: PoolSettings {

@@ -1,24 +1,25 @@
-//! Tenants from the operator's database Secrets (in-cluster).
+//! Tenants from the operator's database Secrets, and calendars from the WorkCalendar
+//! objects (in-cluster).
 //!
 //! Watches Secrets labelled `sanxiang.io/credentials=database`. Each one is a tenant:
-//! keys `url` (or `host`, `port`, `dbname`, `username`, `password`), annotations
-//! `sanxiang.io/agency`, `sanxiang.io/province`, `sanxiang.io/city`, `sanxiang.io/county`
-//! (`-` for city-level agencies) and `sanxiang.io/subject-prefix`. Optional annotations:
-//! `sanxiang.io/disclosure-overrides` (JSON list of `{category, workingDays, legalBasis}`),
-//! `sanxiang.io/withdrawal-deadline-days`, `sanxiang.io/legal-reviewer-ratio-permille`,
-//! `sanxiang.io/review-catalog` (comma-separated matter codes),
-//! `sanxiang.io/publication-retention-days`, `sanxiang.io/natural-person-retention-days`.
+//! the operator's [`TenantContract`] in its annotations and the credentials
+//! ([`DatabaseCredentials`](Keys) keys) in its data. Both are defined in `sanxiang_domain`,
+//! the one place the operator writes them from.
 
+use crate::calendar::{CalendarSource, Calendars};
 use crate::tenants::{Tenant, TenantRegistry, TenantSource};
 use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, ResourceExt};
+use sanxiang_crds::calendar::{Calendar, WorkCalendar, WorkCalendarSpec};
+use sanxiang_domain::{DATABASE_SECRET_SELECTOR, DatabaseCredentials as Keys, TenantContract};
 use std::collections::HashMap;
+use std::sync::Arc;
 
-pub const LABEL_SELECTOR: &str = "sanxiang.io/credentials=database";
+pub const LABEL_SELECTOR: &str = DATABASE_SECRET_SELECTOR;
 
 pub struct KubeSecretSource {
     namespace: Option<String>,
@@ -52,29 +53,32 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// Builds a tenant from a database Secret.
+/// Builds a tenant from a database Secret: the [`TenantContract`] from its annotations
+/// and the database URL from its data (`url`, or the parts it is made of).
 pub fn tenant_from_secret(secret: &Secret) -> anyhow::Result<Tenant> {
     let name = secret.metadata.name.clone().unwrap_or_default();
-    let ann = secret.metadata.annotations.clone().unwrap_or_default();
-    let a = |k: &str| -> anyhow::Result<String> {
-        ann.get(&format!("sanxiang.io/{k}"))
-            .cloned()
-            .with_context(|| format!("Secret {name}: annotation sanxiang.io/{k} missing"))
-    };
+    let contract = TenantContract::from_annotations(
+        secret
+            .metadata
+            .annotations
+            .as_ref()
+            .unwrap_or(&Default::default()),
+    )
+    .with_context(|| format!("Secret {name}"))?;
     let data = secret.data.clone().unwrap_or_default();
     let d = |k: &str| {
         data.get(k)
             .map(|v| String::from_utf8_lossy(&v.0).to_string())
     };
-    let url = match d("url") {
+    let missing = |k: &str| format!("Secret {name}: key {k} missing");
+    let url = match d(Keys::URL) {
         Some(u) if !u.is_empty() => u,
         _ => {
-            let host = d("host").with_context(|| format!("Secret {name}: key host missing"))?;
-            let port = d("port").unwrap_or_else(|| "5432".into());
-            let db = d("dbname").with_context(|| format!("Secret {name}: key dbname missing"))?;
-            let user =
-                d("username").with_context(|| format!("Secret {name}: key username missing"))?;
-            let pw = d("password").unwrap_or_default();
+            let host = d(Keys::HOST).with_context(|| missing(Keys::HOST))?;
+            let port = d(Keys::PORT).unwrap_or_else(|| "5432".into());
+            let db = d(Keys::DBNAME).with_context(|| missing(Keys::DBNAME))?;
+            let user = d(Keys::USERNAME).with_context(|| missing(Keys::USERNAME))?;
+            let pw = d(Keys::PASSWORD).unwrap_or_default();
             format!(
                 "postgres://{}:{}@{host}:{port}/{db}",
                 percent_encode(&user),
@@ -82,53 +86,7 @@ pub fn tenant_from_secret(secret: &Secret) -> anyhow::Result<Tenant> {
             )
         }
     };
-    let overrides = match ann.get("sanxiang.io/disclosure-overrides") {
-        Some(j) => serde_json::from_str(j)
-            .with_context(|| format!("Secret {name}: disclosure-overrides"))?,
-        None => Vec::new(),
-    };
-    let num = |k: &str, default: u32| -> anyhow::Result<u32> {
-        match ann.get(&format!("sanxiang.io/{k}")) {
-            Some(v) => v
-                .parse()
-                .with_context(|| format!("Secret {name}: annotation {k}")),
-            None => Ok(default),
-        }
-    };
-    let opt_num = |k: &str| -> anyhow::Result<Option<u32>> {
-        ann.get(&format!("sanxiang.io/{k}"))
-            .map(|v| {
-                v.parse()
-                    .with_context(|| format!("Secret {name}: annotation {k}"))
-            })
-            .transpose()
-    };
-    Tenant {
-        agency: a("agency")?,
-        province: a("province")?,
-        city: a("city")?,
-        county: a("county").unwrap_or_else(|_| "-".into()),
-        database_url: url,
-        subject_prefix: ann
-            .get("sanxiang.io/subject-prefix")
-            .cloned()
-            .unwrap_or_default(),
-        disclosure_overrides: overrides,
-        withdrawal_deadline_days: num("withdrawal-deadline-days", 3)?,
-        legal_reviewer_ratio_permille: num("legal-reviewer-ratio-permille", 50)?,
-        review_catalog: ann
-            .get("sanxiang.io/review-catalog")
-            .map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        publication_retention_days: opt_num("publication-retention-days")?,
-        natural_person_retention_days: opt_num("natural-person-retention-days")?,
-    }
-    .normalized()
+    Tenant::new(contract, url).normalized()
 }
 
 impl TenantSource for KubeSecretSource {
@@ -208,6 +166,86 @@ impl TenantSource for KubeSecretSource {
                     }
                 }
             }
+        })
+    }
+}
+
+/// Calendars from the cluster's WorkCalendar objects, watched: a calendar applied with
+/// kubectl is in force within seconds, and due dates pending on its year are computed.
+pub struct KubeCalendarSource {
+    client: Option<Client>,
+}
+
+impl KubeCalendarSource {
+    pub fn new() -> Self {
+        Self { client: None }
+    }
+    pub fn with_client(client: Client) -> Self {
+        Self {
+            client: Some(client),
+        }
+    }
+}
+
+impl Default for KubeCalendarSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The specs to build the calendar from: invalid objects and second objects for a year
+/// (admission refuses both; old objects may remain) are left out and logged, so that
+/// one bad object never takes the other years away.
+pub fn usable_calendar_specs(objects: &[Arc<WorkCalendar>]) -> Vec<WorkCalendarSpec> {
+    let mut objects: Vec<&WorkCalendar> = objects.iter().map(|o| o.as_ref()).collect();
+    objects.sort_by_key(|o| {
+        (
+            o.metadata.creation_timestamp.clone().map(|t| t.0),
+            o.name_any(),
+        )
+    });
+    let mut specs: Vec<WorkCalendarSpec> = Vec::new();
+    for o in objects {
+        if let Err(e) = Calendar::validate_spec(&o.spec) {
+            tracing::error!(calendar = %o.name_any(), error = %e, "ignoring invalid WorkCalendar");
+        } else if specs.iter().any(|s| s.year == o.spec.year) {
+            tracing::error!(calendar = %o.name_any(), year = o.spec.year, "ignoring a second WorkCalendar for the year");
+        } else {
+            specs.push(o.spec.clone());
+        }
+    }
+    specs
+}
+
+impl CalendarSource for KubeCalendarSource {
+    fn run(self: Box<Self>, calendars: Calendars) -> BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            let client = match self.client {
+                Some(c) => c,
+                None => Client::try_default().await.context("kube client")?,
+            };
+            let (store, writer) = reflector::store::<WorkCalendar>();
+            let stream = watcher(Api::<WorkCalendar>::all(client), watcher::Config::default())
+                .default_backoff()
+                .reflect(writer);
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WorkCalendar watch error; retrying");
+                        continue;
+                    }
+                }
+                let specs = usable_calendar_specs(&store.state());
+                let years: Vec<i32> = specs.iter().map(|s| s.year).collect();
+                match calendars.replace(&specs) {
+                    Ok(()) => tracing::info!(?years, "calendars loaded from WorkCalendars"),
+                    Err(e) => tracing::error!(error = %e, "calendars not replaced"),
+                }
+            }
+            Ok(())
         })
     }
 }

@@ -6,10 +6,9 @@
 pub mod api;
 pub mod auth;
 pub mod calendar;
-pub mod clock;
 pub mod config;
 pub mod db;
-pub mod domain;
+pub mod deadlines;
 pub mod error;
 pub mod hashchain;
 pub mod kube_source;
@@ -22,8 +21,7 @@ pub mod state;
 pub mod tenants;
 
 use crate::auth::Verifier;
-use crate::calendar::Calendars;
-use crate::clock::Clock;
+use crate::calendar::{CalendarSource, Calendars};
 use crate::db::{PoolCache, PoolSettings};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Inner};
@@ -32,6 +30,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use sanxiang_domain::Clock;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +51,8 @@ pub struct Settings {
     pub tenants: TenantRegistry,
     pub tenant_source: Option<Box<dyn TenantSource>>,
     pub calendars: Calendars,
+    /// Keeps `calendars` current (the WorkCalendar watch); `None` for fixed calendars.
+    pub calendar_source: Option<Box<dyn CalendarSource>>,
     pub verifier: Verifier,
     pub clock: Clock,
     pub pools: PoolSettings,
@@ -109,6 +110,9 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     if !st.tenants.is_ready() {
         return (StatusCode::SERVICE_UNAVAILABLE, "tenants not loaded");
     }
+    if !st.calendars.is_loaded() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "calendars not loaded");
+    }
     if let Some(n) = &st.nats
         && n.connection_state() != async_nats::connection::State::Connected
     {
@@ -154,6 +158,15 @@ impl Service {
                 }
             }));
         }
+        if let Some(source) = settings.calendar_source {
+            let calendars = state.calendars.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = source.run(calendars).await {
+                    tracing::error!(error = %e, "calendar source stopped");
+                }
+            }));
+        }
+        tasks.push(tokio::spawn(deadlines::run_resolver(state.clone())));
         let api_addr = api.local_addr()?;
         let admin_addr = admin.local_addr()?;
         let app = api::router(state.clone());

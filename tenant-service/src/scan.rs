@@ -73,6 +73,8 @@ async fn scan_with(
             }
         }
     }
+    // Due dates pending on a missing year: compute those the calendar answers now.
+    let pending_due_dates = crate::deadlines::resolve_pending_with(&cal, conn).await?;
     let counts: Counts = sqlx::query_as(
         "SELECT \
           (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL \
@@ -153,7 +155,7 @@ async fn scan_with(
         .set(i64::from(counts.annual_reported));
     m.calendar_missing_year
         .with_label_values(&l)
-        .set(i64::from(missing.is_some()));
+        .set(i64::from(missing.is_some() || pending_due_dates > 0));
     Ok(counts)
 }
 

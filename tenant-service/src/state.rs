@@ -2,12 +2,12 @@
 
 use crate::auth::{Access, Claims, Verifier, authorize};
 use crate::calendar::Calendars;
-use crate::clock::Clock;
 use crate::db::PoolCache;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::tenants::{Tenant, TenantRegistry};
 use axum::http::HeaderMap;
+use sanxiang_domain::Clock;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +52,12 @@ impl Inner {
         access: Access,
     ) -> Result<TenantCtx, ApiError> {
         let claims = self.verifier.from_headers(headers)?;
+        if !self.tenants.is_ready() {
+            // Before the first load every agency would look unknown (404): say "not yet".
+            return Err(ApiError::unavailable(
+                "tenants are not loaded yet; retry shortly",
+            ));
+        }
         let tenant = self.tenants.get(agency);
         authorize(&claims, agency, tenant.as_deref(), access)?;
         let tenant = tenant.expect("authorize checked the tenant exists");

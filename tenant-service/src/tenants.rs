@@ -3,98 +3,76 @@
 //! A [`TenantSource`] fills the [`TenantRegistry`]: [`FileTenantSource`] reads a YAML
 //! directory file (`--tenants-file`) for local runs and reloads it when it changes;
 //! [`crate::kube_source::KubeSecretSource`] watches the operator's database Secrets in a
-//! cluster.
+//! cluster. Both produce a [`Tenant`]: the [`TenantContract`] the operator provisions
+//! (place and rules) plus the database URL.
 
-use crate::domain::Category;
 use anyhow::Context;
 use futures::future::BoxFuture;
+use sanxiang_domain::{EnforcementCategory, NO_COUNTY, TenantContract, disclosure_working_days};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// An agency-level override of the disclosure period, with its legal basis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DisclosureOverride {
-    pub category: Category,
-    pub working_days: u32,
-    #[serde(default)]
-    pub legal_basis: String,
-}
-
-fn default_withdrawal_days() -> u32 {
-    3
-}
-fn default_ratio() -> u32 {
-    50
-}
-
-/// One tenant: an enforcement agency and its database.
+/// One tenant: an enforcement agency (its contract: place and rules) and its database.
+///
+/// In the tenants file the contract's fields and `databaseUrl` stand side by side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
-    pub agency: String,
-    pub province: String,
-    pub city: String,
-    /// County code, or `-` for a city-level agency.
-    #[serde(default = "dash")]
-    pub county: String,
+    #[serde(flatten)]
+    pub contract: TenantContract,
     pub database_url: String,
-    /// `sx.<province>.<city>.<county|->.<agency>`
-    #[serde(default)]
-    pub subject_prefix: String,
-    #[serde(default)]
-    pub disclosure_overrides: Vec<DisclosureOverride>,
-    /// Withdrawal limit for revoked decisions, in days (national ceiling 3, Dazhou 1).
-    #[serde(default = "default_withdrawal_days")]
-    pub withdrawal_deadline_days: u32,
-    /// Minimum legal reviewers per 1000 officers (50 = 5%).
-    #[serde(default = "default_ratio")]
-    pub legal_reviewer_ratio_permille: u32,
-    /// Matters (catalog codes) whose decisions always need legal review.
-    #[serde(default)]
-    pub review_catalog: Vec<String>,
-    /// Keep publications online this many days (default: keep).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publication_retention_days: Option<u32>,
-    /// Shorter retention for decisions whose party is a natural person (default: keep).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub natural_person_retention_days: Option<u32>,
 }
 
-fn dash() -> String {
-    "-".into()
+/// A tenant reads as its contract (`tenant.agency`, `tenant.review_catalog`).
+impl Deref for Tenant {
+    type Target = TenantContract;
+    fn deref(&self) -> &TenantContract {
+        &self.contract
+    }
+}
+
+impl DerefMut for Tenant {
+    fn deref_mut(&mut self) -> &mut TenantContract {
+        &mut self.contract
+    }
 }
 
 impl Tenant {
+    pub fn new(contract: TenantContract, database_url: impl Into<String>) -> Self {
+        Self {
+            contract,
+            database_url: database_url.into(),
+        }
+    }
+
     /// Fills defaults (subject prefix) and checks the entry.
     pub fn normalized(mut self) -> anyhow::Result<Self> {
+        let c = &mut self.contract;
         for (name, v) in [
-            ("agency", &self.agency),
-            ("province", &self.province),
-            ("city", &self.city),
-            ("county", &self.county),
+            ("agency", &c.agency),
+            ("province", &c.province),
+            ("city", &c.city),
+            ("county", &c.county),
         ] {
             anyhow::ensure!(
                 !v.is_empty()
                     && v.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
                 "tenant {:?}: {name} {:?} must be a non-empty token of letters, digits, '-' or '_'",
-                self.agency,
+                c.agency,
                 v
             );
         }
-        if self.county.is_empty() {
-            self.county = "-".into();
+        if c.county.is_empty() {
+            c.county = NO_COUNTY.into();
         }
-        if self.subject_prefix.is_empty() {
-            self.subject_prefix = format!(
-                "sx.{}.{}.{}.{}",
-                self.province, self.city, self.county, self.agency
-            );
+        if c.subject_prefix.is_empty() {
+            c.subject_prefix = format!("sx.{}.{}.{}.{}", c.province, c.city, c.county, c.agency);
         }
         anyhow::ensure!(
             !self.database_url.is_empty(),
@@ -104,19 +82,9 @@ impl Tenant {
         Ok(self)
     }
 
-    /// Disclosure period for a category: the agency's override if any, else 7 or 20
-    /// (`sanxiang_crds::agency::disclosure_working_days`).
-    pub fn disclosure_days(&self, category: Category) -> u32 {
-        let overrides: Vec<sanxiang_crds::agency::DisclosureOverride> = self
-            .disclosure_overrides
-            .iter()
-            .map(|o| sanxiang_crds::agency::DisclosureOverride {
-                category: o.category.into(),
-                working_days: o.working_days,
-                legal_basis: o.legal_basis.clone(),
-            })
-            .collect();
-        sanxiang_crds::agency::disclosure_working_days(category.into(), &overrides)
+    /// Disclosure period for a category: the agency's override if any, else 7 or 20.
+    pub fn disclosure_days(&self, category: EnforcementCategory) -> u32 {
+        disclosure_working_days(category, &self.disclosure_overrides)
     }
 
     pub fn subject(&self, event: &str) -> String {
@@ -301,9 +269,9 @@ tenants:
         assert_eq!(t[0].subject_prefix, "sx.210000.210100.-.sy-market");
         assert_eq!(t[0].withdrawal_deadline_days, 3);
         assert_eq!(t[0].legal_reviewer_ratio_permille, 50);
-        assert_eq!(t[0].disclosure_days(Category::Penalty), 5);
-        assert_eq!(t[0].disclosure_days(Category::Licensing), 7);
-        assert_eq!(t[0].disclosure_days(Category::Coercion), 20);
+        assert_eq!(t[0].disclosure_days(EnforcementCategory::Penalty), 5);
+        assert_eq!(t[0].disclosure_days(EnforcementCategory::Licensing), 7);
+        assert_eq!(t[0].disclosure_days(EnforcementCategory::Coercion), 20);
         assert_eq!(t[1].subject_prefix, "sx.custom");
         assert_eq!(t[1].withdrawal_deadline_days, 1);
         assert_eq!(t[1].subject("disclosure"), "sx.custom.disclosure");
@@ -322,20 +290,7 @@ tenants:
         let text = "- agency: 'a.b'\n  province: p\n  city: c\n  databaseUrl: x\n";
         assert!(parse_tenants_file(text).is_err());
         let reg = TenantRegistry::new();
-        let t = Tenant {
-            agency: "a".into(),
-            province: "p".into(),
-            city: "c".into(),
-            county: "-".into(),
-            database_url: "u".into(),
-            subject_prefix: String::new(),
-            disclosure_overrides: vec![],
-            withdrawal_deadline_days: 3,
-            legal_reviewer_ratio_permille: 50,
-            review_catalog: vec![],
-            publication_retention_days: None,
-            natural_person_retention_days: None,
-        };
+        let t = Tenant::new(TenantContract::new("a", "p", "c", "-"), "u");
         assert!(reg.replace_all(vec![t.clone(), t]).is_err());
     }
 }

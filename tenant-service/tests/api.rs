@@ -56,7 +56,9 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
     assert_eq!(v["disclosureDue"], "2026-10-15");
     assert_eq!(v["disclosureDays"], 7);
 
-    // A year without a WorkCalendar is an explicit error, and the gauge says so.
+    // A year without a WorkCalendar never blocks work (issue 9; this used to be a 422): the
+    // decision is issued and recorded, its due date is pending and says on what, and the
+    // gauge says so.
     let (s, v) = h
         .get(
             0,
@@ -64,9 +66,8 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
             Role::Officer,
         )
         .await?;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["field"], "decidedOn");
-    assert!(v["error"].as_str().unwrap().contains("2024"), "{v}");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["disclosureDue"], "pending: no calendar for 2024", "{v}");
     let id = h.draft(0, penalty("沈市监罚〔2024〕9号")).await?;
     let (s, v) = h
         .post(
@@ -76,14 +77,35 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
             json!({"decidedOn": "2024-06-03"}),
         )
         .await?;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["field"], "decidedOn");
-    let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
-    assert_eq!(v["status"], "draft", "nothing written on error");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "issued");
+    assert_eq!(v["disclosureDue"], "pending: no calendar for 2024", "{v}");
     let page = h.metrics().await?;
     assert_eq!(
         metric(&page, "sanxiang_calendar_missing_year", h.agency(0)),
         Some(1.0),
+        "{page}"
+    );
+    // The moment 2024 is loaded the due date is computed. (A test calendar: only 元旦.)
+    let st = h.service().state.clone();
+    let mut specs = sanxiang_tenant_service::calendar::load_specs(&calendar_dir())?;
+    specs.push(serde_yaml::from_str(
+        "year: 2024\nholidays: [{name: 元旦, start: 2024-01-01, end: 2024-01-01}]\n",
+    )?);
+    st.calendars.replace(&specs)?;
+    let tenant = st.tenants.get(h.agency(0)).unwrap();
+    assert_eq!(
+        sanxiang_tenant_service::deadlines::resolve_pending(&st, &tenant).await?,
+        0
+    );
+    let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
+    assert_eq!(v["disclosureDue"], "2024-06-12", "{v}");
+    let c = scan::scan_tenant(&st, &tenant).await?;
+    assert_eq!(c.disclosures_overdue, 1, "issued in 2024, not disclosed");
+    let page = h.metrics().await?;
+    assert_eq!(
+        metric(&page, "sanxiang_calendar_missing_year", h.agency(0)),
+        Some(0.0),
         "{page}"
     );
     h.stop().await;
@@ -504,7 +526,7 @@ async fn publication_is_redacted_and_searchable() -> anyhow::Result<()> {
     // An organisation keeps its name and credit code.
     let org = json!({
         "documentNumber": "沈市监许〔2026〕5号", "category": "licensing", "procedure": "general",
-        "party": {"kind": "organisation", "name": "沈阳某某食品有限公司", "idNumber": "91210100MA0Y12345X"},
+        "party": {"kind": "organisation", "name": "沈阳某某食品有限公司", "idNumber": "91210100MA0Y12345M"},
         "facts": "申请食品经营许可", "legalBasis": "《食品经营许可和备案管理办法》", "conclusion": "准予许可"
     });
     let oid = h.draft(0, org).await?;

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""Generates tenant-service/openapi.json (the document is hand-maintained through this script)."""
-import json, os
+"""Generates tenant-service/openapi.json (the document is hand-maintained through this script).
+
+Run it through `cargo xtask generate`, which passes the enforcement category codes of
+sanxiang-domain (SANXIANG_CATEGORY_CODES) and the output path (SANXIANG_OPENAPI_OUT).
+"""
+import json, os, sys
 
 def ref(n): return {"$ref": f"#/components/schemas/{n}"}
 def body(schema, required=True): return {"required": required, "content": {"application/json": {"schema": schema}}}
@@ -27,7 +31,9 @@ def op(summary, tag, params=(), req=None, resp=None, errors=AUTHERR, secured=Tru
     else: o["security"] = []
     return o
 
-CATS = ["licensing", "penalty", "coercion", "expropriation", "requisition", "inspection", "fees", "adjudication", "confirmation"]
+CATS = [c for c in os.environ.get("SANXIANG_CATEGORY_CODES", "").split(",") if c]
+if not CATS:
+    sys.exit("gen_openapi.py: run it through `cargo xtask generate` (it passes the category codes)")
 schemas = {
   "Error": {"type": "object", "required": ["error"], "properties": {
       "error": {"type": "string", "description": "What is wrong and which rule"},
@@ -224,7 +230,7 @@ doc = {
   "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
       "description": "Claims: sub, role (officer|reviewer|agency_admin|city_supervisor|province_supervisor), agency, city, province, exp"}}},
 }
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json")
+out = os.environ.get("SANXIANG_OPENAPI_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, ensure_ascii=False, indent=2)
     f.write("\n")

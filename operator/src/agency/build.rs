@@ -1,66 +1,179 @@
-//! Pure builders of the Kubernetes objects an agency gets: its two credential Secrets and
-//! its PrometheusRule. No I/O here, so what the operator would write is unit-tested.
+//! Stage 3, build (pure): the names, the [`TenantContract`], the metadata and the objects
+//! an agency gets — its two credential Secrets and its PrometheusRule. No I/O here, so
+//! what the operator would write is unit-tested.
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
+use kube::{Resource, ResourceExt};
 
-use sanxiang_crds::agency::DisclosureOverride;
+use sanxiang_crds::agency::{Agency, AgencySpec};
+use sanxiang_crds::conditions::reason;
 use sanxiang_crds::jurisdiction::JurisdictionPolicies;
+use sanxiang_domain::{
+    AGENCY_LABEL, CREDENTIALS_LABEL, DATABASE_CREDENTIALS, DatabaseCredentials as Keys,
+    TenantContract,
+};
 
+use super::dereference::Inputs;
+use super::milestones;
+use super::placement::Resolved;
+use crate::alerts::{AgencyAlertInput, agency_rule_spec};
 use crate::context::MANAGED_BY;
-use crate::naming::{AgencyNames, Placement};
+use crate::naming::{self, AgencyNames, Placement};
 use crate::nats::{NATS_SECRET_LABEL, NATS_SECRET_LABEL_VALUE};
 
-/// The rules the tenant service enforces for this agency, carried as annotations so that
-/// it needs nothing but the Secret: the agency's disclosure overrides (each with its legal
-/// basis) and its city's withdrawal limit and reviewer ratio.
-pub struct TenantRules<'a> {
-    pub disclosure_overrides: &'a [DisclosureOverride],
-    pub policies: &'a JurisdictionPolicies,
+/// Everything the apply stage writes for an agency.
+pub struct Desired {
+    pub placement: Placement,
+    pub names: AgencyNames,
+    pub contract: TenantContract,
+    /// Labels, annotations (the contract) and owner of every provisioned object.
+    pub meta: ObjectMeta,
+    /// The PrometheusRule, or why it cannot be built (condition reason and message).
+    pub alerts: Result<AlertRule, (&'static str, String)>,
 }
 
-/// Labels and annotations every provisioned object carries, for routing and for the tenant
-/// service's discovery of tenants.
-pub fn tenant_metadata(
+/// The agency's PrometheusRule and what went into it.
+#[derive(Clone, Debug)]
+pub struct AlertRule {
+    pub rule: DynamicObject,
+    /// Milestone occurrences with alerts.
+    pub occurrences: usize,
+    /// Milestones waiting for a WorkCalendar, e.g. `plan/milestone (no calendar for 2027)`.
+    pub pending: Vec<String>,
+}
+
+/// Builds what a valid agency gets.
+pub fn desired(
+    agency: &Agency,
+    inputs: &Inputs,
+    resolved: &Resolved,
+    runbook_base_url: &str,
+) -> Desired {
+    let placement = resolved.placement.clone();
+    let names = naming::agency_names(&inputs.namespace, &inputs.name, &placement);
+    let owner = agency.controller_owner_ref(&()).expect("agency has a uid");
+    let contract = tenant_contract(
+        &inputs.name,
+        &placement,
+        &names,
+        &agency.spec,
+        &resolved.policies,
+    );
+    let meta = tenant_metadata(&contract, &owner, &inputs.namespace);
+    let alerts = alert_rule(agency, inputs, resolved, &names, &meta, runbook_base_url);
+    Desired {
+        placement,
+        names,
+        contract,
+        meta,
+        alerts,
+    }
+}
+
+/// The PrometheusRule: deadlines, reviewer ratio, annual statistics and the milestones
+/// the agency answers for; milestones waiting for a calendar are left out and named.
+fn alert_rule(
+    agency: &Agency,
+    inputs: &Inputs,
+    resolved: &Resolved,
+    names: &AgencyNames,
+    meta: &ObjectMeta,
+    runbook_base_url: &str,
+) -> Result<AlertRule, (&'static str, String)> {
+    let calendar = inputs
+        .calendar
+        .as_ref()
+        .map_err(|e| (reason::CALENDAR_MISSING, e.to_string()))?;
+    let plans: Vec<_> = inputs.plans.iter().map(|p| p.as_ref()).collect();
+    let found = milestones::for_agency(
+        &plans,
+        &inputs.namespace,
+        agency.labels(),
+        &agency.spec.jurisdiction,
+        &resolved.placement,
+        calendar,
+        inputs.today,
+    )
+    .map_err(|e| (reason::CALENDAR_MISSING, e.to_string()))?;
+    let stats_due = resolved
+        .policies
+        .annual_statistics_due
+        .in_year(inputs.today.year())
+        .ok_or((
+            reason::INVALID_SPEC,
+            "policies.annualStatisticsDue is not a date".to_string(),
+        ))?;
+    let spec = agency_rule_spec(&AgencyAlertInput {
+        agency: &inputs.name,
+        namespace: &inputs.namespace,
+        province: &resolved.placement.province,
+        city: &resolved.placement.city,
+        county: resolved.placement.county_token(),
+        reviewer_ratio_permille: resolved.policies.legal_reviewer_ratio_permille,
+        routing_labels: &agency.spec.alerting.labels,
+        milestones: &found.occurrences,
+        annual_statistics_year: inputs.today.year() - 1,
+        annual_statistics_due: stats_due,
+        runbook_base_url,
+    });
+    Ok(AlertRule {
+        rule: prometheus_rule(meta.clone(), names, spec),
+        occurrences: found.occurrences.len(),
+        pending: found
+            .pending
+            .iter()
+            .map(|p| format!("{}/{} (no calendar for {})", p.plan, p.milestone, p.year))
+            .collect(),
+    })
+}
+
+/// What the tenant service needs to know about the agency besides its credentials: its
+/// place, its disclosure overrides (each with its legal basis) and review catalogue from
+/// the Agency, and its city's withdrawal limit, reviewer ratio and retention.
+pub fn tenant_contract(
     name: &str,
     placement: &Placement,
     names: &AgencyNames,
+    spec: &AgencySpec,
+    policies: &JurisdictionPolicies,
+) -> TenantContract {
+    TenantContract {
+        subject_prefix: names.subject_prefix.clone(),
+        disclosure_overrides: spec.disclosure.overrides.clone(),
+        withdrawal_deadline_days: policies.withdrawal_deadline_days,
+        legal_reviewer_ratio_permille: policies.legal_reviewer_ratio_permille,
+        review_catalog: spec.review_catalog.clone(),
+        publication_retention_days: policies.publication_retention_days,
+        natural_person_retention_days: policies.natural_person_retention_days,
+        ..TenantContract::new(
+            name,
+            &placement.province,
+            &placement.city,
+            placement.county_token(),
+        )
+    }
+}
+
+/// Labels and annotations every provisioned object carries: the agency label for
+/// routing, and the [`TenantContract`] for the tenant service's discovery of tenants.
+pub fn tenant_metadata(
+    contract: &TenantContract,
     owner: &OwnerReference,
     namespace: &str,
-    rules: &TenantRules,
 ) -> ObjectMeta {
     ObjectMeta {
         namespace: Some(namespace.into()),
         labels: Some(BTreeMap::from([
             (MANAGED_BY.0.into(), MANAGED_BY.1.into()),
-            ("sanxiang.io/agency".into(), name.into()),
+            (AGENCY_LABEL.into(), contract.agency.clone()),
         ])),
-        annotations: Some(BTreeMap::from([
-            ("sanxiang.io/agency".into(), name.into()),
-            ("sanxiang.io/province".into(), placement.province.clone()),
-            ("sanxiang.io/city".into(), placement.city.clone()),
-            ("sanxiang.io/county".into(), placement.county_token().into()),
-            (
-                "sanxiang.io/subject-prefix".into(),
-                names.subject_prefix.clone(),
-            ),
-            (
-                "sanxiang.io/disclosure-overrides".into(),
-                serde_json::to_string(rules.disclosure_overrides).expect("serialisable"),
-            ),
-            (
-                "sanxiang.io/withdrawal-deadline-days".into(),
-                rules.policies.withdrawal_deadline_days.to_string(),
-            ),
-            (
-                "sanxiang.io/legal-reviewer-ratio-permille".into(),
-                rules.policies.legal_reviewer_ratio_permille.to_string(),
-            ),
-        ])),
+        annotations: Some(contract.to_annotations()),
         owner_references: Some(vec![owner.clone()]),
         ..Default::default()
     }
@@ -80,7 +193,7 @@ pub fn database_secret(
     meta.name = Some(names.database_secret.clone());
     meta.labels
         .get_or_insert_default()
-        .insert("sanxiang.io/credentials".into(), "database".into());
+        .insert(CREDENTIALS_LABEL.into(), DATABASE_CREDENTIALS.into());
     let url = format!(
         "postgres://{}:{}@{}:{}/{}",
         names.role, db.password, db.host, db.port, names.database
@@ -89,12 +202,12 @@ pub fn database_secret(
         metadata: meta,
         type_: Some("Opaque".into()),
         data: Some(bytes(BTreeMap::from([
-            ("host".into(), db.host.into()),
-            ("port".into(), db.port.to_string()),
-            ("dbname".into(), names.database.clone()),
-            ("username".into(), names.role.clone()),
-            ("password".into(), db.password.into()),
-            ("url".into(), url),
+            (Keys::HOST.into(), db.host.into()),
+            (Keys::PORT.into(), db.port.to_string()),
+            (Keys::DBNAME.into(), names.database.clone()),
+            (Keys::USERNAME.into(), names.role.clone()),
+            (Keys::PASSWORD.into(), db.password.into()),
+            (Keys::URL.into(), url),
         ]))),
         ..Default::default()
     }
@@ -184,17 +297,30 @@ mod tests {
             county: None,
         };
         let names = agency_names("sx-211200", "market", &placement);
-        let overrides: Vec<DisclosureOverride> = serde_json::from_value(serde_json::json!([
-            {"category": "Penalty", "workingDays": 5, "legalBasis": "《某某条例》第十二条"}
-        ]))
+        let spec: AgencySpec = serde_json::from_value(serde_json::json!({
+            "jurisdiction": "211200", "displayName": "铁岭市市场监督管理局",
+            "creditCode": "91350100M000100Y43", "categories": ["Penalty"],
+            "disclosure": {"overrides": [
+                {"category": "Penalty", "workingDays": 5, "legalBasis": "《某某条例》第十二条"}
+            ]},
+            "reviewCatalog": ["M-001", "M-002"]
+        }))
         .unwrap();
-        let policies: JurisdictionPolicies = serde_json::from_value(serde_json::json!({})).unwrap();
-        let rules = TenantRules {
-            disclosure_overrides: &overrides,
-            policies: &policies,
-        };
-        let meta = tenant_metadata("market", &placement, &names, &owner(), "sx-211200", &rules);
+        let policies: JurisdictionPolicies =
+            serde_json::from_value(serde_json::json!({"naturalPersonRetentionDays": 730})).unwrap();
+        let contract = tenant_contract("market", &placement, &names, &spec, &policies);
+        let meta = tenant_metadata(&contract, &owner(), "sx-211200");
         let annotations = meta.annotations.clone().unwrap();
+        assert_eq!(annotations["sanxiang.io/review-catalog"], "M-001,M-002");
+        assert_eq!(
+            annotations["sanxiang.io/natural-person-retention-days"],
+            "730"
+        );
+        assert!(!annotations.contains_key("sanxiang.io/publication-retention-days"));
+        assert_eq!(
+            TenantContract::from_annotations(&annotations).as_ref(),
+            Ok(&contract)
+        );
         assert_eq!(
             annotations["sanxiang.io/disclosure-overrides"],
             r#"[{"category":"Penalty","workingDays":5,"legalBasis":"《某某条例》第十二条"}]"#

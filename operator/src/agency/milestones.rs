@@ -2,8 +2,9 @@
 //!
 //! For each responsible milestone the alert rules get the most recent past occurrence (so
 //! a missed one keeps alerting until it is reported done) and the next one (so "due soon"
-//! fires in time). Dates come from the working-day calendar; a missing year is an error
-//! the caller reports, never a guess.
+//! fires in time). Dates come from the working-day calendar, never a guess: a milestone
+//! whose dates reach into a year without a WorkCalendar is listed as pending (its alerts
+//! appear the moment the year is loaded) and the agency stays Ready.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,23 @@ use crate::naming::Placement;
 /// How far back a past occurrence still counts (a monthly duty's previous due date).
 const LOOK_BACK_DAYS: i64 = 45;
 
+/// A responsible milestone whose dates cannot be known yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingMilestone {
+    pub plan: String,
+    pub milestone: String,
+    /// The first year without a WorkCalendar that its dates need.
+    pub year: i32,
+}
+
+/// The agency's milestone occurrences around today, and those pending on a calendar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgencyMilestones {
+    pub occurrences: Vec<MilestoneOccurrence>,
+    pub pending: Vec<PendingMilestone>,
+}
+
+/// Fails only when a schedule or a calendar is inconsistent ([`CalendarError::Invalid`]).
 pub fn for_agency(
     plans: &[&SupervisionPlan],
     namespace: &str,
@@ -27,8 +45,9 @@ pub fn for_agency(
     placement: &Placement,
     calendar: &Calendar,
     today: NaiveDate,
-) -> Result<Vec<MilestoneOccurrence>, CalendarError> {
+) -> Result<AgencyMilestones, CalendarError> {
     let mut out = Vec::new();
+    let mut pending = Vec::new();
     let ancestry = [
         Some(jurisdiction_code),
         Some(placement.city.as_str()),
@@ -50,30 +69,54 @@ pub fn for_agency(
                 continue;
             }
             // Only the years actually needed are asked of the calendar: the window behind
-            // today, and up to the next due date.
+            // today, and up to the next due date. A year without a calendar leaves what
+            // needs it pending; the rest (a missed past date) still counts.
+            let mut missing = None;
+            let mut keep = |r: Result<Vec<NaiveDate>, CalendarError>| match r {
+                Ok(dues) => Ok(dues),
+                Err(CalendarError::MissingYear(y)) => {
+                    missing.get_or_insert(y);
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            };
             let past = match today.pred_opt() {
-                Some(yesterday) => occurrences(
+                Some(yesterday) => keep(occurrences(
                     &m.schedule,
                     calendar,
                     today - chrono::Duration::days(LOOK_BACK_DAYS),
                     yesterday,
-                )?,
+                ))?,
                 None => Vec::new(),
             };
-            let next = next_due(&m.schedule, calendar, today)?;
-            for due in past.last().into_iter().chain(next.as_ref()) {
+            let next = keep(next_due(&m.schedule, calendar, today).map(Vec::from_iter))?;
+            for due in past.last().into_iter().chain(next.first()) {
+                let from = due_soon_from(calendar, *due, m.schedule.due_soon_working_days);
+                let Some(from) = keep(from.map(|d| vec![d]))?.pop() else {
+                    continue;
+                };
                 out.push(MilestoneOccurrence {
                     plan: plan.name_any(),
                     milestone: m.id.clone(),
                     task: m.task.clone(),
                     due: *due,
-                    due_soon_from: due_soon_from(calendar, *due, m.schedule.due_soon_working_days)?,
+                    due_soon_from: from,
+                });
+            }
+            if let Some(year) = missing {
+                pending.push(PendingMilestone {
+                    plan: plan.name_any(),
+                    milestone: m.id.clone(),
+                    year,
                 });
             }
         }
     }
     out.sort_by(|a, b| (&a.plan, &a.milestone, a.due).cmp(&(&b.plan, &b.milestone, b.due)));
-    Ok(out)
+    Ok(AgencyMilestones {
+        occurrences: out,
+        pending,
+    })
 }
 
 /// The first day on which `due` is at most `n` working days away.
@@ -156,7 +199,7 @@ mod tests {
     fn for_county_agency(
         plan: &SupervisionPlan,
         today: NaiveDate,
-    ) -> Result<Vec<MilestoneOccurrence>, CalendarError> {
+    ) -> Result<AgencyMilestones, CalendarError> {
         for_agency(
             &[plan],
             "sx-210100",
@@ -172,7 +215,9 @@ mod tests {
     fn monthly_day_20_moves_to_the_next_working_day() {
         let p = plan(&["210100"]);
         // 2026-12-20 is a Sunday: due Monday 2026-12-21; the past one is 2026-11-20 (Friday).
-        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .unwrap()
+            .occurrences;
         let dues: Vec<String> = got.iter().map(|o| o.due.to_string()).collect();
         assert_eq!(dues, ["2026-11-20", "2026-12-21"]);
         // Three working days before Monday the 21st: from Wednesday the 16th.
@@ -183,14 +228,25 @@ mod tests {
     fn other_jurisdictions_milestones_do_not_apply() {
         let p = plan(&["211200"]);
         let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()).unwrap();
-        assert!(got.is_empty());
+        assert_eq!(got, AgencyMilestones::default());
     }
 
     #[test]
-    fn a_missing_calendar_year_is_an_error() {
+    fn a_missing_calendar_year_leaves_the_milestone_pending() {
+        // Issue 9: a year without a calendar no longer fails the agency's alerts; the
+        // milestone waits, named with the year it needs.
         let p = plan(&["210000"]);
-        let err =
-            for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()).unwrap_err();
-        assert_eq!(err, CalendarError::MissingYear(2027));
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()).unwrap();
+        // December's report (due Monday the 21st) is past and still alerts when missed.
+        let dues: Vec<String> = got.occurrences.iter().map(|o| o.due.to_string()).collect();
+        assert_eq!(dues, ["2026-12-21"]);
+        assert_eq!(
+            got.pending,
+            [PendingMilestone {
+                plan: "shenyang-2026".into(),
+                milestone: "monthly-report".into(),
+                year: 2027
+            }]
+        );
     }
 }

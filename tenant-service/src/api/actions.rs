@@ -2,7 +2,6 @@
 
 use super::{JsonBody, QueryParams, parse_id, text};
 use crate::auth::{Access, Role, require_role};
-use crate::domain::{ACTION_KINDS, Category, Procedure, requires_full_av};
 use crate::error::{ApiError, ApiResult};
 use crate::hashchain::{self, EntryFields, StoredEntry};
 use crate::state::{AppState, TenantCtx};
@@ -10,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_domain::{ACTION_KINDS, EnforcementCategory as Category, Procedure, requires_full_av};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -179,14 +179,14 @@ pub async fn create(
                 ),
             ));
         }
-        if !o.categories.iter().any(|c| c == input.category.as_str()) {
+        if !o.categories.iter().any(|c| c == input.category.code()) {
             return Err(ApiError::unprocessable(
                 &field,
                 format!(
                     "certificate {} of officer {} does not cover category {}",
                     o.certificate_number,
                     o.name,
-                    input.category.as_str()
+                    input.category.code()
                 ),
             ));
         }
@@ -198,7 +198,7 @@ pub async fn create(
     )
     .bind(id)
     .bind(input.title.trim())
-    .bind(input.category.as_str())
+    .bind(input.category.code())
     .bind(input.procedure.as_str())
     .bind(&input.kind)
     .bind(requires_full_av(&input.kind))

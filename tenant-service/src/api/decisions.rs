@@ -3,8 +3,7 @@
 
 use super::{JsonBody, QueryParams, parse_id, text};
 use crate::auth::{Access, Role, require_role};
-use crate::calendar::CalendarError;
-use crate::domain::{Category, Procedure, category_names};
+use crate::deadlines::DisclosureDue;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::redaction::{self, DecisionText, PartyKind};
@@ -14,6 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sanxiang_domain::{DueDate, EnforcementCategory as Category, Procedure};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -93,7 +93,9 @@ pub struct Decision {
     pub decided_on: Option<NaiveDate>,
     pub issued_at: Option<DateTime<Utc>>,
     pub disclosure_days: Option<i32>,
-    pub disclosure_due: Option<NaiveDate>,
+    /// A date, or "pending: no calendar for YEAR" ([`crate::deadlines`]).
+    #[sqlx(flatten)]
+    pub disclosure_due: DisclosureDue,
     pub publish_online: bool,
     pub published_at: Option<DateTime<Utc>>,
     pub publication: Option<serde_json::Value>,
@@ -108,7 +110,7 @@ pub struct Decision {
 pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, procedure, party_kind, party_name, \
     party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
     legal_basis, conclusion, major, major_reasons, status, decided_on, issued_at, disclosure_days, \
-    disclosure_due, publish_online, published_at, publication, revoked_at, revocation_reason, \
+    disclosure_due, disclosure_due_pending_year, publish_online, published_at, publication, revoked_at, revocation_reason, \
     withdrawal_due, withdrawn_at, created_by, created_at";
 
 #[derive(Debug, Serialize)]
@@ -194,14 +196,12 @@ fn validate(input: &DecisionInput) -> ApiResult<()> {
                 }
             }
             PartyKind::Organisation => {
-                if id.len() != 18
-                    || !id
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-                {
+                if let Err(e) = sanxiang_domain::validate_credit_code(id) {
                     return Err(ApiError::unprocessable(
                         "party.idNumber",
-                        "party.idNumber of an organisation must be its 18-character unified social credit code",
+                        format!(
+                            "party.idNumber of an organisation must be its unified social credit code: {e}"
+                        ),
                     ));
                 }
             }
@@ -249,7 +249,7 @@ fn bind_draft<'q>(
     };
     q.bind(input.action_id)
         .bind(input.document_number.trim())
-        .bind(input.category.as_str())
+        .bind(input.category.code())
         .bind(input.procedure.as_str())
         .bind(match p.kind {
             PartyKind::NaturalPerson => "natural_person",
@@ -448,29 +448,30 @@ pub async fn get_one(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-/// Disclosure due date: `days` working days after `decided_on`.
+/// Disclosure due date: `days` working days after `decided_on`, or pending on a year
+/// without a WorkCalendar (never a refusal: see [`crate::deadlines`]).
 pub fn due_date(
     st: &Inner,
     tenant: &Tenant,
     decided_on: NaiveDate,
     days: u32,
     field: &str,
-) -> ApiResult<NaiveDate> {
+) -> ApiResult<DueDate> {
     let cal = st.calendars.get();
-    cal.add_working_days(decided_on, days).map_err(|e| match e {
-        CalendarError::MissingYear(y) => {
-            st.note_calendar_missing(&tenant.agency, y);
-            st.metrics.calendar_missing_year.with_label_values(&tenant.labels()).set(1);
-            ApiError::unprocessable(
-                field,
-                format!(
-                    "cannot compute the disclosure due date: no WorkCalendar for year {y} is loaded \
-                     (load the State Council holiday notice for {y})"
-                ),
-            )
-        }
-        other => ApiError::unprocessable(field, format!("cannot compute the disclosure due date: {other}")),
-    })
+    let due = cal.due_after(decided_on, days).map_err(|e| {
+        ApiError::unprocessable(
+            field,
+            format!("cannot compute the disclosure due date: {e}"),
+        )
+    })?;
+    if let DueDate::Pending { year } = due {
+        st.note_calendar_missing(&tenant.agency, year);
+        st.metrics
+            .calendar_missing_year
+            .with_label_values(&tenant.labels())
+            .set(1);
+    }
+    Ok(due)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -535,23 +536,25 @@ pub async fn issue(
         }
     }
     let category =
-        Category::parse(&d.category).ok_or_else(|| ApiError::internal("bad category in db"))?;
+        Category::from_code(&d.category).ok_or_else(|| ApiError::internal("bad category in db"))?;
     let days = ctx.tenant.disclosure_days(category);
     let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn")?;
+    let due = DisclosureDue::from_due(due);
     let d: Decision = sqlx::query_as(&format!(
         "UPDATE decisions SET status = 'issued', decided_on = $2, issued_at = $3, disclosure_days = $4, \
-         disclosure_due = $5 WHERE id = $1 RETURNING {COLUMNS}"
+         disclosure_due = $5, disclosure_due_pending_year = $6 WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(decided_on)
     .bind(st.clock.now())
     .bind(days as i32)
-    .bind(due)
+    .bind(due.disclosure_due)
+    .bind(due.disclosure_due_pending_year)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
     let mut labels = ctx.tenant.labels().to_vec();
-    labels.push(category.as_str());
+    labels.push(category.code());
     st.metrics
         .decisions_issued_total
         .with_label_values(&labels)
@@ -826,10 +829,10 @@ pub async fn deadline(
         .category
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("category", "category is required"))?;
-    let category = Category::parse(cat).ok_or_else(|| {
+    let category = Category::from_code(cat).ok_or_else(|| {
         ApiError::bad_request(
             "category",
-            format!("category must be one of {}", category_names()),
+            format!("category must be one of {}", Category::code_list()),
         )
     })?;
     let decided_on = match q.decided_on.as_deref() {
@@ -847,8 +850,8 @@ pub async fn deadline(
         .find(|o| o.category == category)
         .map(|o| o.legal_basis.clone());
     Ok(Json(serde_json::json!({
-        "category": category, "decidedOn": decided_on, "workingDays": days,
-        "disclosureDue": due, "overrideLegalBasis": basis,
+        "category": category.code(), "decidedOn": decided_on, "workingDays": days,
+        "disclosureDue": due.to_string(), "overrideLegalBasis": basis,
     })))
 }
 
@@ -906,12 +909,12 @@ pub async fn compute_statistics(pool: &PgPool, year: i32) -> ApiResult<serde_jso
     .await?;
     let mut out = serde_json::Map::new();
     for c in Category::ALL {
-        let r = rows.iter().find(|r| r.0 == c.as_str());
+        let r = rows.iter().find(|r| r.0 == c.code());
         let (total, general, simple, published, revoked) = r
             .map(|r| (r.1, r.2, r.3, r.4, r.5))
             .unwrap_or((0, 0, 0, 0, 0));
         out.insert(
-            c.as_str().to_string(),
+            c.code().to_string(),
             serde_json::json!({"decisions": total, "general": general, "simple": simple,
                 "published": published, "revoked": revoked}),
         );

@@ -343,7 +343,7 @@ mod tests {
     #[allow(dead_code)]
     struct Req {
         name: String,
-        category: crate::domain::Category,
+        category: sanxiang_domain::EnforcementCategory,
         inner: Option<Inner>,
     }
 

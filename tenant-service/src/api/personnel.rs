@@ -2,13 +2,13 @@
 
 use super::{JsonBody, QueryParams, parse_id, text};
 use crate::auth::{Access, Role, require_role};
-use crate::domain::Category;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_domain::EnforcementCategory as Category;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -205,7 +205,7 @@ pub async fn create(
     let categories: Vec<String> = input
         .categories
         .iter()
-        .map(|c| c.as_str().to_string())
+        .map(|c| c.code().to_string())
         .collect();
     let p: Person = sqlx::query_as(&format!(
         "INSERT INTO personnel (id, name, unit, position, role, certificate_number, categories, region, \
@@ -246,7 +246,7 @@ pub async fn update(
     let categories: Vec<String> = input
         .categories
         .iter()
-        .map(|c| c.as_str().to_string())
+        .map(|c| c.code().to_string())
         .collect();
     let p: Option<Person> = sqlx::query_as(&format!(
         "UPDATE personnel SET name=$2, unit=$3, position=$4, role=$5, certificate_number=$6, \

@@ -5,13 +5,13 @@
 //! (newest first), then document number.
 
 use super::QueryParams;
-use crate::domain::{Category, category_names};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
+use sanxiang_domain::EnforcementCategory as Category;
 use serde::Deserialize;
 
 /// (decided on, document number, publication)
@@ -61,10 +61,10 @@ pub async fn search(
         .category
         .as_deref()
         .map(|c| {
-            Category::parse(c).ok_or_else(|| {
+            Category::from_code(c).ok_or_else(|| {
                 ApiError::bad_request(
                     "category",
-                    format!("category must be one of {}", category_names()),
+                    format!("category must be one of {}", Category::code_list()),
                 )
             })
         })
@@ -104,7 +104,7 @@ pub async fn search(
         .filter(|t| q.county.as_deref().is_none_or(|c| c == t.county))
         .collect();
     let want = page * page_size;
-    let category = category.map(|c| c.as_str());
+    let category = category.map(|c| c.code());
     let results: Vec<(i64, Vec<Hit>)> = stream::iter(tenants)
         .map(|t| {
             let st = st.clone();

@@ -4,12 +4,13 @@
 use anyhow::Context;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::StatusCode;
+use sanxiang_domain::Clock;
+use sanxiang_domain::{DisclosureOverride, TenantContract};
 use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
-use sanxiang_tenant_service::clock::Clock;
 use sanxiang_tenant_service::db::PoolSettings;
-use sanxiang_tenant_service::tenants::{DisclosureOverride, Tenant, TenantRegistry};
+use sanxiang_tenant_service::tenants::{Tenant, TenantRegistry};
 use sanxiang_tenant_service::{NatsSettings, Service, Settings};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -32,20 +33,13 @@ impl TestTenant {
     pub async fn new(platform: &'static Platform, label: &str, city: &str) -> anyhow::Result<Self> {
         let scope = TestScope::new(platform, label).await?;
         let url = scope.create_database().await?;
-        let tenant = Tenant {
-            agency: format!("ag-{}", scope.id),
-            province: PROVINCE.into(),
-            city: city.into(),
-            county: "-".into(),
-            database_url: url,
+        let contract = TenantContract {
             subject_prefix: scope.subject_prefix.clone(),
-            disclosure_overrides: vec![],
             withdrawal_deadline_days: 1,
-            legal_reviewer_ratio_permille: 50,
             review_catalog: vec!["M-001".into()],
-            publication_retention_days: None,
-            natural_person_retention_days: None,
+            ..TenantContract::new(format!("ag-{}", scope.id), PROVINCE, city, "-")
         };
+        let tenant = Tenant::new(contract, url);
         Ok(Self { scope, tenant })
     }
 
@@ -105,6 +99,7 @@ impl Harness {
             tenants: registry,
             tenant_source: None,
             calendars: Calendars::from_dir(Some(&calendar_dir()))?,
+            calendar_source: None,
             verifier: Verifier::new().with_hs256_secret(SECRET),
             clock: opts.clock,
             pools: PoolSettings {

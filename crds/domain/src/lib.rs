@@ -1,0 +1,40 @@
+//! Sanxiang's domain vocabulary, with no Kubernetes in it.
+//!
+//! Every crate of the platform speaks about the same things — enforcement categories
+//! (执法类别), procedures, working days, credit and place codes, disclosure deadlines,
+//! the date in China — and each is defined here, once:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`category`] | [`EnforcementCategory`] (one enum: Kubernetes name, storage code, Chinese label), [`Procedure`], action kinds and the A/V-recording rule |
+//! | [`disclosure`] | the 7/20-working-day rule and [`DisclosureOverride`] (with its legal basis) |
+//! | [`calendar`] | the working-day engine ([`Calendar`]) built from yearly holiday notices |
+//! | [`credit_code`] | GB 32100-2015 unified social credit codes and their check digit |
+//! | [`place`] | GB/T 2260 division codes, their level and Chinese names of the sample provinces |
+//! | [`time`] | China Standard Time and the injectable [`Clock`] |
+//! | [`contract`] | [`TenantContract`]: what the operator writes onto an agency's database Secret and the tenant service reads |
+//! | [`field_error`] | [`FieldError`]: a validation problem named by its field |
+//!
+//! Why no Kubernetes: the CRD types (`sanxiang-crds`), the operator, the tenant service
+//! and the disclosure platform all need these rules, but only some of them talk to an
+//! API server; the rules are pure and tested on their own. Schemas (`schemars`) are
+//! derived here where a type is embedded in a CRD, so that the CRD YAML and the Rust
+//! type cannot drift.
+
+pub mod calendar;
+pub mod category;
+pub mod contract;
+pub mod credit_code;
+pub mod disclosure;
+pub mod field_error;
+pub mod place;
+pub mod time;
+
+pub use calendar::*;
+pub use category::*;
+pub use contract::*;
+pub use credit_code::*;
+pub use disclosure::*;
+pub use field_error::*;
+pub use place::*;
+pub use time::*;

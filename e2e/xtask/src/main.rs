@@ -1,0 +1,158 @@
+//! `cargo xtask generate [--check]`: the one entry point for every file generated from the
+//! Rust sources and committed.
+//!
+//! | files | generated from |
+//! |---|---|
+//! | `crds/yaml/*.yaml`, `charts/sanxiang/crds/*.yaml` | the CRD types (`sanxiang_crds::crd_manifests`) |
+//! | `charts/sanxiang/templates/prometheusrule-global.yaml`, `dashboards/tests/sample-rules.yaml` | the alert builder (`sanxiang_operator::rule_files`) |
+//! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
+//! | `tenant-service/openapi.json` | `tenant-service/tools/gen_openapi.py`, given the category codes of `sanxiang_domain` |
+//!
+//! Without `--check` it writes what differs and names each file; with `--check` it writes
+//! nothing and exits 1 naming each stale file (the test command runs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use sanxiang_domain::EnforcementCategory;
+
+/// A file that should exist with these contents.
+struct Generated {
+    path: PathBuf,
+    contents: Vec<u8>,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("xtask lives at e2e/xtask")
+        .to_path_buf()
+}
+
+fn crds() -> Vec<Generated> {
+    let mut out = Vec::new();
+    for dir in sanxiang_crds::CRD_OUTPUT_DIRS {
+        for (name, contents) in sanxiang_crds::crd_manifests() {
+            out.push(Generated {
+                path: Path::new(dir).join(name),
+                contents: contents.into_bytes(),
+            });
+        }
+    }
+    out
+}
+
+fn rule_files() -> Vec<Generated> {
+    sanxiang_operator::rule_files::generated_rule_files()
+        .into_iter()
+        .map(|(path, contents)| Generated {
+            path: path.into(),
+            contents: contents.into_bytes(),
+        })
+        .collect()
+}
+
+fn chart_dashboards(root: &Path) -> Result<Vec<Generated>, String> {
+    let dir = root.join("dashboards");
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let name = path.file_name().expect("a file").to_owned();
+            out.push(Generated {
+                path: Path::new("charts/sanxiang/dashboards").join(name),
+                contents: std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the OpenAPI generator into a temporary file and reads it back.
+fn openapi(root: &Path) -> Result<Vec<Generated>, String> {
+    let out = std::env::temp_dir().join(format!("sanxiang-openapi-{}.json", std::process::id()));
+    let codes = EnforcementCategory::ALL
+        .map(EnforcementCategory::code)
+        .join(",");
+    let status = Command::new("python3")
+        .arg(root.join("tenant-service/tools/gen_openapi.py"))
+        .env("SANXIANG_OPENAPI_OUT", &out)
+        .env("SANXIANG_CATEGORY_CODES", codes)
+        .status()
+        .map_err(|e| format!("python3 tenant-service/tools/gen_openapi.py: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "tenant-service/tools/gen_openapi.py failed: {status}"
+        ));
+    }
+    let contents = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let _ = std::fs::remove_file(&out);
+    Ok(vec![Generated {
+        path: "tenant-service/openapi.json".into(),
+        contents,
+    }])
+}
+
+fn generate(check: bool) -> Result<Vec<String>, String> {
+    let root = workspace_root();
+    let mut files = crds();
+    files.extend(rule_files());
+    files.extend(chart_dashboards(&root)?);
+    files.extend(openapi(&root)?);
+    let mut stale = Vec::new();
+    for f in files {
+        let path = root.join(&f.path);
+        let current = std::fs::read(&path).ok();
+        if current.as_deref() == Some(f.contents.as_slice()) {
+            continue;
+        }
+        let why = if current.is_none() {
+            "missing"
+        } else {
+            "stale"
+        };
+        if check {
+            stale.push(format!("{} is {why}", f.path.display()));
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, &f.contents).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {} (was {why})", f.path.display());
+    }
+    Ok(stale)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["generate"] => false,
+        ["generate", "--check"] => true,
+        _ => {
+            eprintln!("usage: cargo xtask generate [--check]");
+            return ExitCode::from(2);
+        }
+    };
+    match generate(check) {
+        Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
+        Ok(stale) => {
+            for s in &stale {
+                eprintln!("xtask: {s}");
+            }
+            eprintln!("xtask: run `cargo xtask generate` and commit the result");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Deletion (the `Cleanup` of `kube::runtime::finalizer`): what lives outside Kubernetes
+//! — the database and the NATS account — is kept (`deletionPolicy: Retain`, the default: records
+//! stay, the login is disabled) or dropped (`Delete`); the NATS user is revoked; the name
+//! claim is released, and agencies waiting for the name or the quota place look again.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+use sanxiang_crds::agency::{Agency, DeletionPolicy};
+use sanxiang_crds::conditions::{condition_type, find_condition, reason};
+
+use super::apply::PartFailed;
+use super::claim;
+use super::status::{publish, recorded_placement};
+use crate::context::Context;
+use crate::{naming, postgres};
+
+/// Why a deletion cannot finish yet (it is retried; records are never left behind).
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Part(PartFailed),
+    #[error(transparent)]
+    Claim(#[from] claim::Error),
+}
+
+impl CleanupError {
+    /// Metric label and event reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CleanupError::Kube(_) => "KubeApi",
+            CleanupError::Part(p) => p.reason,
+            CleanupError::Claim(c) => c.reason(),
+        }
+    }
+}
+
+pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupError> {
+    let namespace = agency.namespace().unwrap_or_default();
+    let name = agency.name_any();
+    let policy = agency.spec.database.deletion_policy;
+    // The placement recorded in the Secret annotations survives a deleted Jurisdiction.
+    let (placement, names) = match recorded_placement(agency) {
+        Some(p) => {
+            let names = naming::agency_names(&namespace, &name, &p);
+            (p, names)
+        }
+        None => {
+            // Never provisioned (e.g. invalid all along): nothing outside Kubernetes.
+            claim::release_name(&ctx.client, &ctx.config.lease_namespace, agency).await?;
+            retrigger_waiting_peers(ctx, agency);
+            return Ok(Action::await_change());
+        }
+    };
+    let part_error = |part: &'static str, reason: &'static str| {
+        move |message: String| {
+            CleanupError::Part(PartFailed {
+                part,
+                reason,
+                message,
+            })
+        }
+    };
+    // A database on a server the operator never knew (DatabaseReady refused with
+    // InvalidSpec) was never created: there is nothing to keep or drop there. Any other
+    // failure to reach the server waits, so records are never left behind by accident.
+    let database_never_created = agency.status.as_ref().is_some_and(|s| {
+        sanxiang_crds::conditions::find_condition(&s.conditions, condition_type::DATABASE_READY)
+            .is_some_and(|c| c.status != "True" && c.reason == reason::INVALID_SPEC)
+    });
+    let server = match ctx.postgres.get(&agency.spec.database.server) {
+        Ok(server) => Some(server),
+        Err(_) if database_never_created => None,
+        Err(e) => {
+            return Err(part_error("database", reason::DATABASE_UNAVAILABLE)(
+                e.to_string(),
+            ));
+        }
+    };
+    match (policy, server) {
+        (DeletionPolicy::Delete, server) => {
+            if let Some(server) = server {
+                postgres::drop_tenant_database(&server.pool, &names.database, &names.role)
+                    .await
+                    .map_err(|e| {
+                        part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string())
+                    })?;
+            }
+        }
+        (DeletionPolicy::Retain, Some(server)) => {
+            // Records stay; the credentials (whose Secrets go with the Agency) stop working.
+            postgres::disable_login(&server.pool, &names.role)
+                .await
+                .map_err(|e| part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string()))?;
+        }
+        (DeletionPolicy::Retain, None) => {}
+    }
+    // Every user of the agency's NATS account is refused from now on; under Delete the
+    // account leaves the servers too. (Its messages stay in the aggregates.)
+    ctx.nats
+        .revoke_agency(
+            &agency.uid().unwrap_or_default(),
+            &format!("{namespace}/{name}"),
+            &names.subject_prefix,
+            policy == DeletionPolicy::Delete,
+        )
+        .await
+        .map_err(|e| part_error("messaging", reason::NATS_UNAVAILABLE)(format!("{e:#}")))?;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    match secrets
+        .delete(&names.nats_secret, &Default::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (why, note) = match policy {
+        DeletionPolicy::Retain => (
+            reason::RETAINED_ON_DELETE,
+            format!(
+                "deletionPolicy Retain: database {} kept, login disabled; NATS account \
+                 revoked; its messages stay in the aggregates",
+                names.database
+            ),
+        ),
+        DeletionPolicy::Delete => (
+            reason::DELETING,
+            format!(
+                "deletionPolicy Delete: database {} and NATS account removed; its \
+                 messages stay in the aggregates",
+                names.database
+            ),
+        ),
+    };
+    publish(ctx, agency, EventType::Normal, why, &note).await;
+    let _ = ctx.metrics.agency_ready.remove_label_values(&[
+        &namespace,
+        &name,
+        &placement.province,
+        &placement.city,
+        placement.county_token(),
+    ]);
+    // The name and the quota place are free: whoever waits for them may proceed (the
+    // finalizer helper removes the finalizer when this returns).
+    claim::release_name(&ctx.client, &ctx.config.lease_namespace, agency).await?;
+    let _ = ctx.recount_agencies.try_send(());
+    retrigger_waiting_peers(ctx, agency);
+    Ok(Action::await_change())
+}
+
+/// Agencies refused because this one held the name or a quota place may proceed now that
+/// it goes: ask the controller to look again at once (a no-op for the others, which
+/// write nothing when nothing changed).
+fn retrigger_waiting_peers(ctx: &Context, gone: &Agency) {
+    let waiting = ctx.agencies.state().into_iter().any(|peer| {
+        let related = peer.namespace() == gone.namespace() || peer.name_any() == gone.name_any();
+        related
+            && peer.uid() != gone.uid()
+            && peer.status.as_ref().is_some_and(|s| {
+                find_condition(&s.conditions, condition_type::READY).is_some_and(|c| {
+                    c.reason == reason::NAME_TAKEN || c.reason == reason::QUOTA_EXCEEDED
+                })
+            })
+    });
+    if waiting {
+        // A full channel already holds a pending request.
+        let _ = ctx.reconcile_all.try_send(());
+    }
+}
