@@ -108,6 +108,7 @@ async fn county_publication_reaches_the_province_portal() -> anyhow::Result<()> 
     assert_eq!(s, 400);
     assert!(html.contains("参数 q 无效"), "{html}");
     let mut statuses = Vec::new();
+    let started = std::time::Instant::now();
     for _ in 0..150 {
         let r = rig
             .http
@@ -118,11 +119,10 @@ async fn county_publication_reaches_the_province_portal() -> anyhow::Result<()> 
         statuses.push(r.status().as_u16());
     }
     assert!(statuses.contains(&429), "no 429 in {statuses:?}");
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        100,
-        "the burst is served"
-    );
+    // The burst of 100, plus what 5/s refilled meanwhile.
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    let refilled = (started.elapsed().as_secs_f64() * 5.0).ceil() as usize + 1;
+    assert!((100..=100 + refilled).contains(&served), "{served} served");
     let (s, _) = rig.get_text(&portal.url("/")).await?;
     assert_eq!(s, 200, "other clients are not limited");
 

@@ -119,7 +119,7 @@ impl Portal {
             format!("--listen=127.0.0.1:{port}"),
             format!("--admin-listen=127.0.0.1:{admin}"),
             "--trust-forwarded-for".into(),
-            "--rate-limit-per-second=50".into(),
+            "--rate-limit-per-second=5".into(),
             "--rate-limit-burst=100".into(),
             "--cors-origin=https://www.ln.gov.cn".into(),
         ]);
