@@ -66,3 +66,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "sanxiang.tenantService.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}{{ include "sanxiang.tenantService.fullname" . }}{{ else }}default{{ end }}
 {{- end }}
+
+{{- define "sanxiang.disclosure.fullname" -}}
+{{- printf "%s-disclosure" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sanxiang.disclosure.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}{{ include "sanxiang.disclosure.fullname" . }}{{ else }}default{{ end }}
+{{- end }}
