@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
 
-.PHONY: setup up down purge status test lint bench bench-tenant generate images
+.PHONY: setup up down purge status test lint bench bench-tenant bench-portal generate images
 
 ## setup: install Debian packages and build the Go control plane (cached; warm = no-op)
 setup:
@@ -12,7 +12,7 @@ setup:
 ## up: start the whole local platform (profile dev): control plane, PostgreSQL, NATS,
 ## Prometheus, the operator, the tenant service and the sample province
 up: setup
-	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-e2e
+	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-disclosure -p sanxiang-e2e
 	@$(LOCAL) up --apps
 
 ## down / purge: stop the local platform (purge also deletes its data)
@@ -49,3 +49,9 @@ images: setup
 ## generate: regenerate every generated file (CRD YAML, chart rules and dashboards, OpenAPI)
 generate:
 	$(CARGO) xtask generate
+
+## bench-portal: the disclosure platform at 1M disclosures: build rate, size, RSS, query
+## p50/p99 under 16 clients, freshness (BENCH_N=… for a smaller run)
+BENCH_N ?= 1000000
+bench-portal: setup
+	BENCH_N=$(BENCH_N) $(CARGO) bench -p sanxiang-disclosure --bench portal

@@ -22,6 +22,7 @@ use crate::platform::process::{self, Spawn, http_get, wait_until};
 pub struct AppBinaries {
     pub operator: PathBuf,
     pub tenant_service: PathBuf,
+    pub disclosure: PathBuf,
     pub local: PathBuf,
 }
 
@@ -35,6 +36,7 @@ impl AppBinaries {
         Self {
             operator: dir.join("sanxiang-operator"),
             tenant_service: dir.join("sanxiang-tenant-service"),
+            disclosure: dir.join("sanxiang-disclosure"),
             local: std::env::current_exe().unwrap_or_else(|_| dir.join("sanxiang-local")),
         }
     }
@@ -47,19 +49,33 @@ pub struct AppPorts {
     pub tenant_api: u16,
     pub tenant_admin: u16,
     pub prometheus: u16,
+    /// The province's disclosure portal and its admin port (0 in an older apps.json: chosen
+    /// on the next `up`).
+    #[serde(default)]
+    pub portal: u16,
+    #[serde(default)]
+    pub portal_admin: u16,
 }
 
 impl AppPorts {
     pub fn load_or_create(p: &Platform) -> Result<Self> {
         let path = p.state_dir.join("apps.json");
         if let Ok(text) = fs::read_to_string(&path) {
-            return Ok(serde_json::from_str(&text)?);
+            let mut ports: Self = serde_json::from_str(&text)?;
+            if ports.portal == 0 {
+                ports.portal = process::free_port()?;
+                ports.portal_admin = process::free_port()?;
+                fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
+            }
+            return Ok(ports);
         }
         let ports = Self {
             operator_admin: process::free_port()?,
             tenant_api: process::free_port()?,
             tenant_admin: process::free_port()?,
             prometheus: process::free_port()?,
+            portal: process::free_port()?,
+            portal_admin: process::free_port()?,
         };
         fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
         Ok(ports)
@@ -71,6 +87,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     for (name, bin) in [
         ("operator", &bins.operator),
         ("tenant service", &bins.tenant_service),
+        ("disclosure platform", &bins.disclosure),
     ] {
         anyhow::ensure!(
             bin.exists(),
@@ -196,15 +213,42 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     };
     start(&mut p, "rules-sync", spawn, &|| true)?;
 
+    // The province's disclosure platform, fed by SX_PROVINCE_210000 (the operator creates
+    // the stream with the first agency; the platform waits for it).
+    let index_dir = p.state_dir.join("disclosure-index");
+    let spawn = Spawn {
+        name: "disclosure-platform",
+        program: &bins.disclosure,
+        args: vec![
+            format!("--listen=127.0.0.1:{}", ports.portal),
+            format!("--admin-listen=127.0.0.1:{}", ports.portal_admin),
+            "--stream=SX_PROVINCE_210000".into(),
+            "--title=辽宁省行政执法信息公示平台".into(),
+            format!("--index-dir={}", index_dir.display()),
+            format!("--nats-url={}", p.nats_url()),
+            format!("--nats-user={nats_user}"),
+            format!("--nats-password={nats_password}"),
+            "--directory-from-kube".into(),
+        ],
+        log: p.log("disclosure-platform"),
+        user: None,
+        env: vec![("KUBECONFIG".into(), p.kubeconfig().display().to_string())],
+    };
+    start(&mut p, "disclosure-platform", spawn, &|| {
+        healthy(ports.portal_admin, "/live")
+    })?;
     p.save()?;
     apply_sample_province(&p)?;
     progress("sample province (Liaoning: Shenyang, Tieling, Anshan) applied");
+
+    crate::demo::fill(&p, ports.tenant_api, Duration::from_secs(180), progress)?;
     Ok(p)
 }
 
 fn name_needle(name: &str) -> &str {
     match name {
         "tenant-service" => "sanxiang-tenant-service",
+        "disclosure-platform" => "sanxiang-disclosure",
         "rules-sync" => "rules-sync",
         other => other,
     }
@@ -229,10 +273,12 @@ fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
          rule_files:\n  - {rules}/*.yaml\n\
          scrape_configs:\n\
          \x20 - job_name: sanxiang-operator\n    static_configs:\n      - targets: ['127.0.0.1:{op}']\n\
-         \x20 - job_name: sanxiang-tenant-service\n    static_configs:\n      - targets: ['127.0.0.1:{ts}']\n",
+         \x20 - job_name: sanxiang-tenant-service\n    static_configs:\n      - targets: ['127.0.0.1:{ts}']\n\
+         \x20 - job_name: sanxiang-disclosure\n    static_configs:\n      - targets: ['127.0.0.1:{dp}']\n",
         rules = dir.join("rules").display(),
         op = ports.operator_admin,
         ts = ports.tenant_admin,
+        dp = ports.portal_admin,
     )
 }
 
@@ -352,8 +398,8 @@ pub fn summary(p: &Platform) -> Result<String> {
          nats             {nats} (operator mode; admin creds {creds})\n\
          operator         http://127.0.0.1:{op}/metrics\n\
          tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
-         public search    http://127.0.0.1:{ta}/api/v1/public/decisions\n\
-         prometheus       http://127.0.0.1:{prom}/alerts\n\
+         portal           http://127.0.0.1:{portal}/  (公示平台 of Liaoning; API http://127.0.0.1:{portal}/api/v1/openapi.json)\n\
+         prometheus       http://127.0.0.1:{prom}/alerts  (none should fire: the demo data publishes what it issues, withdraws what it revokes and reports 2025)\n\
          logs             {logs}\n\n\
          Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
         api = p.apiserver_url(),
@@ -365,6 +411,7 @@ pub fn summary(p: &Platform) -> Result<String> {
         ta = ports.tenant_api,
         tm = ports.tenant_admin,
         prom = ports.prometheus,
+        portal = ports.portal,
         logs = p.state_dir.join("logs").display(),
     ))
 }

@@ -18,6 +18,7 @@
 //! `status`, `env`.
 
 pub mod apps;
+pub mod demo;
 pub mod operator;
 pub mod platform;
 pub mod scope;

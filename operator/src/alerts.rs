@@ -46,6 +46,7 @@ pub const GLOBAL_ALERTS: &[&str] = &[
     "SanxiangOperatorDown",
     "SanxiangOperatorReconcileErrors",
     "SanxiangTenantNotReady",
+    "SanxiangDisclosureIndexLag",
 ];
 
 /// The `job` label under which Prometheus scrapes the operator (the chart's ServiceMonitor
@@ -493,6 +494,18 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
                 .into(),
         },
     ];
+    let disclosure = [Rule {
+        alert: "SanxiangDisclosureIndexLag",
+        expr: "max by (stream) (sanxiang_disclosure_lag_seconds) > 120".into(),
+        for_: Some("10m"),
+        severity: "warning",
+        labels: Vec::new(),
+        summary: "The disclosure platform's search index is behind its stream.".into(),
+        description: "The disclosure platform following {{ $labels.stream }} has been \
+                      {{ $value | humanizeDuration }} behind for 10 minutes: new disclosures \
+                      and withdrawals are not visible on the public portal."
+            .into(),
+    }];
     let group = |name: &str, rules: &[Rule]| {
         json!({
             "name": name,
@@ -503,6 +516,7 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
         "groups": [
             group("sanxiang.tenant-service", &tenant_service),
             group("sanxiang.operator", &operator),
+            group("sanxiang.disclosure", &disclosure),
         ]
     })
 }

@@ -130,13 +130,6 @@ schemas = {
 A = "/api/v1/agencies/{agency}"
 paths = {
   "/openapi.json": {"get": op("This document", "meta", resp=ok({"type": "object"}), errors={}, secured=False)},
-  "/api/v1/public/decisions": {"get": op("Search disclosed (redacted) decisions", "public",
-      [q("agency", "Agency id"), q("province", "Province code"), q("city", "City code"), q("county", "County code"),
-       q("category", "Category"), q("from", "Decided on or after", fmt="date"), q("to", "Decided on or before", fmt="date"),
-       q("q", "Text contained in the publication"), q("page", "Page (1..50)", "integer"), q("pageSize", "Page size (1..100)", "integer")],
-      resp=ok({"type": "object", "properties": {"page": {"type": "integer"}, "pageSize": {"type": "integer"},
-          "total": {"type": "integer"}, "items": {"type": "array", "items": ref("Publication")}}}),
-      errors=errs(400), secured=False)},
   A + "/personnel": {
       "get": op("Personnel list with certificate validity and reviewer ratio", "personnel", [AG,
           q("role", "officer or legal_reviewer"), q("includeInactive", "Include removed people", "boolean")], resp=ok(ref("PersonnelList"))),

@@ -84,3 +84,11 @@ file name -> text; empty when workCalendars.enabled is false. */}}
 {{- end }}
 {{- toYaml $files }}
 {{- end }}
+
+{{- define "sanxiang.disclosure.fullname" -}}
+{{- printf "%s-disclosure" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sanxiang.disclosure.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}{{ include "sanxiang.disclosure.fullname" . }}{{ else }}default{{ end }}
+{{- end }}

@@ -4,7 +4,6 @@ pub mod actions;
 pub mod decisions;
 pub mod milestones;
 pub mod personnel;
-pub mod public;
 pub mod reviews;
 
 use crate::error::ApiError;
@@ -77,7 +76,6 @@ impl Routes {
 pub fn routes() -> Routes {
     Routes::new()
         .get("/openapi.json", openapi)
-        .get("/api/v1/public/decisions", public::search)
         .get("/api/v1/agencies/{agency}/personnel", personnel::list)
         .post("/api/v1/agencies/{agency}/personnel", personnel::create)
         .get(

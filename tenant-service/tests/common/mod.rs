@@ -20,7 +20,14 @@ pub const SECRET: &[u8] = b"test-secret-0123456789abcdef";
 pub const PROVINCE: &str = "210000";
 
 pub fn calendar_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/calendars")
+    // The nearest e2e/fixtures/calendars above the crate (this harness is also used by the
+    // disclosure platform's tests, one level deeper).
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|d| d.join("e2e/fixtures/calendars"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| manifest.join("../e2e/fixtures/calendars"))
 }
 
 /// One tenant on the platform: its scope (database, subject prefix) and config.
