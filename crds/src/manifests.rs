@@ -29,10 +29,11 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 
 /// Admission refuses a second WorkCalendar for a year: the name is fixed by the year,
 /// and names are unique. (A rule on the object root, where CEL sees `metadata.name`;
-/// kube's derive attaches rules only inside `spec`.)
+/// kube's derive attaches rules only inside `spec`. The apiserver accepts no `fieldPath`
+/// outside the schema, so the message names the field.)
 const ONE_CALENDAR_PER_YEAR: (&str, &str) = (
     "self.metadata.name == 'cn-' + string(self.spec.year)",
-    "a WorkCalendar is named after its year, cn-<spec.year> (e.g. cn-2026), so that a year has one calendar",
+    "metadata.name: a WorkCalendar is named after its year, cn-<spec.year> (e.g. cn-2026), so that a year has one calendar",
 );
 
 fn with_root_rule(
@@ -51,7 +52,6 @@ fn with_root_rule(
             .push(ValidationRule {
                 rule: rule.into(),
                 message: Some(message.into()),
-                field_path: Some(".metadata.name".into()),
                 ..Default::default()
             });
     }

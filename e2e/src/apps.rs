@@ -226,8 +226,10 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             "--title=辽宁省行政执法信息公示平台".into(),
             format!("--index-dir={}", index_dir.display()),
             format!("--nats-url={}", p.nats_url()),
-            format!("--nats-user={nats_user}"),
-            format!("--nats-password={nats_password}"),
+            format!(
+                "--nats-creds={}",
+                p.province_reader_creds("210000")?.display()
+            ),
             "--directory-from-kube".into(),
         ],
         log: p.log("disclosure-platform"),

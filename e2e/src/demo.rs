@@ -75,14 +75,16 @@ impl Agency<'_> {
         Ok(v)
     }
 
-    fn person(&self, name: &str, role: &str, cert: &str) -> Result<String> {
+    /// Adds a person; `subject` links them to the sign-in subject of their tokens (the
+    /// steps they take are stored under their personnel id).
+    fn person(&self, name: &str, role: &str, cert: &str, subject: Option<&str>) -> Result<String> {
         let v = self.post(
             "agency_admin",
             "/personnel",
             json!({"name": name, "unit": "执法一队", "role": role, "certificateNumber": cert,
                    "categories": ["penalty", "licensing", "coercion", "inspection"], "region": "辽宁省",
                    "validFrom": "2024-01-01", "validUntil": "2029-12-31",
-                   "legalQualification": role == "legal_reviewer"}),
+                   "legalQualification": role == "legal_reviewer", "subject": subject}),
         )?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
     }
@@ -97,9 +99,21 @@ impl Agency<'_> {
             json!({"decidedOn": decided_on}),
         )?;
         if publish {
-            self.post("officer", &format!("/decisions/{id}/publish"), json!({}))?;
+            self.publish(&id)?;
         }
         Ok(id)
+    }
+
+    /// Publication is requested by the officer and approved by a second person, the
+    /// agency's administrator (公开信息审核).
+    fn publish(&self, id: &str) -> Result<()> {
+        self.post("officer", &format!("/decisions/{id}/publish"), json!({}))?;
+        self.post(
+            "agency_admin",
+            &format!("/decisions/{id}/publication/approve"),
+            json!({}),
+        )?;
+        Ok(())
     }
 }
 
@@ -165,9 +179,20 @@ pub fn fill(
             progress(&format!("demo data of {name} already there"));
             continue;
         }
-        let o1 = a.person("赵建国", "officer", &format!("{prefix}-0001"))?;
-        let o2 = a.person("钱丽华", "officer", &format!("{prefix}-0002"))?;
-        let reviewer = a.person("孙法明", "legal_reviewer", &format!("{prefix}-F001"))?;
+        let o1 = a.person(
+            "赵建国",
+            "officer",
+            &format!("{prefix}-0001"),
+            Some("dev-officer"),
+        )?;
+        let o2 = a.person("钱丽华", "officer", &format!("{prefix}-0002"), None)?;
+        // The dev reviewer token's subject (`sanxiang-local token`) is this person.
+        let reviewer = a.person(
+            "孙法明",
+            "legal_reviewer",
+            &format!("{prefix}-F001"),
+            Some("dev-reviewer"),
+        )?;
         let action = a.post(
             "officer",
             "/actions",
@@ -244,7 +269,13 @@ pub fn fill(
             "2025-10-15",
             true,
         )?;
-        a.post("agency_admin", "/statistics/2025", json!({}))?;
+        a.post(
+            "agency_admin",
+            "/statistics/2025",
+            json!({"manual": {"penalty": {"decisions": 14, "general": 11, "simple": 3},
+                              "licensing": {"decisions": 36, "general": 36, "simple": 0}},
+                   "source": "2025年纸质案卷台账（上线前）"}),
+        )?;
         if name == "shenyang-market" {
             let mut body = person_penalty(
                 &n(120),
@@ -261,14 +292,22 @@ pub fn fill(
                 &format!("/decisions/{id}/review/submit"),
                 json!({"opinion": "案情重大，已举行听证，提请法制审核"}),
             )?;
-            a.post("reviewer", &format!("/decisions/{id}/review/opinion"),
-                json!({"outcome": "approve", "opinion": "事实清楚，证据确凿，适用依据正确，程序合法", "reviewerId": reviewer}))?;
+            a.post(
+                "reviewer",
+                &format!("/decisions/{id}/review/opinion"),
+                json!({"outcome": "approve", "opinion": "事实清楚，证据确凿，适用依据正确，程序合法",
+                       "reviewerId": reviewer,
+                       "checklist": {"subject": "pass", "officerQualification": "pass",
+                                     "procedure": "pass", "factsAndEvidence": "pass",
+                                     "lawAndDiscretion": "pass", "authority": "pass",
+                                     "documents": "pass", "transferToJudicialOrgans": false}}),
+            )?;
             a.post(
                 "officer",
                 &format!("/decisions/{id}/issue"),
                 json!({"decidedOn": "2026-11-27"}),
             )?;
-            a.post("officer", &format!("/decisions/{id}/publish"), json!({}))?;
+            a.publish(&id)?;
         }
         if name == "tieling-county-market" {
             let id = a.decide(
@@ -282,12 +321,13 @@ pub fn fill(
                 "2026-11-10",
                 true,
             )?;
+            // A published decision is withdrawn with its revocation; the reason is
+            // published with the withdrawal notice.
             a.post(
                 "officer",
                 &format!("/decisions/{id}/revoke"),
                 json!({"reason": "经行政复议，原处罚决定被依法撤销"}),
             )?;
-            a.post("officer", &format!("/decisions/{id}/withdraw"), json!({}))?;
         }
         progress(&format!(
             "demo data of {name}: personnel, an action with its record, decisions published"

@@ -113,6 +113,8 @@ async fn main() -> anyhow::Result<()> {
         }),
         scan_interval: Duration::from_secs(3600),
         relay_sweep: Duration::from_secs(1),
+        header_read_timeout: Duration::from_secs(10),
+        policy: Default::default(),
     };
     let api = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -130,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
             city: None,
             province: None,
             exp: (chrono::Utc::now().timestamp() + 3600) as u64,
+            nbf: None,
         },
         &EncodingKey::from_secret(SECRET),
     )?;

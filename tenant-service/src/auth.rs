@@ -51,17 +51,37 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     pub exp: u64,
+    /// Not before (seconds since the epoch): a token is refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
+
+/// Default longest accepted token lifetime (`exp` at most this far in the future).
+pub const DEFAULT_MAX_TOKEN_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(24 * 3600);
+
+/// Seconds of clock skew tolerated on `exp` and `nbf`.
+const LEEWAY: u64 = 30;
 
 /// Verifies tokens against the configured keys.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Vec<(DecodingKey, Vec<Algorithm>)>,
+    max_lifetime: std::time::Duration,
 }
 
 impl Verifier {
     pub fn new() -> Self {
-        Self { keys: Vec::new() }
+        Self {
+            keys: Vec::new(),
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+        }
+    }
+    /// Refuses tokens whose `exp` lies further than `max` in the future: a stolen
+    /// long-lived token would otherwise open the agency for years.
+    pub fn with_max_lifetime(mut self, max: std::time::Duration) -> Self {
+        self.max_lifetime = max;
+        self
     }
     pub fn with_hs256_secret(mut self, secret: &[u8]) -> Self {
         self.keys
@@ -115,17 +135,21 @@ impl Verifier {
                 continue;
             }
             let mut validation = Validation::new(header.alg);
-            validation.leeway = 30;
+            validation.leeway = LEEWAY;
             validation.validate_aud = false;
+            validation.validate_nbf = true;
             validation.set_required_spec_claims(&["exp", "sub"]);
             match decode::<Claims>(token, key, &validation) {
-                Ok(data) => return Ok(data.claims),
+                Ok(data) => return self.check_lifetime(data.claims),
                 Err(e) => last_err = Some(e),
             }
         }
         let msg = match last_err.as_ref().map(|e| e.kind()) {
             None => format!("token algorithm {:?} is not accepted", header.alg),
             Some(jsonwebtoken::errors::ErrorKind::ExpiredSignature) => "token expired".to_string(),
+            Some(jsonwebtoken::errors::ErrorKind::ImmatureSignature) => {
+                "token is not valid yet (nbf is in the future)".to_string()
+            }
             Some(jsonwebtoken::errors::ErrorKind::InvalidSignature) => {
                 "token signature is invalid".to_string()
             }
@@ -136,6 +160,27 @@ impl Verifier {
             Some(_) => "token is invalid".to_string(),
         };
         Err(ApiError::unauthorized(msg).with_field("Authorization"))
+    }
+
+    fn check_lifetime(&self, claims: Claims) -> Result<Claims, ApiError> {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let max = self.max_lifetime.as_secs();
+        if claims.exp > now.saturating_add(max).saturating_add(LEEWAY) {
+            return Err(ApiError::unauthorized(format!(
+                "token expires too far in the future (the longest accepted lifetime is {max} s)"
+            ))
+            .with_field("Authorization"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY))
+        {
+            return Err(
+                ApiError::unauthorized("token is not valid yet (nbf is in the future)")
+                    .with_field("Authorization"),
+            );
+        }
+        Ok(claims)
     }
 
     /// Extracts and verifies the bearer token of a request.
@@ -250,6 +295,7 @@ mod tests {
             city: Some("210100".into()),
             province: Some("210000".into()),
             exp: (chrono::Utc::now().timestamp() + 600) as u64,
+            nbf: None,
         }
     }
 
@@ -274,6 +320,28 @@ mod tests {
             "token expired"
         );
         assert_eq!(v.verify("garbage").unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn far_future_exp_and_future_nbf_are_refused() {
+        let secret = b"0123456789abcdef0123";
+        let v = Verifier::new()
+            .with_hs256_secret(secret)
+            .with_max_lifetime(std::time::Duration::from_secs(3600));
+        let mut c = claims(Role::Officer, Some("a"));
+        // exp in the year 3000
+        c.exp = 32_503_680_000;
+        let e = v.verify(&token(&c, secret)).unwrap_err();
+        assert_eq!(e.status, 401);
+        assert!(e.error.contains("too far in the future"), "{}", e.error);
+        // nbf an hour ahead
+        let mut c = claims(Role::Officer, Some("a"));
+        c.nbf = Some((chrono::Utc::now().timestamp() + 3600) as u64);
+        let e = v.verify(&token(&c, secret)).unwrap_err();
+        assert!(e.error.contains("not valid yet"), "{}", e.error);
+        // nbf in the past and exp within the lifetime: accepted
+        c.nbf = Some((chrono::Utc::now().timestamp() - 10) as u64);
+        assert!(v.verify(&token(&c, secret)).is_ok());
     }
 
     // A throw-away Ed25519 key pair, for this test only.

@@ -79,6 +79,33 @@ pub struct Args {
     /// Seconds between outbox sweeps over every tenant (writes are relayed at once anyway).
     #[arg(long, default_value_t = 10)]
     pub relay_sweep_seconds: u64,
+    /// Milliseconds a tenant query may run (PostgreSQL `statement_timeout`).
+    #[arg(long, default_value_t = 5000)]
+    pub statement_timeout_ms: u64,
+    /// Seconds a client has to send its request headers.
+    #[arg(long, default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Longest accepted bearer-token lifetime: `exp` at most this many seconds ahead.
+    #[arg(
+        long,
+        env = "SANXIANG_MAX_TOKEN_LIFETIME_SECONDS",
+        default_value_t = 86_400
+    )]
+    pub max_token_lifetime_seconds: u64,
+    /// Role that approves publications as the second person (`none`: no approval step).
+    #[arg(
+        long,
+        env = "SANXIANG_PUBLICATION_APPROVER_ROLE",
+        default_value = "agency_admin"
+    )]
+    pub publication_approver_role: String,
+    /// Working days the legal office has for a review opinion.
+    #[arg(long, env = "SANXIANG_REVIEW_TIME_LIMIT_DAYS", default_value_t = 10)]
+    pub review_time_limit_days: u32,
+    /// Directory of per-agency record-signing keys (`<agency>.key`, hex Ed25519 seed),
+    /// outside the tenant databases.
+    #[arg(long, env = "SANXIANG_RECORD_SIGNING_KEY_DIR")]
+    pub record_signing_key_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -90,7 +117,26 @@ impl Args {
         let verifier = Verifier::from_files(
             self.jwt_hs256_secret_file.as_deref(),
             self.jwt_public_key_file.as_deref(),
-        )?;
+        )?
+        .with_max_lifetime(Duration::from_secs(self.max_token_lifetime_seconds));
+        let publication_approver = match self.publication_approver_role.as_str() {
+            "none" => None,
+            r => Some(
+                serde_json::from_value::<crate::auth::Role>(serde_json::json!(r)).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--publication-approver-role {r:?}: expected none, officer, reviewer or agency_admin"
+                    )
+                })?,
+            ),
+        };
+        anyhow::ensure!(
+            publication_approver.is_none_or(|r| !r.is_supervisor()),
+            "--publication-approver-role must be a role of the agency"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&self.review_time_limit_days),
+            "--review-time-limit-days must be between 1 and 60"
+        );
         let (calendars, calendar_source): (_, Option<Box<dyn CalendarSource>>) =
             if self.tenants_from_kube {
                 (
@@ -134,10 +180,18 @@ impl Args {
                 per_tenant_connections: self.connections_per_tenant,
                 idle_timeout: Duration::from_secs(self.pool_idle_seconds),
                 acquire_timeout: Duration::from_secs(10),
+                statement_timeout: Duration::from_millis(self.statement_timeout_ms.max(100)),
+                ..Default::default()
             },
             nats,
             scan_interval: Duration::from_secs(self.scan_interval_seconds.max(1)),
             relay_sweep: Duration::from_secs(self.relay_sweep_seconds.max(1)),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            policy: crate::state::Policy {
+                publication_approver,
+                review_time_limit_days: self.review_time_limit_days,
+                signing_key_dir: self.record_signing_key_dir.clone(),
+            },
         })
     }
 }

@@ -25,6 +25,11 @@ pub struct PoolSettings {
     pub per_tenant_connections: u32,
     pub idle_timeout: Duration,
     pub acquire_timeout: Duration,
+    /// `statement_timeout` of every tenant query: one tenant's locked or slow table can
+    /// hold a request for at most this long, never the service.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: how long a query may wait for a row or table lock.
+    pub lock_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -34,11 +39,29 @@ impl Default for PoolSettings {
             per_tenant_connections: 5,
             idle_timeout: Duration::from_secs(300),
             acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(3),
         }
     }
 }
 
 impl PoolSettings {
+    /// Connection options of a tenant's database: timeouts on every statement.
+    pub fn connect_options(
+        &self,
+        url: &str,
+        application: &str,
+    ) -> anyhow::Result<PgConnectOptions> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+        Ok(PgConnectOptions::from_str(url)?
+            .application_name(application)
+            .options([
+                ("statement_timeout", ms(self.statement_timeout)),
+                ("lock_timeout", ms(self.lock_timeout)),
+                ("idle_in_transaction_session_timeout", "60000ms".to_string()),
+            ]))
+    }
+
     pub fn max_pools(&self) -> usize {
         (self.max_total_connections / self.per_tenant_connections.max(1)).max(1) as usize
     }
@@ -184,8 +207,26 @@ impl PoolCache {
     }
 
     async fn open(&self, tenant: &Tenant) -> anyhow::Result<PgPool> {
-        let opts = PgConnectOptions::from_str(&tenant.database_url)?
-            .application_name("sanxiang-tenant-service");
+        // Migrations run on a connection of their own without the statement timeouts:
+        // sqlx waits on an advisory lock while another replica migrates.
+        // (A one-connection pool: `Migrator::run` on a bare `&mut PgConnection` makes the
+        // caller's future fail the compiler's `Send` check.)
+        {
+            let migrate = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(self.settings.acquire_timeout)
+                .connect_with(
+                    PgConnectOptions::from_str(&tenant.database_url)?
+                        .application_name("sanxiang-tenant-service-migrate"),
+                )
+                .await?;
+            let result = MIGRATOR.run(&migrate).await;
+            migrate.close().await;
+            result?;
+        }
+        let opts = self
+            .settings
+            .connect_options(&tenant.database_url, "sanxiang-tenant-service")?;
         let pool = PgPoolOptions::new()
             .max_connections(self.settings.per_tenant_connections)
             .min_connections(0)
@@ -193,7 +234,6 @@ impl PoolCache {
             .idle_timeout(Some(Duration::from_secs(60)))
             .connect_with(opts)
             .await?;
-        MIGRATOR.run(&pool).await?;
         self.migrated
             .lock()
             .expect("migrated lock")
@@ -216,9 +256,10 @@ impl PoolCache {
             == Some(&tenant.database_url);
         if migrated {
             use sqlx::ConnectOptions;
-            let opts = PgConnectOptions::from_str(&tenant.database_url)
-                .map_err(|e| ApiError::internal(format!("database URL: {e}")))?
-                .application_name("sanxiang-tenant-service-scan");
+            let opts = self
+                .settings
+                .connect_options(&tenant.database_url, "sanxiang-tenant-service-scan")
+                .map_err(|e| ApiError::internal(format!("database URL: {e}")))?;
             let conn = tokio::time::timeout(self.settings.acquire_timeout, opts.connect())
                 .await
                 .map_err(|_| ApiError::unavailable("tenant database connect timed out"))??;

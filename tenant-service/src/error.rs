@@ -87,6 +87,27 @@ impl From<sqlx::Error> for ApiError {
         if let sqlx::Error::PoolTimedOut = e {
             return Self::unavailable("tenant database busy, retry later");
         }
+        if let sqlx::Error::Database(db) = &e
+            && let Some(code) = db.code()
+        {
+            match code.as_ref() {
+                // query_canceled (statement_timeout), lock_not_available (lock_timeout):
+                // another session holds what this request needs; it never waits forever.
+                "57014" | "55P03" => {
+                    tracing::warn!(error = %e, "tenant query timed out");
+                    return Self::unavailable(
+                        "tenant database busy (query timed out), retry later",
+                    );
+                }
+                // Data exceptions the validation should have caught: still the client's
+                // input, never a 500.
+                "22021" | "22P05" | "22001" | "22003" | "22008" | "22007" => {
+                    tracing::warn!(error = %e, "input refused by the database");
+                    return Self::bad_request("body", format!("input refused: {}", db.message()));
+                }
+                _ => {}
+            }
+        }
         Self::internal(e)
     }
 }

@@ -23,6 +23,9 @@ pub struct EntryFields<'a> {
     pub media_sha256: Option<&'a str>,
     pub recorded_by: &'a str,
     pub recorded_at: DateTime<Utc>,
+    /// When the recorded event happened, if given (covered by the hash only when present,
+    /// so entries written before the field existed keep their hashes).
+    pub occurred_at: Option<DateTime<Utc>>,
     pub prev_hash: &'a str,
 }
 
@@ -69,8 +72,75 @@ pub fn entry_hash(e: &EntryFields<'_>) -> String {
         "recorded_at",
         &e.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true),
     );
+    if let Some(t) = e.occurred_at {
+        field(
+            &mut h,
+            "occurred_at",
+            &t.to_rfc3339_opts(SecondsFormat::Micros, true),
+        );
+    }
     field(&mut h, "prev_hash", e.prev_hash);
     hex(&h.finalize())
+}
+
+/// Decodes lowercase or uppercase hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// An agency's record-signing key (Ed25519), held outside the tenant database: a rewrite
+/// of the database with a recomputed chain cannot recompute the signatures.
+///
+/// Ed25519 rather than SM2: the signature scheme is already in the dependency tree
+/// (`ed25519-dalek`, used by NATS nkeys), deterministic (no nonce to get wrong), and
+/// verifiable with any standard library; SM2/SM3 can replace it behind the same key id.
+pub struct SigningKey {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl SigningKey {
+    /// Reads a key file: the 32-byte seed, hex-encoded.
+    pub fn from_hex(text: &str) -> anyhow::Result<Self> {
+        let bytes = unhex(text.trim()).ok_or_else(|| anyhow::anyhow!("key is not hex"))?;
+        let seed: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("key must be 32 bytes (64 hex characters)"))?;
+        Ok(Self {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        })
+    }
+    /// Short id of the public key: the first 16 hex characters of its SHA-256.
+    pub fn key_id(&self) -> String {
+        hex(&Sha256::digest(self.key.verifying_key().as_bytes()))[..16].to_string()
+    }
+    pub fn public_key_hex(&self) -> String {
+        hex(self.key.verifying_key().as_bytes())
+    }
+    /// Signs an entry hash (its hex text).
+    pub fn sign(&self, entry_hash: &str) -> String {
+        use ed25519_dalek::Signer;
+        hex(&self.key.sign(entry_hash.as_bytes()).to_bytes())
+    }
+    /// Whether `signature` (hex) is this key's signature of `entry_hash`.
+    pub fn verifies(&self, entry_hash: &str, signature: &str) -> bool {
+        use ed25519_dalek::Verifier;
+        let Some(sig) = unhex(signature).and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+            return false;
+        };
+        self.key
+            .verifying_key()
+            .verify(
+                entry_hash.as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .is_ok()
+    }
 }
 
 /// Truncates to microseconds, the precision PostgreSQL stores.
@@ -146,6 +216,7 @@ mod tests {
                 media_sha256: None,
                 recorded_by: "u",
                 recorded_at: at,
+                occurred_at: None,
                 prev_hash: &prev,
             });
             out.push((content, prev.clone(), h.clone()));
@@ -168,6 +239,7 @@ mod tests {
                     media_sha256: None,
                     recorded_by: "u",
                     recorded_at: at,
+                    occurred_at: None,
                     prev_hash: prev,
                 },
                 hash,
@@ -206,6 +278,42 @@ mod tests {
     }
 
     #[test]
+    fn signatures_need_the_key() {
+        let k = SigningKey::from_hex(&"11".repeat(32)).unwrap();
+        let other = SigningKey::from_hex(&"22".repeat(32)).unwrap();
+        let h = "ab".repeat(32);
+        let sig = k.sign(&h);
+        assert!(k.verifies(&h, &sig));
+        assert!(!other.verifies(&h, &sig));
+        assert!(!k.verifies(&"cd".repeat(32), &sig));
+        assert!(!k.verifies(&h, "zz"));
+        assert_eq!(k.key_id().len(), 16);
+        assert!(SigningKey::from_hex("abc").is_err());
+    }
+
+    #[test]
+    fn occurred_at_is_covered_when_present() {
+        let at = DateTime::from_timestamp(0, 0).unwrap();
+        let a = EntryFields {
+            action_id: Uuid::nil(),
+            seq: 1,
+            kind: "text",
+            title: "t",
+            content: "c",
+            media_sha256: None,
+            recorded_by: "u",
+            recorded_at: at,
+            occurred_at: None,
+            prev_hash: GENESIS,
+        };
+        let b = EntryFields {
+            occurred_at: Some(at),
+            ..a.clone()
+        };
+        assert_ne!(entry_hash(&a), entry_hash(&b));
+    }
+
+    #[test]
     fn encoding_is_unambiguous() {
         let at = DateTime::from_timestamp(0, 0).unwrap();
         let a = EntryFields {
@@ -217,6 +325,7 @@ mod tests {
             media_sha256: None,
             recorded_by: "u",
             recorded_at: at,
+            occurred_at: None,
             prev_hash: GENESIS,
         };
         let b = EntryFields {

@@ -11,12 +11,14 @@ pub mod db;
 pub mod deadlines;
 pub mod error;
 pub mod hashchain;
+pub mod health;
 pub mod kube_source;
 pub mod metrics;
 pub mod nats_subjects;
 pub mod outbox;
 pub mod redaction;
 pub mod scan;
+pub mod serve;
 pub mod state;
 pub mod tenants;
 
@@ -59,6 +61,9 @@ pub struct Settings {
     pub nats: Option<NatsSettings>,
     pub scan_interval: Duration,
     pub relay_sweep: Duration,
+    /// Longest wait for a client's request headers before its connection is closed.
+    pub header_read_timeout: Duration,
+    pub policy: state::Policy,
 }
 
 /// A running service (API + admin listeners, relay, scanner).
@@ -108,17 +113,30 @@ async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
 
 async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     if !st.tenants.is_ready() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "tenants not loaded");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tenants not loaded".to_string(),
+        );
+    }
+    let problems = st.loops.problems();
+    if !problems.is_empty() {
+        return (StatusCode::SERVICE_UNAVAILABLE, problems.join("; "));
     }
     if !st.calendars.is_loaded() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "calendars not loaded");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "calendars not loaded".to_string(),
+        );
     }
     if let Some(n) = &st.nats
         && n.connection_state() != async_nats::connection::State::Connected
     {
-        return (StatusCode::SERVICE_UNAVAILABLE, "NATS not connected");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NATS not connected".to_string(),
+        );
     }
-    (StatusCode::OK, "ready")
+    (StatusCode::OK, "ready".to_string())
 }
 
 impl Service {
@@ -135,6 +153,7 @@ impl Service {
         };
         let jetstream = nats.clone().map(async_nats::jetstream::new);
         let state: AppState = Arc::new(Inner {
+            policy: settings.policy.clone(),
             tenants: settings.tenants.clone(),
             pools: PoolCache::new(settings.pools.clone()),
             verifier: settings.verifier,
@@ -148,6 +167,7 @@ impl Service {
             scanned: Default::default(),
             last_labels: Default::default(),
             relay_pending: Default::default(),
+            loops: Default::default(),
         });
         let mut tasks = Vec::new();
         if let Some(source) = settings.tenant_source {
@@ -175,34 +195,50 @@ impl Service {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let mut servers = Vec::new();
+        let header_timeout = settings.header_read_timeout;
         let rx = shutdown.subscribe();
-        servers.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(api, app)
-                .with_graceful_shutdown(graceful(rx))
-                .await
-            {
-                tracing::error!(error = %e, "API server stopped");
-            }
-        }));
+        servers.push(tokio::spawn(serve::serve(
+            api,
+            app,
+            header_timeout,
+            graceful(rx),
+        )));
         let admin_app = admin_router(state.clone());
         let rx = shutdown.subscribe();
-        servers.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(admin, admin_app)
-                .with_graceful_shutdown(graceful(rx))
-                .await
-            {
-                tracing::error!(error = %e, "admin server stopped");
-            }
-        }));
-        tasks.push(tokio::spawn(outbox::run_relay(
+        servers.push(tokio::spawn(serve::serve(
+            admin,
+            admin_app,
+            header_timeout,
+            graceful(rx),
+        )));
+        // The relay is woken by writes and sweeps on its own; only its end is watched. The
+        // scanner must finish a round within a few intervals.
+        let relayed = state.jetstream.is_some();
+        if relayed {
+            state.loops.register("relay", None);
+        }
+        state.loops.register(
+            "scanner",
+            Some(settings.scan_interval * 3 + Duration::from_secs(120)),
+        );
+        let relay = tokio::spawn(outbox::run_relay(
             state.clone(),
             relay_rx,
             settings.relay_sweep,
-        )));
-        tasks.push(tokio::spawn(scan::run_scanner(
-            state.clone(),
-            settings.scan_interval,
-        )));
+        ));
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            if relayed {
+                health::supervise(&st.loops, &st.metrics, "relay", relay).await;
+            } else {
+                let _ = relay.await; // without NATS it returns at once: nothing to watch
+            }
+        }));
+        let scanner = tokio::spawn(scan::run_scanner(state.clone(), settings.scan_interval));
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            health::supervise(&st.loops, &st.metrics, "scanner", scanner).await;
+        }));
         tracing::info!(%api_addr, %admin_addr, "tenant service started");
         Ok(Self {
             state,

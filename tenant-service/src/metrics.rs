@@ -26,6 +26,11 @@ pub struct Metrics {
     pub outbox_relayed_total: IntCounterVec,
     pub http_requests_total: IntCounterVec,
     pub http_request_duration_seconds: HistogramVec,
+    pub reviews_overdue: IntGaugeVec,
+    pub background_loop_up: IntGaugeVec,
+    pub background_failures_total: IntCounterVec,
+    pub scan_failures_total: IntCounterVec,
+    pub supervisor_decision_reads_total: IntCounterVec,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str, extra: &[&str]) -> IntGaugeVec {
@@ -167,6 +172,44 @@ impl Metrics {
                 &["route", "status"],
             ),
             http_request_duration_seconds: duration,
+            reviews_overdue: gauge(
+                r,
+                "sanxiang_reviews_overdue",
+                "Legal reviews whose opinion is past the review time limit (working days)",
+                &[],
+            ),
+            background_loop_up: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "sanxiang_background_loop_up",
+                        "1 while a background loop (scanner, relay) runs, 0 once it stopped",
+                    ),
+                    &["loop"],
+                )
+                .expect("valid gauge");
+                registry
+                    .register(Box::new(g.clone()))
+                    .expect("register gauge");
+                g
+            },
+            background_failures_total: counter(
+                r,
+                "sanxiang_background_failures_total",
+                "Background loops that stopped (error or panic)",
+                &["loop"],
+            ),
+            scan_failures_total: counter(
+                r,
+                "sanxiang_scan_failures_total",
+                "Metric scans of a tenant that failed (its gauges keep their last value)",
+                &TENANT_LABELS,
+            ),
+            supervisor_decision_reads_total: counter(
+                r,
+                "sanxiang_supervisor_decision_reads_total",
+                "Full (unredacted) decisions read by supervisors, logged like record reads",
+                &TENANT_LABELS,
+            ),
             registry,
         }
     }
@@ -192,6 +235,7 @@ impl Metrics {
             &self.officers,
             &self.legal_reviewers,
             &self.calendar_missing_year,
+            &self.reviews_overdue,
         ] {
             let _ = g.remove_label_values(labels);
         }

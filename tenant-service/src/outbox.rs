@@ -30,6 +30,10 @@ pub enum Event {
     Disclosure,
     Withdrawal,
     Statistics,
+    /// A corrected publication: the full publication with its `version`.
+    Correction,
+    /// The head of an action's record hash chain, kept by the province.
+    Anchor,
 }
 
 impl Event {
@@ -38,6 +42,8 @@ impl Event {
             Event::Disclosure => "disclosure",
             Event::Withdrawal => "withdrawal",
             Event::Statistics => "statistics",
+            Event::Correction => "correction",
+            Event::Anchor => "anchor",
         }
     }
 }

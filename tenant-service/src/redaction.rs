@@ -160,55 +160,456 @@ fn mask_token(token: &str, kind: TokenKind) -> String {
     }
 }
 
-/// Masks ID numbers, phone numbers and bank accounts found in free text.
-pub fn mask_patterns(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
-        if !token.is_empty() {
-            // A token may end with '-' punctuation; trim it off for classification.
-            match classify(token) {
-                Some(kind) => out.push_str(&mask_token(token, kind)),
-                None => out.push_str(token),
-            }
-            token.clear();
-        }
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '-' {
-            token.push(c);
-        } else {
-            flush(&mut token, &mut out);
-            out.push(c);
-        }
+/// Normalises text before matching: full-width digits and letters (０-９, Ａ-Ｚ, ＠, －) become
+/// half-width, the ideographic space a space, every dash-like character `-`. The public text
+/// is the normalised text, so what was matched is exactly what is shown.
+pub fn normalize(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            // digits, letters, ＠ ＋ － ．; Chinese punctuation (，：（）) stays as written
+            '\u{FF10}'..='\u{FF19}'
+            | '\u{FF21}'..='\u{FF3A}'
+            | '\u{FF41}'..='\u{FF5A}'
+            | '\u{FF20}'
+            | '\u{FF0B}'
+            | '\u{FF0D}'
+            | '\u{FF0E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' | '\u{00A0}' | '\u{2002}'..='\u{200A}' => ' ',
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{30FC}' => '-',
+            '\u{200B}'..='\u{200D}' | '\u{FEFF}' => '\u{200B}',
+            _ => c,
+        })
+        .filter(|c| *c != '\u{200B}')
+        .collect()
+}
+
+/// Separators people write inside numbers: `139 1234 5678`, `139-1234-5678`, `139.1234.5678`.
+fn is_number_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '_' | '/' | '\t')
+}
+
+/// Masks one number found in text, given its digits (and a final X) without separators.
+fn mask_number(compact: &str) -> Option<String> {
+    // +86 / 0086 / 86 before a mobile number.
+    let national = ["0086", "86"]
+        .iter()
+        .find_map(|p| compact.strip_prefix(p).filter(|rest| rest.len() == 11));
+    if let Some(mobile) = national
+        && classify(mobile) == Some(TokenKind::Mobile)
+    {
+        return Some(format!("+86 {}", mask_phone(mobile)));
     }
-    flush(&mut token, &mut out);
+    classify(compact).map(|kind| mask_token(compact, kind))
+}
+
+/// Masks ID numbers, phone numbers and bank accounts found in free text, also when written
+/// with spaces, dashes or dots inside, in full-width digits or with `+86`.
+pub fn mask_patterns(text: &str) -> String {
+    let chars: Vec<char> = normalize(text).chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_number =
+            c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        // A number inside a word (a credit code, a model number) is not split off.
+        let inside_word = i > 0 && chars[i - 1].is_ascii_alphanumeric();
+        if !starts_number || inside_word {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // Extend over digits and single separators followed by a digit; a final X of an
+        // ID number belongs to it.
+        let mut j = if c == '+' { i + 1 } else { i };
+        let mut compact = String::new();
+        let mut end = j;
+        while j < chars.len() {
+            let d = chars[j];
+            if d.is_ascii_digit() {
+                compact.push(d);
+                j += 1;
+                end = j;
+            } else if is_number_separator(d)
+                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
+                && !compact.is_empty()
+            {
+                j += 1;
+            } else if (d == 'X' || d == 'x') && compact.len() == 17 {
+                compact.push('X');
+                j += 1;
+                end = j;
+                break;
+            } else {
+                break;
+            }
+        }
+        let followed_by_word = chars.get(end).is_some_and(char::is_ascii_alphabetic);
+        match mask_number(&compact).filter(|_| !followed_by_word) {
+            Some(masked) => out.push_str(&masked),
+            None => out.extend(&chars[i..end]),
+        }
+        i = end.max(i + 1);
+    }
+    mask_emails(&mask_plates(&out))
+}
+
+/// Masks e-mail addresses entirely: `***@***`.
+pub fn mask_emails(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let domain = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let mut a = i;
+            while a > copied && local(chars[a - 1]) {
+                a -= 1;
+            }
+            let mut b = i + 1;
+            while b < chars.len() && domain(chars[b]) {
+                b += 1;
+            }
+            let dom: String = chars[i + 1..b].iter().collect();
+            if a < i && dom.trim_matches('.').contains('.') {
+                out.extend(&chars[copied..a]);
+                out.push_str("***@***");
+                copied = b;
+                i = b;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.extend(&chars[copied..]);
     out
 }
 
+/// Provinces' one-character abbreviations that start a vehicle plate.
+const PLATE_PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领";
+
+/// Masks vehicle plates (辽A·12345, 辽A12345, 粤B D12345): province and letter kept.
+pub fn mask_plates(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if PLATE_PROVINCES.contains(c) && chars.get(i + 1).is_some_and(char::is_ascii_uppercase) {
+            let mut j = i + 2;
+            if chars
+                .get(j)
+                .is_some_and(|s| matches!(s, '·' | '.' | ' ' | '-' | '•'))
+            {
+                j += 1;
+            }
+            let start = j;
+            while j < chars.len() && chars[j].is_ascii_alphanumeric() && j - start < 7 {
+                j += 1;
+            }
+            let tail = j - start;
+            let has_digit = chars[start..j].iter().any(char::is_ascii_digit);
+            let ends = chars.get(j).is_none_or(|n| !n.is_ascii_alphanumeric());
+            if (5..=6).contains(&tail) && has_digit && ends {
+                out.push(c);
+                out.push(chars[i + 1]);
+                out.extend(std::iter::repeat_n('*', tail));
+                i = j;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Finds `needle` in `hay` ignoring spaces and dashes in either, and full-width forms
+/// (both are normalised); returns the char ranges found.
+fn find_loose(hay: &[char], needle: &str) -> Vec<(usize, usize)> {
+    let skip = |c: char| c == ' ' || c == '-' || c == '\t' || c == '\n';
+    let n: Vec<char> = normalize(needle).chars().filter(|c| !skip(*c)).collect();
+    let mut found = Vec::new();
+    if n.is_empty() {
+        return found;
+    }
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i] != n[0] {
+            i += 1;
+            continue;
+        }
+        let (mut a, mut b) = (i, 0);
+        while a < hay.len() && b < n.len() {
+            if hay[a] == n[b] {
+                a += 1;
+                b += 1;
+            } else if skip(hay[a]) && b > 0 {
+                a += 1;
+            } else {
+                break;
+            }
+        }
+        if b == n.len() {
+            found.push((i, a));
+            i = a;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// Replaces every loose occurrence of each needle (longest first) by its mask.
+fn replace_loose(text: &str, needles: &[(String, String)]) -> String {
+    let mut needles: Vec<&(String, String)> = needles
+        .iter()
+        .filter(|(n, _)| !n.trim().is_empty())
+        .collect();
+    needles.sort_by_key(|(n, _)| std::cmp::Reverse(n.chars().count()));
+    let mut s = normalize(text);
+    for (needle, mask) in needles {
+        let chars: Vec<char> = s.chars().collect();
+        let hits = find_loose(&chars, needle);
+        if hits.is_empty() {
+            continue;
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for (a, b) in hits {
+            out.extend(&chars[at..a]);
+            out.push_str(mask);
+            at = b;
+        }
+        out.extend(&chars[at..]);
+        s = out;
+    }
+    s
+}
+
+/// Ends of the administrative parts of an address; what follows each one is the same
+/// address written without the prefix (沈阳市和平区南京街1号 → 和平区南京街1号 → 南京街1号).
+const ADDRESS_PART_ENDS: &[char] = &['省', '市', '区', '县', '旗', '州', '盟', '镇', '乡'];
+
+/// The forms an address is written in: in full and without its leading administrative
+/// parts, down to the street part (at least 4 characters).
+pub fn address_forms(address: &str) -> Vec<String> {
+    let a: String = normalize(address)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let chars: Vec<char> = a.chars().collect();
+    let mut forms = vec![a.clone()];
+    for (i, c) in chars.iter().enumerate() {
+        if ADDRESS_PART_ENDS.contains(c) && chars.len() - (i + 1) >= 4 {
+            forms.push(chars[i + 1..].iter().collect());
+        }
+    }
+    forms.retain(|f| f.chars().count() >= 4);
+    forms.dedup();
+    forms
+}
+
+/// Street markers and house-number ends of an address written in free text.
+const STREET_MARKERS: &[&str] = &[
+    "路", "街", "巷", "道", "村", "弄", "胡同", "小区", "大道", "屯", "组",
+];
+const NUMBER_ENDS: &[char] = &['号', '室', '栋', '幢', '楼', '层', '户'];
+/// Words that open an address: 住, 家住, 住址, 地址, 现住, 位于.
+const ADDRESS_OPENERS: &[&str] = &[
+    "家住",
+    "现住",
+    "住址",
+    "地址",
+    "户籍地",
+    "居住于",
+    "住所",
+    "住",
+];
+
+/// Hides addresses written in free text (住……路12号3单元501室): from the opener to the
+/// house number. Used for natural persons' cases only.
+pub fn mask_address_patterns(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'outer: while i < chars.len() {
+        for opener in ADDRESS_OPENERS {
+            let o: Vec<char> = opener.chars().collect();
+            if chars[i..].starts_with(&o) {
+                let mut j = i + o.len();
+                if chars
+                    .get(j)
+                    .is_some_and(|c| matches!(c, ':' | '：' | '在' | '于'))
+                {
+                    j += 1;
+                }
+                // The address runs to the last house-number end within 40 characters,
+                // before any sentence punctuation, and contains a street marker.
+                let limit = (j + 40).min(chars.len());
+                let mut end = None;
+                let mut k = j;
+                while k < limit && !"，。；,;)）（(、\n".contains(chars[k]) {
+                    if NUMBER_ENDS.contains(&chars[k]) && k > j && chars[k - 1].is_ascii_digit() {
+                        end = Some(k + 1);
+                    }
+                    k += 1;
+                }
+                if let Some(e) = end {
+                    let span: String = chars[j..e].iter().collect();
+                    if STREET_MARKERS.iter().any(|m| span.contains(m)) {
+                        out.extend(&chars[i..j]);
+                        out.push_str(&mask_address(&span));
+                        i = e;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Roles after which a person's name is written (证人李小明, 妻子：王某某).
+const PERSON_ROLES: &[&str] = &[
+    "证人",
+    "见证人",
+    "当事人",
+    "受害人",
+    "被害人",
+    "举报人",
+    "投诉人",
+    "申请人",
+    "代理人",
+    "委托人",
+    "法定代表人",
+    "负责人",
+    "经营者",
+    "联系人",
+    "家属",
+    "妻子",
+    "丈夫",
+    "儿子",
+    "女儿",
+    "父亲",
+    "母亲",
+    "员工",
+    "雇员",
+    "店员",
+    "司机",
+    "驾驶人",
+    "租户",
+    "房东",
+    "邻居",
+    "同事",
+    "朋友",
+    "监护人",
+];
+/// Common surnames (the first character of a name found after a role word).
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝";
+
+/// Masks names written after a role word (证人李小明 → 证人李**) when they start with a
+/// common surname: catches persons the case did not list.
+pub fn mask_role_names(text: &str, keep: &[&str]) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'outer: while i < chars.len() {
+        for role in PERSON_ROLES {
+            let r: Vec<char> = role.chars().collect();
+            if chars[i..].starts_with(&r) {
+                let mut j = i + r.len();
+                if chars.get(j).is_some_and(|c| matches!(c, ':' | '：' | ' ')) {
+                    j += 1;
+                }
+                let kept = keep.iter().any(|k| {
+                    let k: Vec<char> = k.chars().collect();
+                    !k.is_empty() && chars[j..].starts_with(&k)
+                });
+                if kept {
+                    out.extend(&chars[i..j]);
+                    i = j;
+                    continue 'outer;
+                }
+                if chars.get(j).is_some_and(|c| SURNAMES.contains(*c)) {
+                    // the name: 2 or 3 CJK characters (某 counts), ending before
+                    // punctuation or a non-CJK character
+                    let mut k = j + 1;
+                    while k < chars.len()
+                        && k - j < 3
+                        && is_cjk(chars[k])
+                        && !is_name_stop(chars[k])
+                    {
+                        k += 1;
+                    }
+                    let name: String = chars[j..k].iter().collect();
+                    if k - j >= 2 && !keep.contains(&name.as_str()) {
+                        out.extend(&chars[i..j]);
+                        out.push_str(&mask_name(&name));
+                        i = k;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+/// Characters that end a name written after a role word (证人李四在场: 在 is not a name).
+fn is_name_stop(c: char) -> bool {
+    "在于和与及等称说向对到因是的了也都已为将把被从".contains(c)
+}
+
 /// Redacts free text: listed addresses hidden, listed other persons' names masked, then
-/// ID numbers, phones and bank accounts masked wherever they appear.
+/// ID numbers, phones, bank accounts, e-mail addresses and plates masked wherever they
+/// appear, in any of the usual spellings.
 pub fn redact_text(text: &str, addresses: &[&str], other_persons: &[&str]) -> String {
-    let mut s = text.to_string();
-    let mut addresses: Vec<&str> = addresses
-        .iter()
-        .copied()
-        .filter(|a| !a.trim().is_empty())
-        .collect();
-    addresses.sort_by_key(|a| std::cmp::Reverse(a.chars().count()));
+    let mut needles: Vec<(String, String)> = Vec::new();
     for a in addresses {
-        s = s.replace(a.trim(), &mask_address(a));
+        for form in address_forms(a) {
+            needles.push((form, mask_address(a)));
+        }
     }
-    let mut names: Vec<&str> = other_persons
-        .iter()
-        .copied()
-        .filter(|n| !n.trim().is_empty())
+    for n in other_persons {
+        needles.push((n.trim().to_string(), mask_name(n)));
+    }
+    mask_patterns(&replace_loose(text, &needles))
+}
+
+/// The birth date an ID number carries (18 digits: yyyymmdd at 7–14; 15 digits: yymmdd).
+pub fn birth_date(id: &str) -> Option<chrono::NaiveDate> {
+    let id: String = normalize(id)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
-    for n in names {
-        s = s.replace(n.trim(), &mask_name(n));
-    }
-    mask_patterns(&s)
+    let digits = match classify(&id)? {
+        TokenKind::IdNumber if id.len() == 18 => id[6..14].to_string(),
+        TokenKind::IdNumber => format!("19{}", &id[6..12]),
+        _ => return None,
+    };
+    chrono::NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
+}
+
+/// Whether the holder of an ID number is under 18 on `on`.
+pub fn minor_on(id: &str, on: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    birth_date(id).is_some_and(|birth| {
+        let adult = birth
+            .with_year(birth.year() + 18)
+            .or_else(|| chrono::NaiveDate::from_ymd_opt(birth.year() + 18, 3, 1));
+        adult.is_some_and(|a| on < a)
+    })
 }
 
 /// The party of a decision.
@@ -230,6 +631,10 @@ pub struct DecisionText<'a> {
     pub party_address: Option<&'a str>,
     pub party_is_minor: bool,
     pub involves_secrets: bool,
+    /// Published after redaction although it involves secrets or privacy.
+    pub publish_after_processing: bool,
+    /// The decision's date: a party whose ID number says it was under 18 then is a minor.
+    pub decided_on: Option<chrono::NaiveDate>,
     pub other_persons: &'a [String],
     pub facts: &'a str,
     pub legal_basis: &'a str,
@@ -274,51 +679,61 @@ impl NotPublishable {
 /// Produces the publishable, redacted form of a decision, or says why it may not be
 /// published online.
 pub fn redact_decision(d: &DecisionText<'_>) -> Result<RedactedDecision, NotPublishable> {
-    if d.party_is_minor {
+    let natural = d.party_kind == PartyKind::NaturalPerson;
+    let minor_by_id = natural
+        && d.party_id_number
+            .zip(d.decided_on)
+            .is_some_and(|(id, on)| minor_on(id, on));
+    if d.party_is_minor || minor_by_id {
         return Err(NotPublishable::Minor);
     }
-    if d.involves_secrets {
+    if d.involves_secrets && !d.publish_after_processing {
         return Err(NotPublishable::Secrets);
     }
     let mut addresses: Vec<&str> = Vec::new();
-    let mut hidden_literals: Vec<(String, String)> = Vec::new();
-    if d.party_kind == PartyKind::NaturalPerson {
+    let mut literals: Vec<(String, String)> = Vec::new();
+    if natural {
         if let Some(a) = d.party_address {
             addresses.push(a);
         }
-        // The party's own ID and phone, even if written in an unusual form.
+        // The party's own ID and phone, in whatever form they are written.
         if let Some(id) = d.party_id_number.filter(|s| !s.trim().is_empty()) {
-            hidden_literals.push((id.trim().to_string(), mask_id_number(id)));
+            literals.push((id.trim().to_string(), mask_id_number(&normalize(id))));
         }
         if let Some(p) = d.party_phone.filter(|s| !s.trim().is_empty()) {
-            hidden_literals.push((p.trim().to_string(), mask_phone(p)));
+            literals.push((p.trim().to_string(), mask_phone(&normalize(p))));
         }
     }
+    let party = d.party_name.trim();
     let others: Vec<&str> = d
         .other_persons
         .iter()
-        .map(String::as_str)
-        .filter(|n| *n != d.party_name)
+        .map(|n| n.trim())
+        .filter(|n| *n != party)
         .collect();
+    let keep = if natural { vec![party] } else { vec![] };
     let redact = |text: &str| {
-        let mut s = text.to_string();
-        for (lit, masked) in &hidden_literals {
-            s = s.replace(lit.as_str(), masked);
-        }
-        redact_text(&s, &addresses, &others)
+        let s = replace_loose(text, &literals);
+        let s = redact_text(&s, &addresses, &others);
+        let s = if natural {
+            mask_address_patterns(&s)
+        } else {
+            s
+        };
+        mask_patterns(&mask_role_names(&s, &keep))
     };
     let target_code = d
         .party_id_number
         .filter(|s| !s.trim().is_empty())
         .map(|code| match d.party_kind {
-            PartyKind::NaturalPerson => mask_id_number(code),
-            PartyKind::Organisation => code.trim().to_string(),
+            PartyKind::NaturalPerson => mask_id_number(&normalize(code)),
+            PartyKind::Organisation => normalize(code).trim().to_string(),
         });
     Ok(RedactedDecision {
-        target: d.party_name.trim().to_string(),
+        target: normalize(party),
         target_code,
         facts: redact(d.facts),
-        legal_basis: d.legal_basis.to_string(),
+        legal_basis: redact(d.legal_basis),
         conclusion: redact(d.conclusion),
     })
 }
@@ -393,6 +808,8 @@ mod tests {
             party_address: Some("沈阳市和平区南京街1号"),
             party_is_minor: false,
             involves_secrets: false,
+            publish_after_processing: false,
+            decided_on: chrono::NaiveDate::from_ymd_opt(2025, 3, 5),
             other_persons: others,
             facts: "张三（住沈阳市和平区南京街1号，电话13812345678）销售过期食品，证人李小明。",
             legal_basis: "《食品安全法》第一百二十四条",
@@ -435,6 +852,70 @@ mod tests {
         d.party_is_minor = false;
         d.involves_secrets = true;
         assert_eq!(redact_decision(&d).unwrap_err().field(), "involvesSecrets");
+    }
+
+    #[test]
+    fn numbers_in_any_spelling() {
+        let t = "电话139 1234 5678、+86-139-1234-5678、（+86）13912345678，身份证２１０１０２１９９００１０１１２３Ｘ，\
+                 号码210102 19900101 123x，卡号6222 0212 3456 7890 123，邮箱zhang.san@example.com，车牌辽A·12345";
+        let r = mask_patterns(t);
+        for raw in [
+            "1234 5678",
+            "12345678",
+            "19900101",
+            "6222 0212",
+            "zhang.san",
+            "example.com",
+            "12345",
+        ] {
+            assert!(!r.contains(raw), "{raw} in {r}");
+        }
+        assert!(r.contains("139****5678"), "{r}");
+        assert!(r.contains("+86 139****5678"), "{r}");
+        assert!(r.contains("210102********123X"), "{r}");
+        assert!(r.contains("***@***"), "{r}");
+        assert!(r.contains("辽A*****"), "{r}");
+        // dates, money, document numbers and credit codes stay
+        let t = "2025-03-05罚款5000元，沈市监罚〔2025〕12号，统一社会信用代码91210100MA0Y12345X";
+        assert_eq!(mask_patterns(t), t);
+    }
+
+    #[test]
+    fn the_address_in_any_form_and_address_patterns() {
+        let t = "当事人住和平区南京街 1 号，户籍地辽宁省沈阳市和平区南京街1号；另住大东区小北街22号3单元501室。";
+        let r = redact_text(t, &["沈阳市和平区南京街1号"], &[]);
+        assert!(!r.contains("南京街"), "{r}");
+        let r = mask_address_patterns(&r);
+        assert!(!r.contains("小北街"), "{r}");
+        assert_eq!(address_forms("辽宁省沈阳市和平区南京街1号").len(), 4);
+    }
+
+    #[test]
+    fn unlisted_persons_after_role_words() {
+        let r = mask_role_names("证人王小二在场，妻子：刘某某称，当事人张三", &["张三"]);
+        assert_eq!(r, "证人王**在场，妻子：刘**称，当事人张三");
+    }
+
+    #[test]
+    fn minority_from_the_id_number() {
+        let on = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert!(minor_on("210102201205011234", on));
+        assert!(!minor_on("210102200801011234", on));
+        assert!(minor_on("210102200812311234", on));
+        let others = vec![];
+        let mut d = sample(&others);
+        d.party_id_number = Some("210102201205011234");
+        assert_eq!(redact_decision(&d), Err(NotPublishable::Minor));
+    }
+
+    #[test]
+    fn publish_after_processing_publishes_secrets_redacted() {
+        let others = vec![];
+        let mut d = sample(&others);
+        d.involves_secrets = true;
+        assert_eq!(redact_decision(&d), Err(NotPublishable::Secrets));
+        d.publish_after_processing = true;
+        assert!(redact_decision(&d).is_ok());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Counts {
     pub disclosures_due_soon: i64,
     pub withdrawals_overdue: i64,
     pub reviews_pending: i64,
+    pub reviews_overdue: i64,
     pub av_gaps: i64,
     pub outbox_backlog: i64,
     pub push_lag_seconds: i64,
@@ -61,8 +62,12 @@ async fn scan_with(
             .get(&tenant.agency)
             .copied();
         if let Some(y) = noted {
-            let jan1 = chrono::NaiveDate::from_ymd_opt(y, 1, 1).expect("valid date");
-            if cal.is_working_day(jan1).is_err() {
+            // A year outside the API's date range (or one chrono cannot represent) is no
+            // deadline anybody can have: forget it.
+            let still_missing = crate::api::YEARS.contains(&y)
+                && chrono::NaiveDate::from_ymd_opt(y, 1, 1)
+                    .is_some_and(|jan1| cal.is_working_day(jan1).is_err());
+            if still_missing {
                 missing = Some(y);
             } else {
                 state
@@ -83,8 +88,10 @@ async fn scan_with(
              AND disclosure_due >= $1 AND disclosure_due <= $2) AS disclosures_due_soon, \
           (SELECT count(*) FROM decisions WHERE status = 'revoked' AND published_at IS NOT NULL \
              AND withdrawn_at IS NULL AND withdrawal_due < $3) AS withdrawals_overdue, \
-          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted','collective_discussion')) \
-             AS reviews_pending, \
+          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted','negotiation', \
+             'collective_discussion')) AS reviews_pending, \
+          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted') AND opinion_due < $1) \
+             AS reviews_overdue, \
           (SELECT count(*) FROM actions a WHERE a.requires_full_av AND NOT EXISTS \
              (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av')) AS av_gaps, \
           (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS outbox_backlog, \
@@ -138,6 +145,9 @@ async fn scan_with(
     m.reviews_pending
         .with_label_values(&l)
         .set(counts.reviews_pending);
+    m.reviews_overdue
+        .with_label_values(&l)
+        .set(counts.reviews_overdue);
     m.av_gaps.with_label_values(&l).set(counts.av_gaps);
     m.outbox_backlog
         .with_label_values(&l)
@@ -167,8 +177,29 @@ pub async fn scan_all(state: &AppState) {
         .for_each_concurrent(4, |t| {
             let state = state.clone();
             async move {
-                if let Err(e) = scan_tenant(&state, &t).await {
-                    tracing::warn!(agency = %t.agency, error = %e, "metrics scan failed");
+                // One tenant's bad row (or a bug it triggers) is reported and skipped; it
+                // never stops the scan of the others.
+                // Its own task: a panic ends that task, not the loop.
+                let task = {
+                    let (state, t) = (state.clone(), t.clone());
+                    tokio::spawn(async move { scan_tenant(&state, &t).await.map(|_| ()) })
+                };
+                let failure = match task.await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(e) if e.is_panic() => Some(format!(
+                        "panic: {}",
+                        crate::health::panic_message(&e.into_panic())
+                    )),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(error) = failure {
+                    state
+                        .metrics
+                        .scan_failures_total
+                        .with_label_values(&t.labels())
+                        .inc();
+                    tracing::warn!(agency = %t.agency, %error, "metrics scan failed");
                 }
             }
         })
@@ -196,6 +227,7 @@ pub async fn run_scanner(state: AppState, every: Duration) {
     loop {
         ticker.tick().await;
         scan_all(&state).await;
+        state.loops.beat("scanner");
         let closed = state.pools.evict_idle().await;
         if closed > 0 {
             tracing::debug!(closed, "idle tenant pools closed");

@@ -13,7 +13,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
+/// Service-wide policy settings (command line).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Role of the second person who approves publications; `None`: no approval step.
+    pub publication_approver: Option<crate::auth::Role>,
+    /// Working days the legal office has for its opinion.
+    pub review_time_limit_days: u32,
+    /// Directory of per-agency record-signing keys (`<agency>.key`), outside the tenant
+    /// databases; `None`: entries are not signed.
+    pub signing_key_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            publication_approver: Some(crate::auth::Role::AgencyAdmin),
+            review_time_limit_days: 10,
+            signing_key_dir: None,
+        }
+    }
+}
+
 pub struct Inner {
+    pub policy: Policy,
     pub tenants: TenantRegistry,
     pub pools: PoolCache,
     pub verifier: Verifier,
@@ -32,6 +55,8 @@ pub struct Inner {
     pub last_labels: Mutex<HashMap<String, (String, String, String)>>,
     /// Agencies whose outbox still has rows (failed relay or seen by the scan).
     pub relay_pending: Mutex<std::collections::HashSet<String>>,
+    /// Health of the background loops, reported by `/ready`.
+    pub loops: crate::health::LoopHealth,
 }
 
 pub type AppState = Arc<Inner>;

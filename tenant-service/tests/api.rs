@@ -165,18 +165,11 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
         "{page}"
     );
     // Publishing clears it; no NATS here, so the outbox backlog grows.
-    let (s, _) = h
-        .post(
-            0,
-            &format!("/decisions/{id}/publish"),
-            Role::Officer,
-            json!({}),
-        )
-        .await?;
-    assert_eq!(s, StatusCode::OK);
+    h.publish(0, &id).await?;
     let c = scan::scan_tenant(&st, &tenant).await?;
     assert_eq!((c.disclosures_overdue, c.outbox_backlog), (0, 1));
-    // Revoke; the withdrawal limit is 1 day for this tenant.
+    // Revoke: the publication is withdrawn with it (issue 11: it used to stay online until
+    // a second call, and the withdrawal limit ran meanwhile).
     let (s, v) = h
         .post(
             0,
@@ -186,9 +179,9 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["withdrawalReason"], "复议撤销");
+    assert!(v["withdrawnAt"].is_string(), "{v}");
     st.clock.set(Some("2026-03-14T02:00:00Z".parse()?));
-    let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!(c.withdrawals_overdue, 1);
     let (s, v) = h
         .post(
             0,
@@ -197,7 +190,11 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
             json!({}),
         )
         .await?;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::CONFLICT, Some("withdrawnAt")),
+        "{v}"
+    );
     let c = scan::scan_tenant(&st, &tenant).await?;
     assert_eq!((c.withdrawals_overdue, c.outbox_backlog), (0, 2));
     // Annual statistics of last year (2025): zero everywhere, gauge flips to 1.
@@ -258,9 +255,7 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
 #[tokio::test]
 async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<()> {
     let h = one_tenant("review-gate").await?;
-    let reviewer = h
-        .add_person(0, "孙审", "legal_reviewer", "SY-R01", "2030-12-31")
-        .await?;
+    let reviewer = h.add_reviewer(0, "孙审", "SY-R01", "reviewer-user").await?;
     let unqualified = h
         .add_person_q(0, "吴审", "legal_reviewer", "SY-R02", "2030-12-31", false)
         .await?;
@@ -295,7 +290,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
             0,
             &r("opinion"),
             Role::Officer,
-            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer, "checklist": Harness::checklist_pass()}),
         )
         .await?;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
@@ -310,7 +305,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
                 0,
                 &r("opinion"),
                 Role::Reviewer,
-                json!({"outcome": "approve", "opinion": "同意", "reviewerId": who}),
+                json!({"outcome": "approve", "opinion": "同意", "reviewerId": who, "checklist": Harness::checklist_pass()}),
             )
             .await?;
         assert_eq!(
@@ -325,7 +320,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
             0,
             &r("opinion"),
             Role::Reviewer,
-            json!({"outcome": "issues_found", "opinion": "裁量基准适用不当", "reviewerId": reviewer}),
+            json!({"outcome": "issues_found", "opinion": "裁量基准适用不当", "reviewerId": reviewer, "checklist": Harness::checklist_issue()}),
         )
         .await?;
     assert_eq!(s, StatusCode::OK);
@@ -333,7 +328,8 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
         .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
         .await?;
     assert_eq!(s, StatusCode::CONFLICT);
-    // The handling unit disagrees: collective discussion.
+    // The handling unit disagrees: the units negotiate first (issue 11: it used to jump
+    // to collective discussion), then, failing agreement, collective discussion.
     let (s, v) = h
         .post(
             0,
@@ -344,7 +340,29 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
         .await?;
     assert_eq!(
         (s, v["status"].as_str()),
-        (StatusCode::OK, Some("collective_discussion"))
+        (StatusCode::OK, Some("negotiation"))
+    );
+    let (s, _) = h
+        .post(
+            0,
+            &r("collective-decision"),
+            Role::AgencyAdmin,
+            json!({"outcome": "approve", "opinion": "x"}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = h
+        .post(
+            0,
+            &r("negotiation"),
+            Role::Officer,
+            json!({"outcome": "failed", "opinion": "协商未达成一致"}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("collective_discussion")),
+        "{v}"
     );
     let (s, _) = h
         .post(0, &issue, Role::Officer, json!({"decidedOn": "2026-03-02"}))
@@ -380,8 +398,15 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
         .collect();
     assert_eq!(
         steps,
-        ["submit", "issues_found", "disagree", "collective_approve"]
+        [
+            "submit",
+            "issues_found",
+            "disagree",
+            "negotiation_failed",
+            "collective_approve"
+        ]
     );
+    assert_eq!(v["steps"][1]["reviewerId"], json!(reviewer));
     assert_eq!(v["steps"][1]["actor"], "reviewer-user");
     assert_eq!(v["steps"][1]["opinion"], "裁量基准适用不当");
     let (s, v) = h
@@ -400,7 +425,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
         0,
         &r("opinion"),
         Role::Reviewer,
-        json!({"outcome": "issues_found", "opinion": "证据不足", "reviewerId": reviewer}),
+        json!({"outcome": "issues_found", "opinion": "证据不足", "reviewerId": reviewer, "checklist": Harness::checklist_issue()}),
     )
     .await?;
     let (s, v) = h
@@ -408,7 +433,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
             0,
             &r("opinion"),
             Role::Reviewer,
-            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+            json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer, "checklist": Harness::checklist_pass()}),
         )
         .await?;
     assert_eq!(
@@ -431,7 +456,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
         0,
         &r("opinion"),
         Role::Reviewer,
-        json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer}),
+        json!({"outcome": "approve", "opinion": "同意", "reviewerId": reviewer, "checklist": Harness::checklist_pass()}),
     )
     .await?;
     let (s, v) = h
@@ -469,16 +494,10 @@ async fn publication_is_redacted_and_withdrawn() -> anyhow::Result<()> {
         json!({"decidedOn": "2026-03-02"}),
     )
     .await?;
-    let (s, v) = h
-        .post(
-            0,
-            &format!("/decisions/{id}/publish"),
-            Role::Officer,
-            json!({}),
-        )
-        .await?;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = h.publish(0, &id).await?;
     let p = &v["publication"];
+    assert_eq!(p["version"], 1);
+    assert_eq!(v["publicationApprovedBy"], "admin-2");
     assert_eq!(p["target"], "张三");
     assert_eq!(p["targetCode"], "210102********123X");
     assert_eq!(
@@ -537,13 +556,7 @@ async fn publication_is_redacted_and_withdrawn() -> anyhow::Result<()> {
         json!({"decidedOn": "2026-03-03"}),
     )
     .await?;
-    h.post(
-        0,
-        &format!("/decisions/{oid}/publish"),
-        Role::Officer,
-        json!({}),
-    )
-    .await?;
+    h.publish(0, &oid).await?;
 
     // There is no public search here: the public reads the province's disclosure platform
     // (tenant-service/disclosure-platform), so anonymous traffic never reaches an agency's
@@ -558,24 +571,17 @@ async fn publication_is_redacted_and_withdrawn() -> anyhow::Result<()> {
         .await?;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    // Withdrawal takes it down.
-    h.post(
-        0,
-        &format!("/decisions/{id}/revoke"),
-        Role::Officer,
-        json!({"reason": "行政复议决定撤销"}),
-    )
-    .await?;
+    // Revocation takes it down at once (no second call).
     let (s, v) = h
         .post(
             0,
-            &format!("/decisions/{id}/withdraw"),
+            &format!("/decisions/{id}/revoke"),
             Role::Officer,
-            json!({}),
+            json!({"reason": "行政复议决定撤销"}),
         )
         .await?;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert!(v["withdrawnAt"].is_string(), "{v}");
+    assert_eq!(v["withdrawalReason"], "行政复议决定撤销");
     h.stop().await;
     Ok(())
 }
@@ -789,6 +795,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         city: None,
         province: None,
         exp: 1_000_000,
+        nbf: None,
     });
     let (s, v) = h
         .call("GET", &h.url(0, "/decisions"), Some(&expired), None)
@@ -800,7 +807,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
     let forged = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &Claims {
-            exp: 4_000_000_000,
+            exp: soon(),
             ..serde_json::from_value(
                 json!({"sub":"u","role":"officer","agency":h.agency(1),"exp":0}),
             )?
@@ -818,7 +825,8 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         role: Role::CitySupervisor,
         city: Some("210100".into()),
         province: Some(PROVINCE.into()),
-        exp: 4_000_000_000,
+        exp: soon(),
+        nbf: None,
     });
     let (s, _) = h
         .call("GET", &h.url(0, "/decisions"), Some(&city_a), None)
@@ -843,7 +851,8 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         role: Role::ProvinceSupervisor,
         city: None,
         province: Some(PROVINCE.into()),
-        exp: 4_000_000_000,
+        exp: soon(),
+        nbf: None,
     });
     let (s, v) = h
         .call(

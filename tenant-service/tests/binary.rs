@@ -77,6 +77,7 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
         city: None,
         province: None,
         exp: (chrono::Utc::now().timestamp() + 600) as u64,
+        nbf: None,
     });
     let base = format!("http://127.0.0.1:{api}/api/v1/agencies/{}", t.tenant.agency);
     let v: serde_json::Value = http

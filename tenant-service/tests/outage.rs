@@ -132,15 +132,7 @@ async fn publish_one(h: &Harness, doc: impl AsRef<str>) -> anyhow::Result<()> {
         )
         .await?;
     anyhow::ensure!(s.is_success(), "issue: {v}");
-    let (s, v) = h
-        .post(
-            0,
-            &format!("/decisions/{id}/publish"),
-            Role::Officer,
-            json!({}),
-        )
-        .await?;
-    anyhow::ensure!(s.is_success(), "publish: {v}");
+    h.publish(0, &id).await?;
     Ok(())
 }
 

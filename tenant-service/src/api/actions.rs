@@ -1,9 +1,12 @@
 //! Enforcement actions and their append-only, hash-chained record (全过程记录).
 
-use super::{JsonBody, QueryParams, parse_id, text};
+use super::{
+    JsonBody, QueryParams, bounded, date_in_range, instant_in_range, optional_text, parse_id, text,
+};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::hashchain::{self, EntryFields, StoredEntry};
+use crate::outbox::{self, Event};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -26,6 +29,10 @@ pub struct ActionInput {
     pub target: String,
     pub started_on: Option<NaiveDate>,
     pub officer_ids: Vec<Uuid>,
+    /// The matter involves state secrets, trade secrets or personal privacy: no A/V
+    /// recording may be attached (002: 涉及国家秘密、商业秘密、个人隐私的不得音像记录).
+    #[serde(default)]
+    pub involves_secrets_or_privacy: bool,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -41,6 +48,7 @@ pub struct Action {
     pub started_on: NaiveDate,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub no_av: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,7 +74,7 @@ struct OfficerRow {
     active: bool,
 }
 
-const ACTION_COLUMNS: &str = "id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, created_at";
+const ACTION_COLUMNS: &str = "id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, created_at, no_av";
 
 async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
     let action: Option<Action> = sqlx::query_as(&format!(
@@ -90,7 +98,7 @@ async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
     .bind(id)
     .fetch_one(pool)
     .await?;
-    let av_missing = action.requires_full_av && av == 0;
+    let av_missing = action.requires_full_av && !action.no_av && av == 0;
     Ok(Some(ActionView {
         action,
         officer_ids,
@@ -118,6 +126,10 @@ pub async fn create(
             "kind",
             format!("kind must be one of {}", ACTION_KINDS.join(", ")),
         ));
+    }
+    bounded(&input.officer_ids, "officerIds", 20)?;
+    if let Some(d) = input.started_on {
+        date_in_range(d, "startedOn")?;
     }
     if input.officer_ids.is_empty() {
         return Err(ApiError::bad_request(
@@ -193,8 +205,8 @@ pub async fn create(
     }
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, no_av) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
     )
     .bind(id)
     .bind(input.title.trim())
@@ -205,6 +217,7 @@ pub async fn create(
     .bind(input.target.trim())
     .bind(started_on)
     .bind(&ctx.claims.sub)
+    .bind(input.involves_secrets_or_privacy)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -245,7 +258,7 @@ pub async fn list(
     }
     let rows: Vec<(Uuid, String, String, String, String, bool, i64)> = sqlx::query_as(
         "SELECT a.id, a.title, a.category, a.procedure, a.kind, \
-           a.requires_full_av AND NOT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av'), \
+           a.requires_full_av AND NOT a.no_av AND NOT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av'), \
            (SELECT count(*) FROM record_entries e WHERE e.action_id = a.id) \
          FROM actions a ORDER BY a.created_at DESC LIMIT $1",
     )
@@ -286,6 +299,11 @@ pub struct EntryInput {
     pub content: String,
     /// SHA-256 of the media file, hex; required for `av`.
     pub media_sha256: Option<String>,
+    /// When the recorded event happened (default: when it is entered).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The content involves secrets or privacy: refused as A/V.
+    #[serde(default)]
+    pub involves_secrets_or_privacy: bool,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -299,12 +317,32 @@ pub struct Entry {
     pub media_sha256: Option<String>,
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
+    pub occurred_at: Option<DateTime<Utc>>,
     pub prev_hash: String,
     pub hash: String,
+    pub signature: Option<String>,
+    pub key_id: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str =
-    "action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, prev_hash, hash";
+const ENTRY_COLUMNS: &str = "action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
+     occurred_at, prev_hash, hash, signature, key_id";
+
+/// The agency's record-signing key, read from the key directory (outside the database).
+fn signing_key(st: &AppState, agency: &str) -> ApiResult<Option<hashchain::SigningKey>> {
+    let Some(dir) = &st.policy.signing_key_dir else {
+        return Ok(None);
+    };
+    let path = dir.join(format!("{agency}.key"));
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "record-signing key unreadable");
+        ApiError::unavailable(format!(
+            "the record-signing key of agency '{agency}' is not available"
+        ))
+    })?;
+    hashchain::SigningKey::from_hex(&text)
+        .map(Some)
+        .map_err(|e| ApiError::internal(format!("record-signing key {}: {e}", path.display())))
+}
 
 pub async fn append_record(
     State(st): State<AppState>,
@@ -326,6 +364,23 @@ pub async fn append_record(
         ));
     }
     text(&input.title, "title", 256)?;
+    optional_text(&input.content, "content", 100_000)?;
+    let now = st.clock.now();
+    if let Some(t) = input.occurred_at {
+        instant_in_range(t, "occurredAt")?;
+        if t > now {
+            return Err(ApiError::unprocessable(
+                "occurredAt",
+                "occurredAt must not be in the future",
+            ));
+        }
+    }
+    if input.kind == "av" && input.involves_secrets_or_privacy {
+        return Err(ApiError::unprocessable(
+            "kind",
+            "content involving secrets or privacy is not recorded as audio/video",
+        ));
+    }
     let media = match (input.kind.as_str(), input.media_sha256.as_deref()) {
         ("av", None) => {
             return Err(ApiError::bad_request(
@@ -348,14 +403,21 @@ pub async fn append_record(
         ));
     }
     let mut tx = ctx.pool.begin().await?;
-    let exists: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM actions WHERE id = $1 FOR UPDATE")
+    let no_av: Option<bool> =
+        sqlx::query_scalar("SELECT no_av FROM actions WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-    if exists.is_none() {
+    let Some(no_av) = no_av else {
         return Err(ApiError::not_found(format!("action {id} not found")));
+    };
+    if no_av && input.kind == "av" {
+        return Err(ApiError::unprocessable(
+            "kind",
+            "the action's matter involves secrets or privacy: no audio/video recording is attached",
+        ));
     }
+    let key = signing_key(&st, &ctx.tenant.agency)?;
     let last: Option<(i32, String)> = sqlx::query_as(
         "SELECT seq, hash FROM record_entries WHERE action_id = $1 ORDER BY seq DESC LIMIT 1",
     )
@@ -367,6 +429,7 @@ pub async fn append_record(
         None => (1, hashchain::GENESIS.to_string()),
     };
     let recorded_at = hashchain::db_precision(Utc::now());
+    let occurred_at = input.occurred_at.map(hashchain::db_precision);
     let hash = hashchain::entry_hash(&EntryFields {
         action_id: id,
         seq,
@@ -376,10 +439,14 @@ pub async fn append_record(
         media_sha256: media.as_deref(),
         recorded_by: &ctx.claims.sub,
         recorded_at,
+        occurred_at,
         prev_hash: &prev,
     });
+    let signature = key.as_ref().map(|k| k.sign(&hash));
+    let key_id = key.as_ref().map(hashchain::SigningKey::key_id);
     let e: Entry = sqlx::query_as(&format!(
-        "INSERT INTO record_entries ({ENTRY_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING {ENTRY_COLUMNS}"
+        "INSERT INTO record_entries ({ENTRY_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
+         RETURNING {ENTRY_COLUMNS}"
     ))
     .bind(id)
     .bind(seq)
@@ -389,11 +456,22 @@ pub async fn append_record(
     .bind(&media)
     .bind(&ctx.claims.sub)
     .bind(recorded_at)
+    .bind(occurred_at)
     .bind(&prev)
     .bind(&hash)
+    .bind(&signature)
+    .bind(&key_id)
     .fetch_one(&mut *tx)
     .await?;
+    // The new head goes upward (kept by the province): a rewrite of this database with a
+    // recomputed chain no longer matches it.
+    let anchor = serde_json::json!({
+        "agency": ctx.tenant.agency, "actionId": id, "headHash": hash, "sequence": seq,
+        "at": recorded_at, "signature": signature, "keyId": key_id,
+    });
+    outbox::enqueue(&mut tx, &ctx.tenant, Event::Anchor, &anchor).await?;
     tx.commit().await?;
+    st.kick_relay(&ctx.tenant.agency);
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -441,6 +519,7 @@ fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
             media_sha256: e.media_sha256.as_deref(),
             recorded_by: &e.recorded_by,
             recorded_at: e.recorded_at,
+            occurred_at: e.occurred_at,
             prev_hash: &e.prev_hash,
         },
         hash: &e.hash,
@@ -466,25 +545,103 @@ pub async fn read_record(
     ))
 }
 
-/// Verifies the hash chain and names the first broken link; the check is logged.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyQuery {
+    /// A chain head kept upward (the `anchor` event's `headHash`) …
+    pub anchor_hash: Option<String>,
+    /// … and its `sequence`.
+    pub anchor_sequence: Option<i32>,
+}
+
+/// Checks the signatures and a supplied anchor; the first broken link, if any.
+fn check_signatures_and_anchor(
+    entries: &[Entry],
+    key: Option<&hashchain::SigningKey>,
+    anchor: Option<(&str, i32)>,
+) -> Result<(), hashchain::BrokenLink> {
+    if let Some(k) = key {
+        for e in entries {
+            if let Some(sig) = &e.signature
+                && !k.verifies(&e.hash, sig)
+            {
+                return Err(hashchain::BrokenLink {
+                    seq: e.seq,
+                    reason: "the agency's signature does not match the entry".to_string(),
+                });
+            }
+        }
+    }
+    if let Some((hash, seq)) = anchor {
+        match entries.iter().find(|e| e.seq == seq) {
+            None => {
+                return Err(hashchain::BrokenLink {
+                    seq,
+                    reason: format!("entry {seq} of the anchor is missing (entries deleted)"),
+                });
+            }
+            Some(e) if !e.hash.eq_ignore_ascii_case(hash) => {
+                return Err(hashchain::BrokenLink {
+                    seq,
+                    reason: "entry does not match the anchor kept upward (chain rewritten)"
+                        .to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Verifies the hash chain, the agency's signatures and, if given, an anchor kept upward,
+/// and names the first broken link; the check is logged.
 pub async fn verify_record(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
+    QueryParams(q): QueryParams<VerifyQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id, "id")?;
+    let anchor = match (&q.anchor_hash, q.anchor_sequence) {
+        (None, None) => None,
+        (Some(h), Some(seq)) if hashchain::is_sha256_hex(h) && seq >= 1 => Some((h.as_str(), seq)),
+        (Some(h), Some(_)) if !hashchain::is_sha256_hex(h) => {
+            return Err(ApiError::bad_request(
+                "anchorHash",
+                "anchorHash must be 64 hex characters",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "anchorSequence",
+                "anchorSequence must be at least 1",
+            ));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "anchorHash",
+                "give anchorHash and anchorSequence together",
+            ));
+        }
+    };
     let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let entries = load_entries(&ctx.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
     log_access(&ctx, id, "verify").await?;
-    Ok(Json(match verify_entries(&entries) {
-        Ok(n) => {
-            serde_json::json!({ "actionId": id, "intact": true, "entries": n, "firstBrokenLink": null })
-        }
-        Err(b) => {
-            serde_json::json!({ "actionId": id, "intact": false, "entries": entries.len(), "firstBrokenLink": b })
-        }
+    let key = signing_key(&st, &ctx.tenant.agency)?;
+    let result = verify_entries(&entries)
+        .and_then(|n| check_signatures_and_anchor(&entries, key.as_ref(), anchor).map(|()| n));
+    let signed = entries.iter().filter(|e| e.signature.is_some()).count();
+    Ok(Json(match result {
+        Ok(n) => serde_json::json!({
+            "actionId": id, "intact": true, "entries": n, "signed": signed, "firstBrokenLink": null,
+            "head": entries.last().map(|e| serde_json::json!({"sequence": e.seq, "hash": e.hash})),
+        }),
+        Err(b) => serde_json::json!({
+            "actionId": id, "intact": false, "entries": entries.len(), "signed": signed,
+            "firstBrokenLink": b,
+        }),
     }))
 }
 

@@ -1,18 +1,18 @@
 //! Decisions: creation, issue (behind the legal-review gate), disclosure with redaction,
 //! revocation and withdrawal, annual statistics, and the working-day deadline calculator.
 
-use super::{JsonBody, QueryParams, parse_id, text};
+use super::review_state::ReviewState;
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::deadlines::DisclosureDue;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::{self, Event};
-use crate::redaction::{self, DecisionText, PartyKind};
+use crate::redaction::{self, PartyKind};
 use crate::state::{AppState, Inner};
 use crate::tenants::Tenant;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{DueDate, EnforcementCategory as Category, Procedure};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -57,8 +57,17 @@ pub struct DecisionInput {
     /// Names of natural persons other than the party that appear in the text.
     #[serde(default)]
     pub other_persons: Vec<String>,
+    /// The facts involve state secrets, trade secrets or personal privacy: the decision is
+    /// not published online unless `publishAfterProcessing`, and only with `notOnlineBasis`
+    /// and the agency admin's approval (`POST …/exemption`).
     #[serde(default)]
     pub involves_secrets: bool,
+    /// The legal basis for not publishing online (required with `involvesSecrets`).
+    pub not_online_basis: Option<String>,
+    /// 依法确需公开的，要做适当处理后公开: published after redaction although it involves
+    /// secrets or privacy.
+    #[serde(default)]
+    pub publish_after_processing: bool,
     pub facts: String,
     pub legal_basis: String,
     pub conclusion: String,
@@ -105,13 +114,28 @@ pub struct Decision {
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub matter: Option<String>,
+    pub not_online_basis: Option<String>,
+    pub not_online_requested_by: Option<String>,
+    pub not_online_approved_by: Option<String>,
+    pub not_online_approved_at: Option<DateTime<Utc>>,
+    pub not_online_opinion: Option<String>,
+    pub publish_after_processing: bool,
+    pub withdrawal_reason: Option<String>,
+    pub publication_requested_by: Option<String>,
+    pub publication_requested_at: Option<DateTime<Utc>>,
+    pub publication_approved_by: Option<String>,
+    pub publication_version: i32,
 }
 
 pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, procedure, party_kind, party_name, \
     party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
     legal_basis, conclusion, major, major_reasons, status, decided_on, issued_at, disclosure_days, \
     disclosure_due, disclosure_due_pending_year, publish_online, published_at, publication, revoked_at, revocation_reason, \
-    withdrawal_due, withdrawn_at, created_by, created_at";
+    withdrawal_due, withdrawn_at, created_by, created_at, matter, not_online_basis, \
+    not_online_requested_by, not_online_approved_by, not_online_approved_at, not_online_opinion, publish_after_processing, \
+    withdrawal_reason, publication_requested_by, publication_requested_at, publication_approved_by, \
+    publication_version";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +157,7 @@ pub(crate) async fn load(pool: &PgPool, id: Uuid, lock: bool) -> ApiResult<Decis
         .ok_or_else(|| ApiError::not_found(format!("decision {id} not found")))
 }
 
-async fn load_tx(tx: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Decision> {
+pub(crate) async fn load_tx(tx: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Decision> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM decisions WHERE id = $1 FOR UPDATE"
     ))
@@ -143,7 +167,7 @@ async fn load_tx(tx: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Decision> {
     .ok_or_else(|| ApiError::not_found(format!("decision {id} not found")))
 }
 
-async fn view(pool: &PgPool, d: Decision) -> ApiResult<DecisionView> {
+pub(crate) async fn view(pool: &PgPool, d: Decision) -> ApiResult<DecisionView> {
     let review_status: Option<String> =
         sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
             .bind(d.id)
@@ -155,12 +179,21 @@ async fn view(pool: &PgPool, d: Decision) -> ApiResult<DecisionView> {
     })
 }
 
+/// Whether a matter code is in the agency's review catalogue (codes compared trimmed and
+/// case-insensitively, so `m-001 ` is the catalogue's `M-001`).
+pub fn in_review_catalog(tenant: &Tenant, matter: Option<&str>) -> Option<String> {
+    let m = matter?.trim();
+    tenant
+        .review_catalog
+        .iter()
+        .find(|c| c.trim().eq_ignore_ascii_case(m))
+        .map(|c| format!("catalog:{}", c.trim()))
+}
+
 fn major_reasons(tenant: &Tenant, input: &DecisionInput) -> Vec<String> {
     let mut r = Vec::new();
-    if let Some(m) = &input.matter
-        && tenant.review_catalog.iter().any(|c| c == m)
-    {
-        r.push(format!("catalog:{m}"));
+    if let Some(c) = in_review_catalog(tenant, input.matter.as_deref()) {
+        r.push(c);
     }
     let c = &input.major_criteria;
     for (on, name) in [
@@ -177,6 +210,9 @@ fn major_reasons(tenant: &Tenant, input: &DecisionInput) -> Vec<String> {
     r
 }
 
+/// Most natural persons a decision may name besides the party.
+pub const MAX_OTHER_PERSONS: usize = 50;
+
 fn validate(input: &DecisionInput) -> ApiResult<()> {
     text(&input.document_number, "documentNumber", 128)?;
     text(&input.party.name, "party.name", 256)?;
@@ -184,8 +220,34 @@ fn validate(input: &DecisionInput) -> ApiResult<()> {
     text(&input.legal_basis, "legalBasis", 4_000)?;
     text(&input.conclusion, "conclusion", 4_000)?;
     let p = &input.party;
+    for (value, field, max) in [
+        (&p.id_number, "party.idNumber", 32),
+        (&p.phone, "party.phone", 32),
+        (&p.address, "party.address", 256),
+        (&input.matter, "matter", 64),
+        (&input.not_online_basis, "notOnlineBasis", 1_000),
+    ] {
+        if let Some(v) = value {
+            optional_text(v, field, max)?;
+        }
+    }
+    bounded(&input.other_persons, "otherPersons", MAX_OTHER_PERSONS)?;
+    if input.involves_secrets
+        && !input.publish_after_processing
+        && input
+            .not_online_basis
+            .as_deref()
+            .is_none_or(|b| b.trim().is_empty())
+    {
+        return Err(ApiError::unprocessable(
+            "notOnlineBasis",
+            "a decision kept offline because it involves secrets or privacy needs notOnlineBasis, \
+             the legal basis for not publishing (or publishAfterProcessing to publish it redacted)",
+        ));
+    }
     if let Some(id) = p.id_number.as_deref().filter(|s| !s.trim().is_empty()) {
-        let id = id.trim();
+        let normalized = redaction::normalize(id);
+        let id = normalized.trim();
         match p.kind {
             PartyKind::NaturalPerson => {
                 if redaction::classify(id) != Some(redaction::TokenKind::IdNumber) {
@@ -209,7 +271,7 @@ fn validate(input: &DecisionInput) -> ApiResult<()> {
     }
     if let Some(phone) = p.phone.as_deref().filter(|s| !s.trim().is_empty())
         && !matches!(
-            redaction::classify(phone.trim()),
+            redaction::classify(&redaction::normalize(phone.trim()).replace([' ', '-'], "")),
             Some(redaction::TokenKind::Mobile | redaction::TokenKind::Landline)
         )
     {
@@ -239,6 +301,7 @@ fn bind_draft<'q>(
     q: DecisionQuery<'q>,
     input: &'q DecisionInput,
     reasons: &'q Vec<String>,
+    minor: bool,
 ) -> DecisionQuery<'q> {
     let p = &input.party;
     let none_if_blank = |s: &Option<String>| {
@@ -259,7 +322,7 @@ fn bind_draft<'q>(
         .bind(none_if_blank(&p.id_number))
         .bind(none_if_blank(&p.phone))
         .bind(none_if_blank(&p.address))
-        .bind(p.is_minor)
+        .bind(minor)
         .bind(input.involves_secrets)
         .bind(&input.other_persons)
         .bind(&input.facts)
@@ -267,8 +330,23 @@ fn bind_draft<'q>(
         .bind(&input.conclusion)
         .bind(!reasons.is_empty())
         .bind(reasons)
-        // publish_online: minors' cases and secrets are never published online.
-        .bind(!p.is_minor && !input.involves_secrets)
+        // publish_online: minors' cases are never published online; a case involving
+        // secrets leaves the disclosure duty only once its exemption is approved.
+        .bind(!minor)
+        .bind(none_if_blank(&input.matter))
+        .bind(none_if_blank(&input.not_online_basis))
+        .bind(input.involves_secrets && input.publish_after_processing)
+}
+
+/// The party is a minor: as declared, or as its ID number says on `on`.
+fn party_is_minor(input: &DecisionInput, on: NaiveDate) -> bool {
+    input.party.is_minor
+        || (input.party.kind == PartyKind::NaturalPerson
+            && input
+                .party
+                .id_number
+                .as_deref()
+                .is_some_and(|id| redaction::minor_on(id, on)))
 }
 
 /// A decision may point at an enforcement action only if that action exists.
@@ -320,13 +398,17 @@ pub async fn create(
     let insert = format!(
         "INSERT INTO decisions (id, action_id, document_number, category, procedure, party_kind, party_name, \
          party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
-         legal_basis, conclusion, major, major_reasons, status, publish_online, created_by) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20) RETURNING {COLUMNS}"
+         legal_basis, conclusion, major, major_reasons, status, publish_online, matter, not_online_basis, \
+         publish_after_processing, created_by) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20,$21,$22,$23) \
+         RETURNING {COLUMNS}"
     );
+    let minor = party_is_minor(&input, st.clock.today());
     let d: Decision = bind_draft(
         sqlx::query_as(&insert).bind(Uuid::new_v4()),
         &input,
         &reasons,
+        minor,
     )
     .bind(&ctx.claims.sub)
     .fetch_one(&ctx.pool)
@@ -366,24 +448,37 @@ pub async fn update(
             .fetch_optional(&mut *tx)
             .await?;
     if let Some(r) = review.as_deref()
-        && r != "issues_found"
+        && !ReviewState::parse(r).is_some_and(ReviewState::draft_may_be_revised)
     {
         return Err(ApiError::conflict(
             "review",
             format!(
-                "the legal review is {r}; a draft can be revised only before review or when issues were found"
+                "the legal review is {r}; a draft can be revised only before review, when issues were \
+                 found or after a rejecting collective decision"
             ),
         ));
     }
     ensure_action_exists(&mut *tx, input.action_id).await?;
-    let reasons = major_reasons(&ctx.tenant, &input);
+    // Once major, a decision stays major: the criteria cannot be dropped by revising the
+    // draft, only cleared by the legal office as a recorded step.
+    let mut reasons = major_reasons(&ctx.tenant, &input);
+    if d.major {
+        for r in &d.major_reasons {
+            if !reasons.contains(r) {
+                reasons.push(r.clone());
+            }
+        }
+    }
     let update = format!(
         "UPDATE decisions SET action_id=$2, document_number=$3, category=$4, procedure=$5, party_kind=$6, \
          party_name=$7, party_id_number=$8, party_phone=$9, party_address=$10, party_is_minor=$11, \
          involves_secrets=$12, other_persons=$13, facts=$14, legal_basis=$15, conclusion=$16, major=$17, \
-         major_reasons=$18, publish_online=$19 WHERE id=$1 RETURNING {COLUMNS}"
+         major_reasons=$18, publish_online=$19, matter=$20, not_online_basis=$21, \
+         publish_after_processing=$22, not_online_requested_by=NULL, not_online_approved_by=NULL, \
+         not_online_approved_at=NULL, not_online_opinion=NULL WHERE id=$1 RETURNING {COLUMNS}"
     );
-    let d: Decision = bind_draft(sqlx::query_as(&update).bind(id), &input, &reasons)
+    let minor = party_is_minor(&input, st.clock.today());
+    let d: Decision = bind_draft(sqlx::query_as(&update).bind(id), &input, &reasons, minor)
         .fetch_one(&mut *tx)
         .await
         .map_err(document_number_taken)?;
@@ -398,7 +493,12 @@ pub struct ListQuery {
     /// `overdue`: issued, unpublished, past due.
     #[serde(default)]
     pub overdue: bool,
+    /// `exempted`: kept offline (minor party, or an approved exemption with its basis).
+    #[serde(default)]
+    pub exempted: bool,
     pub limit: Option<i64>,
+    /// Why a supervisor reads (logged with the read).
+    pub purpose: Option<String>,
 }
 
 pub async fn list(
@@ -409,12 +509,15 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     if let Some(s) = &q.status
-        && !matches!(s.as_str(), "draft" | "issued" | "revoked")
+        && !matches!(s.as_str(), "draft" | "issued" | "revoked" | "closed")
     {
         return Err(ApiError::bad_request(
             "status",
-            "status must be draft, issued or revoked",
+            "status must be draft, issued, revoked or closed",
         ));
+    }
+    if let Some(p) = &q.purpose {
+        optional_text(p, "purpose", 256)?;
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -426,26 +529,66 @@ pub async fn list(
     let rows: Vec<Decision> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM decisions WHERE ($1::text IS NULL OR status = $1) \
          AND (NOT $2 OR (status = 'issued' AND publish_online AND published_at IS NULL AND disclosure_due < $3)) \
+         AND (NOT $5 OR NOT publish_online) \
          ORDER BY created_at DESC LIMIT $4"
     ))
     .bind(&q.status)
     .bind(q.overdue)
     .bind(st.clock.today())
     .bind(limit)
+    .bind(q.exempted)
     .fetch_all(&ctx.pool)
     .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+    log_supervisor_reads(&st, &ctx, &ids, q.purpose.as_deref()).await?;
     Ok(Json(serde_json::json!({ "items": rows })))
 }
 
 pub async fn get_one(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
+    QueryParams(q): QueryParams<ReadQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<DecisionView>> {
     let id = parse_id(&id, "id")?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let d = load(&ctx.pool, id, false).await?;
+    log_supervisor_reads(&st, &ctx, &[id], q.purpose.as_deref()).await?;
     Ok(Json(view(&ctx.pool, d).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadQuery {
+    pub purpose: Option<String>,
+}
+
+/// Supervisors read full, unredacted decisions: each read is logged like a record read
+/// (记录信息调阅监督) and counted for the unusual-volume alert.
+async fn log_supervisor_reads(
+    st: &Inner,
+    ctx: &crate::state::TenantCtx,
+    ids: &[Uuid],
+    purpose: Option<&str>,
+) -> ApiResult<()> {
+    if !ctx.claims.role.is_supervisor() || ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO decision_access_log (decision_id, accessed_by, role, purpose) \
+         SELECT unnest($1::uuid[]), $2, $3, $4",
+    )
+    .bind(ids)
+    .bind(&ctx.claims.sub)
+    .bind(ctx.claims.role.as_str())
+    .bind(purpose.unwrap_or("read"))
+    .execute(&ctx.pool)
+    .await?;
+    st.metrics
+        .supervisor_decision_reads_total
+        .with_label_values(&ctx.tenant.labels())
+        .inc_by(ids.len() as u64);
+    Ok(())
 }
 
 /// Disclosure due date: `days` working days after `decided_on`, or pending on a year
@@ -456,6 +599,7 @@ pub fn due_date(
     decided_on: NaiveDate,
     days: u32,
     field: &str,
+    writes: bool,
 ) -> ApiResult<DueDate> {
     let cal = st.calendars.get();
     let due = cal.due_after(decided_on, days).map_err(|e| {
@@ -464,7 +608,11 @@ pub fn due_date(
             format!("cannot compute the disclosure due date: {e}"),
         )
     })?;
-    if let DueDate::Pending { year } = due {
+    // Only a write that records a pending due date raises the alarm; a read-only what-if
+    // question (`/deadlines` for any year) must not fake it.
+    if let DueDate::Pending { year } = due
+        && writes
+    {
         st.note_calendar_missing(&tenant.agency, year);
         st.metrics
             .calendar_missing_year
@@ -501,6 +649,7 @@ pub async fn issue(
     )?;
     let today = st.clock.today();
     let decided_on = input.decided_on.unwrap_or(today);
+    date_in_range(decided_on, "decidedOn")?;
     if decided_on > today {
         return Err(ApiError::unprocessable(
             "decidedOn",
@@ -515,30 +664,49 @@ pub async fn issue(
             format!("decision is {}, only a draft can be issued", d.status),
         ));
     }
-    if d.major {
-        let review: Option<String> =
-            sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match review.as_deref() {
-            Some("approved" | "decided_approve") => {}
-            other => {
-                return Err(ApiError::conflict(
-                    "review",
-                    format!(
-                        "major decision ({}) cannot be issued before an approving legal review (review status: {})",
-                        d.major_reasons.join(", "),
-                        other.unwrap_or("not submitted")
-                    ),
-                ));
-            }
-        }
+    let review: Option<String> =
+        sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let review = review.as_deref().and_then(ReviewState::parse);
+    // The catalogue is checked again now: a matter added to the catalogue after drafting,
+    // or written in another case, still needs its review (unless the legal office cleared
+    // the decision as not major, a recorded step).
+    let cleared: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM review_steps WHERE decision_id = $1 AND step = 'clear_major')",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let catalog = in_review_catalog(&ctx.tenant, d.matter.as_deref()).filter(|_| !cleared);
+    let mut reasons = d.major_reasons.clone();
+    reasons.extend(catalog);
+    if let Some(state) = review
+        && !state.permits_issue()
+    {
+        // Whether major or not: a review once started must end in an approval.
+        return Err(ApiError::conflict(
+            "review",
+            format!(
+                "the legal review is {}; the decision can be issued only after an approving review",
+                state.as_str()
+            ),
+        ));
+    }
+    if !reasons.is_empty() && review.is_none() {
+        return Err(ApiError::conflict(
+            "review",
+            format!(
+                "major decision ({}) cannot be issued before an approving legal review (review status: not submitted)",
+                reasons.join(", "),
+            ),
+        ));
     }
     let category =
         Category::from_code(&d.category).ok_or_else(|| ApiError::internal("bad category in db"))?;
     let days = ctx.tenant.disclosure_days(category);
-    let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn")?;
+    let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn", true)?;
     let due = DisclosureDue::from_due(due);
     let d: Decision = sqlx::query_as(&format!(
         "UPDATE decisions SET status = 'issued', decided_on = $2, issued_at = $3, disclosure_days = $4, \
@@ -560,254 +728,6 @@ pub async fn issue(
         .with_label_values(&labels)
         .inc();
     Ok(Json(view(&ctx.pool, d).await?))
-}
-
-/// The publication: what the public sees (and what is pushed upward).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Publication {
-    pub id: Uuid,
-    pub document_number: String,
-    pub agency: String,
-    pub province: String,
-    pub city: String,
-    pub county: String,
-    pub category: String,
-    pub procedure: String,
-    pub target: String,
-    pub target_code: Option<String>,
-    pub facts: String,
-    pub legal_basis: String,
-    pub conclusion: String,
-    pub decided_on: NaiveDate,
-    pub published_at: DateTime<Utc>,
-}
-
-pub async fn publish(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "publishing decisions",
-    )?;
-    let mut tx = ctx.pool.begin().await?;
-    let d = load_tx(&mut tx, id).await?;
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be published",
-                d.status
-            ),
-        ));
-    }
-    if d.published_at.is_some() {
-        return Err(ApiError::conflict(
-            "publishedAt",
-            "decision is already published",
-        ));
-    }
-    let kind = if d.party_kind == "organisation" {
-        PartyKind::Organisation
-    } else {
-        PartyKind::NaturalPerson
-    };
-    let redacted = redaction::redact_decision(&DecisionText {
-        party_kind: kind,
-        party_name: &d.party_name,
-        party_id_number: d.party_id_number.as_deref(),
-        party_phone: d.party_phone.as_deref(),
-        party_address: d.party_address.as_deref(),
-        party_is_minor: d.party_is_minor,
-        involves_secrets: d.involves_secrets,
-        other_persons: &d.other_persons,
-        facts: &d.facts,
-        legal_basis: &d.legal_basis,
-        conclusion: &d.conclusion,
-    })
-    .map_err(|why| ApiError::unprocessable(why.field(), why.reason()))?;
-    let now = st.clock.now();
-    let t = &ctx.tenant;
-    let publication = Publication {
-        id: d.id,
-        document_number: d.document_number.clone(),
-        agency: t.agency.clone(),
-        province: t.province.clone(),
-        city: t.city.clone(),
-        county: t.county.clone(),
-        category: d.category.clone(),
-        procedure: d.procedure.clone(),
-        target: redacted.target,
-        target_code: redacted.target_code,
-        facts: redacted.facts,
-        legal_basis: redacted.legal_basis,
-        conclusion: redacted.conclusion,
-        decided_on: d
-            .decided_on
-            .ok_or_else(|| ApiError::internal("issued without date"))?,
-        published_at: now,
-    };
-    let json = serde_json::to_value(&publication).map_err(ApiError::internal)?;
-    let d: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET published_at = $2, publication = $3 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(now)
-    .bind(&json)
-    .fetch_one(&mut *tx)
-    .await?;
-    outbox::enqueue(&mut tx, t, Event::Disclosure, &publication).await?;
-    tx.commit().await?;
-    st.metrics
-        .disclosures_published_total
-        .with_label_values(&t.labels())
-        .inc();
-    st.kick_relay(&t.agency);
-    Ok(Json(view(&ctx.pool, d).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RevokeInput {
-    pub reason: String,
-    /// When the revoking document takes effect (default: now).
-    pub effective_at: Option<DateTime<Utc>>,
-}
-
-pub async fn revoke(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    JsonBody(input): JsonBody<RevokeInput>,
-) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "revoking decisions",
-    )?;
-    text(&input.reason, "reason", 2_000)?;
-    let mut tx = ctx.pool.begin().await?;
-    let d = load_tx(&mut tx, id).await?;
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be revoked",
-                d.status
-            ),
-        ));
-    }
-    let effective = input.effective_at.unwrap_or_else(|| st.clock.now());
-    let due = d.published_at.map(|_| {
-        effective + chrono::Duration::days(i64::from(ctx.tenant.withdrawal_deadline_days))
-    });
-    let d: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET status = 'revoked', revoked_at = $2, revocation_reason = $3, withdrawal_due = $4 \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(effective)
-    .bind(input.reason.trim())
-    .bind(due)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Json(view(&ctx.pool, d).await?))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WithdrawInput {
-    /// Reason published with the withdrawal (default: the revocation reason).
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Withdrawal<'a> {
-    id: Uuid,
-    document_number: &'a str,
-    reason: &'a str,
-    revoked_at: Option<DateTime<Utc>>,
-    withdrawn_at: DateTime<Utc>,
-    within_deadline: bool,
-}
-
-pub async fn withdraw(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let input: WithdrawInput = if body.is_empty() {
-        WithdrawInput::default()
-    } else {
-        super::parse_json(&body)?
-    };
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "withdrawing decisions",
-    )?;
-    if let Some(r) = &input.reason {
-        text(r, "reason", 2_000)?;
-    }
-    let mut tx = ctx.pool.begin().await?;
-    let d = load_tx(&mut tx, id).await?;
-    if d.status != "revoked" {
-        return Err(ApiError::conflict(
-            "status",
-            "only a revoked decision is withdrawn; revoke it first",
-        ));
-    }
-    if d.published_at.is_none() {
-        return Err(ApiError::conflict(
-            "publishedAt",
-            "decision was never published; nothing to withdraw",
-        ));
-    }
-    if d.withdrawn_at.is_some() {
-        return Err(ApiError::conflict(
-            "withdrawnAt",
-            "decision is already withdrawn",
-        ));
-    }
-    let now = st.clock.now();
-    let reason = input
-        .reason
-        .as_deref()
-        .or(d.revocation_reason.as_deref())
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let updated: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET withdrawn_at = $2 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let w = Withdrawal {
-        id,
-        document_number: &d.document_number,
-        reason: &reason,
-        revoked_at: d.revoked_at,
-        withdrawn_at: now,
-        within_deadline: d.withdrawal_due.is_none_or(|due| now <= due),
-    };
-    outbox::enqueue(&mut tx, &ctx.tenant, Event::Withdrawal, &w).await?;
-    tx.commit().await?;
-    st.kick_relay(&ctx.tenant.agency);
-    Ok(Json(view(&ctx.pool, updated).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -841,8 +761,9 @@ pub async fn deadline(
             ApiError::bad_request("decidedOn", "decidedOn must be a date YYYY-MM-DD")
         })?,
     };
+    date_in_range(decided_on, "decidedOn")?;
     let days = ctx.tenant.disclosure_days(category);
-    let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn")?;
+    let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn", false)?;
     let basis = ctx
         .tenant
         .disclosure_overrides
@@ -853,125 +774,4 @@ pub async fn deadline(
         "category": category.code(), "decidedOn": decided_on, "workingDays": days,
         "disclosureDue": due.to_string(), "overrideLegalBasis": basis,
     })))
-}
-
-fn parse_year(s: &str, st: &Inner) -> ApiResult<i32> {
-    let year: i32 = s
-        .parse()
-        .map_err(|_| ApiError::bad_request("year", "year must be a number like 2025"))?;
-    let this_year = st.clock.today().year();
-    if !(2000..=this_year).contains(&year) {
-        return Err(ApiError::bad_request(
-            "year",
-            format!("year must be between 2000 and {this_year}"),
-        ));
-    }
-    Ok(year)
-}
-
-pub async fn get_statistics(
-    State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    let year = parse_year(&year, &st)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    let row: Option<(serde_json::Value, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT figures, reported_by, reported_at FROM annual_reports WHERE year = $1",
-    )
-    .bind(year)
-    .fetch_optional(&ctx.pool)
-    .await?;
-    match row {
-        Some((figures, by, at)) => Ok(Json(serde_json::json!({
-            "year": year, "reported": true, "reportedBy": by, "reportedAt": at, "figures": figures,
-        }))),
-        None => {
-            let figures = compute_statistics(&ctx.pool, year).await?;
-            Ok(Json(
-                serde_json::json!({ "year": year, "reported": false, "figures": figures }),
-            ))
-        }
-    }
-}
-
-/// Per-category figures of a year; every category present, 0 where there were no cases.
-pub async fn compute_statistics(pool: &PgPool, year: i32) -> ApiResult<serde_json::Value> {
-    let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT category, count(*), count(*) FILTER (WHERE procedure = 'general'), \
-           count(*) FILTER (WHERE procedure = 'simple'), count(*) FILTER (WHERE published_at IS NOT NULL), \
-           count(*) FILTER (WHERE status = 'revoked') \
-         FROM decisions WHERE status IN ('issued','revoked') AND extract(year FROM decided_on) = $1 \
-         GROUP BY category",
-    )
-    .bind(year)
-    .fetch_all(pool)
-    .await?;
-    let mut out = serde_json::Map::new();
-    for c in Category::ALL {
-        let r = rows.iter().find(|r| r.0 == c.code());
-        let (total, general, simple, published, revoked) = r
-            .map(|r| (r.1, r.2, r.3, r.4, r.5))
-            .unwrap_or((0, 0, 0, 0, 0));
-        out.insert(
-            c.code().to_string(),
-            serde_json::json!({"decisions": total, "general": general, "simple": simple,
-                "published": published, "revoked": revoked}),
-        );
-    }
-    Ok(serde_json::Value::Object(out))
-}
-
-pub async fn report_statistics(
-    State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let year = parse_year(&year, &st)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::AgencyAdmin],
-        "reporting annual statistics",
-    )?;
-    let this_year = st.clock.today().year();
-    if year >= this_year {
-        return Err(ApiError::unprocessable(
-            "year",
-            "only a finished year can be reported",
-        ));
-    }
-    let mut tx = ctx.pool.begin().await?;
-    // Serialize concurrent reports of the same year.
-    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1)")
-        .bind(year)
-        .execute(&mut *tx)
-        .await?;
-    let exists: Option<i32> = sqlx::query_scalar("SELECT year FROM annual_reports WHERE year = $1")
-        .bind(year)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_some() {
-        return Err(ApiError::conflict(
-            "year",
-            format!("statistics for {year} were already reported"),
-        ));
-    }
-    let figures = compute_statistics(&ctx.pool, year).await?;
-    let at = st.clock.now();
-    sqlx::query("INSERT INTO annual_reports (year, figures, reported_by, reported_at) VALUES ($1, $2, $3, $4)")
-        .bind(year)
-        .bind(&figures)
-        .bind(&ctx.claims.sub)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    let payload = serde_json::json!({ "year": year, "figures": figures, "reportedAt": at });
-    outbox::enqueue(&mut tx, &ctx.tenant, Event::Statistics, &payload).await?;
-    tx.commit().await?;
-    st.kick_relay(&ctx.tenant.agency);
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "year": year, "reported": true, "figures": figures })),
-    ))
 }

@@ -79,6 +79,23 @@ pub async fn report(
     )?;
     token(&input.plan, "plan")?;
     token(&input.milestone, "milestone")?;
+    // An occurrence is reported around its due date: a made-up far-away date would add a
+    // series that never goes away.
+    let today = st.clock.today();
+    if input.due < today - chrono::Duration::days(400)
+        || input.due > today + chrono::Duration::days(62)
+    {
+        return Err(ApiError::unprocessable(
+            "due",
+            "due must lie within the last 400 days or the next 62 days",
+        ));
+    }
+    if input.note.contains('\0') {
+        return Err(ApiError::bad_request(
+            "note",
+            "note must not contain NUL characters",
+        ));
+    }
     if input.note.chars().count() > 4000 {
         return Err(ApiError::bad_request(
             "note",

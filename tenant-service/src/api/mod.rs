@@ -4,7 +4,11 @@ pub mod actions;
 pub mod decisions;
 pub mod milestones;
 pub mod personnel;
+pub mod publication;
+pub mod review_state;
 pub mod reviews;
+pub mod statistics;
+pub mod withdrawal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -125,15 +129,31 @@ pub fn routes() -> Routes {
         )
         .post(
             "/api/v1/agencies/{agency}/decisions/{id}/publish",
-            decisions::publish,
+            publication::publish,
+        )
+        .get(
+            "/api/v1/agencies/{agency}/decisions/{id}/publication/preview",
+            publication::preview,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/decisions/{id}/publication/approve",
+            publication::approve,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/decisions/{id}/publication/correct",
+            publication::correct,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/decisions/{id}/exemption",
+            publication::approve_exemption,
         )
         .post(
             "/api/v1/agencies/{agency}/decisions/{id}/revoke",
-            decisions::revoke,
+            withdrawal::revoke,
         )
         .post(
             "/api/v1/agencies/{agency}/decisions/{id}/withdraw",
-            decisions::withdraw,
+            withdrawal::withdraw,
         )
         .get(
             "/api/v1/agencies/{agency}/decisions/{id}/review",
@@ -156,19 +176,27 @@ pub fn routes() -> Routes {
             reviews::disagree,
         )
         .post(
+            "/api/v1/agencies/{agency}/decisions/{id}/review/negotiation",
+            reviews::negotiation,
+        )
+        .post(
             "/api/v1/agencies/{agency}/decisions/{id}/review/collective-decision",
             reviews::collective_decision,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/decisions/{id}/review/close",
+            reviews::close,
         )
         .get("/api/v1/agencies/{agency}/deadlines", decisions::deadline)
         .get("/api/v1/agencies/{agency}/milestones", milestones::list)
         .post("/api/v1/agencies/{agency}/milestones", milestones::report)
         .get(
             "/api/v1/agencies/{agency}/statistics/{year}",
-            decisions::get_statistics,
+            statistics::get_statistics,
         )
         .post(
             "/api/v1/agencies/{agency}/statistics/{year}",
-            decisions::report_statistics,
+            statistics::report_statistics,
         )
 }
 
@@ -211,6 +239,20 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(q) = parts.uri.query()
+            && q.to_ascii_lowercase().contains("%00")
+        {
+            let field = q
+                .split('&')
+                .find(|kv| kv.to_ascii_lowercase().contains("%00"))
+                .and_then(|kv| kv.split('=').next())
+                .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or("query");
+            return Err(ApiError::bad_request(
+                field,
+                format!("{field} must not contain NUL characters"),
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
             Err(e) => {
@@ -270,11 +312,68 @@ where
     }
 }
 
+/// The first string of a JSON value that holds a NUL character, as a field path.
+fn nul_path(v: &serde_json::Value, path: &mut Vec<String>) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            path.push(format!("[{i}]"));
+            let found = nul_path(item, path);
+            if !found {
+                path.pop();
+            }
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().any(|(k, item)| {
+            path.push(k.clone());
+            let found = k.contains('\0') || nul_path(item, path);
+            if !found {
+                path.pop();
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
+/// Refuses NUL characters anywhere in a JSON body: PostgreSQL cannot store them in text,
+/// and no field of this API has a use for them.
+fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    // In JSON a NUL can only be written as the escape \u0000; look for it before parsing.
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // the typed parse reports the syntax error
+    };
+    let mut path = Vec::new();
+    if !nul_path(&value, &mut path) {
+        return Ok(());
+    }
+    let field = path.iter().fold(String::new(), |mut acc, p| {
+        if !acc.is_empty() && !p.starts_with('[') {
+            acc.push('.');
+        }
+        acc.push_str(p);
+        acc
+    });
+    let field = if field.is_empty() {
+        "body".to_string()
+    } else {
+        field
+    };
+    Err(ApiError::bad_request(
+        &field,
+        format!("{field} must not contain NUL characters"),
+    ))
+}
+
 /// Parses JSON, naming the offending field on error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("body", "a JSON body is required"));
     }
+    refuse_nul(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -308,6 +407,68 @@ pub fn required(value: &str, field: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(
             field,
             format!("{field} must not be empty"),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional string of at most `max` characters (may be blank).
+pub fn optional_text(value: &str, field: &str, max: usize) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The years any date of this API may fall in: enforcement records of this century.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Requires a date within [`YEARS`].
+pub fn date_in_range(date: chrono::NaiveDate, field: &str) -> Result<(), ApiError> {
+    use chrono::Datelike;
+    if !YEARS.contains(&date.year()) {
+        return Err(ApiError::bad_request(
+            field,
+            format!(
+                "{field} must be a date in the years {} to {}",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Requires an instant within [`YEARS`] (China Standard Time).
+pub fn instant_in_range(at: chrono::DateTime<chrono::Utc>, field: &str) -> Result<(), ApiError> {
+    date_in_range(
+        at.with_timezone(&sanxiang_domain::china_offset())
+            .date_naive(),
+        field,
+    )
+}
+
+/// Requires a list of at most `max` items.
+pub fn bounded<T>(items: &[T], field: &str, max: usize) -> Result<(), ApiError> {
+    if items.len() > max {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} may list at most {max} items, got {}", items.len()),
         ));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Personnel list (执法人员清单): officers and legal reviewers.
 
-use super::{JsonBody, QueryParams, parse_id, text};
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -44,14 +44,24 @@ pub struct PersonnelInput {
     /// National legal professional qualification (法律职业资格), for reviewers.
     #[serde(default)]
     pub legal_qualification: bool,
+    /// The person's sign-in subject (the `sub` of their tokens): steps they take in their
+    /// own name (a reviewer's opinion) must come from their own token.
+    pub subject: Option<String>,
 }
 
 impl PersonnelInput {
     fn validate(&self) -> ApiResult<()> {
         text(&self.name, "name", 64)?;
         text(&self.unit, "unit", 128)?;
+        optional_text(&self.position, "position", 128)?;
         text(&self.certificate_number, "certificateNumber", 64)?;
         text(&self.region, "region", 128)?;
+        if let Some(s) = &self.subject {
+            text(s, "subject", 256)?;
+        }
+        bounded(&self.categories, "categories", 9)?;
+        date_in_range(self.valid_from, "validFrom")?;
+        date_in_range(self.valid_until, "validUntil")?;
         if self.categories.is_empty() {
             return Err(ApiError::bad_request(
                 "categories",
@@ -82,6 +92,7 @@ pub struct Person {
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
     pub legal_qualification: bool,
+    pub subject: Option<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -106,7 +117,7 @@ fn view(person: Person, today: NaiveDate) -> PersonView {
 }
 
 const COLUMNS: &str = "id, name, unit, position, role, certificate_number, categories, region, \
-     valid_from, valid_until, legal_qualification, active, created_at, updated_at";
+     valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -181,6 +192,9 @@ fn unique_violation(e: sqlx::Error) -> ApiError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
+        if db.constraint().is_some_and(|c| c.contains("subject")) {
+            return ApiError::conflict("subject", "subject is already another person's");
+        }
         return ApiError::conflict(
             "certificateNumber",
             "certificateNumber is already on the personnel list",
@@ -209,7 +223,7 @@ pub async fn create(
         .collect();
     let p: Person = sqlx::query_as(&format!(
         "INSERT INTO personnel (id, name, unit, position, role, certificate_number, categories, region, \
-         valid_from, valid_until, legal_qualification) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) \
+         valid_from, valid_until, legal_qualification, subject) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
          RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
@@ -223,6 +237,7 @@ pub async fn create(
     .bind(input.valid_from)
     .bind(input.valid_until)
     .bind(input.legal_qualification)
+    .bind(input.subject.as_deref().map(str::trim))
     .fetch_one(&ctx.pool)
     .await
     .map_err(unique_violation)?;
@@ -251,7 +266,7 @@ pub async fn update(
     let p: Option<Person> = sqlx::query_as(&format!(
         "UPDATE personnel SET name=$2, unit=$3, position=$4, role=$5, certificate_number=$6, \
          categories=$7, region=$8, valid_from=$9, valid_until=$10, legal_qualification=$11, \
-         active=TRUE, updated_at=now() WHERE id=$1 RETURNING {COLUMNS}"
+         subject=$12, active=TRUE, updated_at=now() WHERE id=$1 RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(input.name.trim())
@@ -264,6 +279,7 @@ pub async fn update(
     .bind(input.valid_from)
     .bind(input.valid_until)
     .bind(input.legal_qualification)
+    .bind(input.subject.as_deref().map(str::trim))
     .fetch_optional(&ctx.pool)
     .await
     .map_err(unique_violation)?;

@@ -10,6 +10,7 @@ use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
 use sanxiang_tenant_service::db::PoolSettings;
+use sanxiang_tenant_service::state::Policy;
 use sanxiang_tenant_service::tenants::{Tenant, TenantRegistry};
 use sanxiang_tenant_service::{NatsSettings, Service, Settings};
 use serde_json::{Value, json};
@@ -77,6 +78,9 @@ pub struct Harness {
 pub struct Options {
     pub nats: Option<NatsSettings>,
     pub clock: Clock,
+    pub header_read_timeout: Duration,
+    pub policy: Policy,
+    pub scan_interval: Duration,
 }
 
 impl Default for Options {
@@ -84,8 +88,16 @@ impl Default for Options {
         Self {
             nats: None,
             clock: Clock::system(),
+            header_read_timeout: Duration::from_secs(10),
+            policy: Policy::default(),
+            scan_interval: Duration::from_secs(3600),
         }
     }
+}
+
+/// An expiry an hour ahead.
+pub fn soon() -> u64 {
+    (chrono::Utc::now().timestamp() + 3600) as u64
 }
 
 pub fn platform_nats(platform: &Platform) -> NatsSettings {
@@ -115,8 +127,10 @@ impl Harness {
                 ..Default::default()
             },
             nats: opts.nats,
-            scan_interval: Duration::from_secs(3600),
+            scan_interval: opts.scan_interval,
             relay_sweep: Duration::from_millis(500),
+            header_read_timeout: opts.header_read_timeout,
+            policy: opts.policy.clone(),
         };
         let api = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -149,6 +163,7 @@ impl Harness {
             city: Some(self.tenants[0].tenant.city.clone()),
             province: Some(PROVINCE.into()),
             exp: (chrono::Utc::now().timestamp() + 3600) as u64,
+            nbf: None,
         })
     }
 
@@ -253,6 +268,80 @@ impl Harness {
             .await?;
         anyhow::ensure!(s == StatusCode::CREATED, "add person: {s} {v}");
         Ok(v["id"].as_str().unwrap().to_string())
+    }
+
+    /// Adds a qualified legal reviewer whose tokens carry `subject`; returns the id.
+    pub async fn add_reviewer(
+        &self,
+        i: usize,
+        name: &str,
+        cert: &str,
+        subject: &str,
+    ) -> anyhow::Result<String> {
+        let (s, v) = self
+            .post(
+                i,
+                "/personnel",
+                Role::AgencyAdmin,
+                json!({"name": name, "unit": "法制科", "role": "legal_reviewer", "certificateNumber": cert,
+                    "categories": ["penalty", "coercion", "licensing", "inspection"], "region": "沈阳市",
+                    "validFrom": "2020-01-01", "validUntil": "2030-12-31",
+                    "legalQualification": true, "subject": subject}),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::CREATED, "add reviewer: {s} {v}");
+        Ok(v["id"].as_str().unwrap().to_string())
+    }
+
+    /// A token of `role` in tenant `i` for the person `sub`.
+    pub fn tok_as(&self, i: usize, role: Role, sub: &str) -> String {
+        token_for(Claims {
+            sub: sub.into(),
+            agency: Some(self.agency(i).into()),
+            role,
+            city: Some(self.tenants[i].tenant.city.clone()),
+            province: Some(PROVINCE.into()),
+            exp: soon(),
+            nbf: None,
+        })
+    }
+
+    /// Publishes an issued decision: an officer asks, a second person (another agency
+    /// admin) approves. Returns the decision.
+    pub async fn publish(&self, i: usize, id: &str) -> anyhow::Result<Value> {
+        let (s, v) = self
+            .post(
+                i,
+                &format!("/decisions/{id}/publish"),
+                Role::Officer,
+                json!({}),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::ACCEPTED, "publish request: {s} {v}");
+        let (s, v) = self
+            .call(
+                "POST",
+                &self.url(i, &format!("/decisions/{id}/publication/approve")),
+                Some(&self.tok_as(i, Role::AgencyAdmin, "admin-2")),
+                Some(json!({})),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::OK, "publication approval: {s} {v}");
+        Ok(v)
+    }
+
+    /// The checklist of an approving opinion.
+    pub fn checklist_pass() -> Value {
+        json!({"subject": "pass", "officerQualification": "pass", "procedure": "pass",
+            "factsAndEvidence": "pass", "lawAndDiscretion": "pass", "authority": "pass",
+            "documents": "pass", "transferToJudicialOrgans": false})
+    }
+
+    /// A checklist with issues in law and discretion.
+    pub fn checklist_issue() -> Value {
+        let mut c = Self::checklist_pass();
+        c["lawAndDiscretion"] = json!("issue");
+        c
     }
 
     /// Creates a draft decision and returns its id.

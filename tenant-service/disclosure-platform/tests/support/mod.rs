@@ -46,7 +46,7 @@ impl Nats {
     }
 
     pub fn up(&mut self) -> anyhow::Result<()> {
-        let child = Command::new("/usr/sbin/nats-server")
+        let child = Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
             .args([
                 "-js",
                 "-a",
@@ -331,15 +331,8 @@ impl Rig {
             )
             .await?;
         anyhow::ensure!(s.is_success(), "issue: {v}");
-        let (s, v) = h
-            .post(
-                0,
-                &format!("/decisions/{id}/publish"),
-                Role::Officer,
-                json!({}),
-            )
-            .await?;
-        anyhow::ensure!(s.is_success(), "publish: {v}");
+        // Requested by the officer, approved by a second person (the agency's admin).
+        h.publish(0, &id).await?;
         Ok(id)
     }
 
@@ -353,16 +346,8 @@ impl Rig {
                 json!({"reason": reason}),
             )
             .await?;
+        // A published decision is withdrawn with its revocation, the reason kept.
         anyhow::ensure!(s.is_success(), "revoke: {v}");
-        let (s, v) = h
-            .post(
-                0,
-                &format!("/decisions/{id}/withdraw"),
-                Role::Officer,
-                json!({"reason": reason}),
-            )
-            .await?;
-        anyhow::ensure!(s.is_success(), "withdraw: {v}");
         Ok(())
     }
 
