@@ -152,7 +152,15 @@ async fn onboard(
     }
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
     loop {
-        let list = api.list(&ListParams::default()).await?;
+        // A busy apiserver may drop a connection; look again rather than abort the run.
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(e) => {
+                eprintln!("listing agencies (retrying): {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
         let ready = list
             .items
             .iter()
