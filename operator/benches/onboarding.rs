@@ -216,11 +216,19 @@ async fn onboard(
     );
 
     let teardown = Instant::now();
-    api.delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await?;
+    // Deleting thousands of objects can outlast one apiserver request; the deletion goes
+    // on server-side, so a dropped response is not a failure: wait for the list to empty.
+    if let Err(e) = api
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await
+    {
+        eprintln!("delete collection (continuing): {e}");
+    }
     loop {
-        if api.list(&ListParams::default()).await?.items.is_empty() {
-            break;
+        match api.list(&ListParams::default()).await {
+            Ok(list) if list.items.is_empty() => break,
+            Ok(_) => {}
+            Err(e) => eprintln!("listing agencies (retrying): {e}"),
         }
         anyhow::ensure!(
             teardown.elapsed() < Duration::from_secs(1800),
