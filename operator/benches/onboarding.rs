@@ -227,7 +227,17 @@ async fn onboard(
     loop {
         match api.list(&ListParams::default()).await {
             Ok(list) if list.items.is_empty() => break,
-            Ok(_) => {}
+            Ok(list) => {
+                // What a dropped delete-collection never reached is deleted one by one.
+                for a in list
+                    .items
+                    .iter()
+                    .filter(|a| a.metadata.deletion_timestamp.is_none())
+                {
+                    let name = a.metadata.name.clone().unwrap_or_default();
+                    let _ = api.delete(&name, &DeleteParams::default()).await;
+                }
+            }
             Err(e) => eprintln!("listing agencies (retrying): {e}"),
         }
         anyhow::ensure!(
