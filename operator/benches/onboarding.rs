@@ -152,7 +152,15 @@ async fn onboard(
     }
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
     loop {
-        let list = api.list(&ListParams::default()).await?;
+        // A busy apiserver may drop a connection; look again rather than abort the run.
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(e) => {
+                eprintln!("listing agencies (retrying): {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
         let ready = list
             .items
             .iter()
@@ -208,11 +216,29 @@ async fn onboard(
     );
 
     let teardown = Instant::now();
-    api.delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await?;
+    // Deleting thousands of objects can outlast one apiserver request; the deletion goes
+    // on server-side, so a dropped response is not a failure: wait for the list to empty.
+    if let Err(e) = api
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await
+    {
+        eprintln!("delete collection (continuing): {e}");
+    }
     loop {
-        if api.list(&ListParams::default()).await?.items.is_empty() {
-            break;
+        match api.list(&ListParams::default()).await {
+            Ok(list) if list.items.is_empty() => break,
+            Ok(list) => {
+                // What a dropped delete-collection never reached is deleted one by one.
+                for a in list
+                    .items
+                    .iter()
+                    .filter(|a| a.metadata.deletion_timestamp.is_none())
+                {
+                    let name = a.metadata.name.clone().unwrap_or_default();
+                    let _ = api.delete(&name, &DeleteParams::default()).await;
+                }
+            }
+            Err(e) => eprintln!("listing agencies (retrying): {e}"),
         }
         anyhow::ensure!(
             teardown.elapsed() < Duration::from_secs(1800),
