@@ -583,9 +583,9 @@ fn helm_lint_and_template() -> Result<()> {
         "ServiceMonitor rendered although disabled by default"
     );
     ensure!(
-        !docs
-            .iter()
-            .any(|d| d["kind"] == "ConfigMap" && d["metadata"]["labels"]["grafana_dashboard"] == "1"),
+        !docs.iter().any(
+            |d| d["kind"] == "ConfigMap" && d["metadata"]["labels"]["grafana_dashboard"] == "1"
+        ),
         "dashboard ConfigMaps rendered although disabled by default"
     );
 
