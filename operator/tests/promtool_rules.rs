@@ -593,6 +593,11 @@ fn helm_install_is_accepted_by_the_apiserver() -> Result<()> {
             "serviceMonitor.enabled=true",
             "--set",
             "dashboards.enabled=true",
+            // Other tests apply the fixtures' WorkCalendars (cn-2025, cn-2026) to the shared
+            // platform, as a province that keeps its own calendars would; the chart's
+            // calendars are tested by e2e/tests/chart.rs.
+            "--set",
+            "workCalendars.enabled=false",
         ]));
     let result = (|| -> Result<()> {
         installed?;
