@@ -199,7 +199,12 @@ impl Bundle {
 
     /// Writes the runtime configuration: `args` after the entrypoint, a read-only root, no
     /// capabilities, the host's network, a tmpfs on /tmp and `files` bind-mounted read-only.
-    fn configure(&self, args: &[String], env: &[String], files: &[(PathBuf, &str)]) -> Result<()> {
+    fn configure(
+        &self,
+        args: &[String],
+        env: &[String],
+        files: &[(PathBuf, String)],
+    ) -> Result<()> {
         let mut config = self.config.clone();
         let entrypoint = config["process"]["args"][0].clone();
         let mut argv = vec![entrypoint];
@@ -319,7 +324,7 @@ impl Drop for Container {
 struct Serving {
     args: Vec<String>,
     env: Vec<String>,
-    files: Vec<(PathBuf, &'static str)>,
+    files: Vec<(PathBuf, String)>,
     admin_port: u16,
 }
 
@@ -341,31 +346,28 @@ fn serving(name: &str, platform: &Platform, work: &Path) -> Result<Serving> {
         "sanxiang-operator" => {
             let kubeconfig = platform.kubeconfig_for("sanxiang-image-test", None)?;
             let kubeconfig = readable_file(work, "kubeconfig", &fs::read(kubeconfig)?)?;
-            let static_users = readable_file(
-                work,
-                "static-users.json",
-                &fs::read(platform.nats_static_users_file())?,
-            )?;
-            let args = operator_args(platform, admin_port, "sanxiang-operator-image-test")
-                .into_iter()
-                .filter(|a| !a.starts_with("--nats-pid-file="))
-                .map(|a| {
-                    if a.starts_with("--nats-auth-file=") {
-                        "--nats-auth-file=/tmp/nats/auth.conf".to_string()
-                    } else if a.starts_with("--nats-static-users-file=") {
-                        "--nats-static-users-file=/etc/sanxiang/static-users.json".to_string()
-                    } else {
-                        a
+            // The NATS key and credentials files, readable inside the container.
+            let mut files = vec![(kubeconfig, "/etc/sanxiang/kubeconfig".to_string())];
+            let mut args = Vec::new();
+            for arg in operator_args(platform, admin_port, "sanxiang-operator-image-test") {
+                match arg.split_once('=') {
+                    Some((flag, path))
+                        if flag.starts_with("--nats-") && flag.ends_with("-file") =>
+                    {
+                        let file = Path::new(path);
+                        let base = file.file_name().and_then(|n| n.to_str()).unwrap_or("nats");
+                        let copy = readable_file(work, base, &fs::read(file)?)?;
+                        let inside = format!("/etc/sanxiang/{base}");
+                        args.push(format!("{flag}={inside}"));
+                        files.push((copy, inside));
                     }
-                })
-                .collect();
+                    _ => args.push(arg),
+                }
+            }
             Ok(Serving {
                 args,
                 env: vec!["KUBECONFIG=/etc/sanxiang/kubeconfig".into()],
-                files: vec![
-                    (kubeconfig, "/etc/sanxiang/kubeconfig"),
-                    (static_users, "/etc/sanxiang/static-users.json"),
-                ],
+                files,
                 admin_port,
             })
         }
@@ -381,9 +383,29 @@ fn serving(name: &str, platform: &Platform, work: &Path) -> Result<Serving> {
                 ],
                 env: Vec::new(),
                 files: vec![
-                    (tenants, "/etc/sanxiang/tenants.yaml"),
-                    (jwt, "/etc/sanxiang/jwt"),
+                    (tenants, "/etc/sanxiang/tenants.yaml".to_string()),
+                    (jwt, "/etc/sanxiang/jwt".to_string()),
                 ],
+                admin_port,
+            })
+        }
+        // The disclosure platform reading the province stream with the reader credentials;
+        // its index lives on the tmpfs (a volume in a cluster).
+        "sanxiang-disclosure" => {
+            let creds = platform.province_reader_creds("210000")?;
+            let creds = readable_file(work, "province-reader.creds", &fs::read(creds)?)?;
+            Ok(Serving {
+                args: vec![
+                    format!("--listen=127.0.0.1:{}", free_port()?),
+                    format!("--admin-listen=127.0.0.1:{admin_port}"),
+                    format!("--nats-url={}", platform.nats_url()),
+                    "--nats-creds=/etc/sanxiang/province-reader.creds".into(),
+                    "--stream=SX_PROVINCE_210000".into(),
+                    "--consumer=disclosure-image-test".into(),
+                    "--index-dir=/tmp/index".into(),
+                ],
+                env: Vec::new(),
+                files: vec![(creds, "/etc/sanxiang/province-reader.creds".to_string())],
                 admin_port,
             })
         }
