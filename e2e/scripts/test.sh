@@ -28,5 +28,5 @@ if [[ ${SANXIANG_KEEP_PLATFORM:-0} != 1 ]]; then
 fi
 
 log "running tests"
-cargo test --workspace --locked -- --test-threads="${SANXIANG_TEST_THREADS:-4}"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${SANXIANG_TEST_THREADS:-4}"
 log "all tests passed in $((SECONDS - start))s"

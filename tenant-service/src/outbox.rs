@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 /// Advisory lock key of the relay (per tenant database).
 const RELAY_LOCK: i64 = 0x5358_4f55_5442_4f58; // "SXOUTBOX"
+/// Transaction-scoped advisory lock key of writers appending to the outbox.
+const APPEND_LOCK: i64 = 0x5358_4150_5045_4e44; // "SXAPPEND"
 
 /// Events pushed upward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +83,14 @@ pub async fn enqueue<T: Serialize>(
         data,
     };
     let payload = serde_json::to_value(&env).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    // `seq` is drawn at insert, but transactions commit in their own order: without this
+    // lock (held until commit) a relay could see seq 4 committed before seq 3 and push
+    // them out of order. Appending writers of one tenant queue here for the rest of
+    // their transaction, so seq order is commit order.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(APPEND_LOCK)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("INSERT INTO outbox (id, event, payload) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(event.as_str())
