@@ -138,6 +138,8 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
             ))
             .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
             .arg(format!("--now={}", now.to_rfc3339()))
+            // Tokens expire an hour after the service's clock, 42 days ahead of real time.
+            .arg("--max-token-lifetime-seconds=5184000")
             .arg("--scan-interval-seconds=1")
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log)?)

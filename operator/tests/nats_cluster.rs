@@ -145,11 +145,28 @@ async fn publish_ids(creds: &str, url: &str, subject: &str, ids: &[String]) -> a
         .await?;
     let js = jetstream::new(client);
     for id in ids {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
-        js.publish_with_headers(subject.to_string(), headers, id.clone().into())
-            .await?
-            .await?;
+        // While a killed server's streams elect new leaders JetStream briefly answers
+        // "no stream"; a publisher retries (the message id makes a retry harmless).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+            let acked = async {
+                js.publish_with_headers(subject.to_string(), headers, id.clone().into())
+                    .await?
+                    .await?;
+                anyhow::Ok(())
+            }
+            .await;
+            match acked {
+                Ok(()) => break,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("publish {id}: {e:#}; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(())
 }

@@ -101,7 +101,11 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
     let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
     assert_eq!(v["disclosureDue"], "2024-06-12", "{v}");
     let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!(c.disclosures_overdue, 1, "issued in 2024, not disclosed");
+    // Overdue: the one issued in 2024 and the one due 2026-10-15, neither disclosed.
+    assert_eq!(
+        c.disclosures_overdue, 2,
+        "issued in 2024 and 2026-09-30, not disclosed"
+    );
     let page = h.metrics().await?;
     assert_eq!(
         metric(&page, "sanxiang_calendar_missing_year", h.agency(0)),

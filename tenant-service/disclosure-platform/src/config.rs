@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "sanxiang-disclosure",
+    version,
     about = "The provincial disclosure platform (行政执法信息公示平台)"
 )]
 pub struct Cli {

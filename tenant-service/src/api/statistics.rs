@@ -135,8 +135,8 @@ pub async fn compute(pool: &PgPool, year: i32) -> ApiResult<BTreeMap<String, Fig
     .await?;
     let mut out = BTreeMap::new();
     for c in Category::ALL {
-        let r = rows.iter().find(|r| r.0 == c.as_str());
-        let shown = MANDATORY.contains(&c) || held.iter().any(|h| h == c.as_str()) || r.is_some();
+        let r = rows.iter().find(|r| r.0 == c.code());
+        let shown = MANDATORY.contains(&c) || held.iter().any(|h| h == c.code()) || r.is_some();
         if !shown {
             continue;
         }
@@ -149,7 +149,7 @@ pub async fn compute(pool: &PgPool, year: i32) -> ApiResult<BTreeMap<String, Fig
                 revoked: r.5,
             })
             .unwrap_or_default();
-        out.insert(c.as_str().to_string(), f);
+        out.insert(c.code().to_string(), f);
     }
     Ok(out)
 }
@@ -253,7 +253,7 @@ pub async fn report_statistics(
         ));
     }
     for (c, f) in &input.manual {
-        f.check(&format!("manual.{}", c.as_str()))?;
+        f.check(&format!("manual.{}", c.code()))?;
     }
     let source = input.source.as_deref().map(str::trim).unwrap_or("");
     super::optional_text(source, "source", 1_000)?;
@@ -288,7 +288,7 @@ pub async fn report_statistics(
     };
     let mut figures = compute(&ctx.pool, year).await?;
     for (c, f) in &input.manual {
-        let e = figures.entry(c.as_str().to_string()).or_default();
+        let e = figures.entry(c.code().to_string()).or_default();
         *e = e.add(*f);
     }
     let period = period(&ctx.pool, year).await?;
@@ -296,7 +296,7 @@ pub async fn report_statistics(
         input
             .manual
             .iter()
-            .map(|(c, f)| (c.as_str(), f))
+            .map(|(c, f)| (c.code(), f))
             .collect::<BTreeMap<_, _>>(),
     )
     .map_err(ApiError::internal)?;
