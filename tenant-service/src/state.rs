@@ -76,7 +76,7 @@ impl Inner {
         agency: &str,
         access: Access,
     ) -> Result<TenantCtx, ApiError> {
-        let claims = self.verifier.from_headers(headers)?;
+        let claims = self.verifier.from_headers(headers).await?;
         if !self.tenants.is_ready() {
             // Before the first load every agency would look unknown (404): say "not yet".
             return Err(ApiError::unavailable(
