@@ -156,6 +156,10 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             // Calendars: the WorkCalendar objects applied above, watched.
             "--tenants-from-kube".into(),
             format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
+            // Sign-in through the platform's Ory Hydra (the sample users of
+            // e2e/fixtures/oidc/users.json); the HS256 key stays for `sanxiang-local token`.
+            format!("--oidc-issuer={}", p.oidc_issuer()),
+            format!("--oidc-audience={}", crate::platform::TENANT_API_AUDIENCE),
             format!("--nats-url={}", p.nats_url()),
             format!(
                 "--nats-creds={}",
@@ -401,6 +405,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          operator         http://127.0.0.1:{op}/metrics\n\
          tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
          portal           http://127.0.0.1:{portal}/  (公示平台 of Liaoning; API http://127.0.0.1:{portal}/api/v1/openapi.json)\n\
+         sign-in          {issuer}  (Ory Hydra; users of e2e/fixtures/oidc/users.json, password {pw}, client {client})\n\
          prometheus       http://127.0.0.1:{prom}/alerts  (none should fire: the demo data publishes what it issues, withdraws what it revokes and reports 2025)\n\
          logs             {logs}\n\n\
          Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
@@ -414,6 +419,9 @@ pub fn summary(p: &Platform) -> Result<String> {
         tm = ports.tenant_admin,
         prom = ports.prometheus,
         portal = ports.portal,
+        issuer = p.oidc_issuer(),
+        pw = crate::platform::SAMPLE_PASSWORD,
+        client = crate::platform::CONSOLE_CLIENT_ID,
         logs = p.state_dir.join("logs").display(),
     ))
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Go programs of the local platform (etcd, kube-apiserver, nats-server,
-# kube-controller-manager, kubectl, helm) from the wrapper modules beside this
+# kube-controller-manager, kubectl, helm, Ory Hydra and its login app) from the wrapper modules beside this
 # script, into a cache outside the repository:
 #
 #   ${SANXIANG_CACHE:-$HOME/.cache/sanxiang}/tools/<module>-<hash of go.mod+go.sum>/bin/
 #
-# The key is the wrapper's go.mod and go.sum, so changing a pinned version rebuilds and a
+# The key is the wrapper's go.mod and go.sum (and Go sources in its subdirectories), so changing a pinned version rebuilds and a
 # warm run builds nothing. Prints the directory of each module's binaries on stdout as
 # `name=dir` lines (progress goes to stderr), so callers can `eval`-free parse it.
 set -euo pipefail
@@ -23,7 +23,8 @@ build() {
 	local module=$1; shift
 	local dir="$here/$module"
 	local key
-	key=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-12)
+	# Programs of our own inside a wrapper (in subdirectories) are part of the key too.
+	key=$(cat "$dir/go.mod" "$dir/go.sum" $(find "$dir" -mindepth 2 -name '*.go' | sort) | sha256sum | cut -c1-12)
 	local out="$cache/tools/$module-$key"
 	if [[ -f "$out/.complete" ]]; then
 		echo "$module=$out/bin"
@@ -72,4 +73,6 @@ build kube \
 	kubectl=k8s.io/kubernetes/cmd/kubectl \
 	-- "$kube_ldflags"
 build nats nats-server=github.com/nats-io/nats-server/v2 -- "-s -w"
+# Ory Hydra (the OpenID Connect provider) and the local login/consent app beside it.
+build hydra hydra=github.com/ory/hydra/v2 sanxiang-login=./loginapp -- "-s -w -X github.com/ory/hydra/v2/driver/config.Version=v2.3.0"
 build helm helm=helm.sh/helm/v3/cmd/helm -- "-s -w -X helm.sh/helm/v3/internal/version.version=v3.21.4"

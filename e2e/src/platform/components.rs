@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::process::{self, Spawn, http_get, wait_until};
-use super::{Pki, Platform};
+use super::{Pki, Platform, oidc};
 
 pub struct Component {
     pub name: &'static str,
@@ -31,6 +31,8 @@ impl Component {
             "etcd" => |p| etcd_healthy(p).unwrap_or(false),
             "postgres" => |p| postgres_ready(p).unwrap_or(false),
             "nats-server" => |p| nats_healthy(p).unwrap_or(false),
+            "hydra" => |p| oidc::hydra_ready(p).unwrap_or(false),
+            "hydra-login" => |p| oidc::login_ready(p).unwrap_or(false),
             _ => |_| true,
         }
     }
@@ -54,6 +56,19 @@ pub const COMPONENTS: &[Component] = &[
         needle: "nats-server",
         start: start_nats,
         ready: |p| wait_ready(p, "nats-server", 30, || nats_healthy(p)),
+    },
+    // The OpenID Connect provider (its state in PostgreSQL) and its login/consent app.
+    Component {
+        name: "hydra",
+        needle: "hydra",
+        start: oidc::start_hydra,
+        ready: |p| wait_ready(p, "hydra", 60, || oidc::hydra_ready(p)),
+    },
+    Component {
+        name: "hydra-login",
+        needle: "sanxiang-login",
+        start: oidc::start_login,
+        ready: |p| wait_ready(p, "hydra-login", 30, || oidc::login_ready(p)),
     },
     Component {
         name: "kube-apiserver",

@@ -1,5 +1,6 @@
 //! Starts, reuses and stops the local platform: etcd, kube-apiserver, kube-controller-manager,
-//! PostgreSQL and nats-server (JetStream), on 127.0.0.1 only.
+//! PostgreSQL, nats-server (JetStream) and Ory Hydra (OpenID Connect) with its login app,
+//! on 127.0.0.1 only.
 //!
 //! State lives in `$SANXIANG_STATE_DIR`, or `/tmp/sanxiang-<uid>/<profile>`: `platform.json`
 //! (ports, pids, passwords, program paths), the PKI, data directories and one log per
@@ -9,6 +10,7 @@
 
 mod components;
 mod nats_auth;
+mod oidc;
 mod pki;
 pub mod process;
 mod tools;
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use components::{COMPONENTS, nats_info_ready};
 pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth, local_nats_auth};
+pub use oidc::{CONSOLE_CLIENT_ID, CONSOLE_REDIRECT_URI, SAMPLE_PASSWORD, TENANT_API_AUDIENCE};
 pub use pki::Pki;
 pub use tools::Tools;
 
@@ -40,6 +43,14 @@ pub struct Ports {
     pub apiserver: u16,
     pub postgres: u16,
     pub nats: u16,
+    /// Ory Hydra's public and admin ports and its login app's (0 in an older
+    /// platform.json: chosen on the next `up`).
+    #[serde(default)]
+    pub hydra_public: u16,
+    #[serde(default)]
+    pub hydra_admin: u16,
+    #[serde(default)]
+    pub hydra_login: u16,
 }
 
 /// A running local platform, as recorded in `platform.json`.
@@ -102,11 +113,23 @@ impl Platform {
                     apiserver: process::free_port()?,
                     postgres: process::free_port()?,
                     nats: process::free_port()?,
+                    hydra_public: process::free_port()?,
+                    hydra_admin: process::free_port()?,
+                    hydra_login: process::free_port()?,
                 },
                 postgres_password: random_secret(),
                 pids: BTreeMap::new(),
             },
         };
+        for port in [
+            &mut platform.ports.hydra_public,
+            &mut platform.ports.hydra_admin,
+            &mut platform.ports.hydra_login,
+        ] {
+            if *port == 0 {
+                *port = process::free_port()?;
+            }
+        }
         Pki::new(&state_dir).ensure()?;
         for component in COMPONENTS {
             let started = Instant::now();

@@ -1,5 +1,5 @@
 //! Where the platform's programs are: the Go-built ones (etcd, Kubernetes, helm,
-//! nats-server) come from `e2e/tools/build.sh`
+//! nats-server, Ory Hydra) come from `e2e/tools/build.sh`
 //! (which builds into a cache outside the repository and is a no-op when warm), the others
 //! from Debian's packages.
 
@@ -18,6 +18,11 @@ pub struct Tools {
     pub helm: PathBuf,
     pub postgres_bin: PathBuf,
     pub nats_server: PathBuf,
+    /// Ory Hydra, the OpenID Connect provider, and the login/consent app beside it.
+    #[serde(default)]
+    pub hydra: PathBuf,
+    #[serde(default)]
+    pub hydra_login: PathBuf,
     pub prometheus: PathBuf,
     pub promtool: PathBuf,
 }
@@ -48,6 +53,7 @@ impl Tools {
         };
         let (etcd, kube, helm) = (dir("etcd")?, dir("kube")?, dir("helm")?);
         let nats = dir("nats")?;
+        let hydra = dir("hydra")?;
         Ok(Self {
             etcd: etcd.join("etcd"),
             kube_apiserver: kube.join("kube-apiserver"),
@@ -56,6 +62,8 @@ impl Tools {
             helm: helm.join("helm"),
             postgres_bin: postgres_bin()?,
             nats_server: nats.join("nats-server"),
+            hydra: hydra.join("hydra"),
+            hydra_login: hydra.join("sanxiang-login"),
             prometheus: debian_program("prometheus", "prometheus")?,
             promtool: debian_program("promtool", "prometheus")?,
         })
