@@ -7,7 +7,7 @@
 //!   so every object is valid for the API server itself, not only for the chart's schema;
 //! - every container runs non-root with a read-only root file system, no capabilities,
 //!   RuntimeDefault seccomp and resource requests and limits, and every RBAC rule says why;
-//! - values.schema.json refuses incomplete NetworkPolicy and CORS settings, naming the field;
+//! - values.schema.json refuses incomplete NetworkPolicy, CORS and sign-in settings, naming the field;
 //! - `helm install`, `upgrade` and `uninstall` keep the CRDs and the data: a Jurisdiction and
 //!   an Agency created after the install survive the upgrade and the uninstall unchanged, and
 //!   the release installs again on top of them.
@@ -64,6 +64,10 @@ networkPolicy:
     server: {{namespace: {nats_ns}, podSelector: {{matchLabels: {{app.kubernetes.io/name: nats}}}}}}
   metricsFrom: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: monitoring}}}}}}]
   apiFrom: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress-nginx}}}}}}]
+  oidc: {{to: [{{ipBlock: {{cidr: 10.30.0.5/32}}}}]}}
+tenantService:
+  jwt: {{type: none}}
+  oidc: {{issuer: "https://idp.ln.gov.cn/", caSecret: idp-ca}}
 "#
     )
 }
@@ -315,6 +319,13 @@ fn schema_refuses_incomplete_network_policy_and_cors() -> Result<()> {
     ensure!(err.contains("/ingress/portal/cors/allowOrigins/0"), "{err}");
     let err = refused(&["podDisruptionBudget.maxUnavailable=0"])?;
     ensure!(err.contains("/podDisruptionBudget/maxUnavailable"), "{err}");
+    // Sign-in: no static key needs an OpenID Connect issuer, and the issuer is https.
+    let err = refused(&["tenantService.jwt.type=none"])?;
+    ensure!(err.contains("/tenantService/oidc/issuer"), "{err}");
+    let err = refused(&["tenantService.oidc.issuer=http://idp.example/"])?;
+    ensure!(err.contains("/tenantService/oidc/issuer"), "{err}");
+    let err = refused(&["tenantService.oidc.groupPrefix=sx:"])?;
+    ensure!(err.contains("/tenantService/oidc/groupPrefix"), "{err}");
     Ok(())
 }
 
