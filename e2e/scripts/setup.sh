@@ -4,7 +4,8 @@
 #   - Debian: PostgreSQL, Prometheus (promtool); buildah, umoci and runc for the
 #     container images (`make images` and the test that runs them)
 #   - Go modules (e2e/tools/*): etcd, kube-apiserver, kube-controller-manager, kubectl, helm,
-#     nats-server (2.15: operator mode with cross-account JetStream needs >= 2.14, Debian has 2.9)
+#     nats-server (2.15: operator mode with cross-account JetStream needs >= 2.14, Debian has 2.9),
+#     Ory Hydra v2.3.0 and its login/consent app (e2e/tools/hydra)
 # Safe to run again; it only installs what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
