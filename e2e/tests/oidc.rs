@@ -7,7 +7,8 @@
 //! agency and refuses it for another. Tokens for another audience (Hydra's own ID token,
 //! an access token for another API), from another issuer, tampered, or of a user whose
 //! groups grant nothing are refused with a precise message; a key rotated in Hydra is
-//! picked up by the refetch on an unknown `kid`.
+//! picked up by the refetch on an unknown `kid`; a service with a shorter longest lifetime
+//! than Hydra's token TTL refuses its tokens.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -177,7 +178,7 @@ struct TenantService {
 }
 
 impl TenantService {
-    fn start(p: &Platform, dir: &std::path::Path, tenants: Value) -> Result<Self> {
+    fn start(p: &Platform, dir: &std::path::Path, tenants: Value, extra: &[&str]) -> Result<Self> {
         let file = dir.join("tenants.yaml");
         fs::write(&file, serde_yaml::to_string(&tenants)?)?;
         let (api, admin) = (free_port()?, free_port()?);
@@ -198,6 +199,7 @@ impl TenantService {
             .arg(format!("--oidc-issuer={}", p.oidc_issuer()))
             .arg(format!("--oidc-audience={TENANT_API_AUDIENCE}"))
             .arg("--oidc-jwks-refetch-seconds=1")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -285,6 +287,7 @@ async fn users_sign_in_through_hydra_and_reach_only_their_agency() -> Result<()>
             tenant("shenyang-market", "210100", "-", &sy),
             tenant("tieling-county-market", "211200", "211221", &tl),
         ]}),
+        &[],
     )?;
 
     // An officer of 沈阳市市场监督管理局 signs in; the token is Hydra's, for this API.
@@ -474,8 +477,27 @@ async fn users_sign_in_through_hydra_and_reach_only_their_agency() -> Result<()>
         200
     );
     println!("rotated: old kid {old_kid}, new kid {new_kid}, new token accepted");
-
     drop(svc);
+
+    // Hydra's access tokens live 1 h: a service allowing at most 10 minutes refuses them.
+    let strict_dir = tempfile::tempdir()?;
+    let strict = TenantService::start(
+        p,
+        strict_dir.path(),
+        json!({"tenants": [tenant("shenyang-market", "210100", "-", &sy)]}),
+        &["--max-token-lifetime-seconds=600"],
+    )?;
+    let (s, e) = strict
+        .error("shenyang-market", &rotated.access_token)
+        .await?;
+    assert_eq!(
+        (s, e.as_str()),
+        (
+            401,
+            "token expires too far in the future (the longest accepted lifetime is 600 s)"
+        )
+    );
+    drop(strict);
     sy.cleanup().await?;
     tl.cleanup().await?;
     Ok(())
