@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use anyhow::Context;
+use chrono::Datelike;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::StatusCode;
+use sanxiang_crds::calendar::{HolidayPeriod, WorkCalendarSpec};
 use sanxiang_domain::Clock;
 use sanxiang_domain::{DisclosureOverride, TenantContract};
 use sanxiang_e2e::{Platform, TestScope};
@@ -29,6 +31,40 @@ pub fn calendar_dir() -> PathBuf {
         .map(|d| d.join("e2e/fixtures/calendars"))
         .find(|d| d.is_dir())
         .unwrap_or_else(|| manifest.join("../e2e/fixtures/calendars"))
+}
+
+/// The calendars the tests run with: the fixtures (copies of the State Council notices)
+/// and, for the real current year and the next one when no fixture covers them, a TEST
+/// calendar (weekends and 1 January off, nothing else; its one holiday is named so).
+///
+/// Why: tests that follow the real clock (an opinion due 10 working days after today, the
+/// scanner's "due within 2 working days" window, a reviewer's clock moved 30 days ahead)
+/// would otherwise break as soon as today, or today plus a few working days, passes the
+/// last fixture year — the service rightly answers "pending: no calendar" there. Tests
+/// that assert exact dates pin the clock to a fixture year and never meet a test calendar.
+pub fn test_calendar_specs() -> anyhow::Result<Vec<WorkCalendarSpec>> {
+    let mut specs = sanxiang_tenant_service::calendar::load_specs(&calendar_dir())?;
+    let this_year = (chrono::Utc::now() + chrono::Duration::hours(8)).year();
+    for year in [this_year, this_year + 1] {
+        if specs.iter().all(|s| s.year != year) {
+            let jan1 = chrono::NaiveDate::from_ymd_opt(year, 1, 1).context("1 January")?;
+            specs.push(WorkCalendarSpec {
+                year,
+                holidays: vec![HolidayPeriod {
+                    name: "元旦 (TEST CALENDAR, not a State Council notice)".into(),
+                    start: jan1,
+                    end: jan1,
+                }],
+                makeup_working_days: Vec::new(),
+            });
+        }
+    }
+    Ok(specs)
+}
+
+/// The fixture calendars plus the labelled test calendars of [`test_calendar_specs`].
+pub fn test_calendars() -> anyhow::Result<Calendars> {
+    Calendars::new(&test_calendar_specs()?)
 }
 
 /// One tenant on the platform: its scope (database, subject prefix) and config.
@@ -117,7 +153,7 @@ impl Harness {
         let settings = Settings {
             tenants: registry,
             tenant_source: None,
-            calendars: Calendars::from_dir(Some(&calendar_dir()))?,
+            calendars: test_calendars()?,
             calendar_source: None,
             verifier: Verifier::new().with_hs256_secret(SECRET),
             clock: opts.clock,
