@@ -67,6 +67,86 @@ pub fn test_calendars() -> anyhow::Result<Calendars> {
     Calendars::new(&test_calendar_specs()?)
 }
 
+/// A nats-server of the test's own (the one `e2e/tools/build.sh` builds; JetStream, file
+/// store in a temp dir) on a free loopback port, so a test can stop and restart it
+/// without disturbing the shared platform's. Used by the tenant service's outage test and
+/// the disclosure platform's tests.
+pub struct PrivateNats {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateNats {
+    pub fn start() -> anyhow::Result<Self> {
+        let mut n = Self {
+            port: free_port()?,
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
+        n.up()?;
+        Ok(n)
+    }
+
+    /// Starts it (again) on the same port and store.
+    pub fn up(&mut self) -> anyhow::Result<()> {
+        let child =
+            std::process::Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
+                .args([
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-sd",
+                ])
+                .arg(self.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?;
+        self.child = Some(child);
+        wait_port(self.port, Duration::from_secs(20))
+    }
+
+    /// Kills it (SIGKILL: an outage, not a shutdown).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// A loopback port nothing listens on (at the time of asking).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits until something accepts connections on the loopback `port`.
+pub fn wait_port(port: u16, within: Duration) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// One tenant on the platform: its scope (database, subject prefix) and config.
 pub struct TestTenant {
     pub scope: TestScope,
