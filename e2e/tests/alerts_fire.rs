@@ -125,7 +125,12 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
     let jwt_secret = dir.path().join("jwt.key");
     fs::write(&jwt_secret, "e2e-alerts-secret-0123456789")?;
     let (api_port, admin_port) = (free_port()?, free_port()?);
-    let now = chrono::Utc::now() + chrono::Duration::days(42);
+    // The service's clock is pinned inside a fixture calendar year, weeks after the
+    // decision below: its due date is computed from the State Council's 2026 notice
+    // whatever today's real date (a real "today" near December would reach a year that
+    // has no WorkCalendar yet, and the due date would rightly stay pending).
+    let decided_on = "2026-03-02";
+    let service_now = "2026-04-13T02:00:00Z";
     let log = platform.log("tenant-service-alerts");
     let service = Guard(
         Command::new(&bins.tenant_service)
@@ -137,9 +142,7 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
                 workspace_root().join("e2e/fixtures/calendars").display()
             ))
             .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
-            .arg(format!("--now={}", now.to_rfc3339()))
-            // Tokens expire an hour after the service's clock, 42 days ahead of real time.
-            .arg("--max-token-lifetime-seconds=5184000")
+            .arg(format!("--now={service_now}"))
             .arg("--scan-interval-seconds=1")
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log)?)
@@ -157,11 +160,11 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         },
     )?;
 
-    // An officer issues a penalty decision today (real date) and never discloses it.
+    // An officer issues a penalty decision and never discloses it.
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &serde_json::json!({"sub": "officer-1", "agency": "market", "role": "officer",
-                            "exp": now.timestamp() + 3600}),
+                            "exp": chrono::Utc::now().timestamp() + 3600}),
         &jsonwebtoken::EncodingKey::from_secret(b"e2e-alerts-secret-0123456789"),
     )?;
     let http = reqwest::Client::new();
@@ -182,10 +185,9 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         .json()
         .await?;
     let id = created["id"].as_str().context("decision id")?;
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     http.post(format!("{base}/decisions/{id}/issue"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"decidedOn": today}))
+        .json(&serde_json::json!({"decidedOn": decided_on}))
         .send()
         .await?
         .error_for_status()

@@ -157,16 +157,9 @@ impl ScratchPostgres {
         let root = dir.join("restore-server");
         fs::create_dir_all(&root)?;
         // PostgreSQL refuses to run as root: run it as the `postgres` user then.
-        let user = if process::run(Command::new("id").arg("-u"), "id -u")?.trim() == "0" {
-            let id = |flag: &str| -> Result<u32> {
-                Ok(
-                    process::run(Command::new("id").args([flag, "postgres"]), "id postgres")?
-                        .trim()
-                        .parse()?,
-                )
-            };
+        let user = sanxiang_e2e::platform::postgres_user()?;
+        if let Some((uid, gid)) = user {
             process::run(Command::new("chmod").arg("a+x").arg(dir), "chmod")?;
-            let (uid, gid) = (id("-u")?, id("-g")?);
             process::run(
                 Command::new("chown")
                     .arg("-R")
@@ -174,34 +167,10 @@ impl ScratchPostgres {
                     .arg(&root),
                 "chown",
             )?;
-            Some((uid, gid))
-        } else {
-            None
-        };
-        let pwfile = root.join("pwfile");
-        fs::write(&pwfile, password)?;
-        if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid))?;
         }
         let data = root.join("data");
-        let mut initdb = Command::new(bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "-A",
-                "scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ])
-            .arg(format!("--pwfile={}", pwfile.display()));
-        if let Some((uid, gid)) = user {
-            initdb.uid(uid).gid(gid);
-        }
-        process::run(&mut initdb, "initdb of the restore server")?;
+        sanxiang_e2e::platform::initdb(bin, &root, &data, password, user)
+            .context("initdb of the restore server")?;
         let port = free_port()?;
         let log = root.join("postgres.log");
         let out = fs::File::create(&log)?;

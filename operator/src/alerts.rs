@@ -43,11 +43,19 @@ pub const GLOBAL_ALERTS: &[&str] = &[
     "SanxiangCalendarYearMissing",
     "SanxiangWorkCalendarNotLoaded",
     "SanxiangAVRecordingGap",
+    "SanxiangReviewOverdue",
+    "SanxiangBackgroundLoopDown",
+    "SanxiangSupervisorReadsUnusual",
     "SanxiangOperatorDown",
     "SanxiangOperatorReconcileErrors",
     "SanxiangTenantNotReady",
     "SanxiangDisclosureIndexLag",
 ];
+
+/// Full decisions supervisors may read from one agency in an hour before
+/// `SanxiangSupervisorReadsUnusual` fires: a supervisor checking cases reads a few dozen;
+/// hundreds in an hour look like bulk copying of personal data (记录信息调阅监督).
+pub const SUPERVISOR_READS_PER_HOUR: u32 = 500;
 
 /// The `job` label under which Prometheus scrapes the operator (the chart's ServiceMonitor
 /// sets it; a hand-written scrape config must use it too).
@@ -451,6 +459,50 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
                           require full-process audio/video recording and have had no A/V \
                           evidence attached for over an hour."
                 .into(),
+        },
+        Rule {
+            alert: "SanxiangReviewOverdue",
+            expr: format!("max by ({PLACEMENT}) (sanxiang_reviews_overdue) > 0"),
+            for_: Some("1h"),
+            severity: "warning",
+            labels: Vec::new(),
+            summary: "Legal reviews of an agency are past the review time limit.".into(),
+            description: "{{ $value | humanize }} legal review(s) of agency {{ $labels.agency }} \
+                          ({{ $labels.province }}/{{ $labels.city }}/{{ $labels.county }}) \
+                          have waited for the legal office's opinion longer than the review \
+                          time limit in working days."
+                .into(),
+        },
+        Rule {
+            alert: "SanxiangBackgroundLoopDown",
+            // Per replica: one replica whose scanner stopped serves stale gauges even when
+            // another replica's loop runs.
+            expr: "max by (instance, loop) (sanxiang_background_loop_up) == 0".into(),
+            for_: Some("5m"),
+            severity: "critical",
+            labels: Vec::new(),
+            summary: "A background loop of the tenant service stopped.".into(),
+            description: "The {{ $labels.loop }} loop of tenant service {{ $labels.instance }} \
+                          has been stopped for 5 minutes: its compliance gauges (scanner) or \
+                          outbox pushes (relay) no longer move."
+                .into(),
+        },
+        Rule {
+            alert: "SanxiangSupervisorReadsUnusual",
+            expr: format!(
+                "sum by ({PLACEMENT}) (increase(sanxiang_supervisor_decision_reads_total[1h])) \
+                 > {SUPERVISOR_READS_PER_HOUR}"
+            ),
+            for_: Some("10m"),
+            severity: "warning",
+            labels: Vec::new(),
+            summary: "Supervisors read an unusual number of an agency's full decisions.".into(),
+            description: format!(
+                "Supervisors read {{{{ $value | humanize }}}} full (unredacted) decisions of \
+                 agency {{{{ $labels.agency }}}} ({{{{ $labels.province }}}}/{{{{ $labels.city }}}}/\
+                 {{{{ $labels.county }}}}) in the last hour (more than \
+                 {SUPERVISOR_READS_PER_HOUR}): check the access log for bulk copying."
+            ),
         },
     ];
     let operator = [

@@ -88,7 +88,7 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
     );
     // The moment 2024 is loaded the due date is computed. (A test calendar: only 元旦.)
     let st = h.service().state.clone();
-    let mut specs = sanxiang_tenant_service::calendar::load_specs(&calendar_dir())?;
+    let mut specs = test_calendar_specs()?;
     specs.push(serde_yaml::from_str(
         "year: 2024\nholidays: [{name: 元旦, start: 2024-01-01, end: 2024-01-01}]\n",
     )?);

@@ -13,67 +13,7 @@ use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::Role;
 use serde_json::json;
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Nats {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Nats {
-    fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let mut n = Self {
-            port,
-            dir: tempfile::tempdir()?,
-            child: None,
-        };
-        n.up()?;
-        Ok(n)
-    }
-    fn up(&mut self) -> anyhow::Result<()> {
-        let program = sanxiang_e2e::platform::Tools::locate()?.nats_server;
-        let child = Command::new(program)
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            anyhow::ensure!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
-    }
-    fn down(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
 
 async fn backlog(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
     Ok(
@@ -139,7 +79,7 @@ async fn publish_one(h: &Harness, doc: impl AsRef<str>) -> anyhow::Result<()> {
 #[tokio::test]
 async fn nats_and_service_restarts_lose_and_double_nothing() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
-    let mut nats = Nats::start()?;
+    let mut nats = PrivateNats::start()?;
     let tenant = TestTenant::new(platform, "outage", "210100").await?;
     let prefix = tenant.tenant.subject_prefix.clone();
     let stream_name = format!("OUTAGE_{}", tenant.scope.id);
@@ -280,7 +220,7 @@ async fn nats_and_service_restarts_lose_and_double_nothing() -> anyhow::Result<(
 #[tokio::test]
 async fn two_replicas_relay_each_row_once_in_commit_order() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
-    let nats = Nats::start()?;
+    let nats = PrivateNats::start()?;
     let tenant = TestTenant::new(platform, "replicas", "210100").await?;
     let prefix = tenant.tenant.subject_prefix.clone();
     let stream_name = format!("REPLICAS_{}", tenant.scope.id);

@@ -153,8 +153,9 @@ fn etcd_healthy(p: &Platform) -> Result<bool> {
     Ok(status == 200 && body.contains("\"health\":\"true\""))
 }
 
-/// PostgreSQL refuses to run as root; when we are root it runs as Debian's `postgres` user.
-fn postgres_user() -> Result<Option<(u32, u32)>> {
+/// PostgreSQL refuses to run as root; when we are root it runs as Debian's `postgres` user
+/// (its uid and gid), otherwise as us (`None`).
+pub fn postgres_user() -> Result<Option<(u32, u32)>> {
     let uid: u32 = process::run(Command::new("id").arg("-u"), "id -u")?
         .trim()
         .parse()?;
@@ -177,8 +178,6 @@ fn start_postgres(p: &Platform) -> Result<u32> {
     let user = postgres_user()?;
     if !data.join("PG_VERSION").exists() {
         fs::create_dir_all(&root)?;
-        let pwfile = root.join("pwfile");
-        fs::write(&pwfile, &p.postgres_password)?;
         if let Some((uid, gid)) = user {
             // The state directory's parents must be traversable by the postgres user.
             let mut dir = Some(p.state_dir.as_path());
@@ -196,26 +195,14 @@ fn start_postgres(p: &Platform) -> Result<u32> {
                 "chown postgres state",
             )?;
         }
-        let mut initdb = Command::new(p.tools.postgres_bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "-A",
-                "scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ])
-            .arg(format!("--pwfile={}", pwfile.display()));
-        if let Some((uid, gid)) = user {
-            use std::os::unix::process::CommandExt;
-            initdb.uid(uid).gid(gid);
-        }
-        process::run(&mut initdb, "initdb").context("initialising the PostgreSQL cluster")?;
-        fs::remove_file(&pwfile)?;
+        initdb(
+            &p.tools.postgres_bin,
+            &root,
+            &data,
+            &p.postgres_password,
+            user,
+        )
+        .context("initialising the PostgreSQL cluster")?;
     }
     Spawn {
         name: "postgres",
@@ -242,6 +229,42 @@ fn start_postgres(p: &Platform) -> Result<u32> {
         env: Vec::new(),
     }
     .start()
+}
+
+/// Initialises a PostgreSQL cluster in `data` (Debian's `initdb` from `bin`) whose
+/// superuser `postgres` has `password` (scram-sha-256, UTF-8, C.UTF-8), running as `user`
+/// when given. The password file exists in `root` only while `initdb` runs.
+pub fn initdb(
+    bin: &std::path::Path,
+    root: &std::path::Path,
+    data: &std::path::Path,
+    password: &str,
+    user: Option<(u32, u32)>,
+) -> Result<()> {
+    let pwfile = root.join("pwfile");
+    fs::write(&pwfile, password)?;
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb
+        .arg("-D")
+        .arg(data)
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ])
+        .arg(format!("--pwfile={}", pwfile.display()));
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid))?;
+        initdb.uid(uid).gid(gid);
+    }
+    let result = process::run(&mut initdb, "initdb");
+    fs::remove_file(&pwfile)?;
+    result.map(drop)
 }
 
 fn postgres_ready(p: &Platform) -> Result<bool> {

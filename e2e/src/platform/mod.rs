@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use components::{COMPONENTS, nats_info_ready};
+pub use components::{COMPONENTS, initdb, nats_info_ready, postgres_user};
 pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth, local_nats_auth};
 pub use oidc::{CONSOLE_CLIENT_ID, CONSOLE_REDIRECT_URI, SAMPLE_PASSWORD, TENANT_API_AUDIENCE};
 pub use pki::Pki;

@@ -6,7 +6,9 @@
 //!    stream (JSON envelope → parse → fold → tantivy). Prints documents/s, index size, RSS.
 //! 2. Serves the real router on 127.0.0.1 and runs 16 concurrent HTTP clients for (a) 罚款
 //!    with a city and a date range, (b) an agency page, (c) a document number, (d) no query,
-//!    newest first. Prints p50/p99.
+//!    newest first. Prints p50/p99, and first the same for a route that reads no index
+//!    (the OpenAPI document) as the reference of the run: on a shared machine it shows
+//!    how much of the latency is the machine rather than the index.
 //! 3. Freshness: a nats-server of its own with the province stream; each event is
 //!    published (as the tenant service's relay does right after the commit) and the time
 //!    until `/api/v1/decisions/{id}` answers is measured. Prints p50/p99.
@@ -334,6 +336,12 @@ async fn main() -> anyhow::Result<()> {
     });
     let enc = |s: &str| serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_string();
     let queries: Vec<(&str, String)> = vec![
+        // The floor of the same server, clients and (shared) machine without the index: the
+        // figures below minus this one are what the index costs.
+        (
+            "(ref) /api/v1/openapi.json, no index read",
+            "/api/v1/openapi.json".to_string(),
+        ),
         (
             "(a) 罚款 + city + date range",
             format!(

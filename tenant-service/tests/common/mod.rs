@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use anyhow::Context;
+use chrono::Datelike;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::StatusCode;
+use sanxiang_crds::calendar::{HolidayPeriod, WorkCalendarSpec};
 use sanxiang_domain::Clock;
 use sanxiang_domain::{DisclosureOverride, TenantContract};
 use sanxiang_e2e::{Platform, TestScope};
@@ -29,6 +31,120 @@ pub fn calendar_dir() -> PathBuf {
         .map(|d| d.join("e2e/fixtures/calendars"))
         .find(|d| d.is_dir())
         .unwrap_or_else(|| manifest.join("../e2e/fixtures/calendars"))
+}
+
+/// The calendars the tests run with: the fixtures (copies of the State Council notices)
+/// and, for the real current year and the next one when no fixture covers them, a TEST
+/// calendar (weekends and 1 January off, nothing else; its one holiday is named so).
+///
+/// Why: tests that follow the real clock (an opinion due 10 working days after today, the
+/// scanner's "due within 2 working days" window, a reviewer's clock moved 30 days ahead)
+/// would otherwise break as soon as today, or today plus a few working days, passes the
+/// last fixture year — the service rightly answers "pending: no calendar" there. Tests
+/// that assert exact dates pin the clock to a fixture year and never meet a test calendar.
+pub fn test_calendar_specs() -> anyhow::Result<Vec<WorkCalendarSpec>> {
+    let mut specs = sanxiang_tenant_service::calendar::load_specs(&calendar_dir())?;
+    let this_year = (chrono::Utc::now() + chrono::Duration::hours(8)).year();
+    for year in [this_year, this_year + 1] {
+        if specs.iter().all(|s| s.year != year) {
+            let jan1 = chrono::NaiveDate::from_ymd_opt(year, 1, 1).context("1 January")?;
+            specs.push(WorkCalendarSpec {
+                year,
+                holidays: vec![HolidayPeriod {
+                    name: "元旦 (TEST CALENDAR, not a State Council notice)".into(),
+                    start: jan1,
+                    end: jan1,
+                }],
+                makeup_working_days: Vec::new(),
+            });
+        }
+    }
+    Ok(specs)
+}
+
+/// The fixture calendars plus the labelled test calendars of [`test_calendar_specs`].
+pub fn test_calendars() -> anyhow::Result<Calendars> {
+    Calendars::new(&test_calendar_specs()?)
+}
+
+/// A nats-server of the test's own (the one `e2e/tools/build.sh` builds; JetStream, file
+/// store in a temp dir) on a free loopback port, so a test can stop and restart it
+/// without disturbing the shared platform's. Used by the tenant service's outage test and
+/// the disclosure platform's tests.
+pub struct PrivateNats {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateNats {
+    pub fn start() -> anyhow::Result<Self> {
+        let mut n = Self {
+            port: free_port()?,
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
+        n.up()?;
+        Ok(n)
+    }
+
+    /// Starts it (again) on the same port and store.
+    pub fn up(&mut self) -> anyhow::Result<()> {
+        let child =
+            std::process::Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
+                .args([
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-sd",
+                ])
+                .arg(self.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?;
+        self.child = Some(child);
+        wait_port(self.port, Duration::from_secs(20))
+    }
+
+    /// Kills it (SIGKILL: an outage, not a shutdown).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// A loopback port nothing listens on (at the time of asking).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits until something accepts connections on the loopback `port`.
+pub fn wait_port(port: u16, within: Duration) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// One tenant on the platform: its scope (database, subject prefix) and config.
@@ -117,7 +233,7 @@ impl Harness {
         let settings = Settings {
             tenants: registry,
             tenant_source: None,
-            calendars: Calendars::from_dir(Some(&calendar_dir()))?,
+            calendars: test_calendars()?,
             calendar_source: None,
             verifier: Verifier::new().with_hs256_secret(SECRET),
             clock: opts.clock,

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -23,78 +23,9 @@ use serde_json::{Value, json};
 #[path = "../../../tests/common/mod.rs"]
 pub mod common;
 use common::{Harness, Options, TestTenant};
+pub use common::{PrivateNats, free_port, wait_port};
 
 pub const DISPLAY_NAME: &str = "铁岭县市场监督管理局";
-
-/// A nats-server of the test's own (JetStream, file store).
-pub struct Nats {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Nats {
-    pub fn start() -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let mut n = Self {
-            port,
-            dir: tempfile::tempdir()?,
-            child: None,
-        };
-        n.up()?;
-        Ok(n)
-    }
-
-    pub fn up(&mut self) -> anyhow::Result<()> {
-        let child = Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        self.child = Some(child);
-        wait_port(self.port, Duration::from_secs(20))
-    }
-
-    pub fn down(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
-
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn wait_port(port: u16, within: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
 
 /// The disclosure platform process.
 pub struct Portal {
@@ -179,7 +110,7 @@ impl Drop for Portal {
 /// Everything one test needs.
 pub struct Rig {
     pub platform: &'static Platform,
-    pub nats: Nats,
+    pub nats: PrivateNats,
     pub harness: Harness,
     pub province: String,
     pub city: String,
@@ -253,7 +184,7 @@ impl Rig {
         ))?;
 
         // The chain of streams the operator builds: agency → county → city → province.
-        let nats = Nats::start()?;
+        let nats = PrivateNats::start()?;
         let js = jetstream::new(async_nats::connect(nats.url()).await?);
         let agency_stream = format!("SX_AG_{}", tenant.scope.id);
         js.create_stream(stream::Config {
