@@ -36,6 +36,8 @@ pub enum Event {
     Correction,
     /// The head of an action's record hash chain, kept by the province.
     Anchor,
+    /// A list published before enforcement (事前公开): kind, version, effective date, items.
+    ListPublication,
 }
 
 impl Event {
@@ -46,6 +48,7 @@ impl Event {
             Event::Statistics => "statistics",
             Event::Correction => "correction",
             Event::Anchor => "anchor",
+            Event::ListPublication => "list_publication",
         }
     }
 }
