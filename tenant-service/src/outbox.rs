@@ -38,6 +38,8 @@ pub enum Event {
     Anchor,
     /// A list published before enforcement (事前公开): kind, version, effective date, items.
     ListPublication,
+    /// Results of a random inspection draw (抽查情况及查处结果).
+    InspectionResults,
 }
 
 impl Event {
@@ -49,6 +51,7 @@ impl Event {
             Event::Correction => "correction",
             Event::Anchor => "anchor",
             Event::ListPublication => "list_publication",
+            Event::InspectionResults => "inspection_results",
         }
     }
 }

@@ -624,3 +624,146 @@ async fn the_personnel_list_holds_valid_active_officers_and_no_private_field() -
     h.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_published()
+-> anyhow::Result<()> {
+    let h = agency("draws").await?;
+    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "inspector": "沈阳市市场监督管理局",
+        "legalBasis": "《中华人民共和国食品安全法》第一百一十条", "targets": "辖区内食品经营者",
+        "content": "许可证照、进货查验记录", "ratioPermille": 200, "inspectorsPerTarget": 2,
+        "method": "现场检查", "frequency": "每年一次"});
+    // No draw before the list is in force.
+    let (s, v) = h
+        .post(
+            0,
+            "/inspection-draws",
+            Role::AgencyAdmin,
+            json!({"item": "SJ-001"}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("item")),
+        "{v}"
+    );
+    h.publish_list("random_inspections", Some(json!([item])), None)
+        .await?;
+    for (i, name) in ["赵一", "钱二", "孙三", "李四"].iter().enumerate() {
+        h.add_person(0, name, "officer", &format!("SY-D00{i}"), "2030-12-31")
+            .await?;
+    }
+    h.publish_list("personnel", None, None).await?;
+    for n in 0..10 {
+        let (s, v) = h
+            .post(
+                0,
+                "/inspection-targets",
+                Role::AgencyAdmin,
+                json!({"item": "SJ-001", "name": format!("沈阳某食品店{n}号")}),
+            )
+            .await?;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, d) = h
+        .post(
+            0,
+            "/inspection-draws",
+            Role::AgencyAdmin,
+            json!({"item": "sj-001", "seed": 20260302u64}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["seed"], "20260302");
+    let drawn = d["draw"].as_array().unwrap();
+    assert_eq!(drawn.len(), 2, "20% of 10 targets: {d}");
+    for x in drawn {
+        assert_eq!(x["inspectors"].as_array().unwrap().len(), 2);
+        // Each inspection is recorded as an enforcement action with its inspectors.
+        let (s, a) = h
+            .get(
+                0,
+                &format!("/actions/{}", x["actionId"].as_str().unwrap()),
+                Role::Officer,
+            )
+            .await?;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["category"], "inspection");
+        assert_eq!(a["officerIds"].as_array().unwrap().len(), 2);
+    }
+    let id = d["id"].as_str().unwrap();
+    // A supervisor re-runs the draw from the record: the same targets and inspectors.
+    let (s, v) = h
+        .call(
+            "GET",
+            &h.url(0, &format!("/inspection-draws/{id}/verify")),
+            Some(&h.supervisor()),
+            None,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["matches"], true, "{v}");
+    for (a, b) in v["rerun"].as_array().unwrap().iter().zip(drawn) {
+        assert_eq!(a["target"], b["target"]);
+        assert_eq!(a["inspectors"], b["inspectors"]);
+    }
+    // The recorded draw cannot be altered, even by the database owner.
+    let db = h.tenants[0].superuser().await?;
+    let e = sqlx::query("UPDATE inspection_draws SET seed = '1'")
+        .execute(&db)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("recorded"), "{e}");
+    // Results: one per drawn target, then published through the outbox.
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/inspection-draws/{id}/results"),
+            Role::AgencyAdmin,
+            json!({"results": [{"target": drawn[0]["target"], "outcome": "未发现问题"}]}),
+        )
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("results")),
+        "{v}"
+    );
+    let results: Vec<Value> = drawn
+        .iter()
+        .map(|x| json!({"target": x["target"], "outcome": "发现问题", "handling": "责令限期整改"}))
+        .collect();
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/inspection-draws/{id}/results"),
+            Role::AgencyAdmin,
+            json!({"results": results}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let events: Vec<Value> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE event = 'inspection_results' ORDER BY seq",
+    )
+    .fetch_all(&db)
+    .await?;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"]["results"][0]["handling"], "责令限期整改");
+    assert!(
+        events[0]["data"]["results"][0]["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("沈阳某食品店")
+    );
+    let (s, _) = h
+        .post(
+            0,
+            &format!("/inspection-draws/{id}/results"),
+            Role::AgencyAdmin,
+            json!({"results": results}),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT, "published once");
+    db.close().await;
+    h.stop().await;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod decisions;
+pub mod inspections;
 pub mod lists;
 pub mod matters;
 pub mod milestones;
@@ -211,6 +212,22 @@ pub fn routes() -> Routes {
         .post(
             "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/publish",
             lists::publish,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-targets",
+            inspections::register_target,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-draws",
+            inspections::create_draw,
+        )
+        .get(
+            "/api/v1/agencies/{agency}/inspection-draws/{id}/verify",
+            inspections::verify,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-draws/{id}/results",
+            inspections::publish_results,
         )
         .get("/api/v1/agencies/{agency}/milestones", milestones::list)
         .post("/api/v1/agencies/{agency}/milestones", milestones::report)
