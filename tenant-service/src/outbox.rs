@@ -36,6 +36,10 @@ pub enum Event {
     Correction,
     /// The head of an action's record hash chain, kept by the province.
     Anchor,
+    /// A list published before enforcement (事前公开): kind, version, effective date, items.
+    ListPublication,
+    /// Results of a random inspection draw (抽查情况及查处结果).
+    InspectionResults,
 }
 
 impl Event {
@@ -46,6 +50,8 @@ impl Event {
             Event::Statistics => "statistics",
             Event::Correction => "correction",
             Event::Anchor => "anchor",
+            Event::ListPublication => "list_publication",
+            Event::InspectionResults => "inspection_results",
         }
     }
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::category::EnforcementCategory;
 use crate::disclosure::DisclosureOverride;
 
 /// Prefix of every annotation of the contract.
@@ -79,9 +80,20 @@ pub struct TenantContract {
     /// Minimum legal reviewers per 1000 officers (50 = 5%).
     #[serde(default = "default_ratio")]
     pub legal_reviewer_ratio_permille: u32,
-    /// Matters (catalogue codes) whose decisions always need legal review.
+    /// Matters (catalogue codes) whose decisions always need legal review: the agency-wide
+    /// fallback; the matter list's `legalReviewRequired` is the source.
     #[serde(default)]
     pub review_catalog: Vec<String>,
+    /// The agency's full official name (Agency `spec.displayName`), for its subject list.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    /// The agency's unified social credit code (Agency `spec.creditCode`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credit_code: String,
+    /// The categories the agency holds (Agency `spec.categories`); a matter outside them
+    /// is refused. Empty: not told (a contract written before this field), no restriction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<EnforcementCategory>,
     /// Keep publications online this many days (default: keep).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publication_retention_days: Option<u32>,
@@ -111,6 +123,9 @@ mod key {
     pub const WITHDRAWAL_DEADLINE_DAYS: &str = "withdrawal-deadline-days";
     pub const LEGAL_REVIEWER_RATIO_PERMILLE: &str = "legal-reviewer-ratio-permille";
     pub const REVIEW_CATALOG: &str = "review-catalog";
+    pub const DISPLAY_NAME: &str = "display-name";
+    pub const CREDIT_CODE: &str = "credit-code";
+    pub const CATEGORIES: &str = "categories";
     pub const PUBLICATION_RETENTION_DAYS: &str = "publication-retention-days";
     pub const NATURAL_PERSON_RETENTION_DAYS: &str = "natural-person-retention-days";
 }
@@ -150,6 +165,9 @@ impl TenantContract {
             withdrawal_deadline_days: DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
             legal_reviewer_ratio_permille: DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE,
             review_catalog: Vec::new(),
+            display_name: String::new(),
+            credit_code: String::new(),
+            categories: Vec::new(),
             publication_retention_days: None,
             natural_person_retention_days: None,
         }
@@ -181,6 +199,22 @@ impl TenantContract {
             self.legal_reviewer_ratio_permille.to_string(),
         );
         put(key::REVIEW_CATALOG, self.review_catalog.join(","));
+        if !self.display_name.is_empty() {
+            put(key::DISPLAY_NAME, self.display_name.clone());
+        }
+        if !self.credit_code.is_empty() {
+            put(key::CREDIT_CODE, self.credit_code.clone());
+        }
+        if !self.categories.is_empty() {
+            put(
+                key::CATEGORIES,
+                self.categories
+                    .iter()
+                    .map(|c| c.code())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
         if let Some(d) = self.publication_retention_days {
             put(key::PUBLICATION_RETENTION_DAYS, d.to_string());
         }
@@ -230,6 +264,20 @@ impl TenantContract {
                     .collect()
             })
             .unwrap_or_default();
+        c.display_name = get(key::DISPLAY_NAME).cloned().unwrap_or_default();
+        c.credit_code = get(key::CREDIT_CODE).cloned().unwrap_or_default();
+        if let Some(s) = get(key::CATEGORIES) {
+            c.categories = s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| {
+                    x.parse().map_err(|e: crate::UnknownCategory| {
+                        invalid(key::CATEGORIES, e.to_string())
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
         c.publication_retention_days = number(key::PUBLICATION_RETENTION_DAYS)?;
         c.natural_person_retention_days = number(key::NATURAL_PERSON_RETENTION_DAYS)?;
         Ok(c)
@@ -239,7 +287,6 @@ impl TenantContract {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EnforcementCategory;
 
     fn full() -> TenantContract {
         TenantContract {
@@ -252,6 +299,9 @@ mod tests {
             withdrawal_deadline_days: 1,
             legal_reviewer_ratio_permille: 80,
             review_catalog: vec!["M-001".into(), "M-002".into()],
+            display_name: "铁岭县市场监督管理局".into(),
+            credit_code: "11211221MB0123456X".into(),
+            categories: vec![EnforcementCategory::Penalty, EnforcementCategory::Licensing],
             publication_retention_days: Some(1825),
             natural_person_retention_days: Some(730),
             ..TenantContract::new("tl-market", "210000", "211200", "211221")
@@ -280,6 +330,8 @@ mod tests {
         assert_eq!(a["sanxiang.io/withdrawal-deadline-days"], "1");
         assert_eq!(a["sanxiang.io/legal-reviewer-ratio-permille"], "80");
         assert_eq!(a["sanxiang.io/review-catalog"], "M-001,M-002");
+        assert_eq!(a["sanxiang.io/categories"], "penalty,licensing");
+        assert_eq!(a["sanxiang.io/display-name"], "铁岭县市场监督管理局");
         assert_eq!(a["sanxiang.io/publication-retention-days"], "1825");
         assert_eq!(a["sanxiang.io/natural-person-retention-days"], "730");
         let keep = TenantContract::new("a", "p", "c", "-").to_annotations();

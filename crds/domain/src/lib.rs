@@ -13,6 +13,8 @@
 //! | [`place`] | GB/T 2260 division codes, their level and Chinese names of the sample provinces |
 //! | [`time`] | China Standard Time and the injectable [`Clock`] |
 //! | [`contract`] | [`TenantContract`]: what the operator writes onto an agency's database Secret and the tenant service reads |
+//! | [`matter`] | [`Matter`]: an enforcement matter, its review requirement, disclosure override, A/V rule and discretion [`Benchmark`] |
+//! | [`prepublication`] | [`ListKind`]: the lists published before enforcement (事前公开) and their item schemas |
 //! | [`field_error`] | [`FieldError`]: a validation problem named by its field |
 //!
 //! Why no Kubernetes: the CRD types (`sanxiang-crds`), the operator, the tenant service
@@ -27,7 +29,9 @@ pub mod contract;
 pub mod credit_code;
 pub mod disclosure;
 pub mod field_error;
+pub mod matter;
 pub mod place;
+pub mod prepublication;
 pub mod time;
 
 pub use calendar::*;
@@ -36,5 +40,7 @@ pub use contract::*;
 pub use credit_code::*;
 pub use disclosure::*;
 pub use field_error::*;
+pub use matter::*;
 pub use place::*;
+pub use prepublication::*;
 pub use time::*;

@@ -149,6 +149,9 @@ pub fn tenant_contract(
         withdrawal_deadline_days: policies.withdrawal_deadline_days,
         legal_reviewer_ratio_permille: policies.legal_reviewer_ratio_permille,
         review_catalog: spec.review_catalog.clone(),
+        display_name: spec.display_name.clone(),
+        credit_code: spec.credit_code.clone(),
+        categories: spec.categories.clone(),
         publication_retention_days: policies.publication_retention_days,
         natural_person_retention_days: policies.natural_person_retention_days,
         ..TenantContract::new(

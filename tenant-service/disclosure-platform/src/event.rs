@@ -33,6 +33,11 @@ pub enum Change {
         envelope: Uuid,
         report: StatisticsReport,
     },
+    /// A list published before enforcement ([`crate::prepublication`]).
+    List {
+        envelope: Uuid,
+        list: crate::prepublication::PublishedList,
+    },
 }
 
 /// Why a message was passed over; the variant is the metric label.
@@ -169,7 +174,7 @@ impl DecisionRecord {
                     self.withdrawal = Some(notice.clone());
                 }
             }
-            Change::Statistics { .. } => {}
+            Change::Statistics { .. } | Change::List { .. } => {}
         }
         true
     }
@@ -180,7 +185,8 @@ impl Change {
         match self {
             Change::Publication { envelope, .. }
             | Change::Withdrawal { envelope, .. }
-            | Change::Statistics { envelope, .. } => *envelope,
+            | Change::Statistics { envelope, .. }
+            | Change::List { envelope, .. } => *envelope,
         }
     }
 
@@ -190,6 +196,9 @@ impl Change {
             Change::Publication { publication, .. } => publication.id.to_string(),
             Change::Withdrawal { notice, .. } => notice.decision.to_string(),
             Change::Statistics { report, .. } => statistics_key(&report.agency, report.year),
+            Change::List { list, .. } => {
+                crate::prepublication::key(&list.agency, &list.kind, list.version)
+            }
         }
     }
 }
@@ -301,6 +310,7 @@ pub fn parse(payload: &[u8]) -> Result<Change, Skip> {
                 },
             })
         }
+        "list_publication" => crate::prepublication::parse(envelope, &data, place, occurred),
         other => Err(Skip::UnknownEvent(other.to_string())),
     }
 }

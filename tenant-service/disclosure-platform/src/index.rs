@@ -145,6 +145,7 @@ pub struct SearchIndex {
 pub enum Stored {
     Decision(Box<DecisionRecord>),
     Statistics(StatisticsRecord),
+    List(crate::prepublication::ListRecord),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -324,6 +325,13 @@ impl SearchIndex {
                     }
                 }
             }
+            Stored::List(r) => {
+                doc.add_text(f.kind, crate::prepublication::KIND_LIST);
+                doc.add_text(f.agency, &r.list.agency);
+                doc.add_text(f.city, &r.list.city);
+                doc.add_text(f.county, &r.list.county);
+                doc.add_text(f.envelope, r.envelope.to_string());
+            }
             Stored::Statistics(s) => {
                 doc.add_text(f.kind, KIND_STATISTICS);
                 doc.add_text(f.agency, &s.report.agency);
@@ -409,6 +417,14 @@ impl Writer {
                     rec.report_envelope = *envelope;
                 }
                 Stored::Statistics(rec)
+            }
+            // A published version never changes: the first one seen is kept.
+            (Change::List { .. }, Some(Stored::List(_))) => return Ok(Applied::Duplicate),
+            (Change::List { envelope, list }, _) => {
+                Stored::List(crate::prepublication::ListRecord {
+                    list: list.clone(),
+                    envelope: *envelope,
+                })
             }
             (change, current) => {
                 let mut rec = match current {

@@ -81,6 +81,7 @@ pub fn apply_message(
                 Change::Publication { .. } => "disclosure",
                 Change::Withdrawal { .. } => "withdrawal",
                 Change::Statistics { .. } => "statistics",
+                Change::List { .. } => "list_publication",
             };
             match writer.apply(index, &change)? {
                 Applied::Changed => metrics.events_applied.with_label_values(&[name]).inc(),

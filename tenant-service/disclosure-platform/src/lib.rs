@@ -17,7 +17,9 @@
 //! The index ([`index`], [`search`]) is tantivy with a jieba tokenizer (ordinal positions,
 //! so phrases work) and a CJK bigram field for names outside the dictionary
 //! ([`tokenize`]). The public side ([`web`]) serves Chinese HTML pages and a JSON API;
-//! the admin port ([`admin`]) serves `/live`, `/ready` and `/metrics`.
+//! the admin port ([`admin`]) serves `/live`, `/ready` and `/metrics`. Lists published
+//! before enforcement (事前公开) are kept per version and shown on each agency's page
+//! ([`prepublication`]).
 
 pub mod admin;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod index;
 pub mod ingest;
 pub mod labels;
 pub mod metrics;
+pub mod prepublication;
 pub mod search;
 pub mod tokenize;
 pub mod web;

@@ -21,8 +21,11 @@ use uuid::Uuid;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionInput {
     pub title: String,
-    pub category: Category,
+    /// Comes from the matter once the agency has a matter list in force; required before.
+    pub category: Option<Category>,
     pub procedure: Procedure,
+    /// Code of the matter on the agency's effective matter list.
+    pub matter: Option<String>,
     /// One of ACTION_KINDS, e.g. `seizure_detention`.
     pub kind: String,
     /// Who the action is against (name or credit code).
@@ -152,9 +155,26 @@ pub async fn create(
             "general-procedure enforcement needs at least two officers with valid certificates",
         ));
     }
+    if let Some(m) = &input.matter {
+        optional_text(m, "matter", 64)?;
+    }
     let today = st.clock.today();
     let started_on = input.started_on.unwrap_or(today);
     let mut tx = ctx.pool.begin().await?;
+    let resolved = super::matters::resolve(
+        &mut tx,
+        &ctx,
+        input.matter.as_deref(),
+        input.category,
+        input.procedure,
+        today,
+    )
+    .await?;
+    let category = resolved.category;
+    let full_av = requires_full_av(&input.kind)
+        || resolved
+            .matter()
+            .is_some_and(|m| m.av_recording == sanxiang_domain::AvRecording::FullProcess);
     let officers: Vec<OfficerRow> = sqlx::query_as(
         "SELECT id, name, role, certificate_number, categories, valid_from, valid_until, active \
          FROM personnel WHERE id = ANY($1) FOR SHARE",
@@ -191,33 +211,35 @@ pub async fn create(
                 ),
             ));
         }
-        if !o.categories.iter().any(|c| c == input.category.code()) {
+        if !o.categories.iter().any(|c| c == category.code()) {
             return Err(ApiError::unprocessable(
                 &field,
                 format!(
                     "certificate {} of officer {} does not cover category {}",
                     o.certificate_number,
                     o.name,
-                    input.category.code()
+                    category.code()
                 ),
             ));
         }
     }
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, no_av) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, no_av, \
+         matter, matter_version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
     )
     .bind(id)
     .bind(input.title.trim())
-    .bind(input.category.code())
+    .bind(category.code())
     .bind(input.procedure.as_str())
     .bind(&input.kind)
-    .bind(requires_full_av(&input.kind))
+    .bind(full_av)
     .bind(input.target.trim())
     .bind(started_on)
     .bind(&ctx.claims.sub)
     .bind(input.involves_secrets_or_privacy)
+    .bind(resolved.matter().map(|m| m.code.clone()))
+    .bind(resolved.version())
     .execute(&mut *tx)
     .await?;
     sqlx::query(

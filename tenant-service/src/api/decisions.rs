@@ -1,6 +1,7 @@
 //! Decisions: creation, issue (behind the legal-review gate), disclosure with redaction,
 //! revocation and withdrawal, annual statistics, and the working-day deadline calculator.
 
+use super::matters::{self, Resolved};
 use super::review_state::ReviewState;
 use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
 use crate::auth::{Access, Role, require_role};
@@ -13,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use sanxiang_domain::{DueDate, EnforcementCategory as Category, Procedure};
+use sanxiang_domain::{DecisionDiscretion, DueDate, EnforcementCategory as Category, Procedure};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -50,7 +51,9 @@ pub struct MajorCriteria {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecisionInput {
     pub document_number: String,
-    pub category: Category,
+    /// Comes from the matter once the agency has a matter list in force (a given category
+    /// must then agree with it); required before.
+    pub category: Option<Category>,
     pub procedure: Procedure,
     pub action_id: Option<Uuid>,
     pub party: PartyInput,
@@ -71,10 +74,12 @@ pub struct DecisionInput {
     pub facts: String,
     pub legal_basis: String,
     pub conclusion: String,
-    /// Catalog code of the matter (重大执法决定法制审核目录).
+    /// Code of the matter on the agency's effective matter list ([`super::matters`]).
     pub matter: Option<String>,
     #[serde(default)]
     pub major_criteria: MajorCriteria,
+    /// For a matter with a discretion benchmark: circumstance level, penalty, 说明理由.
+    pub discretion: Option<DecisionDiscretion>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -126,6 +131,9 @@ pub struct Decision {
     pub publication_requested_at: Option<DateTime<Utc>>,
     pub publication_approved_by: Option<String>,
     pub publication_version: i32,
+    /// The matter list version the draft named its matter from.
+    pub matter_version: Option<i32>,
+    pub discretion: Option<serde_json::Value>,
 }
 
 pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, procedure, party_kind, party_name, \
@@ -135,7 +143,7 @@ pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, proc
     withdrawal_due, withdrawn_at, created_by, created_at, matter, not_online_basis, \
     not_online_requested_by, not_online_approved_by, not_online_approved_at, not_online_opinion, publish_after_processing, \
     withdrawal_reason, publication_requested_by, publication_requested_at, publication_approved_by, \
-    publication_version";
+    publication_version, matter_version, discretion";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -190,8 +198,15 @@ pub fn in_review_catalog(tenant: &Tenant, matter: Option<&str>) -> Option<String
         .map(|c| format!("catalog:{}", c.trim()))
 }
 
-fn major_reasons(tenant: &Tenant, input: &DecisionInput) -> Vec<String> {
+/// The review requirement of a matter of the matter list (the 法制审核目录 itself).
+pub fn matter_requires_review(m: Option<&sanxiang_domain::Matter>) -> Option<String> {
+    m.filter(|m| m.legal_review_required)
+        .map(|m| format!("matter:{}", m.code.trim()))
+}
+
+fn major_reasons(tenant: &Tenant, input: &DecisionInput, resolved: &Resolved) -> Vec<String> {
     let mut r = Vec::new();
+    r.extend(matter_requires_review(resolved.matter()));
     if let Some(c) = in_review_catalog(tenant, input.matter.as_deref()) {
         r.push(c);
     }
@@ -300,6 +315,7 @@ type DecisionQuery<'q> =
 fn bind_draft<'q>(
     q: DecisionQuery<'q>,
     input: &'q DecisionInput,
+    category: Category,
     reasons: &'q Vec<String>,
     minor: bool,
 ) -> DecisionQuery<'q> {
@@ -312,7 +328,7 @@ fn bind_draft<'q>(
     };
     q.bind(input.action_id)
         .bind(input.document_number.trim())
-        .bind(input.category.code())
+        .bind(category.code())
         .bind(input.procedure.as_str())
         .bind(match p.kind {
             PartyKind::NaturalPerson => "natural_person",
@@ -370,6 +386,34 @@ async fn ensure_action_exists<'e>(
     Ok(())
 }
 
+/// The draft's matter on the list effective `today`, and its discretion checked against
+/// the matter's benchmark.
+async fn resolve_matter(
+    conn: &mut sqlx::PgConnection,
+    ctx: &crate::state::TenantCtx,
+    input: &DecisionInput,
+    today: NaiveDate,
+) -> ApiResult<Resolved> {
+    let r = matters::resolve(
+        conn,
+        ctx,
+        input.matter.as_deref(),
+        input.category,
+        input.procedure,
+        today,
+    )
+    .await?;
+    matters::check_discretion(r.matter(), input.discretion.as_ref())?;
+    Ok(r)
+}
+
+fn discretion_json(input: &DecisionInput) -> Option<serde_json::Value> {
+    input
+        .discretion
+        .as_ref()
+        .and_then(|d| serde_json::to_value(d).ok())
+}
+
 fn document_number_taken(e: sqlx::Error) -> ApiError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::conflict(
@@ -394,23 +438,29 @@ pub async fn create(
     )?;
     validate(&input)?;
     ensure_action_exists(&ctx.pool, input.action_id).await?;
-    let reasons = major_reasons(&ctx.tenant, &input);
+    let mut conn = ctx.pool.acquire().await?;
+    let resolved = resolve_matter(&mut conn, &ctx, &input, st.clock.today()).await?;
+    drop(conn);
+    let reasons = major_reasons(&ctx.tenant, &input, &resolved);
     let insert = format!(
         "INSERT INTO decisions (id, action_id, document_number, category, procedure, party_kind, party_name, \
          party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
          legal_basis, conclusion, major, major_reasons, status, publish_online, matter, not_online_basis, \
-         publish_after_processing, created_by) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20,$21,$22,$23) \
+         publish_after_processing, created_by, matter_version, discretion) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20,$21,$22,$23,$24,$25) \
          RETURNING {COLUMNS}"
     );
     let minor = party_is_minor(&input, st.clock.today());
     let d: Decision = bind_draft(
         sqlx::query_as(&insert).bind(Uuid::new_v4()),
         &input,
+        resolved.category,
         &reasons,
         minor,
     )
     .bind(&ctx.claims.sub)
+    .bind(resolved.version())
+    .bind(discretion_json(&input))
     .fetch_one(&ctx.pool)
     .await
     .map_err(document_number_taken)?;
@@ -459,9 +509,10 @@ pub async fn update(
         ));
     }
     ensure_action_exists(&mut *tx, input.action_id).await?;
+    let resolved = resolve_matter(&mut tx, &ctx, &input, st.clock.today()).await?;
     // Once major, a decision stays major: the criteria cannot be dropped by revising the
     // draft, only cleared by the legal office as a recorded step.
-    let mut reasons = major_reasons(&ctx.tenant, &input);
+    let mut reasons = major_reasons(&ctx.tenant, &input, &resolved);
     if d.major {
         for r in &d.major_reasons {
             if !reasons.contains(r) {
@@ -475,13 +526,22 @@ pub async fn update(
          involves_secrets=$12, other_persons=$13, facts=$14, legal_basis=$15, conclusion=$16, major=$17, \
          major_reasons=$18, publish_online=$19, matter=$20, not_online_basis=$21, \
          publish_after_processing=$22, not_online_requested_by=NULL, not_online_approved_by=NULL, \
-         not_online_approved_at=NULL, not_online_opinion=NULL WHERE id=$1 RETURNING {COLUMNS}"
+         not_online_approved_at=NULL, not_online_opinion=NULL, matter_version=$23, discretion=$24 \
+         WHERE id=$1 RETURNING {COLUMNS}"
     );
     let minor = party_is_minor(&input, st.clock.today());
-    let d: Decision = bind_draft(sqlx::query_as(&update).bind(id), &input, &reasons, minor)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(document_number_taken)?;
+    let d: Decision = bind_draft(
+        sqlx::query_as(&update).bind(id),
+        &input,
+        resolved.category,
+        &reasons,
+        minor,
+    )
+    .bind(resolved.version())
+    .bind(discretion_json(&input))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(document_number_taken)?;
     tx.commit().await?;
     Ok(Json(view(&ctx.pool, d).await?))
 }
@@ -679,9 +739,23 @@ pub async fn issue(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
+    // The matter is taken from the list in force today (or, if it was removed since, from
+    // the version the draft named): its review requirement and benchmark apply now.
+    let matter = matters::matter_now(&mut tx, d.matter.as_deref(), d.matter_version, today).await?;
     let catalog = in_review_catalog(&ctx.tenant, d.matter.as_deref()).filter(|_| !cleared);
     let mut reasons = d.major_reasons.clone();
     reasons.extend(catalog);
+    if let Some(r) = matter_requires_review(matter.as_ref())
+        && !reasons.contains(&r)
+    {
+        // A matter on the review catalogue cannot be cleared as "not major".
+        reasons.push(r);
+    }
+    let discretion: Option<DecisionDiscretion> = d
+        .discretion
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok());
+    matters::check_discretion(matter.as_ref(), discretion.as_ref())?;
     if let Some(state) = review
         && !state.permits_issue()
     {
@@ -705,7 +779,10 @@ pub async fn issue(
     }
     let category =
         Category::from_code(&d.category).ok_or_else(|| ApiError::internal("bad category in db"))?;
-    let days = ctx.tenant.disclosure_days(category);
+    let days = matter
+        .as_ref()
+        .and_then(|m| m.disclosure_override.as_ref())
+        .map_or_else(|| ctx.tenant.disclosure_days(category), |o| o.working_days);
     let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn", true)?;
     let due = DisclosureDue::from_due(due);
     let d: Decision = sqlx::query_as(&format!(

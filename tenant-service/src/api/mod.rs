@@ -2,6 +2,9 @@
 
 pub mod actions;
 pub mod decisions;
+pub mod inspections;
+pub mod lists;
+pub mod matters;
 pub mod milestones;
 pub mod personnel;
 pub mod publication;
@@ -188,6 +191,44 @@ pub fn routes() -> Routes {
             reviews::close,
         )
         .get("/api/v1/agencies/{agency}/deadlines", decisions::deadline)
+        .get("/api/v1/agencies/{agency}/lists/{kind}", lists::get_list)
+        .post("/api/v1/agencies/{agency}/lists/{kind}", lists::create)
+        .get(
+            "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+            lists::get_version,
+        )
+        .put(
+            "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+            lists::revise,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/submit",
+            lists::submit,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/review",
+            lists::review,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/publish",
+            lists::publish,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-targets",
+            inspections::register_target,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-draws",
+            inspections::create_draw,
+        )
+        .get(
+            "/api/v1/agencies/{agency}/inspection-draws/{id}/verify",
+            inspections::verify,
+        )
+        .post(
+            "/api/v1/agencies/{agency}/inspection-draws/{id}/results",
+            inspections::publish_results,
+        )
         .get("/api/v1/agencies/{agency}/milestones", milestones::list)
         .post("/api/v1/agencies/{agency}/milestones", milestones::report)
         .get(

@@ -53,9 +53,12 @@ pub struct ReviewView {
     pub opinion_due: Option<NaiveDate>,
     pub steps: Vec<Step>,
     pub versions: Vec<Version>,
+    /// The decision's matter with its discretion benchmark, next to the decision's own
+    /// discretion ([`super::matters::review_context`]).
+    pub matter: Option<serde_json::Value>,
 }
 
-async fn load(ctx: &TenantCtx, id: Uuid) -> ApiResult<ReviewView> {
+async fn load(ctx: &TenantCtx, id: Uuid, today: NaiveDate) -> ApiResult<ReviewView> {
     let r: Option<(String, i32, Option<NaiveDate>)> =
         sqlx::query_as("SELECT status, round, opinion_due FROM reviews WHERE decision_id = $1")
             .bind(id)
@@ -77,6 +80,8 @@ async fn load(ctx: &TenantCtx, id: Uuid) -> ApiResult<ReviewView> {
     .bind(id)
     .fetch_all(&ctx.pool)
     .await?;
+    let mut conn = ctx.pool.acquire().await?;
+    let matter = super::matters::review_context(&mut conn, id, today).await?;
     Ok(ReviewView {
         decision_id: id,
         status,
@@ -84,6 +89,7 @@ async fn load(ctx: &TenantCtx, id: Uuid) -> ApiResult<ReviewView> {
         opinion_due,
         steps,
         versions,
+        matter,
     })
 }
 
@@ -94,7 +100,7 @@ pub async fn get_review(
 ) -> ApiResult<Json<ReviewView>> {
     let id = parse_id(&id, "id")?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -391,7 +397,7 @@ pub async fn submit(
     insert_step(&ctx, &mut tx, id, "submit", &s, 1).await?;
     keep_version(&ctx, &mut tx, id, 1).await?;
     tx.commit().await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
 /// Checks that `reviewer_id` is the token's own person, a current legal reviewer, and
@@ -525,7 +531,7 @@ pub async fn opinion(
             .await?;
     }
     tx.commit().await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
 /// A step of the handling unit (officer or agency admin).
@@ -566,7 +572,7 @@ async fn handling_unit_step(
         _ => {}
     }
     tx.commit().await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
 /// The handling unit revised the decision and resubmits it (a new round and version).
@@ -659,7 +665,7 @@ pub async fn negotiation(
     };
     transition(&st, &ctx, &mut tx, id, s).await?;
     tx.commit().await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
 /// The agency's collective discussion (集体讨论) decides. Agency admin only.
@@ -690,5 +696,5 @@ pub async fn collective_decision(
     };
     transition(&st, &ctx, &mut tx, id, s).await?;
     tx.commit().await?;
-    Ok(Json(load(&ctx, id).await?))
+    Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }

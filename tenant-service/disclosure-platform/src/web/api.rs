@@ -82,18 +82,22 @@ pub async fn agency(
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
-    Params::parse(raw.as_deref(), &[])?;
+    let p = Params::parse(raw.as_deref(), &["on"])?;
+    let on = p
+        .date("on")?
+        .unwrap_or_else(|| sanxiang_crds::domain::Clock::system().today());
     let entry = st.directory.agency(&name);
     let n = name.clone();
-    let (stats, listed) = st
+    let (stats, listed, lists) = st
         .timed("agency_statistics", move |st| {
             Ok((
                 crate::search::statistics(&st.index, &n)?,
                 crate::search::count_listed(&st.index, &n)?,
+                crate::prepublication::versions(&st.index, &n)?,
             ))
         })
         .await?;
-    if entry.is_none() && stats.is_empty() && listed == 0 {
+    if entry.is_none() && stats.is_empty() && listed == 0 && lists.is_empty() {
         return Err(Problem::not_found("没有这个执法机关。").into());
     }
     let place = entry.as_ref().map(|a| {
@@ -109,6 +113,7 @@ pub async fn agency(
         "categories": entry.map(|a| a.categories).unwrap_or_default(),
         "decisions": listed,
         "decisionsUrl": format!("/api/v1/decisions?agency={name}"),
+        "prepublication": {"on": on, "lists": crate::prepublication::on_date(&lists, on)},
         "statistics": stats.iter().map(|s| json!({
             "year": s.year, "figures": s.figures, "reportedAt": s.reported_at,
         })).collect::<Vec<_>>(),

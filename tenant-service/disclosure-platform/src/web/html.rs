@@ -402,7 +402,10 @@ pub async fn agency_page(
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
-    let p = Params::parse(raw.as_deref(), &["cursor", "limit"])?;
+    let p = Params::parse(raw.as_deref(), &["cursor", "limit", "on"])?;
+    let on = p
+        .date("on")?
+        .unwrap_or_else(|| sanxiang_crds::domain::Clock::system().today());
     let entry = st.directory.agency(&name);
     let query = crate::search::DecisionQuery {
         agencies: Some(vec![name.clone()]),
@@ -418,7 +421,13 @@ pub async fn agency_page(
             Ok(crate::search::statistics(&st.index, &agency)?)
         })
         .await?;
-    if entry.is_none() && result.items.is_empty() && stats.is_empty() {
+    let agency = name.clone();
+    let lists = st
+        .timed("agency_lists", move |st| {
+            Ok(crate::prepublication::versions(&st.index, &agency)?)
+        })
+        .await?;
+    if entry.is_none() && result.items.is_empty() && stats.is_empty() && lists.is_empty() {
         return Err(Problem::not_found("没有这个执法机关。").into());
     }
     let display = entry
@@ -444,9 +453,12 @@ pub async fn agency_page(
             .collect();
         meta_row(&mut body, "执法类别", &cats.join("、"));
     }
-    body.push_str(
-        "</dl>\n<section aria-labelledby=\"decisions\"><h2 id=\"decisions\">公示决定</h2>\n",
-    );
+    body.push_str("</dl>\n");
+    body.push_str(&crate::prepublication::section_html(
+        &crate::prepublication::on_date(&lists, on),
+        on,
+    ));
+    body.push_str("<section aria-labelledby=\"decisions\"><h2 id=\"decisions\">公示决定</h2>\n");
     if let Some(total) = result.total {
         let _ = writeln!(body, "<p role=\"status\">共 {total} 条</p>");
     }

@@ -122,8 +122,9 @@ pub fn document() -> Value {
                 "responses": responses("Agencies with their places"),
             }},
             "/api/v1/agencies/{name}": {"get": {
-                "summary": "One agency with its annual statistics",
-                "parameters": [{"name": "name", "in": "path", "required": true, "schema": string()}],
+                "summary": "One agency with its annual statistics and its lists published before enforcement (事前公开): per list the version in force on `on`, and every version with its period",
+                "parameters": [{"name": "name", "in": "path", "required": true, "schema": string()},
+                    param("on", "Date YYYY-MM-DD (default today, China time): which version of each list is shown", json!({"type": "string", "format": "date"}))],
                 "responses": responses("The agency"),
             }},
             "/api/v1/openapi.json": {"get": {

@@ -1,0 +1,484 @@
+//! Random inspections (双随机、一公开, 003 task 13): targets drawn at random from a
+//! registered pool, inspectors drawn at random from the published personnel list, at the
+//! ratio of an item of the agency's effective random-inspection list; results published.
+//!
+//! A draw is reproducible: the seed, the candidate targets and the candidate inspectors
+//! (each in a fixed order) are recorded with the draw, and [`draw`] is a pure function of
+//! them over ChaCha20 (a specified stream cipher, so the same seed gives the same numbers
+//! on any machine and any version of this service). `GET …/verify` re-runs it from the
+//! record and compares. Each drawn target becomes an enforcement action (category
+//! inspection) with its inspectors, so the inspection is recorded like any other.
+
+use super::lists;
+use super::{JsonBody, optional_text, parse_id, text};
+use crate::auth::{Access, Role, require_role};
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::{self, Event};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use sanxiang_domain::{ListKind, RandomInspection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// An unbiased index below `n` from the stream (rejection sampling).
+fn below(rng: &mut ChaCha20Rng, n: usize) -> usize {
+    let n = n as u64;
+    let zone = u64::MAX - (u64::MAX % n);
+    loop {
+        let x = rng.next_u64();
+        if x < zone {
+            return (x % n) as usize;
+        }
+    }
+}
+
+/// `k` distinct elements of `pool`, by a partial Fisher–Yates shuffle.
+fn sample(rng: &mut ChaCha20Rng, pool: &[Uuid], k: usize) -> Vec<Uuid> {
+    let mut p = pool.to_vec();
+    let k = k.min(p.len());
+    for i in 0..k {
+        let j = i + below(rng, p.len() - i);
+        p.swap(i, j);
+    }
+    p.truncate(k);
+    p
+}
+
+/// One drawn target and its inspectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drawn {
+    pub target: Uuid,
+    pub inspectors: Vec<Uuid>,
+}
+
+/// How many of `pool` targets the ratio (per thousand) draws: rounded up, at least one.
+pub fn target_count(pool: usize, ratio_permille: u32) -> usize {
+    if pool == 0 {
+        return 0;
+    }
+    (pool * ratio_permille as usize)
+        .div_ceil(1000)
+        .clamp(1, pool)
+}
+
+/// The draw: targets at the item's ratio, then per target its inspectors, all from one
+/// ChaCha20 stream seeded by `seed`.
+pub fn draw(
+    seed: u64,
+    targets: &[Uuid],
+    inspectors: &[Uuid],
+    item: &RandomInspection,
+) -> Vec<Drawn> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let picked = sample(
+        &mut rng,
+        targets,
+        target_count(targets.len(), item.ratio_permille),
+    );
+    picked
+        .into_iter()
+        .map(|target| Drawn {
+            target,
+            inspectors: sample(&mut rng, inspectors, item.inspectors_per_target as usize),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetInput {
+    /// Code of the random-inspection item whose pool this is.
+    pub item: String,
+    pub name: String,
+    pub credit_code: Option<String>,
+}
+
+/// `POST …/inspection-targets`: registers a target in an item's pool.
+pub async fn register_target(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<TargetInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "registering inspection targets",
+    )?;
+    text(&input.item, "item", 64)?;
+    text(&input.name, "name", 256)?;
+    if let Some(c) = &input.credit_code {
+        optional_text(c, "creditCode", 18)?;
+        sanxiang_domain::validate_credit_code(c.trim())
+            .map_err(|e| ApiError::unprocessable("creditCode", e.to_string()))?;
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO inspection_targets (id, item, name, credit_code, registered_by) VALUES ($1,$2,$3,$4,$5)",
+    )
+    .bind(id)
+    .bind(input.item.trim())
+    .bind(input.name.trim())
+    .bind(input.credit_code.as_deref().map(str::trim))
+    .bind(&ctx.claims.sub)
+    .execute(&ctx.pool)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::conflict("name", "this target is already in the item's pool")
+        }
+        _ => e.into(),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "item": input.item.trim(), "name": input.name.trim()})),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DrawInput {
+    pub item: String,
+    /// The seed (default: a fresh random one); recorded either way.
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct DrawRow {
+    id: Uuid,
+    item: String,
+    list_version: i32,
+    seed: String,
+    target_pool: Vec<Uuid>,
+    inspector_pool: Vec<Uuid>,
+    draw: Value,
+    results: Option<Value>,
+}
+
+/// `POST …/inspection-draws`: draws from an item of the effective random-inspection list.
+pub async fn create_draw(
+    State(st): State<AppState>,
+    Path(agency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<DrawInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "drawing random inspections",
+    )?;
+    text(&input.item, "item", 64)?;
+    let today = st.clock.today();
+    let mut tx = ctx.pool.begin().await?;
+    let list = lists::effective(&mut tx, ListKind::RandomInspections, today)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "item",
+                "the agency has no random-inspection list in force: publish one first",
+            )
+        })?;
+    let items: Vec<RandomInspection> = serde_json::from_value(list.items.clone())
+        .map_err(|e| ApiError::internal(format!("stored list unreadable: {e}")))?;
+    let item = items
+        .into_iter()
+        .find(|i| i.code.trim().eq_ignore_ascii_case(input.item.trim()))
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "item",
+                format!(
+                    "{} is not on the random-inspection list in force (version {})",
+                    input.item.trim(),
+                    list.version
+                ),
+            )
+        })?;
+    let targets: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM inspection_targets WHERE item = $1 ORDER BY id")
+            .bind(item.code.trim())
+            .fetch_all(&mut *tx)
+            .await?;
+    if targets.is_empty() {
+        return Err(ApiError::unprocessable(
+            "item",
+            format!("no target is registered in the pool of {}", item.code),
+        ));
+    }
+    // Inspectors: officers on the personnel list in force, still active and valid today
+    // and certified for inspection.
+    let people = lists::effective(&mut tx, ListKind::Personnel, today)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "item",
+                "the agency has no personnel list in force: inspectors are drawn from it",
+            )
+        })?;
+    let certs: Vec<String> = people
+        .items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["certificateNumber"].as_str().map(String::from))
+        .collect();
+    let inspectors: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM personnel WHERE certificate_number = ANY($1) AND role = 'officer' AND active \
+         AND valid_from <= $2 AND valid_until >= $2 AND 'inspection' = ANY (categories) ORDER BY id",
+    )
+    .bind(&certs)
+    .bind(today)
+    .fetch_all(&mut *tx)
+    .await?;
+    if inspectors.len() < item.inspectors_per_target as usize {
+        return Err(ApiError::unprocessable(
+            "item",
+            format!(
+                "{} needs {} inspectors per target; the personnel list has {} valid inspection officers",
+                item.code,
+                item.inspectors_per_target,
+                inspectors.len()
+            ),
+        ));
+    }
+    let seed = input.seed.unwrap_or_else(|| Uuid::new_v4().as_u64_pair().0);
+    let drawn = draw(seed, &targets, &inspectors, &item);
+    let id = Uuid::new_v4();
+    let mut actions = Vec::new();
+    for d in &drawn {
+        let name: String = sqlx::query_scalar("SELECT name FROM inspection_targets WHERE id = $1")
+            .bind(d.target)
+            .fetch_one(&mut *tx)
+            .await?;
+        let action = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by) \
+             VALUES ($1, $2, 'inspection', 'general', 'other', FALSE, $3, $4, $5)",
+        )
+        .bind(action)
+        .bind(format!("双随机抽查：{}", item.name))
+        .bind(&name)
+        .bind(today)
+        .bind(&ctx.claims.sub)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO action_officers (action_id, personnel_id) SELECT $1, unnest($2::uuid[])",
+        )
+        .bind(action)
+        .bind(&d.inspectors)
+        .execute(&mut *tx)
+        .await?;
+        actions.push(json!({"target": d.target, "targetName": name, "inspectors": d.inspectors, "actionId": action}));
+    }
+    sqlx::query(
+        "INSERT INTO inspection_draws (id, item, list_version, seed, target_pool, inspector_pool, draw, drawn_by) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(id)
+    .bind(item.code.trim())
+    .bind(list.version)
+    .bind(seed.to_string())
+    .bind(&targets)
+    .bind(&inspectors)
+    .bind(json!(actions))
+    .bind(&ctx.claims.sub)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"id": id, "item": item.code, "listVersion": list.version,
+            "seed": seed.to_string(), "targetPool": targets.len(), "inspectorPool": inspectors.len(),
+            "draw": actions}),
+        ),
+    ))
+}
+
+async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
+    sqlx::query_as(
+        "SELECT id, item, list_version, seed, target_pool, inspector_pool, draw, results \
+         FROM inspection_draws WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("draw {id} not found")))
+}
+
+/// `GET …/inspection-draws/{id}/verify`: re-runs the draw from its recorded seed and
+/// candidates, and says whether it gives the recorded targets and inspectors.
+pub async fn verify(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let row = load(&ctx.pool, id).await?;
+    let v: lists::ListVersion = sqlx::query_as(
+        "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
+         FROM list_versions WHERE kind = 'random_inspections' AND version = $1",
+    )
+    .bind(row.list_version)
+    .fetch_one(&ctx.pool)
+    .await?;
+    let items: Vec<RandomInspection> = serde_json::from_value(v.items)
+        .map_err(|e| ApiError::internal(format!("stored list unreadable: {e}")))?;
+    let item = items
+        .into_iter()
+        .find(|i| i.code.trim() == row.item)
+        .ok_or_else(|| ApiError::internal("the draw's item left its list version"))?;
+    let seed: u64 = row
+        .seed
+        .parse()
+        .map_err(|_| ApiError::internal("stored seed unreadable"))?;
+    let rerun = draw(seed, &row.target_pool, &row.inspector_pool, &item);
+    let recorded: Vec<Drawn> = row
+        .draw
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| serde_json::from_value(d.clone()).ok())
+        .collect();
+    Ok(Json(json!({
+        "id": row.id, "seed": row.seed, "matches": rerun == recorded, "rerun": rerun,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResultInput {
+    pub target: Uuid,
+    /// 抽查情况, e.g. 未发现问题 / 发现问题已责令整改.
+    pub outcome: String,
+    /// 查处结果 (may be empty when nothing was found).
+    #[serde(default)]
+    pub handling: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResultsInput {
+    pub results: Vec<ResultInput>,
+}
+
+/// `POST …/inspection-draws/{id}/results`: records and publishes the results
+/// (抽查情况及查处结果) — targets by name (organisations), no inspector's personal data.
+pub async fn publish_results(
+    State(st): State<AppState>,
+    Path((agency, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ResultsInput>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, "id")?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::AgencyAdmin],
+        "publishing inspection results",
+    )?;
+    super::bounded(&input.results, "results", 10_000)?;
+    let row = load(&ctx.pool, id).await?;
+    if row.results.is_some() {
+        return Err(ApiError::conflict(
+            "results",
+            "the results of this draw are already published",
+        ));
+    }
+    let drawn: Vec<Value> = row.draw.as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, d) in drawn.iter().enumerate() {
+        let target = d["target"].as_str().unwrap_or_default();
+        let r = input
+            .results
+            .iter()
+            .find(|r| r.target.to_string() == target)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "results",
+                    format!("no result for drawn target {target} (draw entry {i})"),
+                )
+            })?;
+        text(&r.outcome, &format!("results[{i}].outcome"), 1_000)?;
+        optional_text(&r.handling, &format!("results[{i}].handling"), 1_000)?;
+        out.push(json!({"target": d["targetName"], "outcome": r.outcome.trim(), "handling": r.handling.trim()}));
+    }
+    if input.results.len() != drawn.len() {
+        return Err(ApiError::unprocessable(
+            "results",
+            "give one result per drawn target, for drawn targets only",
+        ));
+    }
+    let now = st.clock.now();
+    let mut tx = ctx.pool.begin().await?;
+    sqlx::query(
+        "UPDATE inspection_draws SET results = $2, results_published_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(json!(out))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let payload = json!({"draw": id, "item": row.item, "listVersion": row.list_version,
+        "seed": row.seed, "targetPool": row.target_pool.len(), "publishedAt": now, "results": out});
+    outbox::enqueue(&mut tx, &ctx.tenant, Event::InspectionResults, &payload).await?;
+    tx.commit().await?;
+    st.kick_relay(&ctx.tenant.agency);
+    Ok(Json(payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(ratio: u32, per: u32) -> RandomInspection {
+        RandomInspection {
+            code: "SJ-1".into(),
+            name: "食品经营抽查".into(),
+            inspector: "市场监管局".into(),
+            legal_basis: "《食品安全法》".into(),
+            targets: "食品经营者".into(),
+            content: "许可、台账".into(),
+            ratio_permille: ratio,
+            inspectors_per_target: per,
+            method: "现场检查".into(),
+            frequency: "每年一次".into(),
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_draw_and_another_seed_another() {
+        let targets: Vec<Uuid> = (1..=50u128).map(Uuid::from_u128).collect();
+        let people: Vec<Uuid> = (100..=110u128).map(Uuid::from_u128).collect();
+        let a = draw(42, &targets, &people, &item(100, 2));
+        assert_eq!(a, draw(42, &targets, &people, &item(100, 2)));
+        assert_ne!(a, draw(43, &targets, &people, &item(100, 2)));
+        assert_eq!(a.len(), 5);
+        for d in &a {
+            assert_eq!(d.inspectors.len(), 2);
+            assert_ne!(d.inspectors[0], d.inspectors[1]);
+        }
+        let mut t: Vec<_> = a.iter().map(|d| d.target).collect();
+        t.sort();
+        t.dedup();
+        assert_eq!(t.len(), 5, "targets are distinct");
+    }
+
+    #[test]
+    fn counts_round_up_and_stay_within_the_pool() {
+        assert_eq!(target_count(0, 100), 0);
+        assert_eq!(target_count(3, 1), 1);
+        assert_eq!(target_count(50, 100), 5);
+        assert_eq!(target_count(51, 100), 6);
+        assert_eq!(target_count(7, 1000), 7);
+    }
+}

@@ -1,0 +1,586 @@
+//! The lists published before enforcement (事前公开): one versioned, reviewed mechanism for
+//! every [`ListKind`] (item schemas in `sanxiang_domain::prepublication` and `::matter`).
+//!
+//! A version moves draft → submitted → approved or returned (with the reviewer's opinion)
+//! → published with an effective date. The agency admin writes drafts, revises returned
+//! versions, submits and publishes; the same-level justice bureau reviews — the city
+//! supervisor of the agency's city (the role model has no county bureau, so county agencies
+//! are reviewed by their city's). Every change is a new version; published versions stay,
+//! and the version effective at a date is the published one with the latest effective date
+//! on or before it. Every step is a row of `list_steps` (append-only); the items as
+//! submitted are kept with the submit step. Publishing enqueues a `list_publication` event
+//! in the same transaction, so the province's platform shows the list with its version.
+//!
+//! Subjects and personnel are derived: their items come from the Agency object and from
+//! the valid, active officers of the personnel list (six public fields only) when the
+//! draft is made; the agency cannot write them.
+
+use super::{JsonBody, QueryParams, date_in_range, optional_text};
+use crate::auth::{Access, Role, require_role};
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::{self, Event};
+use crate::state::{AppState, TenantCtx};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_domain::{EnforcementCategory, ListKind, Matter, PersonnelEntry, SubjectEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+
+/// Most items a list version may hold.
+pub const MAX_ITEMS: usize = 5_000;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct ListVersion {
+    pub kind: String,
+    pub version: i32,
+    pub status: String,
+    pub items: Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub effective_from: Option<NaiveDate>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str =
+    "kind, version, status, items, created_by, created_at, effective_from, published_at";
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct ListStep {
+    pub step: String,
+    pub actor: String,
+    pub role: String,
+    pub opinion: String,
+    pub at: DateTime<Utc>,
+}
+
+fn kind(s: &str) -> ApiResult<ListKind> {
+    ListKind::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "kind",
+            format!("kind must be one of {}", ListKind::code_list()),
+        )
+    })
+}
+
+fn version_number(s: &str) -> ApiResult<i32> {
+    s.parse::<i32>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::bad_request("version", "version must be a positive integer"))
+}
+
+/// The published version of `kind` effective on `on`, if any.
+pub async fn effective(
+    exec: &mut PgConnection,
+    kind: ListKind,
+    on: NaiveDate,
+) -> ApiResult<Option<ListVersion>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND status = 'published' \
+         AND effective_from <= $2 ORDER BY effective_from DESC, version DESC LIMIT 1"
+    ))
+    .bind(kind.as_str())
+    .bind(on)
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// The matters of one version of the matter list.
+pub fn matters_of(v: &ListVersion) -> ApiResult<Vec<Matter>> {
+    serde_json::from_value(v.items.clone())
+        .map_err(|e| ApiError::internal(format!("stored matter list is unreadable: {e}")))
+}
+
+async fn load(exec: &mut PgConnection, kind: ListKind, version: i32) -> ApiResult<ListVersion> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2 FOR UPDATE"
+    ))
+    .bind(kind.as_str())
+    .bind(version)
+    .fetch_optional(exec)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("{} has no version {version}", kind.as_str())))
+}
+
+async fn step(
+    exec: &mut PgConnection,
+    ctx: &TenantCtx,
+    v: &ListVersion,
+    step: &str,
+    opinion: &str,
+    items: Option<&Value>,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO list_steps (kind, version, step, actor, role, opinion, items) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&v.kind)
+    .bind(v.version)
+    .bind(step)
+    .bind(&ctx.claims.sub)
+    .bind(ctx.claims.role.as_str())
+    .bind(opinion)
+    .bind(items)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+async fn set_status(exec: &mut PgConnection, v: &ListVersion, status: &str) -> ApiResult<()> {
+    sqlx::query("UPDATE list_versions SET status = $3 WHERE kind = $1 AND version = $2")
+        .bind(&v.kind)
+        .bind(v.version)
+        .bind(status)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+fn require_status(v: &ListVersion, allowed: &[&str], what: &str) -> ApiResult<()> {
+    if allowed.contains(&v.status.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        "status",
+        format!(
+            "{} version {} is {}; {what} needs it {}",
+            v.kind,
+            v.version,
+            v.status,
+            allowed.join(" or ")
+        ),
+    ))
+}
+
+/// Checks written items: the kind's schema, and that matters and supervision matters lie
+/// within the Agency's categories.
+fn check_items(ctx: &TenantCtx, kind: ListKind, items: &Value) -> ApiResult<()> {
+    if let Err(errors) = kind.validate_items(items) {
+        let first = &errors[0];
+        let all = sanxiang_domain::join_field_errors(&errors);
+        return Err(ApiError::unprocessable(&first.field, all));
+    }
+    if items.as_array().is_some_and(|a| a.len() > MAX_ITEMS) {
+        return Err(ApiError::bad_request(
+            "items",
+            format!("a list holds at most {MAX_ITEMS} items"),
+        ));
+    }
+    let held = &ctx.tenant.categories;
+    if !held.is_empty() && matches!(kind, ListKind::Matters | ListKind::SupervisionMatters) {
+        for (i, item) in items.as_array().into_iter().flatten().enumerate() {
+            let c: Option<EnforcementCategory> = item
+                .get("category")
+                .and_then(|c| serde_json::from_value(c.clone()).ok());
+            if let Some(c) = c
+                && !held.contains(&c)
+            {
+                return Err(ApiError::unprocessable(
+                    &format!("items[{i}].category"),
+                    format!(
+                        "category {} is not one the agency holds ({})",
+                        c.code(),
+                        held.iter().map(|c| c.code()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The subject list: the agency itself, as its Agency object describes it.
+fn subject_entries(ctx: &TenantCtx) -> Value {
+    let t = &ctx.tenant;
+    json!([SubjectEntry {
+        name: if t.display_name.is_empty() {
+            t.agency.clone()
+        } else {
+            t.display_name.clone()
+        },
+        credit_code: t.credit_code.clone(),
+        categories: t.categories.clone(),
+        province: t.province.clone(),
+        city: t.city.clone(),
+        county: t.county.clone(),
+    }])
+}
+
+/// The public personnel list: valid (certificate in force today), active officers; six
+/// fields, nothing private.
+async fn personnel_entries(exec: &mut PgConnection, today: NaiveDate) -> ApiResult<Value> {
+    let rows: Vec<(String, String, String, String, Vec<String>, String)> = sqlx::query_as(
+        "SELECT name, unit, position, certificate_number, categories, region FROM personnel \
+         WHERE role = 'officer' AND active AND valid_from <= $1 AND valid_until >= $1 \
+         ORDER BY unit, name, certificate_number",
+    )
+    .bind(today)
+    .fetch_all(exec)
+    .await?;
+    let entries: Vec<PersonnelEntry> = rows
+        .into_iter()
+        .map(
+            |(name, unit, position, certificate_number, cats, region)| PersonnelEntry {
+                name,
+                unit,
+                position,
+                certificate_number,
+                categories: cats
+                    .iter()
+                    .filter_map(|c| EnforcementCategory::from_code(c))
+                    .collect(),
+                region,
+            },
+        )
+        .collect();
+    Ok(json!(entries))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftInput {
+    /// The items (written kinds); absent for subjects and personnel.
+    pub items: Option<Value>,
+}
+
+/// `POST …/lists/{kind}`: a new draft version (the next number).
+pub async fn create(
+    State(st): State<AppState>,
+    Path((agency, kind_s)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<ListVersion>)> {
+    let kind = kind(&kind_s)?;
+    let input: DraftInput = if body.is_empty() {
+        DraftInput::default()
+    } else {
+        super::parse_json(&body)?
+    };
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(&ctx.claims, &[Role::AgencyAdmin], "drafting lists")?;
+    let today = st.clock.today();
+    let mut tx = ctx.pool.begin().await?;
+    let items = match (kind, input.items) {
+        (ListKind::Personnel, None) => personnel_entries(&mut tx, today).await?,
+        (ListKind::Subjects, None) => subject_entries(&ctx),
+        (k, Some(_)) if k.is_derived() => {
+            return Err(ApiError::bad_request(
+                "items",
+                format!(
+                    "the {} is taken from the service's records; send no items",
+                    k.chinese_name()
+                ),
+            ));
+        }
+        (_, None) => return Err(ApiError::bad_request("items", "items is required")),
+        (k, Some(items)) => {
+            check_items(&ctx, k, &items)?;
+            items
+        }
+    };
+    // One version in the works at a time, so reviews never race each other.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('sx-list-' || $1))")
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let open: Option<(i32, String)> = sqlx::query_as(
+        "SELECT version, status FROM list_versions WHERE kind = $1 AND status <> 'published' LIMIT 1",
+    )
+    .bind(kind.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((v, s)) = open {
+        return Err(ApiError::conflict(
+            "status",
+            format!(
+                "{} version {v} is {s}; publish it or revise it before drafting another",
+                kind.as_str()
+            ),
+        ));
+    }
+    let v: ListVersion = sqlx::query_as(&format!(
+        "INSERT INTO list_versions (kind, version, status, items, created_by) \
+         SELECT $1, COALESCE(max(version), 0) + 1, 'draft', $2, $3 FROM list_versions WHERE kind = $1 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(kind.as_str())
+    .bind(&items)
+    .bind(&ctx.claims.sub)
+    .fetch_one(&mut *tx)
+    .await?;
+    step(&mut tx, &ctx, &v, "draft", "", None).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// `PUT …/versions/{version}`: revise the items of a draft or returned version.
+pub async fn revise(
+    State(st): State<AppState>,
+    Path((agency, kind_s, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<DraftInput>,
+) -> ApiResult<Json<ListVersion>> {
+    let kind = kind(&kind_s)?;
+    let version = version_number(&version)?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(&ctx.claims, &[Role::AgencyAdmin], "revising lists")?;
+    if kind.is_derived() {
+        return Err(ApiError::bad_request(
+            "items",
+            "a derived list is not written: draft a new version to take the current records",
+        ));
+    }
+    let items = input
+        .items
+        .ok_or_else(|| ApiError::bad_request("items", "items is required"))?;
+    check_items(&ctx, kind, &items)?;
+    let mut tx = ctx.pool.begin().await?;
+    let v = load(&mut tx, kind, version).await?;
+    require_status(&v, &["draft", "returned"], "revising")?;
+    let v: ListVersion = sqlx::query_as(&format!(
+        "UPDATE list_versions SET items = $3, status = 'draft' WHERE kind = $1 AND version = $2 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(kind.as_str())
+    .bind(version)
+    .bind(&items)
+    .fetch_one(&mut *tx)
+    .await?;
+    step(&mut tx, &ctx, &v, "revise", "", None).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// `POST …/versions/{version}/submit`: to the justice bureau for review.
+pub async fn submit(
+    State(st): State<AppState>,
+    Path((agency, kind_s, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ListVersion>> {
+    let kind = kind(&kind_s)?;
+    let version = version_number(&version)?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(&ctx.claims, &[Role::AgencyAdmin], "submitting lists")?;
+    let mut tx = ctx.pool.begin().await?;
+    let mut v = load(&mut tx, kind, version).await?;
+    require_status(&v, &["draft", "returned"], "submitting")?;
+    set_status(&mut tx, &v, "submitted").await?;
+    step(&mut tx, &ctx, &v, "submit", "", Some(&v.items)).await?;
+    tx.commit().await?;
+    v.status = "submitted".into();
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewInput {
+    pub approve: bool,
+    /// The reviewer's opinion (required when returning).
+    #[serde(default)]
+    pub opinion: String,
+}
+
+/// `POST …/versions/{version}/review`: the same-level justice bureau approves or returns.
+pub async fn review(
+    State(st): State<AppState>,
+    Path((agency, kind_s, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ReviewInput>,
+) -> ApiResult<Json<ListVersion>> {
+    let kind = kind(&kind_s)?;
+    let version = version_number(&version)?;
+    // Supervisors are read-only on the agency's records; this review is their own step,
+    // recorded in their name (authorize has checked the city is theirs).
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    require_role(
+        &ctx.claims,
+        &[Role::CitySupervisor],
+        "reviewing lists (the same-level justice bureau)",
+    )?;
+    optional_text(&input.opinion, "opinion", 4_000)?;
+    if !input.approve && input.opinion.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "opinion",
+            "a returned list needs the reviewer's opinion",
+        ));
+    }
+    let mut tx = ctx.pool.begin().await?;
+    let mut v = load(&mut tx, kind, version).await?;
+    require_status(&v, &["submitted"], "reviewing")?;
+    let (status, name) = if input.approve {
+        ("approved", "approve")
+    } else {
+        ("returned", "return")
+    };
+    set_status(&mut tx, &v, status).await?;
+    step(&mut tx, &ctx, &v, name, input.opinion.trim(), None).await?;
+    tx.commit().await?;
+    v.status = status.into();
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishInput {
+    /// First day the version applies (default: today).
+    pub effective_from: Option<NaiveDate>,
+}
+
+/// The event payload of a published list version.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPublication<'a> {
+    pub kind: ListKind,
+    pub version: i32,
+    pub effective_from: NaiveDate,
+    pub published_at: DateTime<Utc>,
+    pub items: &'a Value,
+}
+
+/// `POST …/versions/{version}/publish`: an approved version becomes effective on its date.
+pub async fn publish(
+    State(st): State<AppState>,
+    Path((agency, kind_s, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ListVersion>> {
+    let kind = kind(&kind_s)?;
+    let version = version_number(&version)?;
+    let input: PublishInput = if body.is_empty() {
+        PublishInput {
+            effective_from: None,
+        }
+    } else {
+        super::parse_json(&body)?
+    };
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+    require_role(&ctx.claims, &[Role::AgencyAdmin], "publishing lists")?;
+    let today = st.clock.today();
+    let from = input.effective_from.unwrap_or(today);
+    date_in_range(from, "effectiveFrom")?;
+    if from < today {
+        return Err(ApiError::unprocessable(
+            "effectiveFrom",
+            "effectiveFrom must not be in the past: a list applies from its publication on",
+        ));
+    }
+    let mut tx = ctx.pool.begin().await?;
+    let v = load(&mut tx, kind, version).await?;
+    require_status(&v, &["approved"], "publishing")?;
+    let latest: Option<NaiveDate> = sqlx::query_scalar(
+        "SELECT max(effective_from) FROM list_versions WHERE kind = $1 AND status = 'published'",
+    )
+    .bind(kind.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(l) = latest
+        && from <= l
+    {
+        return Err(ApiError::unprocessable(
+            "effectiveFrom",
+            format!("effectiveFrom must be after {l}, the effective date of the version in force"),
+        ));
+    }
+    let now = st.clock.now();
+    let v: ListVersion = sqlx::query_as(&format!(
+        "UPDATE list_versions SET status = 'published', effective_from = $3, published_at = $4 \
+         WHERE kind = $1 AND version = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(kind.as_str())
+    .bind(version)
+    .bind(from)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    step(&mut tx, &ctx, &v, "publish", "", None).await?;
+    outbox::enqueue(
+        &mut tx,
+        &ctx.tenant,
+        Event::ListPublication,
+        ListPublication {
+            kind,
+            version,
+            effective_from: from,
+            published_at: now,
+            items: &v.items,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    st.kick_relay(&ctx.tenant.agency);
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveQuery {
+    /// The date (default: today).
+    pub on: Option<NaiveDate>,
+}
+
+/// `GET …/lists/{kind}`: every version (without items) and the one effective on `on`.
+pub async fn get_list(
+    State(st): State<AppState>,
+    Path((agency, kind_s)): Path<(String, String)>,
+    QueryParams(q): QueryParams<EffectiveQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let kind = kind(&kind_s)?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let on = q.on.unwrap_or(st.clock.today());
+    date_in_range(on, "on")?;
+    let mut conn = ctx.pool.acquire().await?;
+    let current = effective(&mut conn, kind, on).await?;
+    let versions: Vec<(i32, String, Option<NaiveDate>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT version, status, effective_from, created_at FROM list_versions WHERE kind = $1 \
+         ORDER BY version",
+    )
+    .bind(kind.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let versions: Vec<Value> = versions
+        .into_iter()
+        .map(|(version, status, effective_from, created_at)| {
+            json!({ "version": version, "status": status, "effectiveFrom": effective_from, "createdAt": created_at })
+        })
+        .collect();
+    Ok(Json(json!({
+        "kind": kind, "name": kind.chinese_name(), "on": on,
+        "effective": current, "versions": versions,
+    })))
+}
+
+/// `GET …/lists/{kind}/versions/{version}`: one version with its items and steps.
+pub async fn get_version(
+    State(st): State<AppState>,
+    Path((agency, kind_s, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let kind = kind(&kind_s)?;
+    let version = version_number(&version)?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let v: ListVersion = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2"
+    ))
+    .bind(kind.as_str())
+    .bind(version)
+    .fetch_optional(&ctx.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("{} has no version {version}", kind.as_str())))?;
+    let steps: Vec<ListStep> = sqlx::query_as(
+        "SELECT step, actor, role, opinion, at FROM list_steps WHERE kind = $1 AND version = $2 \
+         ORDER BY id",
+    )
+    .bind(kind.as_str())
+    .bind(version)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut out = serde_json::to_value(&v).map_err(ApiError::internal)?;
+    out["steps"] = json!(steps);
+    Ok(Json(out))
+}
