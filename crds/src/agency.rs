@@ -207,6 +207,10 @@ pub struct DatabaseSpec {
     /// What deleting the Agency does to its database: `Retain` (default) keeps the
     /// database and its records and only revokes access; `Delete` drops them for good.
     /// Enforcement records must normally be kept, so use Delete only for test tenants.
+    /// Only provincial IT may set Delete, together with the annotation
+    /// `sanxiang.io/delete-allowed-by: <their user name>`; deleting an agency whose
+    /// database holds records then waits (condition DeletionBlocked) until a second
+    /// provincial IT member sets `sanxiang.io/delete-confirmed-by: <their user name>`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 }
@@ -224,13 +228,27 @@ impl Default for DatabaseSpec {
     }
 }
 
+/// Annotation naming the provincial IT member who set `deletionPolicy: Delete` (admission
+/// requires it to be the requester's own user name, in the same request).
+pub const DELETE_ALLOWED_BY_ANNOTATION: &str = "sanxiang.io/delete-allowed-by";
+/// Annotation naming the second provincial IT member who confirms that a deleted agency's
+/// records may be destroyed (their own user name; never the one who allowed Delete).
+pub const DELETE_CONFIRMED_BY_ANNOTATION: &str = "sanxiang.io/delete-confirmed-by";
+
 /// What deleting an Agency does to its records: Retain (keep, default) or Delete (drop).
+///
+/// Records of enforcement are never destroyed by one person: only provincial IT may set
+/// Delete (annotating `sanxiang.io/delete-allowed-by` with their user name in the same
+/// request), and when the deleted agency's database holds records the deletion waits
+/// (condition DeletionBlocked) until a second provincial IT member annotates
+/// `sanxiang.io/delete-confirmed-by` with theirs. Setting Retain is open to everyone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum DeletionPolicy {
     /// Keep the database and records; revoke the agency's access.
     #[default]
     Retain,
-    /// Drop the database, its role and all records.
+    /// Drop the database, its role and all records (provincial IT only; records held
+    /// need a second person's confirmation).
     Delete,
 }
 

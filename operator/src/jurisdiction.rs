@@ -5,6 +5,10 @@
 //! namespace, Role and RoleBinding) → apply (server-side, only when they differ from the
 //! server's) → status. The namespace is deliberately not owned by the Jurisdiction:
 //! deleting a Jurisdiction must never cascade into deleting agencies and their records.
+//!
+//! Nor may a Jurisdiction go while something hangs off it: its finalizer
+//! ([`FINALIZER`]) holds the deletion, with condition DeletionBlocked naming the agencies
+//! and child jurisdictions that remain ([`in_use`]), until they are gone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::finalizer;
 use kube::{Api, Resource, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{
@@ -36,21 +41,128 @@ pub const CITY_CODE_LABEL: &str = "sanxiang.io/city-code";
 pub const PROVINCE_CODE_LABEL: &str = "sanxiang.io/province-code";
 /// Name of the Role and RoleBinding granted to a city's administrators.
 pub const AGENCY_ADMIN_ROLE: &str = "sanxiang-agency-admin";
+/// Holds a Jurisdiction's deletion while agencies or child jurisdictions remain.
+pub const FINALIZER: &str = "sanxiang.io/jurisdiction-in-use";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error("finalizer {FINALIZER}: {0}")]
+    Finalizer(String),
 }
 
 impl Error {
     pub fn reason(&self) -> &'static str {
-        "KubeApi"
+        match self {
+            Error::Kube(_) => "KubeApi",
+            Error::Finalizer(_) => "Finalizer",
+        }
     }
 }
 
 pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let _timer = ctx.metrics.reconcile(CONTROLLER);
+    let api = Api::<Jurisdiction>::all(ctx.client.clone());
+    if j.metadata.deletion_timestamp.is_some() && j.finalizers().iter().any(|f| f == FINALIZER) {
+        let agencies = ctx.agencies.state();
+        let children = ctx.jurisdictions.state();
+        if let Some(message) = in_use(
+            &j,
+            children.iter().map(|c| c.as_ref()),
+            agencies.iter().map(|a| a.as_ref()),
+        ) {
+            let mut status = j.status.clone().unwrap_or_default();
+            let blocked = new_condition(
+                condition_type::DELETION_BLOCKED,
+                true,
+                reason::IN_USE,
+                message.clone(),
+                j.metadata.generation,
+                Time(Utc::now()),
+            );
+            if upsert_condition(&mut status.conditions, blocked) {
+                publish_warning(&ctx, &j, reason::IN_USE, &message).await;
+            }
+            apply::write_status(&api, &j.name_any(), j.status.as_ref(), &status).await?;
+            // Agencies and children going away trigger no reconcile of this object.
+            return Ok(Action::requeue(Duration::from_secs(5)));
+        }
+    }
+    finalizer::finalizer(&api, FINALIZER, j, |event| async {
+        match event {
+            // Nothing hangs off it any more (checked above): the finalizer may go.
+            finalizer::Event::Cleanup(_) => Ok(Action::await_change()),
+            finalizer::Event::Apply(j) => provision(j, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(other.to_string()),
+    })
+}
+
+/// What keeps `j` from being deleted (pure): its child jurisdictions and the agencies
+/// under it, present or being deleted; `None` when nothing does.
+pub fn in_use<'a>(
+    j: &Jurisdiction,
+    jurisdictions: impl IntoIterator<Item = &'a Jurisdiction>,
+    agencies: impl IntoIterator<Item = &'a Agency>,
+) -> Option<String> {
+    let code = j.spec.code.as_str();
+    let prefix = match j.spec.level {
+        Level::Province => code.get(..2),
+        Level::City => code.get(..4),
+        Level::County => Some(code),
+    }
+    .unwrap_or(code);
+    let children: Vec<String> = jurisdictions
+        .into_iter()
+        .filter(|c| c.spec.parent.as_deref() == Some(code))
+        .map(|c| c.name_any())
+        .collect();
+    let agencies: Vec<String> = agencies
+        .into_iter()
+        .filter(|a| match j.spec.level {
+            Level::County => a.spec.jurisdiction == code,
+            _ => a.spec.jurisdiction.starts_with(prefix),
+        })
+        .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+        .collect();
+    if children.is_empty() && agencies.is_empty() {
+        return None;
+    }
+    let list = |what: &str, names: &[String]| {
+        let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        let more = names.len().saturating_sub(shown.len());
+        format!(
+            "{} {what} ({}{})",
+            names.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let mut held = Vec::new();
+    if !agencies.is_empty() {
+        held.push(list("agencies", &agencies));
+    }
+    if !children.is_empty() {
+        held.push(list("child jurisdictions", &children));
+    }
+    Some(format!(
+        "{:?} {code} still has {}; the deletion waits until they are deleted first \
+         (an Agency's records go by its own deletionPolicy, never with its Jurisdiction)",
+        j.spec.level,
+        held.join(" and ")
+    ))
+}
+
+async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = j.name_any();
     let generation = j.metadata.generation;
     let mut status = j.status.clone().unwrap_or_default();
@@ -346,6 +458,41 @@ mod tests {
             ..Default::default()
         });
         a
+    }
+
+    fn jurisdiction(level: &str, code: &str, parent: Option<&str>) -> Jurisdiction {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "Jurisdiction",
+            "metadata": {"name": format!("j-{code}")},
+            "spec": {"level": level, "code": code, "parent": parent, "displayName": code}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_jurisdiction_is_in_use_while_agencies_or_children_remain() {
+        let province = jurisdiction("Province", "210000", None);
+        let city = jurisdiction("City", "211200", Some("210000"));
+        let county = jurisdiction("County", "211221", Some("211200"));
+        let all = [province.clone(), city.clone(), county.clone()];
+        let agencies = [agency("211221", false)];
+        let county_use = in_use(&county, &all, &agencies).unwrap();
+        assert!(
+            county_use.starts_with("County 211221 still has 1 agencies (sx-211200/a)"),
+            "{county_use}"
+        );
+        let city_use = in_use(&city, &all, &agencies).unwrap();
+        assert!(
+            city_use.contains("1 agencies (sx-211200/a) and 1 child jurisdictions (j-211221)"),
+            "{city_use}"
+        );
+        assert!(
+            in_use(&province, &all, &[])
+                .unwrap()
+                .contains("child jurisdictions (j-211200)")
+        );
+        assert_eq!(in_use(&county, &all, &[]), None);
+        assert_eq!(in_use(&county, &all, &[agency("211223", true)]), None);
     }
 
     #[test]
