@@ -1,6 +1,7 @@
 //! Deletion safety on the real platform: enforcement records are never destroyed by one
-//! person, and an Agency whose finalizer is removed by hand while the operator is down
-//! still has its database locked once the operator returns.
+//! person, an Agency whose finalizer is removed by hand while the operator is down still
+//! has its database locked once the operator returns, and a Jurisdiction waits while
+//! agencies or child jurisdictions hang off it.
 //!
 //! One test function runs the phases in order because the second stops the operator: no
 //! other operator of this binary may run meanwhile (cargo runs test binaries one at a
@@ -17,6 +18,7 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition, reason};
+use sanxiang_crds::jurisdiction::Jurisdiction;
 use sanxiang_e2e::Platform;
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::client_from_kubeconfig;
@@ -103,9 +105,81 @@ async fn enforcement_records_are_never_destroyed_by_one_person() -> anyhow::Resu
     wait_namespace(&admin, &province.namespace()).await?;
 
     two_people_destroy_records(platform, &admin, &province).await?;
-    finalizer_removed_while_the_operator_is_down(platform, &admin, &province, op).await?;
+    let _op = finalizer_removed_while_the_operator_is_down(platform, &admin, &province, op).await?;
+    jurisdictions_wait_for_what_hangs_off_them(platform, &admin, &province).await?;
+    Ok(())
+}
 
-    delete_jurisdictions(platform, &province);
+fn jurisdiction_condition(
+    j: &Jurisdiction,
+    type_: &str,
+) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    j.status
+        .as_ref()
+        .and_then(|s| find_condition(&s.conditions, type_).cloned())
+}
+
+async fn jurisdictions_wait_for_what_hangs_off_them(
+    platform: &Platform,
+    admin: &Client,
+    p: &Province,
+) -> anyhow::Result<()> {
+    let ns = p.namespace();
+    let name = "still-here";
+    let agencies: Api<Agency> = Api::namespaced(admin.clone(), &ns);
+    platform.kubectl_apply(&agency_yaml(name, &ns, &p.counties[0], "Retain", 24))?;
+    wait_ready(&agencies, name).await?;
+    let jurisdictions: Api<Jurisdiction> = Api::all(admin.clone());
+    let county = format!("j-{}", p.counties[0]);
+    let city = format!("j-{}", p.city);
+    for j in [&county, &city] {
+        jurisdictions.delete(j, &DeleteParams::default()).await?;
+    }
+    for (j, held) in [
+        (&county, format!("1 agencies ({ns}/{name})")),
+        (&city, format!("1 child jurisdictions ({county})")),
+    ] {
+        eventually(
+            &format!("{j} DeletionBlocked"),
+            Duration::from_secs(30),
+            || {
+                let api = jurisdictions.clone();
+                async move {
+                    let found = api.get(j).await?;
+                    Ok(
+                        jurisdiction_condition(&found, condition_type::DELETION_BLOCKED)
+                            .is_some_and(|c| c.status == "True"),
+                    )
+                }
+            },
+        )
+        .await?;
+        let c = jurisdiction_condition(
+            &jurisdictions.get(j).await?,
+            condition_type::DELETION_BLOCKED,
+        )
+        .unwrap();
+        assert_eq!(c.reason, reason::IN_USE);
+        assert!(c.message.contains(&held), "{held}: {}", c.message);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        jurisdictions.get_opt(&county).await?.is_some(),
+        "still held"
+    );
+    // The agency goes (by its own policy): then the county, the city and the province.
+    delete_agencies(&agencies, &[name]).await?;
+    jurisdictions
+        .delete(&format!("j-{}", p.province), &DeleteParams::default())
+        .await?;
+    for j in p.object_names() {
+        eventually(&format!("{j} deleted"), Duration::from_secs(60), || {
+            let api = jurisdictions.clone();
+            let j = j.clone();
+            async move { Ok(api.get_opt(&j).await?.is_none()) }
+        })
+        .await?;
+    }
     Ok(())
 }
 
@@ -297,7 +371,7 @@ async fn finalizer_removed_while_the_operator_is_down(
     admin: &Client,
     p: &Province,
     mut op: OperatorProcess,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<OperatorProcess> {
     let ns = p.namespace();
     let name = "orphaned";
     let as_admin: Api<Agency> = Api::namespaced(admin.clone(), &ns);
@@ -341,7 +415,7 @@ async fn finalizer_removed_while_the_operator_is_down(
 
     // The operator returns: its sweep locks the orphan and ends the session, keeping
     // the records.
-    let _op = operator(platform, "deletion-b")?;
+    let op = operator(platform, "deletion-b")?;
     eventually("orphan locked", Duration::from_secs(60), || async {
         Ok(role_can_login(platform, &database).await? == Some(false))
     })
@@ -355,5 +429,5 @@ async fn finalizer_removed_while_the_operator_is_down(
         .fetch_one(&mut su)
         .await?;
     assert_eq!(kept, 1, "the records are kept");
-    Ok(())
+    Ok(op)
 }
