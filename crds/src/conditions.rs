@@ -22,6 +22,9 @@ pub mod condition_type {
     /// A deletion waits: the message names what is held and how to proceed (an Agency
     /// whose records need a provincial confirmation, a Jurisdiction still in use).
     pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// A Jurisdiction's `spec.policies` stay within the bounds set above it (False: the
+    /// message names each field that loosens a bound, which is not obeyed).
+    pub const POLICIES_VALID: &str = "PoliciesValid";
 }
 
 /// Condition reasons (`status.conditions[].reason`), CamelCase as Kubernetes requires.
@@ -62,6 +65,10 @@ pub mod reason {
     pub const RECORDS_HELD: &str = "RecordsHeld";
     /// A deleted Jurisdiction still has live agencies or child jurisdictions.
     pub const IN_USE: &str = "InUse";
+    /// A Jurisdiction's policy value loosens a bound set by its province or city.
+    pub const POLICY_LOOSENED: &str = "PolicyLoosened";
+    /// A Jurisdiction's policies only tighten the bounds above them.
+    pub const WITHIN_BOUNDS: &str = "WithinBounds";
 }
 
 /// `status` value of a condition that holds.

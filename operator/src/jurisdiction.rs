@@ -31,6 +31,8 @@ use sanxiang_crds::jurisdiction::{
     Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
 };
 
+use sanxiang_domain::policy::{PolicyLayer, PolicyLevel, inherit};
+
 use crate::apply::{self, apply, is_subset};
 use crate::context::{Context, MANAGED_BY};
 use crate::naming::city_namespace;
@@ -193,6 +195,27 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
         return Ok(Action::await_change());
     }
 
+    let all = ctx.jurisdictions.state();
+    let loosened = own_loosenings(&j, all.iter().map(|o| o.as_ref()));
+    let policies_valid = new_condition(
+        condition_type::POLICIES_VALID,
+        loosened.is_empty(),
+        if loosened.is_empty() {
+            reason::WITHIN_BOUNDS
+        } else {
+            reason::POLICY_LOOSENED
+        },
+        if loosened.is_empty() {
+            "spec.policies only tighten the bounds above them".to_string()
+        } else {
+            loosened.join("; ")
+        },
+        generation,
+        Time(Utc::now()),
+    );
+    if upsert_condition(&mut status.conditions, policies_valid) && !loosened.is_empty() {
+        publish_warning(&ctx, &j, reason::POLICY_LOOSENED, &loosened.join("; ")).await;
+    }
     let agencies = ctx.agencies.state();
     status.agency_count = Some(agency_count(
         j.spec.level,
@@ -268,6 +291,45 @@ pub fn error_policy(j: Arc<Jurisdiction>, error: &Error, ctx: Arc<Context>) -> A
     ctx.metrics.error(CONTROLLER, error.reason());
     tracing::warn!(jurisdiction = %j.name_any(), error = %error, "reconcile failed");
     Action::requeue(ctx.backoff(&j.name_any()))
+}
+
+/// This jurisdiction's policy values that loosen a bound set above it (pure): its chain
+/// of ancestors from the province down, then itself, through the inheritance rules.
+pub fn own_loosenings<'a>(
+    j: &Jurisdiction,
+    all: impl IntoIterator<Item = &'a Jurisdiction> + Clone,
+) -> Vec<String> {
+    let find = |code: &str| all.clone().into_iter().find(|o| o.spec.code == code);
+    let mut chain = vec![j];
+    while let Some(parent) = chain
+        .last()
+        .and_then(|c| c.spec.parent.as_deref())
+        .and_then(find)
+    {
+        if chain.len() > 3 || chain.iter().any(|c| c.spec.code == parent.spec.code) {
+            break; // a malformed hierarchy; validation reports it
+        }
+        chain.push(parent);
+    }
+    let layers: Vec<PolicyLayer> = chain
+        .iter()
+        .rev()
+        .map(|c| PolicyLayer {
+            level: match c.spec.level {
+                Level::Province => PolicyLevel::Province,
+                Level::City => PolicyLevel::City,
+                Level::County => PolicyLevel::County,
+            },
+            code: c.spec.code.clone(),
+            values: c.spec.policies.values(),
+        })
+        .collect();
+    inherit(&layers)
+        .1
+        .into_iter()
+        .filter(|l| l.code == j.spec.code)
+        .map(|l| l.to_string())
+        .collect()
 }
 
 /// Agencies provisioned (Ready) under a jurisdiction: for a county its own, for a city
@@ -467,6 +529,28 @@ mod tests {
             "spec": {"level": level, "code": code, "parent": parent, "displayName": code}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_city_that_loosens_its_provinces_bound_is_told_which_field() {
+        let mut province = jurisdiction("Province", "510000", None);
+        province.spec.policies.withdrawal_deadline_days = Some(2);
+        let mut city = jurisdiction("City", "511700", Some("510000"));
+        city.spec.policies.withdrawal_deadline_days = Some(3);
+        let county = jurisdiction("County", "511722", Some("511700"));
+        let all = [province.clone(), city.clone(), county.clone()];
+        let found = own_loosenings(&city, &all);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("spec.policies.withdrawalDeadlineDays: City 511700 sets 3"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            own_loosenings(&county, &all).is_empty(),
+            "the county sets nothing"
+        );
+        assert!(own_loosenings(&province, &all).is_empty());
     }
 
     #[test]

@@ -229,6 +229,7 @@ pub async fn provisioned(
     );
     // The agency has no stream of its own: its messages are held by these aggregates.
     status.streams = super::apply::aggregate_chain(&desired.placement);
+    status.effective_policies = Some(desired.policies.clone());
     let timer = ctx
         .metrics
         .phase
