@@ -134,6 +134,7 @@ impl Platform {
         for template in [
             "templates/admission-policy.yaml",
             "templates/admission-deletion.yaml",
+            "templates/admission-plans.yaml",
             "templates/rbac-province-it.yaml",
         ] {
             let yaml = self.render_chart_template(template)?;

@@ -416,8 +416,16 @@ pub fn build_rbac(
                     "get", "list", "watch", "create", "update", "patch", "delete",
                 ],
             ),
+            // The city's own supervision plans (admission: issued by the city or one of
+            // its counties, naming only them; the province's plans are not theirs).
+            rule(
+                &["supervisionplans"],
+                &[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ],
+            ),
             // Read what the operator reports; the status is the operator's to write.
-            rule(&["agencies/status"], &["get"]),
+            rule(&["agencies/status", "supervisionplans/status"], &["get"]),
             PolicyRule {
                 // Events explain failures (kubectl describe agency).
                 api_groups: Some(vec!["".into(), "events.k8s.io".into()]),

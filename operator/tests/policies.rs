@@ -228,3 +228,134 @@ async fn the_database_server_may_be_corrected_only_until_provisioned() -> anyhow
     delete_jurisdictions(platform, &p);
     Ok(())
 }
+
+/// The admission matrix of SupervisionPlans: a city administrator issues their city's plans
+/// in their namespace — never the province's, never another city's; provincial IT may issue
+/// any, and only they may change a province plan that lives in a city namespace.
+#[tokio::test]
+async fn city_administrators_issue_only_their_citys_plans() -> anyhow::Result<()> {
+    use kube::api::{DeleteParams, Patch, PatchParams};
+    use sanxiang_crds::plan::SupervisionPlan;
+    let (platform, _) = setup()?;
+    let home = Province::random(1);
+    let other = Province::random(1);
+    platform.kubectl_apply(&home.jurisdictions_yaml())?;
+    platform.kubectl_apply(&other.jurisdictions_yaml())?;
+    let admin = platform.kube_client().await?;
+    for p in [&home, &other] {
+        wait_namespace(&admin, &p.namespace()).await?;
+    }
+    let client = |user: String, group: &str| {
+        let path = platform.kubeconfig_for(&user, Some(group));
+        async move { sanxiang_e2e::platform::client_from_kubeconfig(&path?).await }
+    };
+    let alice = client(format!("alice-{}", home.city), &home.admin_group).await?;
+    let bob = client(format!("bob-{}", other.city), &other.admin_group).await?;
+    let wang = client(format!("wang-{}", home.city), "sanxiang:province-it").await?;
+    let ns = home.namespace();
+    let plan = |name: &str, issued_by: &str, responsible: &str| -> SupervisionPlan {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "SupervisionPlan",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"title": "行政执法三项制度工作任务", "issuedBy": issued_by,
+                     "milestones": [{"id": "report", "task": "报送",
+                                     "responsible": {"jurisdictions": [responsible]},
+                                     "schedule": {"monthly": {"day": 20}}}]}
+        }))
+        .unwrap()
+    };
+    let refused = |r: kube::Result<SupervisionPlan>| match r {
+        Err(kube::Error::Api(e)) => (e.code, e.message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let as_alice: Api<SupervisionPlan> = Api::namespaced(alice, &ns);
+    let city_plan = plan("city-plan", &home.city, &home.counties[0]);
+    eventually("the city admin issues", Duration::from_secs(30), || {
+        let (api, p) = (as_alice.clone(), city_plan.clone());
+        async move { Ok(api.create(&Default::default(), &p).await.is_ok()) }
+    })
+    .await?;
+    // Not in the province's name…
+    let (code, message) = refused(
+        as_alice
+            .create(
+                &Default::default(),
+                &plan("as-province", &home.province, &home.city),
+            )
+            .await,
+    );
+    assert_eq!(code, 403, "{message}");
+    assert!(message.contains("spec.issuedBy: "), "{message}");
+    // …nor making another city's county responsible…
+    let (code, message) = refused(
+        as_alice
+            .create(
+                &Default::default(),
+                &plan("reaches-out", &home.city, &other.counties[0]),
+            )
+            .await,
+    );
+    assert_eq!(code, 403, "{message}");
+    assert!(
+        message.contains("spec.milestones[].responsible.jurisdictions"),
+        "{message}"
+    );
+    // …nor in another city's namespace (RBAC).
+    let as_bob: Api<SupervisionPlan> = Api::namespaced(bob, &ns);
+    let (code, message) = refused(
+        as_bob
+            .create(&Default::default(), &plan("b", &other.city, &other.city))
+            .await,
+    );
+    assert_eq!(code, 403, "{message}");
+    // Provincial IT issues a province plan there; the city admin may not touch it.
+    let as_wang: Api<SupervisionPlan> = Api::namespaced(wang, &ns);
+    as_wang
+        .create(
+            &Default::default(),
+            &plan("province-plan", &home.province, &home.city),
+        )
+        .await?;
+    let (code, message) = refused(
+        as_alice
+            .patch(
+                "province-plan",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"spec": {"title": "改"}})),
+            )
+            .await,
+    );
+    assert_eq!(code, 403, "{message}");
+    assert!(
+        message.contains(&format!(
+            "spec.issuedBy: this plan was issued by {}",
+            home.province
+        )),
+        "{message}"
+    );
+    let err = as_alice
+        .delete("province-plan", &DeleteParams::default())
+        .await
+        .expect_err("not theirs to delete");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 403 && e.message.contains("spec.issuedBy")),
+        "{err}"
+    );
+    // Their own plan they may change and withdraw.
+    as_alice
+        .patch(
+            "city-plan",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"title": "修订"}})),
+        )
+        .await?;
+    as_alice
+        .delete("city-plan", &DeleteParams::default())
+        .await?;
+    as_wang
+        .delete("province-plan", &DeleteParams::default())
+        .await?;
+    delete_jurisdictions(platform, &home);
+    delete_jurisdictions(platform, &other);
+    Ok(())
+}
