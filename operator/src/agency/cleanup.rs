@@ -68,7 +68,7 @@ pub fn confirmation(annotations: &BTreeMap<String, String>) -> Result<String, St
                 .unwrap_or_default()
         )),
         (Some(c), Some(a)) if c == a => Err(format!(
-            "{DELETE_CONFIRMED_BY_ANNOTATION} is {c}, who also allowed deletionPolicy Delete;              a second provincial IT member must confirm"
+            "{DELETE_CONFIRMED_BY_ANNOTATION} is {c}, who also allowed deletionPolicy Delete; a second provincial IT member must confirm"
         )),
         (Some(c), _) => Ok(c.to_string()),
     }
@@ -114,7 +114,7 @@ pub async fn hold(agency: &Agency, ctx: &Context) -> Result<Option<Action>, Clea
         Err(how) => how,
     };
     let message = format!(
-        "deletionPolicy Delete would destroy enforcement records: database {} holds {}          (login disabled meanwhile). To destroy them, {how}: kubectl annotate agency -n {} {}          {DELETE_CONFIRMED_BY_ANNOTATION}=<user>. To keep them, set spec.database.deletionPolicy          Retain",
+        "deletionPolicy Delete would destroy enforcement records: database {} holds {} (login disabled meanwhile). To destroy them, {how}: kubectl annotate agency -n {} {} {DELETE_CONFIRMED_BY_ANNOTATION}=<user>. To keep them, set spec.database.deletionPolicy Retain",
         names.database,
         records::describe(&held),
         agency.namespace().unwrap_or_default(),
