@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{is_division_code, is_dns_label};
 use crate::credit_code::validate_credit_code;
 use crate::field_error::FieldError;
+use crate::month_day::MonthDay;
+use sanxiang_domain::policy::{EffectivePolicy, Sourced};
 
 pub use sanxiang_domain::category::EnforcementCategory;
 pub use sanxiang_domain::disclosure::{
@@ -192,21 +194,24 @@ impl Default for MessagingSpec {
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseSpec {
     /// Name of the PostgreSQL server (as configured in the operator) that holds the
-    /// agency's database. Default `default`. Cannot be changed after creation: moving
-    /// records between servers is a migration, not an edit.
+    /// agency's database. Default `default`. May be corrected until the database is
+    /// provisioned (e.g. after naming an unknown server); from then on it is immutable
+    /// (admission policy `sanxiang-agency-placement`): moving records between servers is
+    /// a migration, not an edit.
     #[serde(default = "default_server")]
     #[schemars(
         length(min = 1, max = 63),
-        regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
-        extend("x-kubernetes-validations" = [
-            { "rule": "self == oldSelf", "message": "is immutable: records cannot be moved by editing the Agency" }
-        ])
+        regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     )]
     pub server: String,
 
     /// What deleting the Agency does to its database: `Retain` (default) keeps the
     /// database and its records and only revokes access; `Delete` drops them for good.
     /// Enforcement records must normally be kept, so use Delete only for test tenants.
+    /// Only provincial IT may set Delete, together with the annotation
+    /// `sanxiang.io/delete-allowed-by: <their user name>`; deleting an agency whose
+    /// database holds records then waits (condition DeletionBlocked) until a second
+    /// provincial IT member sets `sanxiang.io/delete-confirmed-by: <their user name>`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 }
@@ -224,13 +229,27 @@ impl Default for DatabaseSpec {
     }
 }
 
+/// Annotation naming the provincial IT member who set `deletionPolicy: Delete` (admission
+/// requires it to be the requester's own user name, in the same request).
+pub const DELETE_ALLOWED_BY_ANNOTATION: &str = "sanxiang.io/delete-allowed-by";
+/// Annotation naming the second provincial IT member who confirms that a deleted agency's
+/// records may be destroyed (their own user name; never the one who allowed Delete).
+pub const DELETE_CONFIRMED_BY_ANNOTATION: &str = "sanxiang.io/delete-confirmed-by";
+
 /// What deleting an Agency does to its records: Retain (keep, default) or Delete (drop).
+///
+/// Records of enforcement are never destroyed by one person: only provincial IT may set
+/// Delete (annotating `sanxiang.io/delete-allowed-by` with their user name in the same
+/// request), and when the deleted agency's database holds records the deletion waits
+/// (condition DeletionBlocked) until a second provincial IT member annotates
+/// `sanxiang.io/delete-confirmed-by` with theirs. Setting Retain is open to everyone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum DeletionPolicy {
     /// Keep the database and records; revoke the agency's access.
     #[default]
     Retain,
-    /// Drop the database, its role and all records.
+    /// Drop the database, its role and all records (provincial IT only; records held
+    /// need a second person's confirmation).
     Delete,
 }
 
@@ -313,6 +332,59 @@ pub struct AgencyStatus {
     /// PrometheusRule (in this namespace) holding the agency's alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus_rule: Option<String>,
+    /// The policies in force for the agency, inherited national → province → city →
+    /// county, each with the level it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_policies: Option<EffectivePolicies>,
+}
+
+/// The policies in force for an agency (see the Jurisdiction's `spec.policies`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectivePolicies {
+    /// Working days to withdraw a revoked decision from disclosure.
+    pub withdrawal_deadline_days: PolicyValue<u32>,
+    /// Legal reviewers per 1000 enforcement officers, at least.
+    pub legal_reviewer_ratio_permille: PolicyValue<u32>,
+    /// Day by which last year's statistics are due.
+    pub annual_statistics_due: PolicyValue<MonthDay>,
+    /// Days a publication stays online (absent: kept online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_retention_days: Option<PolicyValue<u32>>,
+    /// Days a natural person's publication stays online (absent: as publications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natural_person_retention_days: Option<PolicyValue<u32>>,
+}
+
+/// A policy value in force and where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyValue<T> {
+    pub value: T,
+    /// The level that set it: `National`, or e.g. `City 511700`.
+    pub source: String,
+}
+
+impl EffectivePolicies {
+    /// The status form of an inherited policy.
+    pub fn from_effective(e: &EffectivePolicy) -> Self {
+        fn v<T: Clone, U>(s: &Sourced<T>, f: impl Fn(T) -> U) -> PolicyValue<U> {
+            PolicyValue {
+                value: f(s.value.clone()),
+                source: s.source(),
+            }
+        }
+        Self {
+            withdrawal_deadline_days: v(&e.withdrawal_deadline_days, |d| d),
+            legal_reviewer_ratio_permille: v(&e.legal_reviewer_ratio_permille, |r| r),
+            annual_statistics_due: v(&e.annual_statistics_due, |(m, d)| MonthDay::new(m, d)),
+            publication_retention_days: e.publication_retention_days.as_ref().map(|s| v(s, |d| d)),
+            natural_person_retention_days: e
+                .natural_person_retention_days
+                .as_ref()
+                .map(|s| v(s, |d| d)),
+        }
+    }
 }
 
 fn is_prometheus_label_name(s: &str) -> bool {

@@ -19,6 +19,12 @@ pub mod condition_type {
     pub const ALERTS_READY: &str = "AlertsReady";
     /// Summary: everything the object asks for is provisioned and current.
     pub const READY: &str = "Ready";
+    /// A deletion waits: the message names what is held and how to proceed (an Agency
+    /// whose records need a provincial confirmation, a Jurisdiction still in use).
+    pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// A Jurisdiction's `spec.policies` stay within the bounds set above it (False: the
+    /// message names each field that loosens a bound, which is not obeyed).
+    pub const POLICIES_VALID: &str = "PoliciesValid";
 }
 
 /// Condition reasons (`status.conditions[].reason`), CamelCase as Kubernetes requires.
@@ -54,6 +60,15 @@ pub mod reason {
     pub const DELETING: &str = "Deleting";
     /// The object is being deleted and its records are kept (deletionPolicy Retain).
     pub const RETAINED_ON_DELETE: &str = "RetainedOnDelete";
+    /// A deleted Agency under deletionPolicy Delete whose database holds enforcement
+    /// records waits for a second provincial IT member's confirmation.
+    pub const RECORDS_HELD: &str = "RecordsHeld";
+    /// A deleted Jurisdiction still has live agencies or child jurisdictions.
+    pub const IN_USE: &str = "InUse";
+    /// A Jurisdiction's policy value loosens a bound set by its province or city.
+    pub const POLICY_LOOSENED: &str = "PolicyLoosened";
+    /// A Jurisdiction's policies only tighten the bounds above them.
+    pub const WITHIN_BOUNDS: &str = "WithinBounds";
 }
 
 /// `status` value of a condition that holds.

@@ -24,12 +24,15 @@ pub use sanxiang_domain::contract::{
     DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE, DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
 };
 pub use sanxiang_domain::place::{JurisdictionLevel, allowed_parents, level_of_code};
+use sanxiang_domain::policy::PolicyValues;
 
 /// Longest online retention a policy may set, in days (100 years: "keep" in practice).
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
-/// Default of `policies.annualStatisticsDue`: January 31 (Liaoning, Tieling).
+/// The national `policies.annualStatisticsDue`: January 31 (Liaoning, Tieling).
 pub const DEFAULT_ANNUAL_STATISTICS_DUE: MonthDay = MonthDay::new(1, 31);
+/// The national floor of `policies.legalReviewerRatioPermille` (5%).
+pub const MIN_LEGAL_REVIEWER_RATIO_PERMILLE: u32 = DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE;
 
 /// A province (省), city (地级市) or county-level unit (县、县级市、区) of the platform.
 ///
@@ -153,8 +156,18 @@ pub struct JurisdictionSpec {
     pub quota: JurisdictionQuota,
 }
 
-/// Rules that differ by province or city.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Rules that differ by place, inherited national → Province → City → County: each level
+/// may only tighten the rules in force above it, and an omitted field inherits them.
+///
+/// The bounds: `withdrawalDeadlineDays` at most the value above (nationally 3),
+/// `legalReviewerRatioPermille` at least the value above (nationally 50),
+/// `annualStatisticsDue` no later than the day above (nationally January 31), and the two
+/// retention periods no longer than above (nationally: none, kept online). Bounds that
+/// are national are checked when the object is applied; a value looser than a province's
+/// or city's is not obeyed (the bound applies) and the Jurisdiction reads
+/// `PoliciesValid=False` naming the field. Each Agency's status shows the policy in force
+/// (`effectivePolicies`) with the level each value came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
@@ -166,59 +179,64 @@ pub struct JurisdictionSpec {
 pub struct JurisdictionPolicies {
     /// Minimum number of legal reviewers per 1000 enforcement officers of each agency,
     /// in per mille to avoid fractions: the three-systems plans require "in principle
-    /// at least 5%", i.e. 50. The reviewer-shortfall alert fires below this ratio.
-    #[serde(default = "default_ratio")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub legal_reviewer_ratio_permille: u32,
+    /// at least 5%", i.e. 50, the national floor. A level may raise it above the value
+    /// in force above it, never lower it. The reviewer-shortfall alert fires below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 50, max = 1000))]
+    pub legal_reviewer_ratio_permille: Option<u32>,
 
     /// Day by which agencies publish (or report) last year's enforcement statistics,
-    /// moved to the next working day when it is not one. Liaoning and Tieling: January
-    /// 31 (the default); Dazhou: January 10.
-    #[serde(default = "default_annual")]
-    pub annual_statistics_due: MonthDay,
+    /// moved to the next working day when it is not one. 国办发〔2018〕118号 sets January
+    /// 31 (Liaoning, Tieling), so it is a day in January; a level may set an earlier day
+    /// than the one in force above it, e.g. Dazhou January 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // `extend` replaces MonthDay's own rule list, so its day rule is repeated here.
+    #[schemars(extend("x-kubernetes-validations" = [
+        {
+            "rule": "self.month < 1 || self.month > 12 || self.day <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][self.month - 1]",
+            "message": "day does not exist in that month",
+            "fieldPath": ".day"
+        },
+        {
+            "rule": "self.month == 1",
+            "message": "must be a day in January: 国办发〔2018〕118号 sets January 31 as the latest",
+            "fieldPath": ".month"
+        }
+    ]))]
+    pub annual_statistics_due: Option<MonthDay>,
 
     /// Working days within which a published decision that was revoked, found illegal
     /// or ordered remade must be withdrawn from public disclosure. 行政处罚法 (2021)
     /// Art. 48 sets 3 (its Art. 85 counts such days as working days), the national
-    /// ceiling and the default; a city may set less, e.g. Dazhou 1.
-    #[serde(default = "default_withdrawal")]
+    /// ceiling; a level may set fewer than the value in force above it, e.g. Dazhou 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 3))]
-    pub withdrawal_deadline_days: u32,
+    pub withdrawal_deadline_days: Option<u32>,
 
     /// Days a disclosed decision stays online, counted from its publication; omit to
-    /// keep publications online (the default). Retention of online publication is a
-    /// local rule, e.g. 1825 (5 years).
+    /// inherit (nationally: kept online). Retention of online publication is a local
+    /// rule, e.g. 1825 (5 years); a level may shorten it, never lengthen it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 36500))]
     pub publication_retention_days: Option<u32>,
 
     /// Shorter online retention for decisions whose party is a natural person, in days,
-    /// e.g. 730 (2 years); omit to use `publicationRetentionDays`. Must not exceed it.
+    /// e.g. 730 (2 years); omit to inherit. Must not exceed `publicationRetentionDays`;
+    /// a level may shorten it, never lengthen it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 36500))]
     pub natural_person_retention_days: Option<u32>,
 }
 
-fn default_ratio() -> u32 {
-    DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE
-}
-
-fn default_annual() -> MonthDay {
-    DEFAULT_ANNUAL_STATISTICS_DUE
-}
-
-fn default_withdrawal() -> u32 {
-    DEFAULT_WITHDRAWAL_DEADLINE_DAYS
-}
-
-impl Default for JurisdictionPolicies {
-    fn default() -> Self {
-        Self {
-            legal_reviewer_ratio_permille: DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE,
-            annual_statistics_due: DEFAULT_ANNUAL_STATISTICS_DUE,
-            withdrawal_deadline_days: DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
-            publication_retention_days: None,
-            natural_person_retention_days: None,
+impl JurisdictionPolicies {
+    /// This level's values, for [`sanxiang_domain::policy::inherit`].
+    pub fn values(&self) -> PolicyValues {
+        PolicyValues {
+            withdrawal_deadline_days: self.withdrawal_deadline_days,
+            legal_reviewer_ratio_permille: self.legal_reviewer_ratio_permille,
+            annual_statistics_due: self.annual_statistics_due.map(|d| (d.month, d.day)),
+            publication_retention_days: self.publication_retention_days,
+            natural_person_retention_days: self.natural_person_retention_days,
         }
     }
 }
@@ -333,26 +351,33 @@ pub fn validate_jurisdiction(spec: &JurisdictionSpec) -> Vec<FieldError> {
         }
     }
     let p = &spec.policies;
-    if !(1..=1000).contains(&p.legal_reviewer_ratio_permille) {
+    if let Some(r) = p
+        .legal_reviewer_ratio_permille
+        .filter(|r| !(MIN_LEGAL_REVIEWER_RATIO_PERMILLE..=1000).contains(r))
+    {
         errors.push(FieldError::new(
             "spec.policies.legalReviewerRatioPermille",
             format!(
-                "{} is outside 1..=1000 (per mille; 50 = 5%)",
-                p.legal_reviewer_ratio_permille
+                "{r} is outside {MIN_LEGAL_REVIEWER_RATIO_PERMILLE}..=1000 (per mille; the national floor is 50 = 5%)"
             ),
         ));
     }
-    errors.extend(
-        p.annual_statistics_due
-            .validate("spec.policies.annualStatisticsDue"),
-    );
-    if !(1..=DEFAULT_WITHDRAWAL_DEADLINE_DAYS).contains(&p.withdrawal_deadline_days) {
+    if let Some(due) = &p.annual_statistics_due {
+        errors.extend(due.validate("spec.policies.annualStatisticsDue"));
+        if due.month != 1 {
+            errors.push(FieldError::new(
+                "spec.policies.annualStatisticsDue.month",
+                "must be a day in January: 国办发〔2018〕118号 sets January 31 as the latest",
+            ));
+        }
+    }
+    if let Some(d) = p
+        .withdrawal_deadline_days
+        .filter(|d| !(1..=DEFAULT_WITHDRAWAL_DEADLINE_DAYS).contains(d))
+    {
         errors.push(FieldError::new(
             "spec.policies.withdrawalDeadlineDays",
-            format!(
-                "{} is outside 1..=3 (行政处罚法 Art. 48 allows at most 3 days)",
-                p.withdrawal_deadline_days
-            ),
+            format!("{d} is outside 1..=3 (行政处罚法 Art. 48 allows at most 3 days)"),
         ));
     }
     for (field, days) in [
@@ -487,9 +512,9 @@ mod tests {
         assert_eq!(fields(&s), ["spec.displayName"]);
         s.display_name = "".into();
         s.administrator_groups = vec!["a".into(), "".into(), "a".into()];
-        s.policies.legal_reviewer_ratio_permille = 0;
-        s.policies.annual_statistics_due = MonthDay::new(2, 30);
-        s.policies.withdrawal_deadline_days = 4;
+        s.policies.legal_reviewer_ratio_permille = Some(0);
+        s.policies.annual_statistics_due = Some(MonthDay::new(1, 32));
+        s.policies.withdrawal_deadline_days = Some(4);
         assert_eq!(
             fields(&s),
             [
@@ -501,8 +526,10 @@ mod tests {
                 "spec.policies.withdrawalDeadlineDays",
             ]
         );
-        s.policies.withdrawal_deadline_days = 0;
-        s.policies.legal_reviewer_ratio_permille = 1001;
+        s.policies.withdrawal_deadline_days = Some(0);
+        s.policies.legal_reviewer_ratio_permille = Some(1001);
+        s.policies.annual_statistics_due = Some(MonthDay::new(2, 1));
+        assert!(fields(&s).contains(&"spec.policies.annualStatisticsDue.month".to_string()));
         assert!(fields(&s).contains(&"spec.policies.withdrawalDeadlineDays".to_string()));
         assert!(fields(&s).contains(&"spec.policies.legalReviewerRatioPermille".to_string()));
     }
@@ -527,20 +554,37 @@ mod tests {
             "level: City\ncode: '511700'\nparent: '510000'\ndisplayName: 达州市\npolicies:\n  annualStatisticsDue: {month: 1, day: 10}\n  withdrawalDeadlineDays: 1\n",
         )
         .unwrap();
-        assert_eq!(spec.policies.legal_reviewer_ratio_permille, 50);
-        assert_eq!(spec.policies.annual_statistics_due, MonthDay::new(1, 10));
-        assert_eq!(spec.policies.withdrawal_deadline_days, 1);
+        assert_eq!(
+            spec.policies.legal_reviewer_ratio_permille, None,
+            "inherited"
+        );
+        assert_eq!(
+            spec.policies.annual_statistics_due,
+            Some(MonthDay::new(1, 10))
+        );
+        assert_eq!(spec.policies.withdrawal_deadline_days, Some(1));
         assert_eq!(spec.quota.max_agencies, None);
         assert!(validate_jurisdiction(&spec).is_empty());
+        assert_eq!(spec.policies.values().annual_statistics_due, Some((1, 10)));
 
         let liaoning: JurisdictionSpec =
             serde_yaml::from_str("level: Province\ncode: '210000'\ndisplayName: 辽宁省\n").unwrap();
         assert_eq!(liaoning.policies, JurisdictionPolicies::default());
-        assert_eq!(
-            liaoning.policies.annual_statistics_due,
-            MonthDay::new(1, 31)
+        assert_eq!(liaoning.policies.values(), PolicyValues::default());
+    }
+
+    #[test]
+    fn a_ratio_below_the_national_floor_names_the_field() {
+        let mut s = jur(City, "210100", Some("210000"));
+        s.policies.legal_reviewer_ratio_permille = Some(30);
+        let e = validate_jurisdiction(&s);
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].to_string()
+                .starts_with("spec.policies.legalReviewerRatioPermille: 30 is outside 50..=1000"),
+            "{}",
+            e[0]
         );
-        assert_eq!(liaoning.policies.withdrawal_deadline_days, 3);
     }
 
     #[test]

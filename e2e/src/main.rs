@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
 
-const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile NAME] [--apps]
+const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubeconfig> [--profile NAME] [--apps]
 
   up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS;
            with --apps also the operator, the tenant service, Prometheus and the sample
@@ -15,6 +15,10 @@ const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env> [--profile
   env      print shell exports (KUBECONFIG, DATABASE_URL, NATS_URL, ...)
   token    print a bearer token for the tenant service:
            token [--agency NAME] [--role officer|reviewer|agency_admin|city_supervisor|province_supervisor] [--city CODE]
+  kubeconfig
+           mint a kubeconfig for a Kubernetes user (client certificate signed by the
+           platform's CA) and print its path: kubeconfig --user NAME [--group GROUP],
+           e.g. --group sanxiang:province-it, or a city's administratorGroups entry
 
 The profile (default `dev`; the tests use `test`) selects an independent platform.";
 
@@ -26,6 +30,8 @@ fn main() -> ExitCode {
     let mut agency = None;
     let mut role = "officer".to_string();
     let mut city = None;
+    let mut user = None;
+    let mut group = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -34,13 +40,15 @@ fn main() -> ExitCode {
                 None => return usage_error("--profile needs a value"),
             },
             "--apps" => apps = true,
-            "--agency" | "--role" | "--city" => {
+            "--agency" | "--role" | "--city" | "--user" | "--group" => {
                 let Some(v) = it.next() else {
                     return usage_error(&format!("{a} needs a value"));
                 };
                 match a.as_str() {
                     "--agency" => agency = Some(v.clone()),
                     "--role" => role = v.clone(),
+                    "--user" => user = Some(v.clone()),
+                    "--group" => group = Some(v.clone()),
                     _ => city = Some(v.clone()),
                 }
             }
@@ -72,6 +80,18 @@ fn main() -> ExitCode {
             );
             Ok(())
         }),
+        Some("kubeconfig") => {
+            let Some(user) = user.filter(|u| !u.trim().is_empty()) else {
+                return usage_error("kubeconfig needs --user NAME");
+            };
+            Platform::load(&profile).and_then(|p| {
+                let p = p.ok_or_else(|| {
+                    anyhow::anyhow!("profile {profile} was never started: run `make up`")
+                })?;
+                println!("{}", p.kubeconfig_for(&user, group.as_deref())?.display());
+                Ok(())
+            })
+        }
         Some(other) => return usage_error(&format!("unknown command {other:?}")),
         None => return usage_error("a command is required"),
     };

@@ -107,8 +107,8 @@ pub fn workspace_root() -> PathBuf {
 }
 
 impl Platform {
-    /// Applies Sanxiang's CRDs (the committed YAML) and the chart's admission policy, and
-    /// waits until the CRDs are served.
+    /// Applies Sanxiang's CRDs (the committed YAML), the chart's admission policies and
+    /// provincial IT role, and waits until the CRDs are served.
     pub fn install_sanxiang_crds(&self) -> Result<()> {
         let dir = workspace_root().join("crds/yaml");
         process::run(
@@ -129,9 +129,17 @@ impl Platform {
             ]),
             "waiting for the Sanxiang CRDs",
         )?;
-        // The chart's admission policy (Agency placement), rendered from the chart itself.
-        let policy = self.render_chart_template("templates/admission-policy.yaml")?;
-        self.kubectl_apply(&policy)?;
+        // The chart's admission policies (Agency placement, deletion safety) and the
+        // provincial IT role, rendered from the chart itself.
+        for template in [
+            "templates/admission-policy.yaml",
+            "templates/admission-deletion.yaml",
+            "templates/admission-plans.yaml",
+            "templates/rbac-province-it.yaml",
+        ] {
+            let yaml = self.render_chart_template(template)?;
+            self.kubectl_apply(&yaml)?;
+        }
         Ok(())
     }
 

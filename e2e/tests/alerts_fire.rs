@@ -90,9 +90,11 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         "{body}{}",
         sanxiang_crds::credit_code::check_character(&body).unwrap()
     );
+    // Retain: the agency will hold a decision, and destroying records would wait for a
+    // second provincial IT member's confirmation (operator/tests/deletion.rs).
     platform.kubectl_apply(&format!(
         "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: market, namespace: {ns}}}\n\
-         spec:\n  jurisdiction: \"{county}\"\n  displayName: 测试县市场监督管理局\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Delete}}\n"
+         spec:\n  jurisdiction: \"{county}\"\n  displayName: 测试县市场监督管理局\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Retain}}\n"
     ))?;
     let out = platform
         .kubectl()

@@ -162,7 +162,11 @@ fn chart_calendars_are_copies_of_the_fixtures() -> Result<()> {
 
 #[test]
 fn every_rbac_rule_says_why() -> Result<()> {
-    for file in ["rbac-operator.yaml", "rbac-tenant-service.yaml"] {
+    for file in [
+        "rbac-operator.yaml",
+        "rbac-tenant-service.yaml",
+        "rbac-province-it.yaml",
+    ] {
         let text = std::fs::read_to_string(chart().join("templates").join(file))?;
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {

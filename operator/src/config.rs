@@ -131,6 +131,11 @@ pub struct Config {
     /// Agencies reconciled at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: u16,
+
+    /// Seconds between orphan sweeps, which lock (never drop) tenant databases whose
+    /// Agency is gone without the operator's cleanup; the first runs on becoming leader.
+    #[arg(long, env = "SANXIANG_ORPHAN_SWEEP_SECONDS", default_value_t = 300)]
+    pub orphan_sweep_seconds: u64,
 }
 
 impl Config {

@@ -5,6 +5,10 @@
 //! namespace, Role and RoleBinding) → apply (server-side, only when they differ from the
 //! server's) → status. The namespace is deliberately not owned by the Jurisdiction:
 //! deleting a Jurisdiction must never cascade into deleting agencies and their records.
+//!
+//! Nor may a Jurisdiction go while something hangs off it: its finalizer
+//! ([`FINALIZER`]) holds the deletion, with condition DeletionBlocked naming the agencies
+//! and child jurisdictions that remain ([`in_use`]), until they are gone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::finalizer;
 use kube::{Api, Resource, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{
@@ -25,6 +30,8 @@ use sanxiang_crds::conditions::{
 use sanxiang_crds::jurisdiction::{
     Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
 };
+
+use sanxiang_domain::policy::{PolicyLayer, PolicyLevel, inherit};
 
 use crate::apply::{self, apply, is_subset};
 use crate::context::{Context, MANAGED_BY};
@@ -36,21 +43,128 @@ pub const CITY_CODE_LABEL: &str = "sanxiang.io/city-code";
 pub const PROVINCE_CODE_LABEL: &str = "sanxiang.io/province-code";
 /// Name of the Role and RoleBinding granted to a city's administrators.
 pub const AGENCY_ADMIN_ROLE: &str = "sanxiang-agency-admin";
+/// Holds a Jurisdiction's deletion while agencies or child jurisdictions remain.
+pub const FINALIZER: &str = "sanxiang.io/jurisdiction-in-use";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error("finalizer {FINALIZER}: {0}")]
+    Finalizer(String),
 }
 
 impl Error {
     pub fn reason(&self) -> &'static str {
-        "KubeApi"
+        match self {
+            Error::Kube(_) => "KubeApi",
+            Error::Finalizer(_) => "Finalizer",
+        }
     }
 }
 
 pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let _timer = ctx.metrics.reconcile(CONTROLLER);
+    let api = Api::<Jurisdiction>::all(ctx.client.clone());
+    if j.metadata.deletion_timestamp.is_some() && j.finalizers().iter().any(|f| f == FINALIZER) {
+        let agencies = ctx.agencies.state();
+        let children = ctx.jurisdictions.state();
+        if let Some(message) = in_use(
+            &j,
+            children.iter().map(|c| c.as_ref()),
+            agencies.iter().map(|a| a.as_ref()),
+        ) {
+            let mut status = j.status.clone().unwrap_or_default();
+            let blocked = new_condition(
+                condition_type::DELETION_BLOCKED,
+                true,
+                reason::IN_USE,
+                message.clone(),
+                j.metadata.generation,
+                Time(Utc::now()),
+            );
+            if upsert_condition(&mut status.conditions, blocked) {
+                publish_warning(&ctx, &j, reason::IN_USE, &message).await;
+            }
+            apply::write_status(&api, &j.name_any(), j.status.as_ref(), &status).await?;
+            // Agencies and children going away trigger no reconcile of this object.
+            return Ok(Action::requeue(Duration::from_secs(5)));
+        }
+    }
+    finalizer::finalizer(&api, FINALIZER, j, |event| async {
+        match event {
+            // Nothing hangs off it any more (checked above): the finalizer may go.
+            finalizer::Event::Cleanup(_) => Ok(Action::await_change()),
+            finalizer::Event::Apply(j) => provision(j, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(other.to_string()),
+    })
+}
+
+/// What keeps `j` from being deleted (pure): its child jurisdictions and the agencies
+/// under it, present or being deleted; `None` when nothing does.
+pub fn in_use<'a>(
+    j: &Jurisdiction,
+    jurisdictions: impl IntoIterator<Item = &'a Jurisdiction>,
+    agencies: impl IntoIterator<Item = &'a Agency>,
+) -> Option<String> {
+    let code = j.spec.code.as_str();
+    let prefix = match j.spec.level {
+        Level::Province => code.get(..2),
+        Level::City => code.get(..4),
+        Level::County => Some(code),
+    }
+    .unwrap_or(code);
+    let children: Vec<String> = jurisdictions
+        .into_iter()
+        .filter(|c| c.spec.parent.as_deref() == Some(code))
+        .map(|c| c.name_any())
+        .collect();
+    let agencies: Vec<String> = agencies
+        .into_iter()
+        .filter(|a| match j.spec.level {
+            Level::County => a.spec.jurisdiction == code,
+            _ => a.spec.jurisdiction.starts_with(prefix),
+        })
+        .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+        .collect();
+    if children.is_empty() && agencies.is_empty() {
+        return None;
+    }
+    let list = |what: &str, names: &[String]| {
+        let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        let more = names.len().saturating_sub(shown.len());
+        format!(
+            "{} {what} ({}{})",
+            names.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let mut held = Vec::new();
+    if !agencies.is_empty() {
+        held.push(list("agencies", &agencies));
+    }
+    if !children.is_empty() {
+        held.push(list("child jurisdictions", &children));
+    }
+    Some(format!(
+        "{:?} {code} still has {}; the deletion waits until they are deleted first \
+         (an Agency's records go by its own deletionPolicy, never with its Jurisdiction)",
+        j.spec.level,
+        held.join(" and ")
+    ))
+}
+
+async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = j.name_any();
     let generation = j.metadata.generation;
     let mut status = j.status.clone().unwrap_or_default();
@@ -81,6 +195,27 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
         return Ok(Action::await_change());
     }
 
+    let all = ctx.jurisdictions.state();
+    let loosened = own_loosenings(&j, all.iter().map(|o| o.as_ref()));
+    let policies_valid = new_condition(
+        condition_type::POLICIES_VALID,
+        loosened.is_empty(),
+        if loosened.is_empty() {
+            reason::WITHIN_BOUNDS
+        } else {
+            reason::POLICY_LOOSENED
+        },
+        if loosened.is_empty() {
+            "spec.policies only tighten the bounds above them".to_string()
+        } else {
+            loosened.join("; ")
+        },
+        generation,
+        Time(Utc::now()),
+    );
+    if upsert_condition(&mut status.conditions, policies_valid) && !loosened.is_empty() {
+        publish_warning(&ctx, &j, reason::POLICY_LOOSENED, &loosened.join("; ")).await;
+    }
     let agencies = ctx.agencies.state();
     status.agency_count = Some(agency_count(
         j.spec.level,
@@ -156,6 +291,45 @@ pub fn error_policy(j: Arc<Jurisdiction>, error: &Error, ctx: Arc<Context>) -> A
     ctx.metrics.error(CONTROLLER, error.reason());
     tracing::warn!(jurisdiction = %j.name_any(), error = %error, "reconcile failed");
     Action::requeue(ctx.backoff(&j.name_any()))
+}
+
+/// This jurisdiction's policy values that loosen a bound set above it (pure): its chain
+/// of ancestors from the province down, then itself, through the inheritance rules.
+pub fn own_loosenings<'a>(
+    j: &Jurisdiction,
+    all: impl IntoIterator<Item = &'a Jurisdiction> + Clone,
+) -> Vec<String> {
+    let find = |code: &str| all.clone().into_iter().find(|o| o.spec.code == code);
+    let mut chain = vec![j];
+    while let Some(parent) = chain
+        .last()
+        .and_then(|c| c.spec.parent.as_deref())
+        .and_then(find)
+    {
+        if chain.len() > 3 || chain.iter().any(|c| c.spec.code == parent.spec.code) {
+            break; // a malformed hierarchy; validation reports it
+        }
+        chain.push(parent);
+    }
+    let layers: Vec<PolicyLayer> = chain
+        .iter()
+        .rev()
+        .map(|c| PolicyLayer {
+            level: match c.spec.level {
+                Level::Province => PolicyLevel::Province,
+                Level::City => PolicyLevel::City,
+                Level::County => PolicyLevel::County,
+            },
+            code: c.spec.code.clone(),
+            values: c.spec.policies.values(),
+        })
+        .collect();
+    inherit(&layers)
+        .1
+        .into_iter()
+        .filter(|l| l.code == j.spec.code)
+        .map(|l| l.to_string())
+        .collect()
 }
 
 /// Agencies provisioned (Ready) under a jurisdiction: for a county its own, for a city
@@ -242,8 +416,16 @@ pub fn build_rbac(
                     "get", "list", "watch", "create", "update", "patch", "delete",
                 ],
             ),
+            // The city's own supervision plans (admission: issued by the city or one of
+            // its counties, naming only them; the province's plans are not theirs).
+            rule(
+                &["supervisionplans"],
+                &[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ],
+            ),
             // Read what the operator reports; the status is the operator's to write.
-            rule(&["agencies/status"], &["get"]),
+            rule(&["agencies/status", "supervisionplans/status"], &["get"]),
             PolicyRule {
                 // Events explain failures (kubectl describe agency).
                 api_groups: Some(vec!["".into(), "events.k8s.io".into()]),
@@ -346,6 +528,63 @@ mod tests {
             ..Default::default()
         });
         a
+    }
+
+    fn jurisdiction(level: &str, code: &str, parent: Option<&str>) -> Jurisdiction {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "Jurisdiction",
+            "metadata": {"name": format!("j-{code}")},
+            "spec": {"level": level, "code": code, "parent": parent, "displayName": code}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_city_that_loosens_its_provinces_bound_is_told_which_field() {
+        let mut province = jurisdiction("Province", "510000", None);
+        province.spec.policies.withdrawal_deadline_days = Some(2);
+        let mut city = jurisdiction("City", "511700", Some("510000"));
+        city.spec.policies.withdrawal_deadline_days = Some(3);
+        let county = jurisdiction("County", "511722", Some("511700"));
+        let all = [province.clone(), city.clone(), county.clone()];
+        let found = own_loosenings(&city, &all);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("spec.policies.withdrawalDeadlineDays: City 511700 sets 3"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            own_loosenings(&county, &all).is_empty(),
+            "the county sets nothing"
+        );
+        assert!(own_loosenings(&province, &all).is_empty());
+    }
+
+    #[test]
+    fn a_jurisdiction_is_in_use_while_agencies_or_children_remain() {
+        let province = jurisdiction("Province", "210000", None);
+        let city = jurisdiction("City", "211200", Some("210000"));
+        let county = jurisdiction("County", "211221", Some("211200"));
+        let all = [province.clone(), city.clone(), county.clone()];
+        let agencies = [agency("211221", false)];
+        let county_use = in_use(&county, &all, &agencies).unwrap();
+        assert!(
+            county_use.starts_with("County 211221 still has 1 agencies (sx-211200/a)"),
+            "{county_use}"
+        );
+        let city_use = in_use(&city, &all, &agencies).unwrap();
+        assert!(
+            city_use.contains("1 agencies (sx-211200/a) and 1 child jurisdictions (j-211221)"),
+            "{city_use}"
+        );
+        assert!(
+            in_use(&province, &all, &[])
+                .unwrap()
+                .contains("child jurisdictions (j-211200)")
+        );
+        assert_eq!(in_use(&county, &all, &[]), None);
+        assert_eq!(in_use(&county, &all, &[agency("211223", true)]), None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod leader;
 pub mod metrics;
 pub mod naming;
 pub mod nats;
+pub mod orphans;
 pub mod plan;
 pub mod postgres;
 pub mod rule_files;

@@ -46,7 +46,9 @@ pub struct AgencyNames {
     pub prometheus_rule: String,
 }
 
-pub fn agency_names(namespace: &str, name: &str, placement: &Placement) -> AgencyNames {
+/// The agency's PostgreSQL database (and login role) name; it depends on the namespace
+/// and name only, so an orphan database can be told apart without the Jurisdictions.
+pub fn database_name(namespace: &str, name: &str) -> String {
     let hash = short_hash(&format!("{namespace}/{name}"));
     // 3 ("sx_") + 48 + 1 + 8 = 60 <= 63.
     let slug: String = name
@@ -54,7 +56,16 @@ pub fn agency_names(namespace: &str, name: &str, placement: &Placement) -> Agenc
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(48)
         .collect();
-    let database = format!("sx_{slug}_{hash}");
+    format!("sx_{slug}_{hash}")
+}
+
+/// What [`database_name`] produces, as a PostgreSQL regular expression (names are lower
+/// case: Kubernetes object names are).
+pub const DATABASE_NAME_PATTERN: &str = "^sx_[a-z0-9_]+_[0-9a-f]{8}$";
+
+pub fn agency_names(namespace: &str, name: &str, placement: &Placement) -> AgencyNames {
+    let hash = short_hash(&format!("{namespace}/{name}"));
+    let database = database_name(namespace, name);
     let nats_user = format!("sx-{namespace}-{name}");
     AgencyNames {
         role: database.clone(),

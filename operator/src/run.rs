@@ -25,7 +25,7 @@ use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
 use crate::nats::Nats;
 use crate::postgres::Servers;
-use crate::{agency, calendar_watch, jurisdiction, plan};
+use crate::{agency, calendar_watch, jurisdiction, orphans, plan};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let client = Client::try_default().await.map_err(|e| {
@@ -161,6 +161,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .for_each(|_| async {});
     tokio::spawn(calendar_watch::run(ctx.clone(), calendar_watch_rx));
+    tokio::spawn(orphans::run(
+        ctx.clone(),
+        Duration::from_secs(config.orphan_sweep_seconds.max(1)),
+    ));
     let agency_controller = agency_controller
         .shutdown_on_signal()
         .run(agency::reconcile, agency::error_policy, ctx.clone())

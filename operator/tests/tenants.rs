@@ -287,6 +287,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
     })
     .await?;
 
+    // (A city administrator may not set deletionPolicy Delete: tests/deletion.rs.)
     let kubeconfig =
         platform.kubeconfig_for(&format!("alice-{}", home.city), Some(&home.admin_group))?;
     let alice = client_from_kubeconfig(&kubeconfig).await?;
@@ -295,7 +296,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
         "self-served",
         &home.namespace(),
         &home.counties[0],
-        "Delete",
+        "Retain",
         7,
     ))?;
     mine.create(&PostParams::default(), &agency).await?;
@@ -306,7 +307,7 @@ async fn a_city_administrator_manages_only_their_city() -> anyhow::Result<()> {
         "claims-elsewhere",
         &home.namespace(),
         &other.counties[0],
-        "Delete",
+        "Retain",
         8,
     ))?;
     claim.metadata.namespace = Some(home.namespace());

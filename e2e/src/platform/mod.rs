@@ -233,7 +233,18 @@ impl Platform {
     pub fn kubeconfig_for(&self, user: &str, group: Option<&str>) -> Result<PathBuf> {
         let dir = self.state_dir.join("kubeconfigs");
         fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("{user}.kubeconfig"));
+        // User names may hold ':' or '/' (system:serviceaccount:…); file names may not.
+        let file: String = user
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{file}.kubeconfig"));
         Pki::new(&self.state_dir).write_kubeconfig(&path, &self.apiserver_url(), user, group)?;
         Ok(path)
     }

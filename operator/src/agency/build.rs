@@ -11,9 +11,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
 use kube::{Resource, ResourceExt};
 
-use sanxiang_crds::agency::{Agency, AgencySpec};
+use sanxiang_crds::agency::{Agency, AgencySpec, EffectivePolicies};
 use sanxiang_crds::conditions::reason;
-use sanxiang_crds::jurisdiction::JurisdictionPolicies;
+use sanxiang_crds::month_day::MonthDay;
+use sanxiang_domain::policy::EffectivePolicy;
 use sanxiang_domain::{
     AGENCY_LABEL, CREDENTIALS_LABEL, DATABASE_CREDENTIALS, DatabaseCredentials as Keys,
     TenantContract,
@@ -36,6 +37,8 @@ pub struct Desired {
     pub meta: ObjectMeta,
     /// The PrometheusRule, or why it cannot be built (condition reason and message).
     pub alerts: Result<AlertRule, (&'static str, String)>,
+    /// The policies in force, for the status.
+    pub policies: EffectivePolicies,
 }
 
 /// The agency's PrometheusRule and what went into it.
@@ -73,6 +76,7 @@ pub fn desired(
         contract,
         meta,
         alerts,
+        policies: EffectivePolicies::from_effective(&resolved.policies),
     }
 }
 
@@ -101,9 +105,8 @@ fn alert_rule(
         inputs.today,
     )
     .map_err(|e| (reason::CALENDAR_MISSING, e.to_string()))?;
-    let stats_due = resolved
-        .policies
-        .annual_statistics_due
+    let (month, day) = resolved.policies.annual_statistics_due.value;
+    let stats_due = MonthDay::new(month, day)
         .in_year(inputs.today.year())
         .ok_or((
             reason::INVALID_SPEC,
@@ -115,7 +118,7 @@ fn alert_rule(
         province: &resolved.placement.province,
         city: &resolved.placement.city,
         county: resolved.placement.county_token(),
-        reviewer_ratio_permille: resolved.policies.legal_reviewer_ratio_permille,
+        reviewer_ratio_permille: resolved.policies.legal_reviewer_ratio_permille.value,
         routing_labels: &agency.spec.alerting.labels,
         milestones: &found.occurrences,
         annual_statistics_year: inputs.today.year() - 1,
@@ -141,19 +144,25 @@ pub fn tenant_contract(
     placement: &Placement,
     names: &AgencyNames,
     spec: &AgencySpec,
-    policies: &JurisdictionPolicies,
+    policies: &EffectivePolicy,
 ) -> TenantContract {
     TenantContract {
         subject_prefix: names.subject_prefix.clone(),
         disclosure_overrides: spec.disclosure.overrides.clone(),
-        withdrawal_deadline_days: policies.withdrawal_deadline_days,
-        legal_reviewer_ratio_permille: policies.legal_reviewer_ratio_permille,
+        withdrawal_deadline_days: policies.withdrawal_deadline_days.value,
+        legal_reviewer_ratio_permille: policies.legal_reviewer_ratio_permille.value,
         review_catalog: spec.review_catalog.clone(),
         display_name: spec.display_name.clone(),
         credit_code: spec.credit_code.clone(),
         categories: spec.categories.clone(),
-        publication_retention_days: policies.publication_retention_days,
-        natural_person_retention_days: policies.natural_person_retention_days,
+        publication_retention_days: policies
+            .publication_retention_days
+            .as_ref()
+            .map(|s| s.value),
+        natural_person_retention_days: policies
+            .natural_person_retention_days
+            .as_ref()
+            .map(|s| s.value),
         ..TenantContract::new(
             name,
             &placement.province,
@@ -309,8 +318,16 @@ mod tests {
             "reviewCatalog": ["M-001", "M-002"]
         }))
         .unwrap();
-        let policies: JurisdictionPolicies =
-            serde_json::from_value(serde_json::json!({"naturalPersonRetentionDays": 730})).unwrap();
+        let city = sanxiang_crds::jurisdiction::JurisdictionPolicies {
+            natural_person_retention_days: Some(730),
+            ..Default::default()
+        };
+        let (policies, _) =
+            sanxiang_domain::policy::inherit(&[sanxiang_domain::policy::PolicyLayer {
+                level: sanxiang_domain::policy::PolicyLevel::City,
+                code: "211200".into(),
+                values: city.values(),
+            }]);
         let contract = tenant_contract("market", &placement, &names, &spec, &policies);
         let meta = tenant_metadata(&contract, &owner(), "sx-211200");
         let annotations = meta.annotations.clone().unwrap();

@@ -1,18 +1,29 @@
 //! Deletion (the `Cleanup` of `kube::runtime::finalizer`): what lives outside Kubernetes
 //! — the database and the NATS account — is kept (`deletionPolicy: Retain`, the default: records
-//! stay, the login is disabled) or dropped (`Delete`); the NATS user is revoked; the name
-//! claim is released, and agencies waiting for the name or the quota place look again.
+//! stay, the login is disabled and open sessions end) or dropped (`Delete`); the NATS user is
+//! revoked; the name claim is released, and agencies waiting for the name or the quota place
+//! look again.
+//!
+//! Records are never destroyed by one person: before the finalizer runs, [`hold`] locks the
+//! database of a `Delete` agency and, if it holds any record, keeps the deletion waiting
+//! (condition DeletionBlocked) until a second provincial IT member confirms
+//! ([`confirmation`]; admission checks who may write the annotations).
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use kube::{Api, ResourceExt};
-use sanxiang_crds::agency::{Agency, DeletionPolicy};
+use sanxiang_crds::agency::{
+    Agency, DELETE_ALLOWED_BY_ANNOTATION, DELETE_CONFIRMED_BY_ANNOTATION, DeletionPolicy,
+};
 use sanxiang_crds::conditions::{condition_type, find_condition, reason};
 
 use super::apply::PartFailed;
-use super::claim;
-use super::status::{publish, recorded_placement};
+use super::status::{self, publish, recorded_placement};
+use super::{claim, records};
 use crate::context::Context;
 use crate::{naming, postgres};
 
@@ -36,6 +47,82 @@ impl CleanupError {
             CleanupError::Claim(c) => c.reason(),
         }
     }
+}
+
+/// Who confirmed that a deleted agency's records may be destroyed, or what is missing
+/// (pure; the annotations' writers are checked by admission, this checks them again for
+/// objects that predate the policy).
+pub fn confirmation(annotations: &BTreeMap<String, String>) -> Result<String, String> {
+    let get = |k: &str| {
+        annotations
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let allowed = get(DELETE_ALLOWED_BY_ANNOTATION);
+    match (get(DELETE_CONFIRMED_BY_ANNOTATION), allowed) {
+        (None, _) => Err(format!(
+            "a provincial IT member{} confirms by annotating {DELETE_CONFIRMED_BY_ANNOTATION}=<their user name>",
+            allowed
+                .map(|a| format!(" other than {a} (who allowed deletionPolicy Delete)"))
+                .unwrap_or_default()
+        )),
+        (Some(c), Some(a)) if c == a => Err(format!(
+            "{DELETE_CONFIRMED_BY_ANNOTATION} is {c}, who also allowed deletionPolicy Delete; a second provincial IT member must confirm"
+        )),
+        (Some(c), _) => Ok(c.to_string()),
+    }
+}
+
+/// Before the finalizer's cleanup of a `Delete` agency: locks its database (no more
+/// writes) and, if the database holds records without a valid confirmation, writes
+/// DeletionBlocked and returns when to look again; `None` lets the cleanup proceed.
+pub async fn hold(agency: &Agency, ctx: &Context) -> Result<Option<Action>, CleanupError> {
+    if agency.spec.database.deletion_policy != DeletionPolicy::Delete {
+        return Ok(None);
+    }
+    let Some(placement) = recorded_placement(agency) else {
+        return Ok(None);
+    };
+    // An unknown server is the cleanup's to report (it never drops there).
+    let Ok(server) = ctx.postgres.get(&agency.spec.database.server) else {
+        return Ok(None);
+    };
+    let names = naming::agency_names(
+        &agency.namespace().unwrap_or_default(),
+        &agency.name_any(),
+        &placement,
+    );
+    let unavailable = |e: postgres::DbError| {
+        CleanupError::Part(PartFailed {
+            part: "database",
+            reason: reason::DATABASE_UNAVAILABLE,
+            message: e.to_string(),
+        })
+    };
+    records::lock_out(&server.pool, &names.database, &names.role)
+        .await
+        .map_err(unavailable)?;
+    let held = records::held_records(&server.pool, &names.database)
+        .await
+        .map_err(unavailable)?;
+    if held.is_empty() {
+        return Ok(None);
+    }
+    let how = match confirmation(agency.annotations()) {
+        Ok(_) => return Ok(None),
+        Err(how) => how,
+    };
+    let message = format!(
+        "deletionPolicy Delete would destroy enforcement records: database {} holds {} (login disabled meanwhile). To destroy them, {how}: kubectl annotate agency -n {} {} {DELETE_CONFIRMED_BY_ANNOTATION}=<user>. To keep them, set spec.database.deletionPolicy Retain",
+        names.database,
+        records::describe(&held),
+        agency.namespace().unwrap_or_default(),
+        agency.name_any(),
+    );
+    status::deletion_blocked(agency, ctx, reason::RECORDS_HELD, &message).await?;
+    // An annotation or a policy change triggers a reconcile; look again anyway.
+    Ok(Some(Action::requeue(Duration::from_secs(60))))
 }
 
 pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupError> {
@@ -91,8 +178,9 @@ pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupEr
             }
         }
         (DeletionPolicy::Retain, Some(server)) => {
-            // Records stay; the credentials (whose Secrets go with the Agency) stop working.
-            postgres::disable_login(&server.pool, &names.role)
+            // Records stay; the credentials (whose Secrets go with the Agency) stop working
+            // and open sessions end.
+            records::lock_out(&server.pool, &names.database, &names.role)
                 .await
                 .map_err(|e| part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string()))?;
         }
@@ -130,9 +218,19 @@ pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupEr
         DeletionPolicy::Delete => (
             reason::DELETING,
             format!(
-                "deletionPolicy Delete: database {} and NATS account removed; its \
+                "deletionPolicy Delete: database {} and NATS account removed{}; its \
                  messages stay in the aggregates",
-                names.database
+                names.database,
+                confirmation(agency.annotations())
+                    .map(|c| format!(
+                        " (allowed by {}, confirmed by {c})",
+                        agency
+                            .annotations()
+                            .get(DELETE_ALLOWED_BY_ANNOTATION)
+                            .map(String::as_str)
+                            .unwrap_or("nobody recorded")
+                    ))
+                    .unwrap_or_default()
             ),
         ),
     };
@@ -169,5 +267,44 @@ fn retrigger_waiting_peers(ctx: &Context, gone: &Agency) {
     if waiting {
         // A full channel already holds a pending request.
         let _ = ctx.reconcile_all.try_send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn records_need_a_second_persons_confirmation() {
+        let none = confirmation(&annotations(&[(DELETE_ALLOWED_BY_ANNOTATION, "wang")]));
+        assert!(
+            none.as_ref().unwrap_err().contains("other than wang"),
+            "{none:?}"
+        );
+        let same = confirmation(&annotations(&[
+            (DELETE_ALLOWED_BY_ANNOTATION, "wang"),
+            (DELETE_CONFIRMED_BY_ANNOTATION, "wang"),
+        ]));
+        assert!(
+            same.as_ref()
+                .unwrap_err()
+                .contains("a second provincial IT member"),
+            "{same:?}"
+        );
+        assert_eq!(
+            confirmation(&annotations(&[
+                (DELETE_ALLOWED_BY_ANNOTATION, "wang"),
+                (DELETE_CONFIRMED_BY_ANNOTATION, "li"),
+            ])),
+            Ok("li".to_string())
+        );
+        assert!(confirmation(&annotations(&[(DELETE_CONFIRMED_BY_ANNOTATION, "  ")])).is_err());
     }
 }

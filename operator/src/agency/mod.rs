@@ -17,7 +17,9 @@
 //! each stage's error enum gives the metric label (`sanxiang_operator_reconcile_errors`)
 //! and the event reason. Deletion goes through `kube::runtime::finalizer` ([`cleanup`]),
 //! because the database and the stream live outside Kubernetes: `deletionPolicy: Retain`
-//! (the default) keeps them and `Delete` drops them.
+//! (the default) keeps them and `Delete` drops them — records only once a second
+//! provincial IT member confirms ([`cleanup::hold`]). A finalizer removed by hand leaves
+//! an orphan database, which [`crate::orphans`] locks.
 
 pub mod apply;
 pub mod build;
@@ -26,6 +28,7 @@ pub mod cleanup;
 pub mod dereference;
 pub mod milestones;
 pub mod placement;
+pub mod records;
 pub mod status;
 pub mod validate;
 
@@ -91,6 +94,14 @@ pub async fn reconcile(agency: Arc<Agency>, ctx: Arc<Context>) -> Result<Action,
     let api: Api<Agency> =
         Api::namespaced(ctx.client.clone(), &agency.namespace().unwrap_or_default());
     async {
+        // A deletion that destroys records waits for its confirmation before the
+        // finalizer's cleanup may run (which would remove the finalizer when it returns).
+        if agency.metadata.deletion_timestamp.is_some()
+            && agency.finalizers().iter().any(|f| f == FINALIZER)
+            && let Some(wait) = cleanup::hold(&agency, &ctx).await?
+        {
+            return Ok(wait);
+        }
         finalizer::finalizer(&api, FINALIZER, agency, |event| async {
             match event {
                 Event::Apply(agency) => provision(&agency, &ctx).await,

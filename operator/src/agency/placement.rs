@@ -3,15 +3,19 @@
 //! function of the agency and a snapshot of jurisdictions, so it is unit-tested directly.
 
 use sanxiang_crds::conditions::reason;
-use sanxiang_crds::jurisdiction::{Jurisdiction, JurisdictionLevel, JurisdictionPolicies};
+use sanxiang_crds::jurisdiction::{Jurisdiction, JurisdictionLevel};
+use sanxiang_domain::policy::{EffectivePolicy, Loosening, PolicyLayer, PolicyLevel, inherit};
 
 use crate::naming::Placement;
 
-/// The agency's place and the policies that apply to it (its city's).
+/// The agency's place and the policies that apply to it: inherited from its province,
+/// city and county, each only tightening.
 #[derive(Clone, Debug)]
 pub struct Resolved {
     pub placement: Placement,
-    pub policies: JurisdictionPolicies,
+    pub policies: EffectivePolicy,
+    /// Values on the way that loosen a bound above them (not obeyed).
+    pub loosenings: Vec<Loosening>,
     /// The city's quota of agencies, if any.
     pub max_agencies: Option<u32>,
 }
@@ -87,15 +91,38 @@ pub fn resolve(
             ),
         });
     }
+    let province = city.spec.parent.as_deref().and_then(find);
+    let county_j = county.as_deref().and_then(find);
+    let (policies, loosenings) = inherit(&policy_layers(province, city, county_j));
     Ok(Resolved {
         placement: Placement {
             province: city.spec.parent.clone().unwrap_or_default(),
             city: city.spec.code.clone(),
             county,
         },
-        policies: city.spec.policies.clone(),
+        policies,
+        loosenings,
         max_agencies: city.spec.quota.max_agencies,
     })
+}
+
+/// The policy layers from the province down (pure); a missing province contributes none.
+pub fn policy_layers(
+    province: Option<&Jurisdiction>,
+    city: &Jurisdiction,
+    county: Option<&Jurisdiction>,
+) -> Vec<PolicyLayer> {
+    let layer = |level, j: &Jurisdiction| PolicyLayer {
+        level,
+        code: j.spec.code.clone(),
+        values: j.spec.policies.values(),
+    };
+    province
+        .map(|p| layer(PolicyLevel::Province, p))
+        .into_iter()
+        .chain(std::iter::once(layer(PolicyLevel::City, city)))
+        .chain(county.map(|c| layer(PolicyLevel::County, c)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,19 +130,44 @@ mod tests {
     use super::*;
 
     fn jurisdiction(level: &str, code: &str, parent: Option<&str>) -> Jurisdiction {
+        with_policies(level, code, parent, serde_json::json!({}))
+    }
+
+    fn with_policies(
+        level: &str,
+        code: &str,
+        parent: Option<&str>,
+        policies: serde_json::Value,
+    ) -> Jurisdiction {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "sanxiang.io/v1alpha1", "kind": "Jurisdiction",
             "metadata": {"name": format!("j-{code}")},
-            "spec": {"level": level, "code": code, "parent": parent, "displayName": code}
+            "spec": {"level": level, "code": code, "parent": parent, "displayName": code,
+                     "policies": policies}
         }))
         .unwrap()
     }
 
     fn world() -> Vec<Jurisdiction> {
         vec![
-            jurisdiction("Province", "210000", None),
-            jurisdiction("City", "211200", Some("210000")),
-            jurisdiction("County", "211221", Some("211200")),
+            with_policies(
+                "Province",
+                "210000",
+                None,
+                serde_json::json!({"legalReviewerRatioPermille": 60}),
+            ),
+            with_policies(
+                "City",
+                "211200",
+                Some("210000"),
+                serde_json::json!({"withdrawalDeadlineDays": 2}),
+            ),
+            with_policies(
+                "County",
+                "211221",
+                Some("211200"),
+                serde_json::json!({"withdrawalDeadlineDays": 1, "legalReviewerRatioPermille": 55}),
+            ),
             jurisdiction("City", "210100", Some("210000")),
             jurisdiction("County", "210102", Some("210100")),
         ]
@@ -133,6 +185,30 @@ mod tests {
         assert_eq!(r.placement.province, "210000");
         assert_eq!(r.placement.city, "211200");
         assert_eq!(r.placement.county.as_deref(), Some("211221"));
+    }
+
+    #[test]
+    fn county_and_province_policies_apply_with_their_level() {
+        let r = run("211221", Some("211200")).unwrap();
+        assert_eq!(r.policies.withdrawal_deadline_days.value, 1);
+        assert_eq!(
+            r.policies.withdrawal_deadline_days.source(),
+            "County 211221"
+        );
+        // The county's 55 loosens the province's 60: refused, the province's stays.
+        assert_eq!(r.policies.legal_reviewer_ratio_permille.value, 60);
+        assert_eq!(
+            r.policies.legal_reviewer_ratio_permille.source(),
+            "Province 210000"
+        );
+        assert_eq!(r.loosenings.len(), 1);
+        assert_eq!(r.loosenings[0].field, "legalReviewerRatioPermille");
+        let city = run("211200", Some("211200")).unwrap();
+        assert_eq!(
+            city.policies.withdrawal_deadline_days.source(),
+            "City 211200"
+        );
+        assert_eq!(city.policies.annual_statistics_due.source(), "National");
     }
 
     #[test]

@@ -118,6 +118,60 @@ pub fn provisioned_status<'p>(
     (status, first_error)
 }
 
+/// The status of a deleted agency whose deletion waits (pure): `DeletionBlocked=True`
+/// and `Ready=False`, both with `reason` and the message saying what is held and how to
+/// proceed.
+pub fn blocked_status(
+    before: &AgencyStatus,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: DateTime<Utc>,
+) -> AgencyStatus {
+    let mut status = before.clone();
+    set(
+        &mut status,
+        condition_type::DELETION_BLOCKED,
+        true,
+        reason,
+        message,
+        generation,
+        now,
+    );
+    set(
+        &mut status,
+        condition_type::READY,
+        false,
+        reason,
+        message,
+        generation,
+        now,
+    );
+    status
+}
+
+/// Writes the status of a deletion that waits, with an event when it is news.
+pub async fn deletion_blocked(
+    agency: &Agency,
+    ctx: &Context,
+    reason: &str,
+    message: &str,
+) -> Result<(), kube::Error> {
+    let before = agency.status.clone().unwrap_or_default();
+    let status = blocked_status(
+        &before,
+        reason,
+        message,
+        agency.metadata.generation,
+        Utc::now(),
+    );
+    write(agency, ctx, &status).await?;
+    if before != status {
+        publish(ctx, agency, EventType::Warning, reason, message).await;
+    }
+    Ok(())
+}
+
 /// Writes the status of a refused agency and says when to look again.
 pub async fn refused(
     agency: &Agency,
@@ -175,6 +229,7 @@ pub async fn provisioned(
     );
     // The agency has no stream of its own: its messages are held by these aggregates.
     status.streams = super::apply::aggregate_chain(&desired.placement);
+    status.effective_policies = Some(desired.policies.clone());
     let timer = ctx
         .metrics
         .phase
@@ -367,6 +422,35 @@ mod tests {
             &s.conditions,
             condition_type::DATABASE_READY
         ));
+    }
+
+    #[test]
+    fn a_blocked_deletion_says_why_in_ready_and_its_own_condition() {
+        let s = blocked_status(
+            &Default::default(),
+            reason::RECORDS_HELD,
+            "database x holds records: 1",
+            Some(3),
+            Utc::now(),
+        );
+        for type_ in [condition_type::DELETION_BLOCKED, condition_type::READY] {
+            let c = find_condition(&s.conditions, type_).unwrap();
+            assert_eq!(c.reason, reason::RECORDS_HELD);
+            assert_eq!(c.message, "database x holds records: 1");
+        }
+        assert!(is_condition_true(
+            &s.conditions,
+            condition_type::DELETION_BLOCKED
+        ));
+        assert!(!is_condition_true(&s.conditions, condition_type::READY));
+        let again = blocked_status(
+            &s,
+            reason::RECORDS_HELD,
+            "database x holds records: 1",
+            Some(3),
+            Utc::now(),
+        );
+        assert_eq!(again, s, "an unchanged block writes nothing");
     }
 
     #[test]

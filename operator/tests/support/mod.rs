@@ -123,6 +123,12 @@ pub fn credit_code(region: &str, n: u32) -> String {
     format!("{first17}{check}")
 }
 
+/// The user name of the platform's admin kubeconfig (group `system:masters`, which the
+/// chart counts among provincial IT).
+pub const ADMIN_USER: &str = "sanxiang-admin";
+
+/// An Agency; under `Delete` it records the admin as the provincial IT member who allowed
+/// it (admission requires the annotation).
 pub fn agency_yaml(
     name: &str,
     namespace: &str,
@@ -130,8 +136,13 @@ pub fn agency_yaml(
     policy: &str,
     serial: u32,
 ) -> String {
+    let annotations = if policy == "Delete" {
+        format!("  annotations:\n    sanxiang.io/delete-allowed-by: {ADMIN_USER}\n")
+    } else {
+        String::new()
+    };
     format!(
-        "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  jurisdiction: \"{jurisdiction}\"\n  displayName: \"{name} 执法局\"\n  creditCode: \"{}\"\n  categories: [Licensing, Penalty, Coercion]\n  database:\n    deletionPolicy: {policy}\n",
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{annotations}spec:\n  jurisdiction: \"{jurisdiction}\"\n  displayName: \"{name} 执法局\"\n  creditCode: \"{}\"\n  categories: [Licensing, Penalty, Coercion]\n  database:\n    deletionPolicy: {policy}\n",
         credit_code(jurisdiction, serial)
     )
 }
