@@ -6,6 +6,10 @@ sanxiang-domain (SANXIANG_CATEGORY_CODES) and the output path (SANXIANG_OPENAPI_
 """
 import json, os, sys
 
+sys.dont_write_bytecode = True  # the fragment module below must leave no cache in the tree
+
+import openapi_prepublication
+
 def ref(n): return {"$ref": f"#/components/schemas/{n}"}
 def body(schema, required=True): return {"required": required, "content": {"application/json": {"schema": schema}}}
 def ok(schema, code="200", desc="OK"): return {code: {"description": desc, "content": {"application/json": {"schema": schema}}}}
@@ -19,6 +23,9 @@ def q(name, desc, t="string", fmt=None):
     if fmt: s["format"] = fmt
     return {"name": name, "in": "query", "required": False, "schema": s, "description": desc}
 SEC = [{"bearer": []}]
+# Once an agency has a matter list in force, the matter decides the category (事前公开, issue 12).
+CATEGORY_FROM_MATTER = {**ref("Category"), "description": "From the matter once the agency has a matter list in force (must agree if given); required before"}
+MATTER_CODE = "Code of a matter on the agency's effective matter list (required once one is in force)"
 AUTHERR = errs(400, 401, 403, 404)
 
 def op(summary, tag, params=(), req=None, resp=None, errors=AUTHERR, secured=True, desc=None):
@@ -59,8 +66,9 @@ schemas = {
         "validOfficers": {"type": "integer"}, "validLegalReviewers": {"type": "integer"},
         "requiredLegalReviewers": {"type": "integer"}, "reviewerRatioMet": {"type": "boolean"}}},
   "ActionInput": {"type": "object", "additionalProperties": False,
-      "required": ["title", "category", "procedure", "kind", "target", "officerIds"],
-      "properties": {"title": {"type": "string"}, "category": ref("Category"), "procedure": ref("Procedure"),
+      "required": ["title", "procedure", "kind", "target", "officerIds"],
+      "properties": {"title": {"type": "string"}, "category": CATEGORY_FROM_MATTER, "procedure": ref("Procedure"),
+        "matter": {"type": "string", "description": MATTER_CODE},
         "kind": {"type": "string", "enum": ["seizure_detention", "forced_demolition", "personal_liberty",
             "on_site_enforcement", "evidence_collection", "hearing", "lodged_service", "service_by_announcement", "other"],
             "description": "seizure_detention, forced_demolition and personal_liberty require full-process A/V recording"},
@@ -95,14 +103,15 @@ schemas = {
         "idNumber": {"type": "string", "description": "Resident ID number, or the organisation's unified social credit code"},
         "phone": {"type": "string"}, "address": {"type": "string"}, "isMinor": {"type": "boolean"}}},
   "DecisionInput": {"type": "object", "additionalProperties": False,
-      "required": ["documentNumber", "category", "procedure", "party", "facts", "legalBasis", "conclusion"],
-      "properties": {"documentNumber": {"type": "string"}, "category": ref("Category"), "procedure": ref("Procedure"),
+      "required": ["documentNumber", "procedure", "party", "facts", "legalBasis", "conclusion"],
+      "properties": {"documentNumber": {"type": "string"}, "category": CATEGORY_FROM_MATTER, "procedure": ref("Procedure"),
         "actionId": {"type": "string", "format": "uuid"}, "party": ref("PartyInput"),
         "otherPersons": {"type": "array", "items": {"type": "string"}, "maxItems": 50, "description": "Natural persons other than the party named in the text (masked on publication)"},
         "involvesSecrets": {"type": "boolean", "description": "Not published online, with notOnlineBasis and the agency admin's approval"},
         "notOnlineBasis": {"type": "string", "description": "Legal basis for not publishing online"},
         "publishAfterProcessing": {"type": "boolean", "description": "Involves secrets or privacy but is published after redaction"}, "facts": {"type": "string"}, "legalBasis": {"type": "string"},
-        "conclusion": {"type": "string"}, "matter": {"type": "string", "description": "Catalog code; catalog matters need legal review"},
+        "conclusion": {"type": "string"}, "matter": {"type": "string", "description": MATTER_CODE},
+        "discretion": ref("DecisionDiscretion"),
         "majorCriteria": {"type": "object", "additionalProperties": False, "properties": {
             "hearingHeld": {"type": "boolean"}, "majorPublicInterest": {"type": "boolean"},
             "majorSocialImpact": {"type": "boolean"}, "majorRights": {"type": "boolean"}, "complex": {"type": "boolean"}}}}},
@@ -262,6 +271,9 @@ paths = {
               "source": {"type": "string"}, "correctionReason": {"type": "string"}}}, False),
           resp=ok(ref("Statistics"), "201", "Created"), errors=errs(400, 401, 403, 404, 409, 422))},
 }
+
+schemas.update(openapi_prepublication.SCHEMAS)
+paths.update(openapi_prepublication.paths(A))
 
 doc = {
   "openapi": "3.0.3",
