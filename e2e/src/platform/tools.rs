@@ -20,6 +20,11 @@ pub struct Tools {
     pub nats_server: PathBuf,
     pub prometheus: PathBuf,
     pub promtool: PathBuf,
+    /// Debian's `prometheus-alertmanager` package (the program is named after the package).
+    #[serde(default = "default_alertmanager")]
+    pub alertmanager: PathBuf,
+    #[serde(default = "default_amtool")]
+    pub amtool: PathBuf,
 }
 
 impl Tools {
@@ -58,8 +63,18 @@ impl Tools {
             nats_server: nats.join("nats-server"),
             prometheus: debian_program("prometheus", "prometheus")?,
             promtool: debian_program("promtool", "prometheus")?,
+            alertmanager: debian_program("prometheus-alertmanager", "prometheus-alertmanager")?,
+            amtool: debian_program("amtool", "prometheus-alertmanager")?,
         })
     }
+}
+
+fn default_alertmanager() -> PathBuf {
+    PathBuf::from("/usr/bin/prometheus-alertmanager")
+}
+
+fn default_amtool() -> PathBuf {
+    PathBuf::from("/usr/bin/amtool")
 }
 
 /// PostgreSQL's server programs live outside PATH on Debian; take the newest installed.
