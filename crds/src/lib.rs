@@ -12,6 +12,11 @@
 //! | [`SupervisionPlan`] | namespaced | `splan` | [`plan`] (due dates: [`schedule`]) |
 //! | [`WorkCalendar`] | cluster | `wcal` | [`calendar`] |
 //!
+//! Besides its own kinds the crate defines the subset of prometheus-operator's
+//! `AlertmanagerConfig` that Sanxiang renders for the local Alertmanager
+//! ([`alertmanager_config`]); its CRD is generated separately
+//! ([`alertmanager_config_crd_manifest`]) because a cluster with prometheus-operator already has it.
+//!
 //! Why one crate: the operator, the tenant service and the e2e tests must agree on the
 //! types, on the validation rules, and on working-day arithmetic. Each schema carries CEL
 //! rules so that `kubectl apply` rejects mistakes at once; the same rules exist as
@@ -29,6 +34,7 @@ pub use sanxiang_domain as domain;
 pub use sanxiang_domain::{credit_code, field_error};
 
 pub mod agency;
+pub mod alertmanager_config;
 pub mod calendar;
 pub mod codes;
 pub mod conditions;

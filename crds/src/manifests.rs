@@ -97,6 +97,38 @@ pub fn crd_manifests() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the AlertmanagerConfig CRD goes: the local platform's ecosystem CRDs (installed
+/// with the apiserver) and the chart, where a value decides whether it is installed (on a
+/// cluster with prometheus-operator, that operator owns it).
+pub const ALERTMANAGER_CONFIG_CRD_FIXTURE: &str =
+    "e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml";
+pub const ALERTMANAGER_CONFIG_CRD_TEMPLATE: &str =
+    "charts/sanxiang/templates/alertmanagerconfig-crd.yaml";
+
+/// `(path from the workspace root, contents)` of the generated AlertmanagerConfig CRD files.
+pub fn alertmanager_config_crd_manifest() -> Vec<(&'static str, String)> {
+    use crate::alertmanager_config::AlertmanagerConfig;
+    let yaml = serde_yaml::to_string(&AlertmanagerConfig::crd()).expect("a CRD serializes to YAML");
+    // `helm uninstall` must not take every city's routing with it.
+    let mut kept = AlertmanagerConfig::crd();
+    kept.metadata.annotations =
+        Some([("helm.sh/resource-policy".to_string(), "keep".to_string())].into());
+    let kept = serde_yaml::to_string(&kept).expect("a CRD serializes to YAML");
+    let template = format!(
+        "{{{{- /* {header} */ -}}}}\n\
+         {{{{- if .Values.alerts.installAlertmanagerConfigCRD }}}}\n\
+         {kept}{{{{- end }}}}\n",
+        header = GENERATED_HEADER.trim_start_matches("# ").trim_end(),
+    );
+    vec![
+        (
+            ALERTMANAGER_CONFIG_CRD_FIXTURE,
+            format!("{GENERATED_HEADER}{yaml}"),
+        ),
+        (ALERTMANAGER_CONFIG_CRD_TEMPLATE, template),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

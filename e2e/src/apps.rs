@@ -55,6 +55,9 @@ pub struct AppPorts {
     pub portal: u16,
     #[serde(default)]
     pub portal_admin: u16,
+    /// Alertmanager (0 in an older apps.json: chosen on the next `up`).
+    #[serde(default)]
+    pub alertmanager: u16,
 }
 
 impl AppPorts {
@@ -62,9 +65,14 @@ impl AppPorts {
         let path = p.state_dir.join("apps.json");
         if let Ok(text) = fs::read_to_string(&path) {
             let mut ports: Self = serde_json::from_str(&text)?;
-            if ports.portal == 0 {
-                ports.portal = process::free_port()?;
-                ports.portal_admin = process::free_port()?;
+            if ports.portal == 0 || ports.alertmanager == 0 {
+                if ports.portal == 0 {
+                    ports.portal = process::free_port()?;
+                    ports.portal_admin = process::free_port()?;
+                }
+                if ports.alertmanager == 0 {
+                    ports.alertmanager = process::free_port()?;
+                }
                 fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
             }
             return Ok(ports);
@@ -76,6 +84,7 @@ impl AppPorts {
             prometheus: process::free_port()?,
             portal: process::free_port()?,
             portal_admin: process::free_port()?,
+            alertmanager: process::free_port()?,
         };
         fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
         Ok(ports)
@@ -97,6 +106,13 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     }
     let ports = AppPorts::load_or_create(&p)?;
     p.install_sanxiang_crds()?;
+    // The ecosystem CRDs again: a platform started before one was added lacks it.
+    process::run(
+        p.kubectl()
+            .args(["apply", "--server-side", "--force-conflicts", "-f"])
+            .arg(workspace_root().join("e2e/fixtures/ecosystem-crds")),
+        "installing ecosystem CRDs",
+    )?;
     for year in ["2025", "2026"] {
         let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
         p.kubectl_apply(&fs::read_to_string(path)?)?;
@@ -131,6 +147,11 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     operator.push(
         "--runbook-base-url=https://github.com/sanxiang/sanxiang/blob/main/docs/runbooks".into(),
     );
+    // Alerts link the agency's page on the local portal.
+    operator.push(format!(
+        "--portal-base-url=http://127.0.0.1:{}",
+        ports.portal
+    ));
     let spawn = Spawn {
         name: "sanxiang-operator",
         program: &bins.operator,
@@ -173,6 +194,23 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     };
     start(&mut p, "tenant-service", spawn, &|| {
         healthy(ports.tenant_admin, "/live")
+    })?;
+
+    // Alertmanager, routing by the cities' AlertmanagerConfigs (rendered by the sync loop
+    // below; until its first pass, routing nothing).
+    let alertmanager_dir = p.state_dir.join("alertmanager");
+    crate::alerting::ensure_initial_config(&alertmanager_dir)?;
+    let alertmanager_bin = p.tools.alertmanager.clone();
+    let spawn = Spawn {
+        name: "alertmanager",
+        program: &alertmanager_bin,
+        args: crate::alerting::alertmanager_args(&alertmanager_dir, ports.alertmanager),
+        log: p.log("alertmanager"),
+        user: None,
+        env: Vec::new(),
+    };
+    start(&mut p, "alertmanager", spawn, &|| {
+        healthy(ports.alertmanager, "/-/ready")
     })?;
 
     let prometheus_dir = p.state_dir.join("prometheus");
@@ -256,6 +294,7 @@ fn name_needle(name: &str) -> &str {
         "tenant-service" => "sanxiang-tenant-service",
         "disclosure-platform" => "sanxiang-disclosure",
         "rules-sync" => "rules-sync",
+        "alertmanager" => "prometheus-alertmanager",
         other => other,
     }
 }
@@ -277,6 +316,7 @@ fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
     format!(
         "# Written by sanxiang-local.\nglobal:\n  scrape_interval: 10s\n  evaluation_interval: 10s\n\
          rule_files:\n  - {rules}/*.yaml\n\
+         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am}']\n\
          scrape_configs:\n\
          \x20 - job_name: sanxiang-operator\n    static_configs:\n      - targets: ['127.0.0.1:{op}']\n\
          \x20 - job_name: sanxiang-tenant-service\n    static_configs:\n      - targets: ['127.0.0.1:{ts}']\n\
@@ -285,6 +325,7 @@ fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
         op = ports.operator_admin,
         ts = ports.tenant_admin,
         dp = ports.portal_admin,
+        am = ports.alertmanager,
     )
 }
 
@@ -346,12 +387,32 @@ pub fn sync_rules_once(p: &Platform, rules_dir: &Path) -> Result<bool> {
     Ok(changed)
 }
 
-/// Runs the rule sync forever (the `rules-sync` process).
+/// Runs the rule sync forever (the `rules-sync` process): PrometheusRules into Prometheus,
+/// AlertmanagerConfigs into Alertmanager ([`crate::alerting`]).
 pub fn rules_sync_loop(p: &Platform) -> Result<()> {
     let ports = AppPorts::load_or_create(p)?;
     let rules_dir = p.state_dir.join("prometheus/rules");
     fs::create_dir_all(&rules_dir)?;
+    let alertmanager_dir = p.state_dir.join("alertmanager");
+    let mut reported = String::new();
     loop {
+        match crate::alerting::sync_alertmanager_once(
+            p,
+            &alertmanager_dir,
+            Some(ports.alertmanager),
+        ) {
+            Ok(outcome) => {
+                // Said once per change; the objects' Accepted conditions say it for good.
+                let now = format!("{:?}", outcome.rejected);
+                if now != reported {
+                    for (object, errors) in &outcome.rejected {
+                        eprintln!("rules-sync: AlertmanagerConfig {object} left out: {errors:?}");
+                    }
+                    reported = now;
+                }
+            }
+            Err(e) => eprintln!("rules-sync: alertmanager: {e:#}"),
+        }
         match sync_rules_once(p, &rules_dir) {
             Ok(true) => match process::http_request(ports.prometheus, "POST", "/-/reload") {
                 Ok((200, _)) => {}
@@ -407,6 +468,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          portal           http://127.0.0.1:{portal}/  (公示平台 of Liaoning; API http://127.0.0.1:{portal}/api/v1/openapi.json)\n\
          sign-in          {issuer}  (Ory Hydra; users of e2e/fixtures/oidc/users.json, password {pw}, client {client})\n\
          prometheus       http://127.0.0.1:{prom}/alerts  (none should fire: the demo data publishes what it issues, withdraws what it revokes and reports 2025)\n\
+         alertmanager     http://127.0.0.1:{am}/#/status  (routes: each city's AlertmanagerConfig, `kubectl get amcfg -A`)\n\
          logs             {logs}\n\n\
          Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
         api = p.apiserver_url(),
@@ -418,6 +480,7 @@ pub fn summary(p: &Platform) -> Result<String> {
         ta = ports.tenant_api,
         tm = ports.tenant_admin,
         prom = ports.prometheus,
+        am = ports.alertmanager,
         portal = ports.portal,
         issuer = p.oidc_issuer(),
         pw = crate::platform::SAMPLE_PASSWORD,

@@ -14,9 +14,12 @@
 //! - [`operator`] runs the real operator binary against the platform and installs the
 //!   CRDs.
 //!
+//! - [`alerting`] runs Alertmanager and renders the cities' AlertmanagerConfigs for it.
+//!
 //! The `sanxiang-local` binary is the command-line face of [`platform`]: `up`, `down`,
 //! `status`, `env`.
 
+pub mod alerting;
 pub mod apps;
 pub mod demo;
 pub mod operator;

@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value, json};
 
 /// Alerts of the per-agency PrometheusRule, in the order they appear.
@@ -72,6 +72,7 @@ pub const RESERVED_LABELS: &[&str] = &[
     "city",
     "county",
     "agency",
+    "agency_name",
     "plan",
     "milestone",
     "due",
@@ -96,6 +97,15 @@ pub struct MilestoneOccurrence {
 pub struct AgencyAlertInput<'a> {
     /// Agency object name (the `agency` label of the tenant service's metrics).
     pub agency: &'a str,
+    /// The agency's name as people know it (`spec.displayName`): label `agency_name`,
+    /// and the subject of every summary.
+    pub display_name: &'a str,
+    /// The agency's page on the disclosure platform (annotation `agency_url`), when the
+    /// operator knows the platform's address.
+    pub agency_url: Option<&'a str>,
+    /// First day the agency existed (00:00 Asia/Shanghai of its creation): no statistics
+    /// are asked for years before it, and no milestone that fell due before it is missed.
+    pub existed_since: Option<NaiveDate>,
     /// Namespace of the Agency object.
     pub namespace: &'a str,
     /// GB/T 2260 codes of the agency's province, city and county (`-` when city-level).
@@ -222,6 +232,7 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
         ("city".to_string(), input.city.to_string()),
         ("county".to_string(), input.county.to_string()),
         ("agency".to_string(), input.agency.to_string()),
+        ("agency_name".to_string(), input.display_name.to_string()),
     ];
     for (k, v) in input.routing_labels {
         if valid_label_name(k) && !RESERVED_LABELS.contains(&k.as_str()) {
@@ -229,10 +240,16 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
         }
     }
     let who = template_text(&format!(
-        "{} ({}/{}/{})",
-        input.agency, input.province, input.city, input.county
+        "{} ({}, {}/{}/{})",
+        input.display_name, input.agency, input.province, input.city, input.county
     ));
-    let name = template_text(input.agency);
+    let name = template_text(input.display_name);
+    // The oldest due date among the overdue, read from the tenant service's gauge when the
+    // annotation is expanded (its value is 00:00 UTC of the date, so it formats as one).
+    let oldest_due = format!(
+        "{{{{ with query `max by ({PLACEMENT}) (sanxiang_disclosures_oldest_overdue_due_date{{{selector}}}) > 0` }}}}\
+         {{{{ (. | first | value | toTime).Format \"2006-01-02\" }}}}{{{{ else }}}}unknown{{{{ end }}}}"
+    );
     let permille = input.reviewer_ratio_permille;
     let percent = format!("{}.{}%", permille / 10, permille % 10);
 
@@ -243,11 +260,15 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
             for_: None,
             severity: "warning",
             labels: identity.clone(),
-            summary: format!("Enforcement decisions of {name} are past their disclosure deadline."),
+            summary: format!(
+                "{name}: {{{{ $value | humanize }}}} enforcement decision(s) past their \
+                 disclosure deadline."
+            ),
             description: format!(
                 "{{{{ $value | humanize }}}} decision(s) issued by {who} passed their \
                  disclosure due date without being published (7 working days for licensing \
-                 and penalty decisions, 20 for the others, unless an override applies)."
+                 and penalty decisions, 20 for the others, unless an override applies); the \
+                 oldest was due on {oldest_due}."
             ),
         },
         Rule {
@@ -256,7 +277,9 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
             for_: None,
             severity: "critical",
             labels: identity.clone(),
-            summary: format!("Revoked decisions of {name} are still published."),
+            summary: format!(
+                "{name}: {{{{ $value | humanize }}}} revoked decision(s) still published."
+            ),
             description: format!(
                 "{{{{ $value | humanize }}}} published decision(s) of {who} were revoked, \
                  found illegal or ordered remade and are still on the disclosure platform \
@@ -282,6 +305,7 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
                  enforcement officers; the policy requires at least {percent}."
             ),
         },
+        // Only for a year the agency existed in (a fresh tenant owes nothing for the past).
         Rule {
             alert: "SanxiangAnnualStatisticsMissing",
             expr: format!(
@@ -304,12 +328,31 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
             ),
         },
     ];
+    let owes_statistics = input
+        .existed_since
+        .is_none_or(|d| d.year() <= input.annual_statistics_year);
+    let to_json = |r: &Rule| {
+        let mut v = r.to_json(input.runbook_base_url);
+        if let Some(url) = input.agency_url {
+            v["annotations"]["agency_url"] = url.into();
+        }
+        v
+    };
     let mut groups = vec![json!({
         "name": format!("sanxiang.agency.{}.{}", input.namespace, input.agency),
-        "rules": compliance.iter().map(|r| r.to_json(input.runbook_base_url)).collect::<Vec<_>>(),
+        "rules": compliance
+            .iter()
+            .filter(|r| owes_statistics || r.alert != "SanxiangAnnualStatisticsMissing")
+            .map(to_json)
+            .collect::<Vec<_>>(),
     })];
 
-    let mut milestones: Vec<&MilestoneOccurrence> = input.milestones.iter().collect();
+    // Occurrences that fell due before the agency existed are nobody's miss.
+    let mut milestones: Vec<&MilestoneOccurrence> = input
+        .milestones
+        .iter()
+        .filter(|m| input.existed_since.is_none_or(|d| m.due >= d))
+        .collect();
     milestones.sort_by(|a, b| {
         (&a.plan, &a.milestone, a.due, &a.task, a.due_soon_from).cmp(&(
             &b.plan,
@@ -368,7 +411,7 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
     if !milestone_rules.is_empty() {
         groups.push(json!({
             "name": format!("sanxiang.milestones.{}.{}", input.namespace, input.agency),
-            "rules": milestone_rules.iter().map(|r| r.to_json(input.runbook_base_url)).collect::<Vec<_>>(),
+            "rules": milestone_rules.iter().map(to_json).collect::<Vec<_>>(),
         }));
     }
     json!({ "groups": groups })
@@ -619,6 +662,9 @@ mod tests {
     fn spec_with(routing: &BTreeMap<String, String>, milestones: &[MilestoneOccurrence]) -> Value {
         agency_rule_spec(&AgencyAlertInput {
             agency: "tieling-market",
+            display_name: "铁岭县市场监督管理局",
+            agency_url: Some("https://portal.example/agencies/tieling-market"),
+            existed_since: None,
             namespace: "sx-211200",
             province: "210000",
             city: "211200",
@@ -802,6 +848,73 @@ mod tests {
                     .starts_with("https://sanxiang.example/docs/runbooks/Sanxiang")
             );
         }
+    }
+
+    #[test]
+    fn alerts_name_the_agency_and_link_its_page() {
+        let spec = spec_with(&BTreeMap::new(), &[]);
+        let overdue = rules(&spec)
+            .into_iter()
+            .find(|r| r["alert"] == "SanxiangDisclosureOverdue")
+            .unwrap();
+        assert_eq!(overdue["labels"]["agency_name"], "铁岭县市场监督管理局");
+        let a = &overdue["annotations"];
+        assert_eq!(
+            a["summary"],
+            "铁岭县市场监督管理局: {{ $value | humanize }} enforcement decision(s) past their disclosure deadline."
+        );
+        assert!(
+            a["description"].as_str().unwrap().contains(
+                "{{ with query `max by (province, city, county, agency) (sanxiang_disclosures_oldest_overdue_due_date{province=\"210000\", city=\"211200\", county=\"211221\", agency=\"tieling-market\"}) > 0` }}"
+            ),
+            "{a}"
+        );
+        assert_eq!(
+            a["agency_url"],
+            "https://portal.example/agencies/tieling-market"
+        );
+    }
+
+    #[test]
+    fn a_fresh_agency_owes_nothing_from_before_it_existed() {
+        let routing = BTreeMap::new();
+        let ms = milestones();
+        let input = |since: Option<NaiveDate>| AgencyAlertInput {
+            agency: "tieling-market",
+            display_name: "铁岭县市场监督管理局",
+            agency_url: None,
+            existed_since: since,
+            namespace: "sx-211200",
+            province: "210000",
+            city: "211200",
+            county: "211221",
+            reviewer_ratio_permille: 50,
+            routing_labels: &routing,
+            milestones: &ms,
+            annual_statistics_year: 2025,
+            annual_statistics_due: date("2026-01-31"),
+            runbook_base_url: "https://runbooks.example/docs/runbooks/",
+        };
+        // Created in 2026: the 2025 statistics and the 2019 milestone are not its duty.
+        let fresh = agency_rule_spec(&input(Some(date("2026-03-02"))));
+        let names = alert_names(&fresh);
+        assert!(
+            !names.iter().any(|n| n == "SanxiangAnnualStatisticsMissing"),
+            "{names:?}"
+        );
+        let dues: Vec<_> = rules(&fresh)
+            .iter()
+            .filter_map(|r| r["labels"]["due"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(dues, ["2026-12-21", "2026-12-21"]);
+        // Created during 2025 (or unknown): it owes 2025's statistics.
+        for since in [Some(date("2025-12-31")), None] {
+            let names = alert_names(&agency_rule_spec(&input(since)));
+            assert!(names.iter().any(|n| n == "SanxiangAnnualStatisticsMissing"));
+        }
+        // An occurrence due on the day of creation still counts.
+        let same_day = agency_rule_spec(&input(Some(date("2019-11-30"))));
+        assert_eq!(alert_names(&same_day).len(), 4 + 4);
     }
 
     #[test]

@@ -111,6 +111,11 @@ pub struct Config {
     )]
     pub runbook_base_url: String,
 
+    /// Base URL of the province's disclosure platform: alerts link the agency's page,
+    /// `<url>/agencies/<agency>` (annotation `agency_url`). Unset: no link.
+    #[arg(long, env = "SANXIANG_PORTAL_BASE_URL")]
+    pub portal_base_url: Option<String>,
+
     /// Namespace of the leader-election Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "sanxiang-system")]
     pub lease_namespace: String,

@@ -426,6 +426,24 @@ pub fn build_rbac(
             ),
             // Read what the operator reports; the status is the operator's to write.
             rule(&["agencies/status", "supervisionplans/status"], &["get"]),
+            // The city's alert routing (prometheus-operator's AlertmanagerConfig); its
+            // renderer confines it to the city's alerts.
+            PolicyRule {
+                api_groups: Some(vec!["monitoring.coreos.com".into()]),
+                resources: Some(vec!["alertmanagerconfigs".into()]),
+                verbs: [
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ]
+                .map(String::from)
+                .to_vec(),
+                ..Default::default()
+            },
+            PolicyRule {
+                api_groups: Some(vec!["monitoring.coreos.com".into()]),
+                resources: Some(vec!["alertmanagerconfigs/status".into()]),
+                verbs: vec!["get".into()],
+                ..Default::default()
+            },
             PolicyRule {
                 // Events explain failures (kubectl describe agency).
                 api_groups: Some(vec!["".into(), "events.k8s.io".into()]),

@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod agency;
+pub mod alertmanager;
 pub mod alerts;
 pub mod apply;
 pub mod calendar_watch;

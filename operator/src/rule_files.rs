@@ -48,6 +48,9 @@ pub fn dashboard_sample_rules() -> String {
     ];
     let spec = agency_rule_spec(&AgencyAlertInput {
         agency: "tieling-market",
+        display_name: "铁岭市市场监督管理局",
+        agency_url: Some("https://portal.sanxiang.example/agencies/tieling-market"),
+        existed_since: None,
         namespace: "sx-211200",
         province: "210000",
         city: "211200",

@@ -78,6 +78,9 @@ fn sample_agency_spec(year: i32) -> Value {
     let routing = BTreeMap::from([("team".to_string(), "market".to_string())]);
     agency_rule_spec(&AgencyAlertInput {
         agency: "tieling-market",
+        display_name: "铁岭县市场监督管理局",
+        agency_url: Some("https://portal.sanxiang.example/agencies/tieling-market"),
+        existed_since: None,
         namespace: "sx-211200",
         province: "210000",
         city: "211200",

@@ -10,6 +10,8 @@ pub const TENANT_LABELS: [&str; 4] = ["province", "city", "county", "agency"];
 pub struct Metrics {
     pub registry: Registry,
     pub disclosures_overdue: IntGaugeVec,
+    /// The oldest due date among the overdue disclosures, as 00:00 UTC of that date.
+    pub disclosures_oldest_overdue_due_date: IntGaugeVec,
     pub disclosures_due_soon: IntGaugeVec,
     pub withdrawals_overdue: IntGaugeVec,
     pub reviews_pending: IntGaugeVec,
@@ -79,6 +81,13 @@ impl Metrics {
                 r,
                 "sanxiang_disclosures_overdue",
                 "Issued decisions past their disclosure due date and not published",
+                &[],
+            ),
+            disclosures_oldest_overdue_due_date: gauge(
+                r,
+                "sanxiang_disclosures_oldest_overdue_due_date",
+                "Oldest disclosure due date among the overdue decisions, as the Unix time of \
+                 00:00 UTC of that date so that it formats as the date (0 if none)",
                 &[],
             ),
             disclosures_due_soon: gauge(
@@ -226,6 +235,7 @@ impl Metrics {
     pub fn forget_tenant(&self, labels: &[&str; 4]) {
         for g in [
             &self.disclosures_overdue,
+            &self.disclosures_oldest_overdue_due_date,
             &self.disclosures_due_soon,
             &self.withdrawals_overdue,
             &self.reviews_pending,

@@ -11,6 +11,8 @@ use std::time::Duration;
 #[derive(Debug, Default, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Counts {
     pub disclosures_overdue: i64,
+    /// Unix time of 00:00 UTC of the oldest overdue disclosure's due date (0 if none).
+    pub oldest_overdue_disclosure_due: i64,
     pub disclosures_due_soon: i64,
     pub withdrawals_overdue: i64,
     pub reviews_pending: i64,
@@ -84,6 +86,9 @@ async fn scan_with(
         "SELECT \
           (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL \
              AND disclosure_due < $1) AS disclosures_overdue, \
+          (SELECT COALESCE(EXTRACT(EPOCH FROM min(disclosure_due)::timestamp), 0)::bigint FROM decisions \
+             WHERE status = 'issued' AND publish_online AND published_at IS NULL \
+             AND disclosure_due < $1) AS oldest_overdue_disclosure_due, \
           (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL \
              AND disclosure_due >= $1 AND disclosure_due <= $2) AS disclosures_due_soon, \
           (SELECT count(*) FROM decisions WHERE status = 'revoked' AND published_at IS NOT NULL \
@@ -136,6 +141,9 @@ async fn scan_with(
     m.disclosures_overdue
         .with_label_values(&l)
         .set(counts.disclosures_overdue);
+    m.disclosures_oldest_overdue_due_date
+        .with_label_values(&l)
+        .set(counts.oldest_overdue_disclosure_due);
     m.disclosures_due_soon
         .with_label_values(&l)
         .set(counts.disclosures_due_soon);

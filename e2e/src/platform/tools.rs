@@ -25,6 +25,11 @@ pub struct Tools {
     pub hydra_login: PathBuf,
     pub prometheus: PathBuf,
     pub promtool: PathBuf,
+    /// Debian's `prometheus-alertmanager` package (the program is named after the package).
+    #[serde(default = "default_alertmanager")]
+    pub alertmanager: PathBuf,
+    #[serde(default = "default_amtool")]
+    pub amtool: PathBuf,
 }
 
 impl Tools {
@@ -66,8 +71,18 @@ impl Tools {
             hydra_login: hydra.join("sanxiang-login"),
             prometheus: debian_program("prometheus", "prometheus")?,
             promtool: debian_program("promtool", "prometheus")?,
+            alertmanager: debian_program("prometheus-alertmanager", "prometheus-alertmanager")?,
+            amtool: debian_program("amtool", "prometheus-alertmanager")?,
         })
     }
+}
+
+fn default_alertmanager() -> PathBuf {
+    PathBuf::from("/usr/bin/prometheus-alertmanager")
+}
+
+fn default_amtool() -> PathBuf {
+    PathBuf::from("/usr/bin/amtool")
 }
 
 /// PostgreSQL's server programs live outside PATH on Debian; take the newest installed.

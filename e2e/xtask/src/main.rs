@@ -4,6 +4,7 @@
 //! | files | generated from |
 //! |---|---|
 //! | `crds/yaml/*.yaml`, `charts/sanxiang/crds/*.yaml` | the CRD types (`sanxiang_crds::crd_manifests`) |
+//! | `e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml`, `charts/sanxiang/templates/alertmanagerconfig-crd.yaml` | the AlertmanagerConfig subset (`sanxiang_crds::alertmanager_config_crd_manifest`) |
 //! | `charts/sanxiang/templates/prometheusrule-global.yaml`, `dashboards/tests/sample-rules.yaml` | the alert builder (`sanxiang_operator::rule_files`) |
 //! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
 //! | `tenant-service/openapi.json` | `tenant-service/tools/gen_openapi.py`, given the category codes of `sanxiang_domain` |
@@ -39,6 +40,12 @@ fn crds() -> Vec<Generated> {
                 contents: contents.into_bytes(),
             });
         }
+    }
+    for (path, contents) in sanxiang_crds::alertmanager_config_crd_manifest() {
+        out.push(Generated {
+            path: path.into(),
+            contents: contents.into_bytes(),
+        });
     }
     out
 }

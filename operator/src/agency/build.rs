@@ -57,6 +57,7 @@ pub fn desired(
     inputs: &Inputs,
     resolved: &Resolved,
     runbook_base_url: &str,
+    portal_base_url: Option<&str>,
 ) -> Desired {
     let placement = resolved.placement.clone();
     let names = naming::agency_names(&inputs.namespace, &inputs.name, &placement);
@@ -69,7 +70,15 @@ pub fn desired(
         &resolved.policies,
     );
     let meta = tenant_metadata(&contract, &owner, &inputs.namespace);
-    let alerts = alert_rule(agency, inputs, resolved, &names, &meta, runbook_base_url);
+    let alerts = alert_rule(
+        agency,
+        inputs,
+        resolved,
+        &names,
+        &meta,
+        runbook_base_url,
+        portal_base_url,
+    );
     Desired {
         placement,
         names,
@@ -89,6 +98,7 @@ fn alert_rule(
     names: &AgencyNames,
     meta: &ObjectMeta,
     runbook_base_url: &str,
+    portal_base_url: Option<&str>,
 ) -> Result<AlertRule, (&'static str, String)> {
     let calendar = inputs
         .calendar
@@ -112,8 +122,17 @@ fn alert_rule(
             reason::INVALID_SPEC,
             "policies.annualStatisticsDue is not a date".to_string(),
         ))?;
+    let agency_url = portal_base_url
+        .map(|base| format!("{}/agencies/{}", base.trim_end_matches('/'), inputs.name));
     let spec = agency_rule_spec(&AgencyAlertInput {
         agency: &inputs.name,
+        display_name: &agency.spec.display_name,
+        agency_url: agency_url.as_deref(),
+        existed_since: agency
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| sanxiang_domain::china_date(t.0)),
         namespace: &inputs.namespace,
         province: &resolved.placement.province,
         city: &resolved.placement.city,

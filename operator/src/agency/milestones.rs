@@ -54,6 +54,12 @@ pub fn for_agency(
         Some(placement.province.as_str()),
     ];
     for plan in plans {
+        // An occurrence that fell due before the plan was issued is not missed.
+        let issued = plan
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| sanxiang_domain::china_date(t.0));
         for m in &plan.spec.milestones {
             let by_jurisdiction = m
                 .responsible
@@ -90,6 +96,10 @@ pub fn for_agency(
                 None => Vec::new(),
             };
             let next = keep(next_due(&m.schedule, calendar, today).map(Vec::from_iter))?;
+            let past: Vec<NaiveDate> = past
+                .into_iter()
+                .filter(|d| issued.is_none_or(|i| *d >= i))
+                .collect();
             for due in past.last().into_iter().chain(next.first()) {
                 let from = due_soon_from(calendar, *due, m.schedule.due_soon_working_days);
                 let Some(from) = keep(from.map(|d| vec![d]))?.pop() else {
@@ -222,6 +232,28 @@ mod tests {
         assert_eq!(dues, ["2026-11-20", "2026-12-21"]);
         // Three working days before Monday the 21st: from Wednesday the 16th.
         assert_eq!(got[1].due_soon_from.to_string(), "2026-12-16");
+    }
+
+    #[test]
+    fn occurrences_before_the_plan_was_issued_are_not_missed() {
+        let mut p = plan(&["210100"]);
+        p.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            "2026-11-25T02:00:00Z".parse().unwrap(),
+        ));
+        // Issued on 2026-11-25: November's report (due the 20th) was never asked for.
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .unwrap()
+            .occurrences;
+        let dues: Vec<String> = got.iter().map(|o| o.due.to_string()).collect();
+        assert_eq!(dues, ["2026-12-21"]);
+        // Issued on the due day itself: it counts.
+        p.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            "2026-11-19T17:00:00Z".parse().unwrap(),
+        ));
+        let got = for_county_agency(&p, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .unwrap()
+            .occurrences;
+        assert_eq!(got.len(), 2);
     }
 
     #[test]

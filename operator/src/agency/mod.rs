@@ -127,7 +127,13 @@ async fn provision(agency: &Agency, ctx: &Context) -> Result<Action, Error> {
     {
         return Ok(status::refused(agency, ctx, &refusal).await?);
     }
-    let desired = build::desired(agency, &inputs, &resolved, &ctx.config.runbook_base_url);
+    let desired = build::desired(
+        agency,
+        &inputs,
+        &resolved,
+        &ctx.config.runbook_base_url,
+        ctx.config.portal_base_url.as_deref(),
+    );
     let parts = apply::apply_parts(agency, ctx, &desired).await;
     Ok(status::provisioned(agency, ctx, &desired, &parts).await?)
 }

@@ -1,0 +1,515 @@
+//! Alerts that reach people, with real programs only: two cities, each with an agency and
+//! its own `AlertmanagerConfig` routing to a webhook; the tenant service (clock weeks
+//! ahead) holds an undisclosed decision in city A only; a real Prometheus evaluates the
+//! operator's rules and sends to a real Alertmanager configured from the
+//! AlertmanagerConfigs. City A's webhook receives the overdue disclosure, naming the
+//! agency's display name and the count; city B's webhook, although B's route tries to
+//! match every city (`city=~".+"`), receives nothing; and a broken AlertmanagerConfig in
+//! city B is refused with a condition naming its field without disturbing A's routing.
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sanxiang_e2e::Platform;
+use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
+use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
+use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
+use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+
+/// Kills a child process when dropped (test failure included).
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `(path, JSON body)` of every POST the webhook listener received.
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A minimal HTTP/1.1 listener answering 200 to every request and keeping POST bodies.
+fn webhook_listener() -> Result<(u16, Received)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let received: Received = Arc::default();
+    let store = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let store = store.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut reader = BufReader::new(stream.try_clone()?);
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line)?;
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_string();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body)?;
+                if let Ok(json) = serde_json::from_slice(&body) {
+                    store.lock().expect("lock").push((path, json));
+                }
+                let mut stream = stream;
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            });
+        }
+    });
+    Ok((port, received))
+}
+
+fn secret_value(platform: &Platform, ns: &str, name: &str, key: &str) -> Result<String> {
+    let out = platform
+        .kubectl()
+        .args(["get", "secret", "-n", ns, name, "-o"])
+        .arg(format!("jsonpath={{.data.{key}}}"))
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use base64::Engine as _;
+    Ok(String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(out.stdout.trim_ascii())?,
+    )?)
+}
+
+struct City {
+    code: String,
+    county: String,
+    ns: String,
+    agency: String,
+    display_name: String,
+    credit_code: String,
+}
+
+#[tokio::test]
+async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
+    let platform = Platform::shared()?;
+    let bins = AppBinaries::from_target_dir();
+    for bin in [&bins.operator, &bins.tenant_service] {
+        anyhow::ensure!(
+            bin.exists(),
+            "{} missing: run `cargo build --bins`",
+            bin.display()
+        );
+    }
+    platform.install_sanxiang_crds()?;
+    platform.kubectl_apply(&fs::read_to_string(workspace_root().join(
+        "e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml",
+    ))?)?;
+    for year in ["2025", "2026"] {
+        let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
+        platform.kubectl_apply(&fs::read_to_string(path)?)?;
+    }
+    let operator = OperatorProcess::start(platform, &bins.operator, "notify")?;
+
+    // A random province prefix so reruns never collide; two cities with one county agency.
+    let n: u32 = rand::random_range(10..=44);
+    let province = "540000".to_string();
+    let cities: Vec<City> = [(2 * n, "甲"), (2 * n + 1, "乙")]
+        .into_iter()
+        .map(|(c, tag)| {
+            let body = format!("1154{c:02}01MA{n:07}");
+            City {
+                code: format!("54{c:02}00"),
+                county: format!("54{c:02}01"),
+                ns: format!("sx-54{c:02}00"),
+                agency: format!("market-{c:02}"),
+                display_name: format!("{tag}县市场监督管理局"),
+                credit_code: format!(
+                    "{body}{}",
+                    sanxiang_crds::credit_code::check_character(&body).unwrap()
+                ),
+            }
+        })
+        .collect();
+    let mut yaml = format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{province}}}\nspec: {{level: Province, code: \"{province}\", displayName: 西藏}}\n"
+    );
+    for c in &cities {
+        yaml.push_str(&format!(
+            "---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{code}}}\nspec: {{level: City, code: \"{code}\", parent: \"{province}\", displayName: 测试市{code}, administratorGroups: [admins-{code}]}}\n\
+             ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{county}}}\nspec: {{level: County, code: \"{county}\", parent: \"{code}\", displayName: 测试县{county}}}\n",
+            code = c.code,
+            county = c.county
+        ));
+    }
+    platform.kubectl_apply(&yaml)?;
+    for c in &cities {
+        wait_until(
+            "city namespace",
+            &operator.log,
+            Duration::from_secs(30),
+            None,
+            || {
+                Ok(platform
+                    .kubectl()
+                    .args(["get", "ns", &c.ns])
+                    .output()?
+                    .status
+                    .success())
+            },
+        )?;
+        let code = &c.credit_code;
+        platform.kubectl_apply(&format!(
+            "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {}, namespace: {}}}\n\
+             spec:\n  jurisdiction: \"{}\"\n  displayName: {}\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Delete}}\n",
+            c.agency, c.ns, c.county, c.display_name
+        ))?;
+    }
+
+    // City A's administrators may edit A's routing, and not B's (the operator's Role).
+    let a_admin = platform.kubeconfig_for(
+        &format!("admin-{}", cities[0].code),
+        Some(&format!("admins-{}", cities[0].code)),
+    )?;
+    let can_i = |ns: &str| -> Result<bool> {
+        let out = Command::new(&platform.tools.kubectl)
+            .arg("--kubeconfig")
+            .arg(&a_admin)
+            .args([
+                "auth",
+                "can-i",
+                "patch",
+                "alertmanagerconfigs.monitoring.coreos.com",
+                "-n",
+                ns,
+            ])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim() == "yes")
+    };
+    wait_until(
+        "city A's administrators may edit A's AlertmanagerConfigs",
+        &operator.log,
+        Duration::from_secs(30),
+        None,
+        || can_i(&cities[0].ns),
+    )?;
+    assert!(
+        !can_i(&cities[1].ns)?,
+        "A's administrators may edit B's routing"
+    );
+
+    // Each city routes to its own webhook path; B's route tries to take every city's alerts.
+    let (hook_port, received) = webhook_listener()?;
+    let route = |c: &City, matchers: &str| {
+        format!(
+            "apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: {{name: duty, namespace: {ns}}}\n\
+             spec:\n  route: {{receiver: duty, groupBy: [agency], groupWait: 1s, groupInterval: 1s, repeatInterval: 1h, matchers: [{matchers}]}}\n\
+             \x20 receivers: [{{name: duty, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/{city}'}}]}}]\n",
+            ns = c.ns,
+            city = c.code
+        )
+    };
+    platform.kubectl_apply(&route(
+        &cities[0],
+        "{name: alertname, value: SanxiangDisclosureOverdue}",
+    ))?;
+    platform.kubectl_apply(&route(
+        &cities[1],
+        "{name: city, value: '.+', matchType: '=~'}",
+    ))?;
+    // A mistake the schema lets through: a route naming no receiver.
+    platform.kubectl_apply(&format!(
+        "apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: {{name: broken, namespace: {}}}\n\
+         spec:\n  route: {{receiver: nobody}}\n  receivers: [{{name: duty, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/broken'}}]}}]\n",
+        cities[1].ns
+    ))?;
+
+    for c in &cities {
+        let out = platform
+            .kubectl()
+            .args([
+                "wait",
+                "--for=condition=Ready",
+                "--timeout=90s",
+                "-n",
+                &c.ns,
+                &format!("agency/{}", c.agency),
+            ])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "agency not Ready: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The tenant service, configured from the operator's Secrets, six weeks ahead.
+    let dir = tempfile::tempdir()?;
+    let mut tenants = Vec::new();
+    for c in &cities {
+        tenants.push(serde_json::json!({
+            "agency": c.agency, "province": province, "city": c.code, "county": c.county,
+            "databaseUrl": secret_value(platform, &c.ns, &format!("{}-db", c.agency), "url")?,
+            "subjectPrefix": format!("sx.{province}.{}.{}.{}", c.code, c.county, c.agency),
+        }));
+    }
+    let tenants_file = dir.path().join("tenants.yaml");
+    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
+    let secret = "e2e-notify-secret-0123456789";
+    let jwt_secret = dir.path().join("jwt.key");
+    fs::write(&jwt_secret, secret)?;
+    let (api_port, admin_port) = (free_port()?, free_port()?);
+    let now = chrono::Utc::now() + chrono::Duration::days(42);
+    let log = platform.log("tenant-service-notify");
+    let service = Guard(
+        Command::new(&bins.tenant_service)
+            .arg(format!("--listen=127.0.0.1:{api_port}"))
+            .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
+            .arg(format!("--tenants-file={}", tenants_file.display()))
+            .arg(format!(
+                "--calendar-dir={}",
+                workspace_root().join("e2e/fixtures/calendars").display()
+            ))
+            .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
+            .arg(format!("--now={}", now.to_rfc3339()))
+            .arg("--max-token-lifetime-seconds=5184000")
+            .arg("--scan-interval-seconds=1")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .spawn()?,
+    );
+    wait_until(
+        "tenant service",
+        &log,
+        Duration::from_secs(30),
+        Some(service.0.id()),
+        || {
+            Ok(http_get(admin_port, "/live")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false))
+        },
+    )?;
+
+    // City A's officer issues a penalty decision today and never discloses it.
+    let a = &cities[0];
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"sub": "officer-1", "agency": a.agency, "role": "officer",
+                            "exp": now.timestamp() + 3600}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )?;
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{api_port}/api/v1/agencies/{}", a.agency);
+    let created: serde_json::Value = http
+        .post(format!("{base}/decisions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "documentNumber": "甲市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
+            "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": a.credit_code},
+            "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
+            "conclusion": "罚款五万元"
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("creating the decision")?
+        .json()
+        .await?;
+    let id = created["id"].as_str().context("decision id")?;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    http.post(format!("{base}/decisions/{id}/issue"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"decidedOn": today}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("issuing the decision")?;
+
+    // Alertmanager from the AlertmanagerConfigs, as the local platform's sync renders it.
+    let am_dir = dir.path().join("alertmanager");
+    ensure_initial_config(&am_dir)?;
+    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let broken = format!("{}/broken", cities[1].ns);
+    let refused = outcome
+        .rejected
+        .iter()
+        .find(|(k, _)| *k == broken)
+        .context("the broken AlertmanagerConfig was not refused")?;
+    assert_eq!(refused.1[0].field, "spec.route.receiver", "{refused:?}");
+    let mut condition = platform.kubectl();
+    condition.args([
+        "get",
+        "alertmanagerconfig",
+        "-n",
+        &cities[1].ns,
+        "broken",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Accepted\")]}",
+    ]);
+    let condition: serde_json::Value = serde_json::from_str(&run_output(condition)?)?;
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["reason"], "InvalidSpec");
+    assert!(
+        condition["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("spec.route.receiver:")),
+        "{condition}"
+    );
+    let am_port = free_port()?;
+    let am_log = platform.log("alertmanager-notify");
+    let _alertmanager = Guard(
+        Command::new(&platform.tools.alertmanager)
+            .args(alertmanager_args(&am_dir, am_port))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&am_log)?)
+            .spawn()?,
+    );
+    wait_until(
+        "alertmanager",
+        &am_log,
+        Duration::from_secs(30),
+        None,
+        || {
+            Ok(http_get(am_port, "/-/ready")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false))
+        },
+    )?;
+    // What Alertmanager loaded: B's route carries B's city matcher ahead of its own.
+    let (_, status) = http_get(am_port, "/api/v2/status")?;
+    let status: serde_json::Value = serde_json::from_str(&status)?;
+    let original = status["config"]["original"].as_str().unwrap_or_default();
+    let b_matchers = format!("city=\"{}\"", cities[1].code);
+    assert!(original.contains(&b_matchers), "{original}");
+
+    // Prometheus with the operator's rules, sending to that Alertmanager.
+    let prom_dir = dir.path().join("prometheus");
+    fs::create_dir_all(prom_dir.join("rules"))?;
+    sync_rules_once(platform, &prom_dir.join("rules"))?;
+    let prom_port = free_port()?;
+    fs::write(
+        prom_dir.join("prometheus.yml"),
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{}/*.yaml']\n\
+             alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n\
+             scrape_configs:\n- job_name: sanxiang-operator\n  static_configs: [{{targets: ['127.0.0.1:{}']}}]\n\
+             - job_name: sanxiang-tenant-service\n  static_configs: [{{targets: ['127.0.0.1:{admin_port}']}}]\n",
+            prom_dir.join("rules").display(),
+            operator.admin_port
+        ),
+    )?;
+    let prom_log = platform.log("prometheus-notify");
+    let _prometheus = Guard(
+        Command::new(&platform.tools.prometheus)
+            .arg(format!(
+                "--config.file={}",
+                prom_dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                prom_dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&prom_log)?)
+            .spawn()?,
+    );
+
+    // City A's webhook receives the overdue disclosure of A's agency.
+    let a_path = format!("/{}", a.code);
+    let mut notified = None;
+    wait_until(
+        "a notification on city A's webhook",
+        &am_log,
+        Duration::from_secs(120),
+        None,
+        || {
+            notified = received
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(p, _)| *p == a_path)
+                .flat_map(|(_, body)| body["alerts"].as_array().cloned().unwrap_or_default())
+                .find(|alert| {
+                    alert["labels"]["alertname"] == "SanxiangDisclosureOverdue"
+                        && alert["labels"]["agency"] == a.agency.as_str()
+                        && alert["status"] == "firing"
+                });
+            Ok(notified.is_some())
+        },
+    )?;
+    let alert = notified.expect("found");
+    assert_eq!(alert["labels"]["city"], a.code.as_str());
+    assert_eq!(alert["labels"]["agency_name"], a.display_name.as_str());
+    let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains(&a.display_name), "{alert}");
+    assert!(
+        summary.contains(": 1 enforcement decision(s)"),
+        "the overdue count is named: {alert}"
+    );
+    // The oldest due date, read from the tenant service's gauge (a date, not "unknown").
+    let description = alert["annotations"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        description.contains("the oldest was due on 20"),
+        "{description}"
+    );
+
+    // Give B's route every chance: Prometheus resends firing alerts each evaluation and
+    // Alertmanager would flush B's group within a second.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let b_path = format!("/{}", cities[1].code);
+    let to_b: Vec<_> = received
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(p, _)| *p == b_path || p == "/broken")
+        .cloned()
+        .collect();
+    assert!(to_b.is_empty(), "city B received {to_b:?}");
+
+    for c in &cities {
+        let _ = platform
+            .kubectl()
+            .args(["delete", "agency", "-n", &c.ns, &c.agency, "--timeout=60s"])
+            .output();
+        let _ = platform
+            .kubectl()
+            .args(["delete", "alertmanagerconfig", "-n", &c.ns, "--all"])
+            .output();
+        let _ = platform
+            .kubectl()
+            .args([
+                "delete",
+                "jurisdiction",
+                "--wait=false",
+                &format!("j-{}", c.county),
+                &format!("j-{}", c.code),
+            ])
+            .output();
+    }
+    Ok(())
+}
+
+fn run_output(mut cmd: Command) -> Result<String> {
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
