@@ -173,7 +173,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         let code = &c.credit_code;
         platform.kubectl_apply(&format!(
             "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {}, namespace: {}}}\n\
-             spec:\n  jurisdiction: \"{}\"\n  displayName: {}\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Delete}}\n",
+             spec:\n  jurisdiction: \"{}\"\n  displayName: {}\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Retain}}\n",
             c.agency, c.ns, c.county, c.display_name
         ))?;
     }
