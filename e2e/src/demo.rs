@@ -117,6 +117,36 @@ impl Agency<'_> {
     }
 }
 
+impl Agency<'_> {
+    /// Drafts a list version (事前公开), submits it, has the city's justice bureau approve
+    /// it and publishes it from today: the portal's agency page shows it with its version.
+    fn publish_list(&self, kind: &str) -> Result<()> {
+        let url = |step: &str| format!("/api/v1/agencies/{}/lists/{kind}{step}", self.name);
+        let admin = self.token("agency_admin")?;
+        let supervisor = dev_token(self.p, None, "city_supervisor", Some(self.city))?;
+        let (s, v) = call(self.port, "POST", &url(""), &admin, None)?;
+        anyhow::ensure!(s == 201, "draft {kind} list: {s} {v}");
+        let n = v["version"].as_i64().context("draft without a version")?;
+        let approve = json!({"approve": true, "opinion": "同意"});
+        let publish = json!({"effectiveFrom": null});
+        for (step, token, body) in [
+            ("submit", &admin, None),
+            ("review", &supervisor, Some(&approve)),
+            ("publish", &admin, Some(&publish)),
+        ] {
+            let (s, v) = call(
+                self.port,
+                "POST",
+                &url(&format!("/versions/{n}/{step}")),
+                token,
+                body,
+            )?;
+            anyhow::ensure!(s == 200, "{kind} list {step}: {s} {v}");
+        }
+        Ok(())
+    }
+}
+
 fn person_penalty(doc: &str, name: &str, id_number: &str, act: &str, fine: u32) -> Value {
     json!({
         "documentNumber": doc, "category": "penalty", "procedure": "general",
@@ -329,8 +359,9 @@ pub fn fill(
                 json!({"reason": "经行政复议，原处罚决定被依法撤销"}),
             )?;
         }
+        a.publish_list("personnel")?;
         progress(&format!(
-            "demo data of {name}: personnel, an action with its record, decisions published"
+            "demo data of {name}: personnel and its public list, an action with its record, decisions published"
         ));
     }
     Ok(())
