@@ -5,40 +5,16 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sanxiang_e2e::Platform;
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
-use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+use sanxiang_e2e::platform::process::{http_get, wait_until};
 
-/// Kills a child process when dropped (test failure included).
-struct Guard(std::process::Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn secret_value(platform: &Platform, ns: &str, name: &str, key: &str) -> Result<String> {
-    let out = platform
-        .kubectl()
-        .args(["get", "secret", "-n", ns, name, "-o"])
-        .arg(format!("jsonpath={{.data.{key}}}"))
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    use base64::Engine as _;
-    Ok(String::from_utf8(
-        base64::engine::general_purpose::STANDARD.decode(out.stdout.trim_ascii())?,
-    )?)
-}
+mod support;
+use support::{secret_value, start_prometheus, start_tenant_service};
 
 #[tokio::test]
 async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Result<()> {
@@ -113,7 +89,7 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The tenant service, configured from the operator's Secret, six weeks ahead.
+    // The tenant service, configured from the operator's Secret.
     let dir = tempfile::tempdir()?;
     let tenants = dir.path().join("tenants.yaml");
     fs::write(
@@ -126,40 +102,19 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
     )?;
     let jwt_secret = dir.path().join("jwt.key");
     fs::write(&jwt_secret, "e2e-alerts-secret-0123456789")?;
-    let (api_port, admin_port) = (free_port()?, free_port()?);
     // The service's clock is pinned inside a fixture calendar year, weeks after the
     // decision below: its due date is computed from the State Council's 2026 notice
     // whatever today's real date (a real "today" near December would reach a year that
     // has no WorkCalendar yet, and the due date would rightly stay pending).
     let decided_on = "2026-03-02";
     let service_now = "2026-04-13T02:00:00Z";
-    let log = platform.log("tenant-service-alerts");
-    let service = Guard(
-        Command::new(&bins.tenant_service)
-            .arg(format!("--listen=127.0.0.1:{api_port}"))
-            .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
-            .arg(format!("--tenants-file={}", tenants.display()))
-            .arg(format!(
-                "--calendar-dir={}",
-                workspace_root().join("e2e/fixtures/calendars").display()
-            ))
-            .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
-            .arg(format!("--now={service_now}"))
-            .arg("--scan-interval-seconds=1")
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log)?)
-            .spawn()?,
-    );
-    wait_until(
-        "tenant service",
-        &log,
-        Duration::from_secs(30),
-        Some(service.0.id()),
-        || {
-            Ok(http_get(admin_port, "/live")
-                .map(|(s, _)| s == 200)
-                .unwrap_or(false))
-        },
+    let service = start_tenant_service(
+        platform,
+        &bins,
+        &tenants,
+        &jwt_secret,
+        service_now,
+        "tenant-service-alerts",
     )?;
 
     // An officer issues a penalty decision and never discloses it.
@@ -170,7 +125,10 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         &jsonwebtoken::EncodingKey::from_secret(b"e2e-alerts-secret-0123456789"),
     )?;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{api_port}/api/v1/agencies/market");
+    let base = format!(
+        "http://127.0.0.1:{}/api/v1/agencies/market",
+        service.api_port
+    );
     let created: serde_json::Value = http
         .post(format!("{base}/decisions"))
         .bearer_auth(&token)
@@ -199,33 +157,14 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
     let prom_dir = dir.path().join("prometheus");
     fs::create_dir_all(prom_dir.join("rules"))?;
     sync_rules_once(platform, &prom_dir.join("rules"))?;
-    let prom_port = free_port()?;
-    fs::write(
-        prom_dir.join("prometheus.yml"),
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{}/*.yaml']\n\
-             scrape_configs:\n- job_name: sanxiang-operator\n  static_configs: [{{targets: ['127.0.0.1:{}']}}]\n\
-             - job_name: sanxiang-tenant-service\n  static_configs: [{{targets: ['127.0.0.1:{admin_port}']}}]\n",
-            prom_dir.join("rules").display(),
-            operator.admin_port
-        ),
+    let (_prometheus, prom_port, prom_log) = start_prometheus(
+        platform,
+        &prom_dir,
+        operator.admin_port,
+        service.admin_port,
+        None,
+        "prometheus-alerts",
     )?;
-    let prom_log = platform.log("prometheus-alerts");
-    let _prometheus = Guard(
-        Command::new(&platform.tools.prometheus)
-            .arg(format!(
-                "--config.file={}",
-                prom_dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                prom_dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&prom_log)?)
-            .spawn()?,
-    );
 
     let firing = wait_for_alert(
         prom_port,

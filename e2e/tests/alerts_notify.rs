@@ -19,14 +19,8 @@ use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
 
-/// Kills a child process when dropped (test failure included).
-struct Guard(std::process::Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod support;
+use support::{Guard, secret_value, start_prometheus, start_tenant_service};
 
 /// `(path, JSON body)` of every POST the webhook listener received.
 type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
@@ -74,23 +68,6 @@ fn webhook_listener() -> Result<(u16, Received)> {
         }
     });
     Ok((port, received))
-}
-
-fn secret_value(platform: &Platform, ns: &str, name: &str, key: &str) -> Result<String> {
-    let out = platform
-        .kubectl()
-        .args(["get", "secret", "-n", ns, name, "-o"])
-        .arg(format!("jsonpath={{.data.{key}}}"))
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    use base64::Engine as _;
-    Ok(String::from_utf8(
-        base64::engine::general_purpose::STANDARD.decode(out.stdout.trim_ascii())?,
-    )?)
 }
 
 struct City {
@@ -255,7 +232,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         );
     }
 
-    // The tenant service, configured from the operator's Secrets, six weeks ahead.
+    // The tenant service, configured from the operator's Secrets.
     let dir = tempfile::tempdir()?;
     let mut tenants = Vec::new();
     for c in &cities {
@@ -270,48 +247,32 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     let secret = "e2e-notify-secret-0123456789";
     let jwt_secret = dir.path().join("jwt.key");
     fs::write(&jwt_secret, secret)?;
-    let (api_port, admin_port) = (free_port()?, free_port()?);
-    let now = chrono::Utc::now() + chrono::Duration::days(42);
-    let log = platform.log("tenant-service-notify");
-    let service = Guard(
-        Command::new(&bins.tenant_service)
-            .arg(format!("--listen=127.0.0.1:{api_port}"))
-            .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
-            .arg(format!("--tenants-file={}", tenants_file.display()))
-            .arg(format!(
-                "--calendar-dir={}",
-                workspace_root().join("e2e/fixtures/calendars").display()
-            ))
-            .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
-            .arg(format!("--now={}", now.to_rfc3339()))
-            .arg("--max-token-lifetime-seconds=5184000")
-            .arg("--scan-interval-seconds=1")
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log)?)
-            .spawn()?,
-    );
-    wait_until(
-        "tenant service",
-        &log,
-        Duration::from_secs(30),
-        Some(service.0.id()),
-        || {
-            Ok(http_get(admin_port, "/live")
-                .map(|(s, _)| s == 200)
-                .unwrap_or(false))
-        },
+    // The service's clock is pinned inside a fixture calendar year, weeks after the
+    // decision below, as in alerts_fire.rs: a real "today" near December would reach a
+    // year that has no WorkCalendar yet, and the due date would rightly stay pending.
+    let decided_on = "2026-03-02";
+    let service = start_tenant_service(
+        platform,
+        &bins,
+        &tenants_file,
+        &jwt_secret,
+        "2026-04-13T02:00:00Z",
+        "tenant-service-notify",
     )?;
 
-    // City A's officer issues a penalty decision today and never discloses it.
+    // City A's officer issues a penalty decision and never discloses it.
     let a = &cities[0];
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &serde_json::json!({"sub": "officer-1", "agency": a.agency, "role": "officer",
-                            "exp": now.timestamp() + 3600}),
+                            "exp": chrono::Utc::now().timestamp() + 3600}),
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )?;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{api_port}/api/v1/agencies/{}", a.agency);
+    let base = format!(
+        "http://127.0.0.1:{}/api/v1/agencies/{}",
+        service.api_port, a.agency
+    );
     let created: serde_json::Value = http
         .post(format!("{base}/decisions"))
         .bearer_auth(&token)
@@ -328,10 +289,9 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         .json()
         .await?;
     let id = created["id"].as_str().context("decision id")?;
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     http.post(format!("{base}/decisions/{id}/issue"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"decidedOn": today}))
+        .json(&serde_json::json!({"decidedOn": decided_on}))
         .send()
         .await?
         .error_for_status()
@@ -398,34 +358,14 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     let prom_dir = dir.path().join("prometheus");
     fs::create_dir_all(prom_dir.join("rules"))?;
     sync_rules_once(platform, &prom_dir.join("rules"))?;
-    let prom_port = free_port()?;
-    fs::write(
-        prom_dir.join("prometheus.yml"),
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{}/*.yaml']\n\
-             alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n\
-             scrape_configs:\n- job_name: sanxiang-operator\n  static_configs: [{{targets: ['127.0.0.1:{}']}}]\n\
-             - job_name: sanxiang-tenant-service\n  static_configs: [{{targets: ['127.0.0.1:{admin_port}']}}]\n",
-            prom_dir.join("rules").display(),
-            operator.admin_port
-        ),
+    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
+        platform,
+        &prom_dir,
+        operator.admin_port,
+        service.admin_port,
+        Some(am_port),
+        "prometheus-notify",
     )?;
-    let prom_log = platform.log("prometheus-notify");
-    let _prometheus = Guard(
-        Command::new(&platform.tools.prometheus)
-            .arg(format!(
-                "--config.file={}",
-                prom_dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                prom_dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&prom_log)?)
-            .spawn()?,
-    );
 
     // City A's webhook receives the overdue disclosure of A's agency.
     let a_path = format!("/{}", a.code);

@@ -1,0 +1,140 @@
+//! What the alert tests share: processes killed on drop, a tenant's database URL read from
+//! the operator's Secret, and the tenant service and Prometheus started the way the local
+//! platform starts them, on free ports, logging into the platform's log directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Result;
+use sanxiang_e2e::Platform;
+use sanxiang_e2e::apps::AppBinaries;
+use sanxiang_e2e::operator::workspace_root;
+use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+
+/// Kills a child process when dropped (test failure included).
+pub struct Guard(pub std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One key of a Secret, decoded.
+pub fn secret_value(platform: &Platform, ns: &str, name: &str, key: &str) -> Result<String> {
+    let out = platform
+        .kubectl()
+        .args(["get", "secret", "-n", ns, name, "-o"])
+        .arg(format!("jsonpath={{.data.{key}}}"))
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use base64::Engine as _;
+    Ok(String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(out.stdout.trim_ascii())?,
+    )?)
+}
+
+/// A running tenant service and its ports.
+pub struct TenantService {
+    pub api_port: u16,
+    pub admin_port: u16,
+    _process: Guard,
+}
+
+/// Starts the tenant-service binary on `tenants_file` with the fixture calendars, HS256
+/// tokens signed with `jwt_secret`, its clock pinned at `now` (RFC 3339) and a one-second
+/// scan, and waits until it is live.
+pub fn start_tenant_service(
+    platform: &Platform,
+    bins: &AppBinaries,
+    tenants_file: &Path,
+    jwt_secret: &Path,
+    now: &str,
+    log_name: &str,
+) -> Result<TenantService> {
+    let (api_port, admin_port) = (free_port()?, free_port()?);
+    let log = platform.log(log_name);
+    let process = Guard(
+        Command::new(&bins.tenant_service)
+            .arg(format!("--listen=127.0.0.1:{api_port}"))
+            .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
+            .arg(format!("--tenants-file={}", tenants_file.display()))
+            .arg(format!(
+                "--calendar-dir={}",
+                workspace_root().join("e2e/fixtures/calendars").display()
+            ))
+            .arg(format!("--jwt-hs256-secret-file={}", jwt_secret.display()))
+            .arg(format!("--now={now}"))
+            .arg("--scan-interval-seconds=1")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .spawn()?,
+    );
+    wait_until(
+        "tenant service",
+        &log,
+        Duration::from_secs(30),
+        Some(process.0.id()),
+        || {
+            Ok(http_get(admin_port, "/live")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false))
+        },
+    )?;
+    Ok(TenantService {
+        api_port,
+        admin_port,
+        _process: process,
+    })
+}
+
+/// Starts Prometheus in `dir` evaluating the rule files in `dir/rules` every second,
+/// scraping the operator's and the tenant service's admin ports, and sending to an
+/// Alertmanager when one is given; returns the process, its port and its log.
+pub fn start_prometheus(
+    platform: &Platform,
+    dir: &Path,
+    operator_admin_port: u16,
+    tenant_admin_port: u16,
+    alertmanager_port: Option<u16>,
+    log_name: &str,
+) -> Result<(Guard, u16, PathBuf)> {
+    let port = free_port()?;
+    let log = platform.log(log_name);
+    let alerting = alertmanager_port.map_or(String::new(), |am| {
+        format!(
+            "alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am}']}}]}}]}}\n"
+        )
+    });
+    fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{}/*.yaml']\n{alerting}\
+             scrape_configs:\n- job_name: sanxiang-operator\n  static_configs: [{{targets: ['127.0.0.1:{operator_admin_port}']}}]\n\
+             - job_name: sanxiang-tenant-service\n  static_configs: [{{targets: ['127.0.0.1:{tenant_admin_port}']}}]\n",
+            dir.join("rules").display(),
+        ),
+    )?;
+    let process = Guard(
+        Command::new(&platform.tools.prometheus)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .spawn()?,
+    );
+    Ok((process, port, log))
+}
