@@ -696,11 +696,7 @@ pub async fn issue(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<DecisionView>> {
     let id = parse_id(&id, "id")?;
-    let input: IssueInput = if body.is_empty() {
-        IssueInput::default()
-    } else {
-        super::parse_json(&body)?
-    };
+    let input: IssueInput = super::parse_json_or_default(&body)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,

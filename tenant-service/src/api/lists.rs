@@ -256,11 +256,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<ListVersion>)> {
     let kind = kind(&kind_s)?;
-    let input: DraftInput = if body.is_empty() {
-        DraftInput::default()
-    } else {
-        super::parse_json(&body)?
-    };
+    let input: DraftInput = super::parse_json_or_default(&body)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "drafting lists")?;
     let today = st.clock.today();
@@ -424,7 +420,7 @@ pub async fn review(
     Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishInput {
     /// First day the version applies (default: today).
@@ -451,13 +447,7 @@ pub async fn publish(
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let input: PublishInput = if body.is_empty() {
-        PublishInput {
-            effective_from: None,
-        }
-    } else {
-        super::parse_json(&body)?
-    };
+    let input: PublishInput = super::parse_json_or_default(&body)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "publishing lists")?;
     let today = st.clock.today();

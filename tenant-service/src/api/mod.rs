@@ -410,6 +410,16 @@ fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
 }
 
 /// Parses JSON, naming the offending field on error.
+/// A JSON body whose every field is optional: an empty body means the defaults, anything
+/// else is parsed (and refused) exactly as [`parse_json`] does.
+pub fn parse_json_or_default<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        Ok(T::default())
+    } else {
+        parse_json(bytes)
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("body", "a JSON body is required"));

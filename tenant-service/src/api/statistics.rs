@@ -234,11 +234,7 @@ pub async fn report_statistics(
     let year = parse_year(&year, &st)?;
     // An empty body or `{}` files the computed figures; anything else is read, never
     // ignored.
-    let input: ReportInput = if body.is_empty() {
-        ReportInput::default()
-    } else {
-        super::parse_json(&body)?
-    };
+    let input: ReportInput = super::parse_json_or_default(&body)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,

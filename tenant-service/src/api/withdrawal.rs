@@ -174,11 +174,7 @@ pub async fn withdraw(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<DecisionView>> {
     let id = parse_id(&id, "id")?;
-    let input: WithdrawInput = if body.is_empty() {
-        WithdrawInput::default()
-    } else {
-        super::parse_json(&body)?
-    };
+    let input: WithdrawInput = super::parse_json_or_default(&body)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
