@@ -18,7 +18,7 @@ use support::*;
 async fn each_level_tightens_and_the_agency_shows_where_each_value_came_from() -> anyhow::Result<()>
 {
     let (platform, _) = setup()?;
-    let p = Province::random(1);
+    let p = Province::random_own_province(1);
     let county = &p.counties[0];
     let with_policies = |yaml: String, code: &str, policies: &str| {
         yaml.split("---\n")

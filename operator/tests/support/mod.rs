@@ -51,8 +51,20 @@ pub struct Province {
 
 impl Province {
     pub fn random(counties: usize) -> Self {
+        Self::random_in(11..=65, counties)
+    }
+
+    /// A province no [`Province::random`] draws (codes 66–99 pass the format rules but
+    /// name no real province), for a test that sets province-level policies: tests run
+    /// concurrently on one apiserver, and another test re-applying the same province
+    /// object without policies would change what this one asserts.
+    pub fn random_own_province(counties: usize) -> Self {
+        Self::random_in(66..=99, counties)
+    }
+
+    fn random_in(provinces: std::ops::RangeInclusive<u32>, counties: usize) -> Self {
         let mut rng = rand::rng();
-        let p: u32 = rng.random_range(11..=65);
+        let p: u32 = rng.random_range(provinces);
         let c: u32 = rng.random_range(1..=89);
         let province = format!("{p:02}0000");
         let city = format!("{p:02}{c:02}00");
