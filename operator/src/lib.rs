@@ -39,6 +39,7 @@ pub mod orphans;
 pub mod plan;
 pub mod postgres;
 pub mod rule_files;
+pub mod tenant_schema;
 mod run;
 
 pub use config::Config;
