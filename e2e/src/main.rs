@@ -144,8 +144,7 @@ fn tenant_db(p: &Platform, database: &str, password: &str) -> anyhow::Result<Str
             owner: &owner,
             app: database,
         };
-        sanxiang_operator::postgres::ensure_tenant_database(&pool, roles, password, true)
-            .await?;
+        sanxiang_operator::postgres::ensure_tenant_database(&pool, roles, password, true).await?;
         pool.close().await;
         anyhow::Ok(())
     })?;

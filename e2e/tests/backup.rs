@@ -457,11 +457,10 @@ async fn an_agency_restored_on_a_fresh_server_serves_its_verified_records() -> R
     ensure!(refused.is_err(), "the restored record accepted an UPDATE");
     // Nor switch the append-only rule off: the owner role, restored with its grants, owns
     // the tables and never logs in.
-    let refused = sqlx::query(
-        "ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only",
-    )
-    .execute(&mut own)
-    .await;
+    let refused =
+        sqlx::query("ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only")
+            .execute(&mut own)
+            .await;
     ensure!(
         refused
             .as_ref()

@@ -39,8 +39,8 @@ pub mod orphans;
 pub mod plan;
 pub mod postgres;
 pub mod rule_files;
-pub mod tenant_schema;
 mod run;
+pub mod tenant_schema;
 
 pub use config::Config;
 pub use run::run;

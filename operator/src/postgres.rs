@@ -108,9 +108,11 @@ pub async fn ensure_tenant_database(
     password: &str,
     reset_password: bool,
 ) -> Result<Provisioned, DbError> {
-    debug_assert!([roles.database, roles.owner, roles.app]
-        .iter()
-        .all(|n| is_identifier(n)));
+    debug_assert!(
+        [roles.database, roles.owner, roles.app]
+            .iter()
+            .all(|n| is_identifier(n))
+    );
     let mut result = Provisioned {
         created_role: false,
         created_database: false,
@@ -183,7 +185,9 @@ pub async fn drop_tenant_database(pool: &PgPool, roles: TenantRoles<'_>) -> Resu
             let admin = session.admin();
             admin.execute(format!("SET ROLE {owner}").as_str()).await?;
             admin
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", roles.database).as_str())
+                .execute(
+                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", roles.database).as_str(),
+                )
                 .await?;
             admin.execute("RESET ROLE").await?;
             Ok::<_, sqlx::Error>(())

@@ -338,7 +338,10 @@ mod tests {
         let m = marker();
         let newest = MIGRATOR.iter().map(|m| m.version).max().unwrap();
         assert!(m.contains(&format!("schema {newest};")), "{m}");
-        assert!(m.ends_with(&format!("privileges {PRIVILEGES_VERSION}")), "{m}");
+        assert!(
+            m.ends_with(&format!("privileges {PRIVILEGES_VERSION}")),
+            "{m}"
+        );
         let roles = TenantRoles {
             database: "sx_a_00000000",
             owner: "sxo_a_00000000",

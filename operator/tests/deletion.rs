@@ -86,7 +86,12 @@ async fn write_record(admin: &Client, ns: &str, agency: &str) -> anyhow::Result<
         .execute(&mut conn)
         .await
         .expect_err("the application role cannot create tables");
-    assert!(refused.to_string().contains("permission denied for schema public"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
+        "{refused}"
+    );
     sqlx::query(
         "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
          VALUES (gen_random_uuid(), 'officer-1', 'officer', '行政处罚决定书 第1号')",

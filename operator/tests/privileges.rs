@@ -66,8 +66,7 @@ async fn write_as_service(app: &mut PgConnection) -> anyhow::Result<String> {
 }
 
 #[tokio::test]
-async fn the_service_role_can_do_what_the_service_needs_and_nothing_else() -> anyhow::Result<()>
-{
+async fn the_service_role_can_do_what_the_service_needs_and_nothing_else() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
     let a = TestScope::new(platform, "privs-a").await?;
     let b = TestScope::new(platform, "privs-b").await?;
@@ -122,10 +121,12 @@ async fn the_service_role_can_do_what_the_service_needs_and_nothing_else() -> an
     sqlx::query("SELECT seq FROM outbox WHERE relayed_at IS NULL ORDER BY seq FOR UPDATE")
         .fetch_all(&mut app)
         .await?;
-    sqlx::query("UPDATE outbox SET relayed_at = clock_timestamp() - interval '8 days' WHERE seq = $1")
-        .bind(seq)
-        .execute(&mut app)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET relayed_at = clock_timestamp() - interval '8 days' WHERE seq = $1",
+    )
+    .bind(seq)
+    .execute(&mut app)
+    .await?;
     sqlx::query("DELETE FROM outbox WHERE relayed_at < now() - interval '7 days'")
         .execute(&mut app)
         .await?;
@@ -325,7 +326,11 @@ async fn a_database_provisioned_before_the_split_is_converted_in_place() -> anyh
     .bind(&db)
     .fetch_all(&mut db_su)
     .await?;
-    assert_eq!(owners, [owner.clone()], "database and every object moved");
+    assert_eq!(
+        owners,
+        vec![owner.clone()],
+        "database and every object moved"
+    );
     let marker: Option<String> = sqlx::query_scalar(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
     )
@@ -338,9 +343,9 @@ async fn a_database_provisioned_before_the_split_is_converted_in_place() -> anyh
     let mut app = legacy.acquire().await?;
     let entries: i64 =
         sqlx::query_scalar("SELECT count(*) FROM record_entries WHERE action_id = $1::uuid")
-        .bind(&action)
-        .fetch_one(&mut *app)
-        .await?;
+            .bind(&action)
+            .fetch_one(&mut *app)
+            .await?;
     assert_eq!(entries, 2, "records intact");
     write_as_service(&mut app).await?;
     refused(
@@ -417,7 +422,10 @@ async fn concurrent_reconciles_migrate_a_fresh_database_once() -> anyhow::Result
         sqlx::query_as("SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations")
             .fetch_one(&mut su)
             .await?;
-    assert_eq!((applied, distinct), (MIGRATOR.iter().count() as i64, applied));
+    assert_eq!(
+        (applied, distinct),
+        (MIGRATOR.iter().count() as i64, applied)
+    );
     let members: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
          WHERE r.rolname = $1",

@@ -79,7 +79,12 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
         .execute(&mut conn)
         .await
         .expect_err("the application role cannot create tables");
-    assert!(refused.to_string().contains("permission denied for schema public"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
+        "{refused}"
+    );
     sqlx::query(
         "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
          VALUES (gen_random_uuid(), 'officer-1', 'officer', '执法记录')",

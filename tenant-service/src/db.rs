@@ -44,22 +44,24 @@ pub enum SchemaError {
 /// Checks that every migration embedded in this service is applied, with the same content
 /// (read from sqlx's bookkeeping table, which the application role may only read).
 pub async fn check_schema(pool: &PgPool) -> Result<(), SchemaError> {
-    let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(
-        "SELECT version, checksum FROM _sqlx_migrations WHERE success",
-    )
-    .fetch_all(pool)
-    .await
-    {
-        Ok(rows) => rows,
-        // 42P01 undefined_table: never migrated.
-        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P01") => {
-            Vec::new()
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let applied: Vec<(i64, Vec<u8>)> =
+        match sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(rows) => rows,
+            // 42P01 undefined_table: never migrated.
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P01") => {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
     let applied: HashMap<i64, Vec<u8>> = applied.into_iter().collect();
     let mut missing = Vec::new();
-    for m in MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()) {
+    for m in MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
         match applied.get(&m.version) {
             None => missing.push(m.version),
             Some(sum) if sum.as_slice() != &*m.checksum => {

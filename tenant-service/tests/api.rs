@@ -679,8 +679,11 @@ async fn record_chain_is_append_only_and_tampering_is_named() -> anyhow::Result<
         let db = err.as_database_error().expect("refused by the server");
         assert_eq!(db.code().as_deref(), Some("42501"), "{sql}: {err}");
         assert!(
-            err.to_string().contains("permission denied for table record_entries")
-                || err.to_string().contains("must be owner of table record_entries"),
+            err.to_string()
+                .contains("permission denied for table record_entries")
+                || err
+                    .to_string()
+                    .contains("must be owner of table record_entries"),
             "{sql}: {err}"
         );
     }

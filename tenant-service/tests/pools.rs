@@ -56,8 +56,12 @@ async fn concurrent_replicas_migrate_once_and_pools_stay_bounded() -> anyhow::Re
     let fresh = PoolCache::new(PoolSettings::default());
     let refused = fresh.get(&t0).await;
     sqlx::query(hide).bind(-newest).execute(&su).await?;
-    let err = refused.err().expect("a database behind the service is not served");
-    assert_eq!(err.status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    let err = refused.expect_err("a database behind the service is not served");
+    assert_eq!(
+        err.status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{err}"
+    );
     fresh.get(&t0).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     su.close().await;
 

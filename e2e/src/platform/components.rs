@@ -284,7 +284,16 @@ pub(super) fn ensure_operator_role(p: &Platform) -> Result<()> {
     );
     let mut cmd = Command::new(p.tools.postgres_bin.join("psql"));
     cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
-        .args(["-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", &sql])
+        .args([
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &sql,
+        ])
         .env("PGPASSWORD", &p.postgres_password);
     process::run(&mut cmd, "psql (the operator's role)").map(drop)
 }
