@@ -77,7 +77,9 @@ async fn postgres_answers_as_the_scope_role() -> anyhow::Result<()> {
         .await
         .expect_err("the login role creates no tables");
     assert!(
-        refused.to_string().contains("permission denied for schema public"),
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
         "{refused}"
     );
     sqlx::query(
