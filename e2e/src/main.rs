@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
 
-const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubeconfig> [--profile NAME] [--apps]
+const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubeconfig|tenant-db> [--profile NAME] [--apps]
 
   up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS;
            with --apps also the operator, the tenant service, Prometheus and the sample
@@ -19,6 +19,10 @@ const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubec
            mint a kubeconfig for a Kubernetes user (client certificate signed by the
            platform's CA) and print its path: kubeconfig --user NAME [--group GROUP],
            e.g. --group sanxiang:province-it, or a city's administratorGroups entry
+  tenant-db
+           provision a tenant database as the operator does (owner role NOLOGIN with the
+           migrated schema, login role NAME with DML only) for a tenants file, and print
+           the login role's URL: tenant-db --database NAME --password PW
 
 The profile (default `dev`; the tests use `test`) selects an independent platform.";
 
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
     let mut city = None;
     let mut user = None;
     let mut group = None;
+    let mut database = None;
+    let mut password = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -40,7 +46,8 @@ fn main() -> ExitCode {
                 None => return usage_error("--profile needs a value"),
             },
             "--apps" => apps = true,
-            "--agency" | "--role" | "--city" | "--user" | "--group" => {
+            "--agency" | "--role" | "--city" | "--user" | "--group" | "--database"
+            | "--password" => {
                 let Some(v) = it.next() else {
                     return usage_error(&format!("{a} needs a value"));
                 };
@@ -49,6 +56,8 @@ fn main() -> ExitCode {
                     "--role" => role = v.clone(),
                     "--user" => user = Some(v.clone()),
                     "--group" => group = Some(v.clone()),
+                    "--database" => database = Some(v.clone()),
+                    "--password" => password = Some(v.clone()),
                     _ => city = Some(v.clone()),
                 }
             }
@@ -92,6 +101,18 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }
+        Some("tenant-db") => {
+            let (Some(database), Some(password)) = (database, password) else {
+                return usage_error("tenant-db needs --database NAME --password PW");
+            };
+            Platform::load(&profile).and_then(|p| {
+                let p = p.ok_or_else(|| {
+                    anyhow::anyhow!("profile {profile} was never started: run `make up`")
+                })?;
+                println!("{}", tenant_db(&p, &database, &password)?);
+                Ok(())
+            })
+        }
         Some(other) => return usage_error(&format!("unknown command {other:?}")),
         None => return usage_error("a command is required"),
     };
@@ -102,6 +123,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Provisions `database` with `sanxiang_operator::postgres::ensure_tenant_database` as the
+/// platform's operator role; returns the login role's URL.
+fn tenant_db(p: &Platform, database: &str, password: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !database.is_empty()
+            && database.len() <= 57
+            && database
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "--database: at most 57 lower-case letters, digits or '_'"
+    );
+    let owner = format!("{database}_owner");
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let pool = sqlx::PgPool::connect(&p.operator_postgres_url("postgres")).await?;
+        let roles = sanxiang_operator::tenant_schema::TenantRoles {
+            database,
+            owner: &owner,
+            app: database,
+        };
+        sanxiang_operator::postgres::ensure_tenant_database(&pool, roles, password, true).await?;
+        pool.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(format!(
+        "postgres://{database}:{password}@127.0.0.1:{}/{database}",
+        p.ports.postgres
+    ))
 }
 
 fn usage_error(msg: &str) -> ExitCode {

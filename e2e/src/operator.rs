@@ -73,7 +73,10 @@ pub fn operator_args(platform: &Platform, admin_port: u16, lease_name: &str) -> 
     let quota = crate::platform::LOCAL_QUOTA;
     vec![
         format!("--admin-addr=127.0.0.1:{admin_port}"),
-        format!("--postgres-url={}", platform.postgres_url("postgres")),
+        format!(
+            "--postgres-url={}",
+            platform.operator_postgres_url("postgres")
+        ),
         format!("--nats-url={}", platform.nats_url()),
         format!("--nats-system-creds-file={}", auth.system_creds().display()),
         format!(

@@ -1,5 +1,5 @@
-//! Per-test isolation on the shared platform: a namespace, a database with its own login
-//! role, and a NATS subject prefix, all named from a short random id so tests running in
+//! Per-test isolation on the shared platform: a namespace, a database with its own owner
+//! and login roles (provisioned as the operator does), and a NATS subject prefix, all named from a short random id so tests running in
 //! parallel (or a rerun after a crash) never collide.
 
 use anyhow::{Context, Result};
@@ -62,29 +62,39 @@ impl TestScope {
         Ok(self.namespace.clone())
     }
 
-    /// Creates the database, owned by a login role of the same name, and returns that
-    /// role's connection URL.
+    /// Creates the database the way the operator provisions an agency's
+    /// (`sanxiang_operator::postgres::ensure_tenant_database`, as the operator's role): an
+    /// owner role ([`TestScope::owner_role`], NOLOGIN) owning the migrated schema, and a
+    /// login role of the database's name with the tenant service's DML only. Returns that
+    /// login role's connection URL.
     pub async fn create_database(&self) -> Result<String> {
-        let mut admin = sqlx::PgConnection::connect(&self.platform.postgres_url("postgres"))
+        let operator = sqlx::PgPool::connect(&self.platform.operator_postgres_url("postgres"))
             .await
-            .context("connecting to PostgreSQL as superuser")?;
-        let db = &self.database;
-        sqlx::query(&format!(
-            "CREATE ROLE {db} LOGIN PASSWORD '{}'",
-            self.role_password
-        ))
-        .execute(&mut admin)
-        .await?;
-        sqlx::query(&format!("CREATE DATABASE {db} OWNER {db}"))
-            .execute(&mut admin)
-            .await?;
-        sqlx::query(&format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC"))
-            .execute(&mut admin)
-            .await?;
+            .context("connecting to PostgreSQL as the operator's role")?;
+        let owner = self.owner_role();
+        let roles = sanxiang_operator::tenant_schema::TenantRoles {
+            database: &self.database,
+            owner: &owner,
+            app: &self.database,
+        };
+        let result = sanxiang_operator::postgres::ensure_tenant_database(
+            &operator,
+            roles,
+            &self.role_password,
+            false,
+        )
+        .await;
+        operator.close().await;
+        result.with_context(|| format!("provisioning database {}", self.database))?;
         Ok(self.database_url())
     }
 
-    /// Connection URL of the scope's own role to its database.
+    /// The NOLOGIN role owning the scope's database (migrations run as it).
+    pub fn owner_role(&self) -> String {
+        format!("{}_owner", self.database)
+    }
+
+    /// Connection URL of the scope's login (application) role to its database.
     pub fn database_url(&self) -> String {
         format!(
             "postgres://{db}:{pw}@127.0.0.1:{port}/{db}",
@@ -112,9 +122,11 @@ impl TestScope {
         sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .execute(&mut admin)
             .await?;
-        sqlx::query(&format!("DROP ROLE IF EXISTS {db}"))
-            .execute(&mut admin)
-            .await?;
+        for role in [db.clone(), self.owner_role()] {
+            sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+                .execute(&mut admin)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -366,8 +366,8 @@ async fn an_agency_restored_on_a_fresh_server_serves_its_verified_records() -> R
     let source_superuser = platform.postgres_url(&scope.database);
     let roles = database_roles(&source_superuser).await?;
     ensure!(
-        roles.contains(&scope.database),
-        "roles of the database: {roles:?}"
+        roles == [scope.database.clone(), scope.owner_role()],
+        "roles of the database (the application's and the owner): {roles:?}"
     );
     let port = platform.ports.postgres.to_string();
     let conn = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
@@ -455,6 +455,18 @@ async fn an_agency_restored_on_a_fresh_server_serves_its_verified_records() -> R
         .execute(&mut own)
         .await;
     ensure!(refused.is_err(), "the restored record accepted an UPDATE");
+    // Nor switch the append-only rule off: the owner role, restored with its grants, owns
+    // the tables and never logs in.
+    let refused =
+        sqlx::query("ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only")
+            .execute(&mut own)
+            .await;
+    ensure!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("must be owner")),
+        "the restored record's trigger: {refused:?}"
+    );
     drop(own);
 
     // And the agency keeps working: a new entry extends the restored chain.

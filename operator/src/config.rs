@@ -15,13 +15,14 @@ pub struct Config {
     #[arg(long, env = "SANXIANG_ADMIN_ADDR", default_value = "127.0.0.1:8080")]
     pub admin_addr: SocketAddr,
 
-    /// Superuser URL of the default PostgreSQL server (Agency spec.database.server
-    /// "default").
+    /// URL of the operator's role on the default PostgreSQL server (Agency
+    /// spec.database.server "default"): LOGIN CREATEDB CREATEROLE and pg_signal_backend,
+    /// no superuser (docs/deploy.md).
     #[arg(long, env = "SANXIANG_POSTGRES_URL")]
     pub postgres_url: String,
 
-    /// YAML map of further PostgreSQL servers, name -> superuser URL, for agencies placed
-    /// beyond the default server.
+    /// YAML map of further PostgreSQL servers, name -> URL of the operator's role there,
+    /// for agencies placed beyond the default server.
     #[arg(long, env = "SANXIANG_POSTGRES_SERVERS_FILE")]
     pub postgres_servers_file: Option<PathBuf>,
 

@@ -6,7 +6,8 @@
 //! - **Jurisdiction** ([`jurisdiction`]): a city gets a namespace `sx-<code>` and RBAC that
 //!   lets its administrator groups manage Agency objects there and nothing else.
 //! - **Agency** ([`agency`]): one enforcement agency becomes one tenant — a PostgreSQL
-//!   database and login role ([`postgres`]), a NATS account and user (operator mode: JWTs
+//!   database with a NOLOGIN owner role and a DML-only login role ([`postgres`]), its
+//!   schema migrated and its grants synced as the owner ([`tenant_schema`]), a NATS account and user (operator mode: JWTs
 //!   pushed over NATS) that may publish only under the agency's subject prefix, captured
 //!   by its county's or city's aggregate stream and sourced up to the province ([`nats`]), and a
 //!   PrometheusRule with its deadline, reviewer-ratio and milestone alerts ([`alerts`]).
@@ -40,6 +41,7 @@ pub mod plan;
 pub mod postgres;
 pub mod rule_files;
 mod run;
+pub mod tenant_schema;
 
 pub use config::Config;
 pub use run::run;

@@ -27,9 +27,12 @@ impl Placement {
 /// All provisioned names of one agency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgencyNames {
-    /// PostgreSQL database and its login role (same identifier).
+    /// PostgreSQL database and its application login role (same identifier; the role in
+    /// the `<name>-db` Secret, DML only).
     pub database: String,
     pub role: String,
+    /// The NOLOGIN role that owns the database and its schema (migrations run as it).
+    pub owner_role: String,
     /// Secret with the database credentials.
     pub database_secret: String,
     /// Secret with the NATS credentials.
@@ -44,6 +47,17 @@ pub struct AgencyNames {
     pub stream: String,
     /// PrometheusRule object name.
     pub prometheus_rule: String,
+}
+
+impl AgencyNames {
+    /// The database and its two roles.
+    pub fn tenant_roles(&self) -> crate::tenant_schema::TenantRoles<'_> {
+        crate::tenant_schema::TenantRoles {
+            database: &self.database,
+            owner: &self.owner_role,
+            app: &self.role,
+        }
+    }
 }
 
 /// The agency's PostgreSQL database (and login role) name; it depends on the namespace
@@ -63,12 +77,25 @@ pub fn database_name(namespace: &str, name: &str) -> String {
 /// case: Kubernetes object names are).
 pub const DATABASE_NAME_PATTERN: &str = "^sx_[a-z0-9_]+_[0-9a-f]{8}$";
 
+/// What the owner role's name puts in place of the database name's `sx_`: `sxo_` keeps it
+/// within 63 bytes (a database name has at most 60) and outside [`DATABASE_NAME_PATTERN`].
+pub const OWNER_ROLE_PREFIX: &str = "sxo_";
+
+/// The NOLOGIN role owning a tenant database named by [`database_name`].
+pub fn owner_role_name(database: &str) -> String {
+    format!(
+        "{OWNER_ROLE_PREFIX}{}",
+        database.strip_prefix("sx_").unwrap_or(database)
+    )
+}
+
 pub fn agency_names(namespace: &str, name: &str, placement: &Placement) -> AgencyNames {
     let hash = short_hash(&format!("{namespace}/{name}"));
     let database = database_name(namespace, name);
     let nats_user = format!("sx-{namespace}-{name}");
     AgencyNames {
         role: database.clone(),
+        owner_role: owner_role_name(&database),
         database,
         database_secret: format!("{name}-db"),
         nats_secret: format!("{name}-nats"),
@@ -141,6 +168,7 @@ mod tests {
         assert_eq!(n.subject_prefix, "sx.210000.211200.211221.tieling-market");
         assert!(n.database.starts_with("sx_tieling_market_"));
         assert_eq!(n.database, n.role);
+        assert!(n.owner_role.starts_with("sxo_tieling_market_"));
         assert_eq!(n.database_secret, "tieling-market-db");
         assert!(n.stream.starts_with("SX_AG_TIELING_MARKET_"));
         assert_eq!(n.inbox_prefix, "_INBOX.sx-sx-211200-tieling-market");
@@ -169,6 +197,7 @@ mod tests {
         let long = "a".repeat(63);
         let n = agency_names("sx-211200", &long, &county());
         assert!(n.database.len() <= 63, "{}", n.database.len());
+        assert!(n.owner_role.len() <= 63, "{}", n.owner_role.len());
         assert!(
             n.database
                 .chars()

@@ -8,9 +8,10 @@
 //! only by a reconcile of an Agency that already existed, so any database in the first
 //! list whose Agency is not in the second was orphaned, not just born. Only databases
 //! named and owned the way the operator provisions them are candidates
-//! ([`crate::naming::DATABASE_NAME_PATTERN`], owned by the role of the same name), and
-//! only those that can still be reached (a login role, or open sessions): retained ones
-//! are locked already.
+//! ([`crate::naming::DATABASE_NAME_PATTERN`], owned by its owner role
+//! [`crate::naming::owner_role_name`], or by the login role of the same name if provisioned
+//! before the owner/application split), and only those that can still be reached (the
+//! application role can log in, or sessions are open): retained ones are locked already.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use sanxiang_crds::agency::Agency;
 
 use crate::agency::records;
 use crate::context::Context;
-use crate::naming::{DATABASE_NAME_PATTERN, database_name};
+use crate::naming::{DATABASE_NAME_PATTERN, OWNER_ROLE_PREFIX, database_name};
 
 /// A tenant database that can still be reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,13 +65,19 @@ pub async fn sweep(ctx: &Context) -> anyhow::Result<Swept> {
     let mut reachable = Vec::new();
     for server_name in ctx.config.postgres_servers()?.keys() {
         let server = ctx.postgres.get(server_name)?;
+        // Owned by the owner role (or, provisioned before the owner/application split, by
+        // the application role); reachable through the application role.
         let databases: Vec<String> = sqlx::query_scalar(
-            "SELECT d.datname::text FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
-             WHERE d.datname ~ $1 AND r.rolname = d.datname \
+            "SELECT d.datname::text FROM pg_database d \
+             JOIN pg_roles o ON o.oid = d.datdba \
+             JOIN pg_roles r ON r.rolname = d.datname \
+             WHERE d.datname ~ $1 \
+               AND o.rolname IN (d.datname, $2 || substr(d.datname, 4)) \
                AND (r.rolcanlogin OR EXISTS (SELECT 1 FROM pg_stat_activity a \
                     WHERE a.datname = d.datname OR a.usename = r.rolname))",
         )
         .bind(DATABASE_NAME_PATTERN)
+        .bind(OWNER_ROLE_PREFIX)
         .fetch_all(&server.pool)
         .await?;
         reachable.extend(databases.into_iter().map(|database| Reachable {
@@ -120,6 +127,7 @@ pub fn orphans(reachable: Vec<Reachable>, owned: &BTreeSet<String>) -> Vec<Reach
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naming::owner_role_name;
 
     fn agency(namespace: &str, name: &str) -> Agency {
         serde_json::from_value(serde_json::json!({
@@ -156,6 +164,11 @@ mod tests {
         let name = database_name("sx-211200", "county-one-market");
         let (head, hash) = name.rsplit_once('_').unwrap();
         assert!(head.starts_with("sx_") && hash.len() == 8);
+        // The candidates' query derives the owner as the prefix plus what follows "sx_".
+        assert_eq!(
+            owner_role_name(&name),
+            format!("{OWNER_ROLE_PREFIX}{}", &name[3..])
+        );
         assert!(
             name.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -1,16 +1,22 @@
-//! Tenant databases: one PostgreSQL database and one login role per agency.
+//! Tenant databases: one PostgreSQL database and two roles per agency, made by the
+//! operator's own role, which has `LOGIN CREATEDB CREATEROLE` and no superuser (plus
+//! `pg_signal_backend`, to end an agency's sessions when it is locked out).
 //!
-//! The role owns its database (so the tenant service can run migrations as the tenant),
-//! `PUBLIC` loses every privilege on it (so no other tenant's role can even connect), and
-//! the role gets no superuser, role- or database-creation rights. All statements are
-//! idempotent: each step checks the catalog first, so a reconcile that finds everything in
-//! place changes nothing.
+//! The owner role (NOLOGIN) owns the database and its schema; the application role
+//! (LOGIN, in the agency's Secret) only gets the DML the tenant service needs; `PUBLIC`
+//! loses every privilege on the database (so no other tenant's role can even connect).
+//! Neither role has superuser, role- or database-creation rights. What happens inside the
+//! database — migrations, grants, converting an older layout — is
+//! [`crate::tenant_schema`]'s. All statements are idempotent: each step checks the catalog
+//! first, so a reconcile that finds everything in place changes nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Executor, PgPool};
+
+use crate::tenant_schema::{self, TenantRoles};
 
 /// Connection pools to the configured servers, by name.
 #[derive(Clone)]
@@ -30,12 +36,22 @@ pub struct Server {
 pub enum DbError {
     #[error("spec.database.server: no PostgreSQL server named {0:?} is configured (known: {1})")]
     UnknownServer(String, String),
+    #[error(
+        "database {database} is owned by role {found}, neither its owner role {owner} nor its \
+         application role {app}: not provisioned by the operator, so left alone"
+    )]
+    ForeignOwner {
+        database: String,
+        found: String,
+        owner: String,
+        app: String,
+    },
     #[error("PostgreSQL: {0}")]
     Sql(#[from] sqlx::Error),
 }
 
 impl Servers {
-    /// Pools (connected lazily) for each `name -> superuser URL`.
+    /// Pools (connected lazily) for each `name -> URL` of the operator's role.
     pub fn new(urls: &BTreeMap<String, String>, tenant_host: Option<&str>) -> anyhow::Result<Self> {
         let mut pools = BTreeMap::new();
         for (name, url) in urls {
@@ -81,97 +97,110 @@ pub struct Provisioned {
     pub password_set: bool,
 }
 
-/// Ensures `role` (a login role) and `database` (owned by it, closed to PUBLIC) exist.
-/// The password is set when the role is created, or when `reset_password` is true (its
-/// Secret was lost and a new password was generated).
+/// Ensures the owner role (NOLOGIN), the application role (LOGIN) and the database (owned
+/// by the owner, closed to PUBLIC, migrated, the application's grants synced:
+/// [`tenant_schema::ensure_schema`]). The application password is set when the role is
+/// created, or when `reset_password` is true (its Secret was lost and a new password was
+/// generated).
 pub async fn ensure_tenant_database(
     pool: &PgPool,
-    database: &str,
-    role: &str,
+    roles: TenantRoles<'_>,
     password: &str,
     reset_password: bool,
 ) -> Result<Provisioned, DbError> {
-    debug_assert!(is_identifier(database) && is_identifier(role));
+    debug_assert!(
+        [roles.database, roles.owner, roles.app]
+            .iter()
+            .all(|n| is_identifier(n))
+    );
     let mut result = Provisioned {
         created_role: false,
         created_database: false,
         password_set: false,
     };
-    let role_exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-            .bind(role)
-            .fetch_one(pool)
-            .await?;
-    if !role_exists {
-        // Two replicas (or a retried reconcile) may race here; a duplicate is fine.
-        let create = format!(
-            "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE \
-             NOREPLICATION CONNECTION LIMIT 64 PASSWORD {}",
-            quote_literal(password)
-        );
-        match sqlx::query(&create).execute(pool).await {
-            Ok(_) => {
-                result.created_role = true;
-                result.password_set = true;
-            }
-            Err(e) if is_duplicate(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
+    let app_attributes = format!(
+        "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
+         CONNECTION LIMIT 64 PASSWORD {}",
+        quote_literal(password)
+    );
+    if ensure_role(pool, roles.app, &app_attributes).await? {
+        result.created_role = true;
+        result.password_set = true;
     } else if reset_password {
         sqlx::query(&format!(
-            "ALTER ROLE {role} PASSWORD {}",
+            "ALTER ROLE {} PASSWORD {}",
+            roles.app,
             quote_literal(password)
         ))
         .execute(pool)
         .await?;
         result.password_set = true;
     }
-    let db_exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(pool)
-            .await?;
-    if !db_exists {
-        // CREATE DATABASE cannot run inside a transaction block; sqlx runs it plainly.
-        match sqlx::query(&format!(
-            "CREATE DATABASE {database} OWNER {role} ENCODING 'UTF8' TEMPLATE template0"
-        ))
-        .execute(pool)
-        .await
-        {
-            Ok(_) => result.created_database = true,
-            Err(e) if is_duplicate(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    // Closing the database to PUBLIC is idempotent and cheap; run it only on creation so
-    // an idle reconcile writes nothing.
-    if result.created_database {
-        sqlx::query(&format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC"))
-            .execute(pool)
-            .await?;
-        sqlx::query(&format!(
-            "GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}"
-        ))
-        .execute(pool)
-        .await?;
-    }
+    ensure_role(
+        pool,
+        roles.owner,
+        "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+    )
+    .await?;
+    result.created_database = tenant_schema::ensure_schema(pool, roles).await?;
     Ok(result)
 }
 
-/// Drops the database and its role (deletionPolicy Delete). Open sessions are ended.
-pub async fn drop_tenant_database(
-    pool: &PgPool,
-    database: &str,
-    role: &str,
-) -> Result<(), DbError> {
-    debug_assert!(is_identifier(database) && is_identifier(role));
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+/// Creates `role` with `attributes` unless it exists; whether it was created. Two
+/// replicas (or a retried reconcile) may race here; a duplicate is fine.
+async fn ensure_role(pool: &PgPool, role: &str, attributes: &str) -> Result<bool, DbError> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(role)
+            .fetch_one(pool)
+            .await?;
+    if exists {
+        return Ok(false);
+    }
+    match sqlx::query(&format!("CREATE ROLE {role} {attributes}"))
         .execute(pool)
-        .await?;
-    sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
-        .execute(pool)
-        .await?;
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if is_duplicate(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Drops the database and both roles (deletionPolicy Delete). The application's sessions
+/// are ended first ([`crate::agency::records::lock_out`]); the database is dropped as its
+/// owner, which is all the operator may do to it.
+pub async fn drop_tenant_database(pool: &PgPool, roles: TenantRoles<'_>) -> Result<(), DbError> {
+    debug_assert!(is_identifier(roles.database) && is_identifier(roles.app));
+    crate::agency::records::lock_out(pool, roles.database, roles.app).await?;
+    // Whichever role owns it now: the owner role, or the application role of a database
+    // provisioned before the split.
+    if let Some(owner) = tenant_schema::current_owner(pool, roles.database).await? {
+        let as_owner = TenantRoles {
+            owner: &owner,
+            ..roles
+        };
+        let mut session = tenant_schema::OwnerSession::begin(pool, as_owner, false).await?;
+        let dropped = async {
+            let admin = session.admin();
+            admin.execute(format!("SET ROLE {owner}").as_str()).await?;
+            admin
+                .execute(
+                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", roles.database).as_str(),
+                )
+                .await?;
+            admin.execute("RESET ROLE").await?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        session.end().await;
+        dropped?;
+    }
+    for role in [roles.app, roles.owner] {
+        sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+            .execute(pool)
+            .await?;
+    }
     Ok(())
 }
 
@@ -214,7 +243,7 @@ pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
-fn is_duplicate(e: &sqlx::Error) -> bool {
+pub(crate) fn is_duplicate(e: &sqlx::Error) -> bool {
     // 42710 duplicate_object (role), 42P04 duplicate_database, 23505 unique_violation
     // (concurrent catalog insert).
     matches!(
@@ -231,6 +260,6 @@ fn is_identifier(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn quote_literal(s: &str) -> String {
+pub(crate) fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }

@@ -81,12 +81,23 @@ async fn write_record(admin: &Client, ns: &str, agency: &str) -> anyhow::Result<
     let secrets: Api<Secret> = Api::namespaced(admin.clone(), ns);
     let url = secret_value(&secrets.get(&format!("{agency}-db")).await?, "url");
     let mut conn = PgConnection::connect(&url).await?;
-    sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
+    // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
+    let refused = sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
         .execute(&mut conn)
-        .await?;
-    sqlx::query("INSERT INTO records (body) VALUES ('行政处罚决定书 第1号')")
-        .execute(&mut conn)
-        .await?;
+        .await
+        .expect_err("the application role cannot create tables");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
+        "{refused}"
+    );
+    sqlx::query(
+        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
+         VALUES (gen_random_uuid(), 'officer-1', 'officer', '行政处罚决定书 第1号')",
+    )
+    .execute(&mut conn)
+    .await?;
     Ok(conn)
 }
 
@@ -292,7 +303,7 @@ async fn two_people_destroy_records(
     assert_eq!(blocked.reason, reason::RECORDS_HELD);
     for part in [
         database.as_str(),
-        "records: 1",
+        "record_access_log: 1",
         "sanxiang.io/delete-confirmed-by",
         &format!("other than {wang_name}"),
         "Retain",
@@ -431,7 +442,7 @@ async fn finalizer_removed_while_the_operator_is_down(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut su = PgConnection::connect(&platform.postgres_url(&database)).await?;
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM records")
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM record_access_log")
         .fetch_one(&mut su)
         .await?;
     assert_eq!(kept, 1, "the records are kept");

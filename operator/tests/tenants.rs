@@ -74,12 +74,23 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     let db1 = secrets.get("county-one-market-db").await?;
     let db2 = secrets.get("county-two-ecology-db").await?;
     let mut conn = sqlx::PgConnection::connect(&secret(&db1, "url")).await?;
-    sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
+    // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
+    let refused = sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
         .execute(&mut conn)
-        .await?;
-    sqlx::query("INSERT INTO records (body) VALUES ('执法记录')")
-        .execute(&mut conn)
-        .await?;
+        .await
+        .expect_err("the application role cannot create tables");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
+        "{refused}"
+    );
+    sqlx::query(
+        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
+         VALUES (gen_random_uuid(), 'officer-1', 'officer', '执法记录')",
+    )
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     let foreign = format!(
         "postgres://{}:{}@127.0.0.1:{}/{}",
@@ -226,7 +237,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     let kept: i64 = {
         let url = platform.postgres_url(s1.database.as_deref().unwrap());
         let mut c = sqlx::PgConnection::connect(&url).await?;
-        sqlx::query_scalar("SELECT count(*) FROM records")
+        sqlx::query_scalar("SELECT count(*) FROM record_access_log")
             .fetch_one(&mut c)
             .await?
     };

@@ -1,11 +1,16 @@
-//! Per-tenant connection pools: a bounded LRU cache, migrations on first use.
+//! Per-tenant connection pools: a bounded LRU cache, the schema checked on first use.
 //!
 //! At most `max_total_connections / per_tenant_connections` pools are open at once; opening
 //! one more closes the least recently used. Pools idle longer than `idle_timeout` are
-//! closed by [`PoolCache::evict_idle`]. Migrations are embedded (`sqlx::migrate!`) and run
-//! when a tenant's pool is first opened by this process; sqlx takes a PostgreSQL advisory
-//! lock around them, so concurrent replicas migrate one at a time and the later ones find
-//! nothing to do.
+//! closed by [`PoolCache::evict_idle`].
+//!
+//! The service never migrates: it serves with the agency's application role, which may not
+//! ALTER, DROP or CREATE anything. The migrations (`migrations/`) are applied as the
+//! database's owner role by the operator (`sanxiang_operator::tenant_schema`, which embeds
+//! this same directory) when it provisions or reconciles the agency. When a tenant's pool
+//! is first opened, [`check_schema`] compares the database's applied migrations with the
+//! ones embedded here: a database that lacks one answers 503 (naming the versions) until
+//! the operator has applied it; one that is newer is served (migrations only add).
 
 use crate::error::ApiError;
 use crate::tenants::Tenant;
@@ -18,6 +23,59 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Why a tenant database is not served (yet).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "database schema: migrations {missing:?} are not applied (the operator applies them \
+         as the database owner; this service never migrates)"
+    )]
+    Behind { missing: Vec<i64> },
+    #[error(
+        "database schema: migration {version} was applied with other content than this \
+         service's (checksum differs)"
+    )]
+    Changed { version: i64 },
+    #[error("database schema: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Checks that every migration embedded in this service is applied, with the same content
+/// (read from sqlx's bookkeeping table, which the application role may only read).
+pub async fn check_schema(pool: &PgPool) -> Result<(), SchemaError> {
+    let applied: Vec<(i64, Vec<u8>)> =
+        match sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(rows) => rows,
+            // 42P01 undefined_table: never migrated.
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P01") => {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let applied: HashMap<i64, Vec<u8>> = applied.into_iter().collect();
+    let mut missing = Vec::new();
+    for m in MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
+        match applied.get(&m.version) {
+            None => missing.push(m.version),
+            Some(sum) if sum.as_slice() != &*m.checksum => {
+                return Err(SchemaError::Changed { version: m.version });
+            }
+            Some(_) => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaError::Behind { missing })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -114,8 +172,8 @@ struct Entry {
 pub struct PoolCache {
     settings: PoolSettings,
     pools: Arc<Mutex<HashMap<String, Entry>>>,
-    /// Agencies (and database URLs) whose migrations this process has run.
-    migrated: Arc<Mutex<HashMap<String, String>>>,
+    /// Agencies (and database URLs) whose schema this process has checked.
+    checked: Arc<Mutex<HashMap<String, String>>>,
     init_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
@@ -124,7 +182,7 @@ impl PoolCache {
         Self {
             settings,
             pools: Arc::default(),
-            migrated: Arc::default(),
+            checked: Arc::default(),
             init_locks: Arc::default(),
         }
     }
@@ -152,7 +210,7 @@ impl PoolCache {
         Some(e.pool.clone())
     }
 
-    /// The tenant's pool, opened and migrated on first use.
+    /// The tenant's pool, opened (and its schema checked) on first use.
     pub async fn get(&self, tenant: &Tenant) -> Result<PgPool, ApiError> {
         if let Some(p) = self.cached(tenant) {
             return Ok(p);
@@ -207,23 +265,6 @@ impl PoolCache {
     }
 
     async fn open(&self, tenant: &Tenant) -> anyhow::Result<PgPool> {
-        // Migrations run on a connection of their own without the statement timeouts:
-        // sqlx waits on an advisory lock while another replica migrates.
-        // (A one-connection pool: `Migrator::run` on a bare `&mut PgConnection` makes the
-        // caller's future fail the compiler's `Send` check.)
-        {
-            let migrate = PgPoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(self.settings.acquire_timeout)
-                .connect_with(
-                    PgConnectOptions::from_str(&tenant.database_url)?
-                        .application_name("sanxiang-tenant-service-migrate"),
-                )
-                .await?;
-            let result = MIGRATOR.run(&migrate).await;
-            migrate.close().await;
-            result?;
-        }
         let opts = self
             .settings
             .connect_options(&tenant.database_url, "sanxiang-tenant-service")?;
@@ -234,27 +275,31 @@ impl PoolCache {
             .idle_timeout(Some(Duration::from_secs(60)))
             .connect_with(opts)
             .await?;
-        self.migrated
+        if let Err(e) = check_schema(&pool).await {
+            pool.close().await;
+            return Err(e.into());
+        }
+        self.checked
             .lock()
-            .expect("migrated lock")
+            .expect("checked lock")
             .insert(tenant.agency.clone(), tenant.database_url.clone());
         Ok(pool)
     }
 
     /// A connection for a background job (metrics scan): the cached pool's if open;
-    /// otherwise, once the tenant was migrated by this process, a one-off connection that
-    /// does not enter the LRU; the first time, the pool is opened (and migrated).
+    /// otherwise, once this process checked the tenant's schema, a one-off connection that
+    /// does not enter the LRU; the first time, the pool is opened (and checked).
     pub async fn job_connection(&self, tenant: &Tenant) -> Result<JobConn, ApiError> {
         if let Some(p) = self.cached_no_touch(tenant) {
             return Ok(JobConn::Pooled(p.acquire().await?));
         }
-        let migrated = self
-            .migrated
+        let checked = self
+            .checked
             .lock()
-            .expect("migrated lock")
+            .expect("checked lock")
             .get(&tenant.agency)
             == Some(&tenant.database_url);
-        if migrated {
+        if checked {
             use sqlx::ConnectOptions;
             let opts = self
                 .settings

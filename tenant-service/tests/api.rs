@@ -667,19 +667,44 @@ async fn record_chain_is_append_only_and_tampering_is_named() -> anyhow::Result<
     assert_eq!(v["intact"], true, "{v}");
     assert_eq!(v["entries"], 4);
 
-    // The tenant's own role cannot change or delete entries.
+    // The tenant's own role cannot change or delete entries: it holds no UPDATE or DELETE
+    // on them (nor may it disable the trigger); for the owner, the trigger refuses.
     let own = sqlx::PgPool::connect(&h.tenants[0].tenant.database_url).await?;
-    let err = sqlx::query("UPDATE record_entries SET content = 'x' WHERE seq = 2")
-        .execute(&own)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
-    let err = sqlx::query("DELETE FROM record_entries")
-        .execute(&own)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
+    for sql in [
+        "UPDATE record_entries SET content = 'x' WHERE seq = 2",
+        "DELETE FROM record_entries",
+        "ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only",
+    ] {
+        let err = sqlx::query(sql).execute(&own).await.unwrap_err();
+        let db = err.as_database_error().expect("refused by the server");
+        assert_eq!(db.code().as_deref(), Some("42501"), "{sql}: {err}");
+        assert!(
+            err.to_string()
+                .contains("permission denied for table record_entries")
+                || err
+                    .to_string()
+                    .contains("must be owner of table record_entries"),
+            "{sql}: {err}"
+        );
+    }
     own.close().await;
+    let owner = h.tenants[0].superuser().await?;
+    for sql in [
+        "UPDATE record_entries SET content = 'x' WHERE seq = 2",
+        "DELETE FROM record_entries",
+    ] {
+        let mut tx = owner.begin().await?;
+        sqlx::query(&format!(
+            "SET LOCAL ROLE {}",
+            h.tenants[0].scope.owner_role()
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let err = sqlx::query(sql).execute(&mut *tx).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        tx.rollback().await?;
+    }
+    owner.close().await;
 
     // A superuser bypasses the trigger and edits entry 2: the check names it.
     let su = h.tenants[0].superuser().await?;

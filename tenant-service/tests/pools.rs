@@ -1,4 +1,4 @@
-//! Pool cache bounds and migrations under concurrency, on the real PostgreSQL.
+//! Pool cache bounds and the schema check under concurrency, on the real PostgreSQL.
 
 mod common;
 
@@ -13,8 +13,10 @@ async fn concurrent_replicas_migrate_once_and_pools_stay_bounded() -> anyhow::Re
     for i in 0..3 {
         tenants.push(TestTenant::new(platform, &format!("pools-{i}"), "210100").await?);
     }
-    // Six "replicas" open the same fresh tenant at once: the advisory lock serialises the
-    // migrations, every replica ends up with a working schema, each migration ran once.
+    // Six "replicas" open the same tenant at once. The service never migrates (the
+    // operator did, as the database owner, when `TestScope` provisioned it, under an
+    // advisory lock: see the operator's `privileges` test); each replica checks the schema
+    // version and serves, and each migration is recorded once.
     let caches: Vec<PoolCache> = (0..6)
         .map(|_| {
             PoolCache::new(PoolSettings {
@@ -44,6 +46,23 @@ async fn concurrent_replicas_migrate_once_and_pools_stay_bounded() -> anyhow::Re
             .await?;
     assert_eq!(applied, distinct);
     assert!(applied >= 1);
+    // A database behind the service (a migration not applied) is not served: the service
+    // cannot migrate it with its role; it answers 503 until the operator has.
+    let newest: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&su)
+        .await?;
+    let hide = "UPDATE _sqlx_migrations SET version = -version WHERE version = $1";
+    sqlx::query(hide).bind(newest).execute(&su).await?;
+    let fresh = PoolCache::new(PoolSettings::default());
+    let refused = fresh.get(&t0).await;
+    sqlx::query(hide).bind(-newest).execute(&su).await?;
+    let err = refused.expect_err("a database behind the service is not served");
+    assert_eq!(
+        err.status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{err}"
+    );
+    fresh.get(&t0).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     su.close().await;
 
     // At most max_total / per_tenant = 2 pools open; the least recently used is closed.

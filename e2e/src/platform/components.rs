@@ -267,6 +267,37 @@ pub fn initdb(
     result.map(drop)
 }
 
+/// The role the operator provisions tenants with: `LOGIN CREATEDB CREATEROLE` and no
+/// superuser, plus `pg_signal_backend` to end a locked-out agency's sessions — what
+/// `docs/deploy.md` asks a province's database administrator to create. Idempotent.
+pub(super) fn ensure_operator_role(p: &Platform) -> Result<()> {
+    let sql = format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN \
+             CREATE ROLE {role} LOGIN CREATEDB CREATEROLE NOSUPERUSER NOREPLICATION \
+               PASSWORD '{password}'; \
+           END IF; \
+         END $$; \
+         GRANT pg_signal_backend TO {role};",
+        role = super::OPERATOR_POSTGRES_ROLE,
+        password = p.operator_postgres_password(),
+    );
+    let mut cmd = Command::new(p.tools.postgres_bin.join("psql"));
+    cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
+        .args([
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &sql,
+        ])
+        .env("PGPASSWORD", &p.postgres_password);
+    process::run(&mut cmd, "psql (the operator's role)").map(drop)
+}
+
 fn postgres_ready(p: &Platform) -> Result<bool> {
     let status = Command::new(p.tools.postgres_bin.join("pg_isready"))
         .args(["-q", "-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])

@@ -31,6 +31,9 @@ pub use oidc::{CONSOLE_CLIENT_ID, CONSOLE_REDIRECT_URI, SAMPLE_PASSWORD, TENANT_
 pub use pki::Pki;
 pub use tools::Tools;
 
+/// The PostgreSQL role the operator uses (`LOGIN CREATEDB CREATEROLE`, no superuser).
+pub const OPERATOR_POSTGRES_ROLE: &str = "sanxiang_operator";
+
 /// The profile `make up` uses; tests use [`TEST_PROFILE`] so they never disturb it.
 pub const DEV_PROFILE: &str = "dev";
 pub const TEST_PROFILE: &str = "test";
@@ -150,6 +153,7 @@ impl Platform {
                 started.elapsed().as_secs_f64()
             ));
         }
+        components::ensure_operator_role(&platform)?;
         platform.save()?;
         Ok(platform)
     }
@@ -269,6 +273,22 @@ impl Platform {
             "postgres://postgres:{}@127.0.0.1:{}/{db}",
             self.postgres_password, self.ports.postgres
         )
+    }
+
+    /// URL of database `db` as the operator's role ([`OPERATOR_POSTGRES_ROLE`]: creates
+    /// databases and roles, is no superuser).
+    pub fn operator_postgres_url(&self, db: &str) -> String {
+        format!(
+            "postgres://{OPERATOR_POSTGRES_ROLE}:{}@127.0.0.1:{}/{db}",
+            self.operator_postgres_password(),
+            self.ports.postgres
+        )
+    }
+
+    /// The operator role's password, derived from the superuser's random one (so
+    /// `platform.json` needs no new field; this is a local, disposable platform).
+    pub fn operator_postgres_password(&self) -> String {
+        format!("op{}", self.postgres_password)
     }
 
     // ---- NATS --------------------------------------------------------------------------

@@ -83,15 +83,10 @@ async fn apply_database(
             None => (random_password(), true),
         };
         let unavailable = |e: postgres::DbError| (reason::DATABASE_UNAVAILABLE, e.to_string());
-        let provisioned = postgres::ensure_tenant_database(
-            &server.pool,
-            &names.database,
-            &names.role,
-            &password,
-            reset,
-        )
-        .await
-        .map_err(unavailable)?;
+        let provisioned =
+            postgres::ensure_tenant_database(&server.pool, names.tenant_roles(), &password, reset)
+                .await
+                .map_err(unavailable)?;
         if !provisioned.created_role {
             // A role retained from an earlier Agency of the same name logs in again.
             postgres::enable_login(&server.pool, &names.role)
@@ -111,8 +106,14 @@ async fn apply_database(
             .await
             .map_err(|e| (reason::DATABASE_UNAVAILABLE, format!("writing Secret: {e}")))?;
         Ok(format!(
-            "database {} with role {} on server {:?}; credentials in Secret {}",
-            names.database, names.role, agency.spec.database.server, names.database_secret
+            "database {} on server {:?}, owned by role {} (migrations, {}); the service's \
+             role {} (DML only) in Secret {}",
+            names.database,
+            agency.spec.database.server,
+            names.owner_role,
+            crate::tenant_schema::marker(),
+            names.role,
+            names.database_secret
         ))
     }
     .await;

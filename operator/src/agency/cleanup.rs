@@ -103,7 +103,7 @@ pub async fn hold(agency: &Agency, ctx: &Context) -> Result<Option<Action>, Clea
     records::lock_out(&server.pool, &names.database, &names.role)
         .await
         .map_err(unavailable)?;
-    let held = records::held_records(&server.pool, &names.database)
+    let held = records::held_records(&server.pool, names.tenant_roles())
         .await
         .map_err(unavailable)?;
     if held.is_empty() {
@@ -170,7 +170,7 @@ pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupEr
     match (policy, server) {
         (DeletionPolicy::Delete, server) => {
             if let Some(server) = server {
-                postgres::drop_tenant_database(&server.pool, &names.database, &names.role)
+                postgres::drop_tenant_database(&server.pool, names.tenant_roles())
                     .await
                     .map_err(|e| {
                         part_error("database", reason::DATABASE_UNAVAILABLE)(e.to_string())

@@ -5,13 +5,15 @@
 //! database except the migration bookkeeping. Deciding that a table is unimportant is not
 //! the operator's business when the cost of a mistake is destroyed records.
 //!
-//! Locking never drops anything: the role loses its login and its open sessions end, so
-//! nobody keeps writing into a database whose Agency is gone or going.
+//! Locking never drops anything: the application role loses its login and its open
+//! sessions end, so nobody keeps writing into a database whose Agency is gone or going.
+//! (The owner role never logs in.) Counting needs the owner's privileges: the operator's
+//! own role cannot read an agency's tables, so it counts in an owner session.
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::postgres::{self, DbError};
+use crate::tenant_schema::{self, OwnerSession, TenantRoles};
 
 /// Tables the tenant service's migrations keep for themselves (not records).
 const BOOKKEEPING: [&str; 1] = ["_sqlx_migrations"];
@@ -19,18 +21,29 @@ const BOOKKEEPING: [&str; 1] = ["_sqlx_migrations"];
 /// Rows held per table (`schema.table`, rows), non-empty tables only, by table name.
 pub type Held = Vec<(String, i64)>;
 
-/// The non-empty tables of `database` on the server of `pool` (empty when the database
-/// does not exist).
-pub async fn held_records(pool: &PgPool, database: &str) -> Result<Held, DbError> {
-    let options: PgConnectOptions = (*pool.connect_options()).clone().database(database);
-    let mut conn = match PgConnection::connect_with(&options).await {
-        Ok(c) => c,
-        // 3D000 invalid_catalog_name: no such database, so nothing is held.
-        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => {
-            return Ok(Vec::new());
-        }
-        Err(e) => return Err(e.into()),
+/// The non-empty tables of the tenant database (empty when the database does not exist),
+/// counted in an owner session of whichever role owns it now.
+pub async fn held_records(pool: &PgPool, roles: TenantRoles<'_>) -> Result<Held, DbError> {
+    let Some(owner) = tenant_schema::current_owner(pool, roles.database).await? else {
+        return Ok(Vec::new());
     };
+    let roles = TenantRoles {
+        owner: &owner,
+        ..roles
+    };
+    let session = OwnerSession::begin(pool, roles, false).await?;
+    let held = async {
+        let tenant = session.tenant_pool(false).await?;
+        let held = count_rows(&tenant).await;
+        tenant.close().await;
+        held
+    }
+    .await;
+    session.end().await;
+    held
+}
+
+async fn count_rows(conn: &PgPool) -> Result<Held, DbError> {
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -39,7 +52,7 @@ pub async fn held_records(pool: &PgPool, database: &str) -> Result<Held, DbError
            AND n.nspname NOT LIKE 'pg_toast%' \
          ORDER BY 1, 2",
     )
-    .fetch_all(&mut conn)
+    .fetch_all(conn)
     .await?;
     let mut held = Vec::new();
     for (schema, table) in tables {
@@ -51,7 +64,7 @@ pub async fn held_records(pool: &PgPool, database: &str) -> Result<Held, DbError
             quote_ident(&schema),
             quote_ident(&table)
         ))
-        .fetch_one(&mut conn)
+        .fetch_one(conn)
         .await?;
         if rows > 0 {
             let name = if schema == "public" {
@@ -62,7 +75,6 @@ pub async fn held_records(pool: &PgPool, database: &str) -> Result<Held, DbError
             held.push((name, rows));
         }
     }
-    conn.close().await.ok();
     Ok(held)
 }
 
@@ -74,13 +86,16 @@ pub fn describe(held: &Held) -> String {
         .join(", ")
 }
 
-/// Disables the role's login and ends every session of the role or on the database.
+/// Disables the application role's login and ends every session of that role or on the
+/// database (but a superuser's, which the operator may not end and which is no tenant's).
 /// Returns how many sessions were ended.
 pub async fn lock_out(pool: &PgPool, database: &str, role: &str) -> Result<u64, DbError> {
     postgres::disable_login(pool, role).await?;
     let ended: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE (datname = $1 OR usename = $2) AND pid <> pg_backend_pid()",
+        "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a \
+         JOIN pg_roles r ON r.oid = a.usesysid \
+         WHERE (a.datname = $1 OR a.usename = $2) AND a.pid <> pg_backend_pid() \
+           AND NOT r.rolsuper",
     )
     .bind(database)
     .bind(role)

@@ -1,0 +1,441 @@
+//! Least privilege in PostgreSQL (issues 11 and 14), proven against the real server: the
+//! operator's role is no superuser and cannot read an agency's tables; each agency's
+//! application role (the credentials the tenant service holds) can do what the service
+//! needs and is refused everything else — altering, dropping, disabling triggers,
+//! truncating, rewriting or deleting records, creating objects, reaching another agency's
+//! database; a database provisioned before the owner/application split is converted in
+//! place, idempotently; and locking and dropping still work for both roles.
+
+use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_operator::agency::records;
+use sanxiang_operator::postgres::{drop_tenant_database, ensure_tenant_database};
+use sanxiang_operator::tenant_schema::{self, MIGRATOR, TenantRoles};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// The SQLSTATE of a refused statement (or the statement's success, as an error).
+async fn refused(conn: &mut PgConnection, sql: &str) -> String {
+    match conn.execute(sql).await {
+        Ok(_) => panic!("accepted, but must be refused: {sql}"),
+        Err(e) => {
+            let db = e
+                .as_database_error()
+                .unwrap_or_else(|| panic!("{sql}: not a database error: {e}"));
+            assert_eq!(
+                db.code().as_deref(),
+                Some("42501"),
+                "{sql}: expected insufficient_privilege, got {e}"
+            );
+            db.message().to_string()
+        }
+    }
+}
+
+async fn operator_pool(platform: &Platform) -> anyhow::Result<PgPool> {
+    Ok(PgPool::connect(&platform.operator_postgres_url("postgres")).await?)
+}
+
+/// One action with one record entry and an access-log row, written as the service does.
+async fn write_as_service(app: &mut PgConnection) -> anyhow::Result<String> {
+    let action: String = sqlx::query_scalar(
+        "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, \
+         started_on, created_by) VALUES (gen_random_uuid(), '查封过期食品', 'penalty', \
+         'general', 'seizure_detention', TRUE, '某超市', '2026-11-03', 'officer-1') \
+         RETURNING id::text",
+    )
+    .fetch_one(&mut *app)
+    .await?;
+    for seq in 1..=2 {
+        sqlx::query(
+            "INSERT INTO record_entries (action_id, seq, kind, title, content, recorded_by, \
+             recorded_at, prev_hash, hash) VALUES ($1::uuid, $2, 'text', '记录', '过期食品20箱', \
+             'officer-1', now(), 'p', 'h')",
+        )
+        .bind(&action)
+        .bind(seq)
+        .execute(&mut *app)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
+         VALUES ($1::uuid, 'officer-1', 'officer', 'verify')",
+    )
+    .bind(&action)
+    .execute(&mut *app)
+    .await?;
+    Ok(action)
+}
+
+#[tokio::test]
+async fn the_service_role_can_do_what_the_service_needs_and_nothing_else() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let a = TestScope::new(platform, "privs-a").await?;
+    let b = TestScope::new(platform, "privs-b").await?;
+    a.create_database().await?;
+    b.create_database().await?;
+    let operator = operator_pool(platform).await?;
+
+    // ---- the operator's role: CREATEDB CREATEROLE, no superuser, no standing membership
+    let (superuser, createdb, createrole): (bool, bool, bool) = sqlx::query_as(
+        "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&operator)
+    .await?;
+    assert_eq!((superuser, createdb, createrole), (false, true, true));
+    let (owner_login, owner_members): (bool, i64) = sqlx::query_as(
+        "SELECT r.rolcanlogin, (SELECT count(*) FROM pg_auth_members m WHERE m.roleid = r.oid) \
+         FROM pg_roles r WHERE r.rolname = $1",
+    )
+    .bind(a.owner_role())
+    .fetch_one(&operator)
+    .await?;
+    assert!(!owner_login, "the owner role never logs in");
+    assert_eq!(
+        owner_members, 0,
+        "nobody (the operator included) stays a member of the owner role"
+    );
+    // It cannot read an agency's tables: it cannot even connect to the database.
+    let as_operator = platform.operator_postgres_url(&a.database);
+    let err = PgConnection::connect(&as_operator).await.unwrap_err();
+    assert!(
+        err.to_string().contains("permission denied for database"),
+        "{err}"
+    );
+
+    // ---- the application role: what the service does works -----------------------------
+    let mut app = PgConnection::connect(&a.database_url()).await?;
+    let action = write_as_service(&mut app).await?;
+    sqlx::query("UPDATE actions SET title = '查封过期食品（更正）' WHERE id = $1::uuid")
+        .bind(&action)
+        .execute(&mut app)
+        .await?;
+    sqlx::query("SELECT no_av FROM actions WHERE id = $1::uuid FOR UPDATE")
+        .bind(&action)
+        .fetch_one(&mut app)
+        .await?;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (id, event, payload) \
+         VALUES (gen_random_uuid(), 'disclosure', '{}') RETURNING seq",
+    )
+    .fetch_one(&mut app)
+    .await?;
+    sqlx::query("SELECT seq FROM outbox WHERE relayed_at IS NULL ORDER BY seq FOR UPDATE")
+        .fetch_all(&mut app)
+        .await?;
+    sqlx::query(
+        "UPDATE outbox SET relayed_at = clock_timestamp() - interval '8 days' WHERE seq = $1",
+    )
+    .bind(seq)
+    .execute(&mut app)
+    .await?;
+    sqlx::query("DELETE FROM outbox WHERE relayed_at < now() - interval '7 days'")
+        .execute(&mut app)
+        .await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut app)
+        .await?;
+    assert_eq!(applied as usize, MIGRATOR.iter().count());
+
+    // ---- and everything else is refused --------------------------------------------------
+    for sql in [
+        "ALTER TABLE record_entries ADD COLUMN note TEXT",
+        "ALTER TABLE decisions DROP CONSTRAINT decisions_status_check",
+        "DROP TABLE record_entries",
+        "DROP TABLE outbox",
+        "ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only",
+        "ALTER TABLE record_entries DISABLE TRIGGER ALL",
+        "DROP TRIGGER record_entries_append_only ON record_entries",
+        "CREATE OR REPLACE FUNCTION sx_reject_change() RETURNS trigger LANGUAGE plpgsql \
+         AS $$ BEGIN RETURN NEW; END $$",
+        "DROP FUNCTION sx_reject_change() CASCADE",
+        "TRUNCATE record_entries",
+        "TRUNCATE outbox",
+        "TRUNCATE decisions CASCADE",
+        "UPDATE record_entries SET content = '过期食品2箱'",
+        "DELETE FROM record_entries",
+        "UPDATE record_access_log SET purpose = 'x'",
+        "DELETE FROM record_access_log",
+        "DELETE FROM review_steps",
+        "DELETE FROM decision_versions",
+        "UPDATE annual_reports SET source = 'x'",
+        "DELETE FROM decisions",
+        "DELETE FROM actions",
+        "UPDATE outbox SET payload = '{}'",
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999, 'x', TRUE, '\\x00', 0)",
+        "DELETE FROM _sqlx_migrations",
+        "CREATE TABLE shadow (id int)",
+        "CREATE TEMP TABLE shadow (id int)",
+        "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE TRIGGER t BEFORE INSERT ON record_entries FOR EACH ROW EXECUTE FUNCTION \
+         sx_reject_change()",
+        "CREATE SCHEMA shadow",
+        "COMMENT ON DATABASE current_database IS 'x'",
+    ] {
+        // Each statement alone (a refusal aborts nothing else: no transaction is open).
+        let sql = sql.replace(
+            "current_database",
+            &a.database, // COMMENT ON DATABASE needs the name
+        );
+        refused(&mut app, &sql).await;
+    }
+    // The ALTER ... OWNER / GRANT escape hatches are closed too.
+    let message = refused(
+        &mut app,
+        &format!("ALTER TABLE record_entries OWNER TO {}", a.database),
+    )
+    .await;
+    assert!(message.contains("must be owner"), "{message}");
+    // Granting itself more is a no-op (PostgreSQL warns "no privileges were granted"):
+    let _ = app
+        .execute(format!("GRANT UPDATE, DELETE ON record_entries TO {}", a.database).as_str())
+        .await;
+    let granted: Vec<String> = sqlx::query_scalar(
+        "SELECT privilege_type::text FROM information_schema.role_table_grants \
+         WHERE grantee = current_user AND table_name = 'record_entries' ORDER BY 1",
+    )
+    .fetch_all(&mut app)
+    .await?;
+    assert_eq!(granted, ["INSERT", "SELECT"]);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM record_entries")
+        .fetch_one(&mut app)
+        .await?;
+    assert_eq!(kept, 2, "every refused statement left the records alone");
+
+    // ---- issue 11's tampering, with the Secret's credentials: refused at the first step
+    let mut tamper = PgConnection::connect(&a.database_url()).await?;
+    let message = refused(
+        &mut tamper,
+        "ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only",
+    )
+    .await;
+    assert!(
+        message.contains("must be owner of table record_entries"),
+        "{message}"
+    );
+    // (and the next steps are refused on their own: the edit, the recomputed chain)
+    refused(
+        &mut tamper,
+        "UPDATE record_entries SET content = '过期食品2箱', hash = 'recomputed' WHERE seq = 2",
+    )
+    .await;
+    refused(&mut tamper, "DELETE FROM record_entries WHERE seq = 2").await;
+    tamper.close().await?;
+
+    // ---- another agency's database is closed to it ---------------------------------------
+    let foreign = format!(
+        "{}/{}",
+        a.database_url()
+            .rsplit_once('/')
+            .expect("URL with a database")
+            .0,
+        b.database
+    );
+    let err = PgConnection::connect(&foreign).await.unwrap_err();
+    assert!(
+        err.to_string().contains("permission denied for database"),
+        "{err}"
+    );
+    app.close().await?;
+
+    // ---- deletion paths, as the operator's role: Retain locks, Delete drops both roles ---
+    let b_owner = b.owner_role();
+    let b_roles = TenantRoles {
+        database: &b.database,
+        owner: &b_owner,
+        app: &b.database,
+    };
+    let mut b_app = PgConnection::connect(&b.database_url()).await?;
+    write_as_service(&mut b_app).await?;
+    let ended = records::lock_out(&operator, &b.database, &b.database).await?;
+    assert!(ended >= 1, "the open session was ended");
+    assert!(b_app.execute("SELECT 1").await.is_err());
+    assert!(PgConnection::connect(&b.database_url()).await.is_err());
+    let held = records::held_records(&operator, b_roles).await?;
+    assert_eq!(
+        records::describe(&held),
+        "actions: 1, record_access_log: 1, record_entries: 2"
+    );
+    drop_tenant_database(&operator, b_roles).await?;
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_database WHERE datname = $1) \
+              + (SELECT count(*) FROM pg_roles WHERE rolname IN ($1, $2))",
+    )
+    .bind(&b.database)
+    .bind(&b_owner)
+    .fetch_one(&operator)
+    .await?;
+    assert_eq!(left, 0, "database and both roles dropped");
+
+    operator.close().await;
+    a.cleanup().await?;
+    b.cleanup().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_database_provisioned_before_the_split_is_converted_in_place() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let scope = TestScope::new(platform, "privs-legacy").await?;
+    let db = scope.database.clone();
+    let owner = scope.owner_role();
+    // The old layout, made the way the earlier (superuser) operator made it: one login
+    // role owning the database, migrated by the tenant service with that role.
+    let mut su = PgConnection::connect(&platform.postgres_url("postgres")).await?;
+    let password = "legacy-pw-1";
+    for sql in [
+        format!("CREATE ROLE {db} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"),
+        format!("CREATE DATABASE {db} OWNER {db} ENCODING 'UTF8' TEMPLATE template0"),
+        format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC"),
+        format!("GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {db}"),
+    ] {
+        su.execute(sql.as_str()).await?;
+    }
+    let url = format!(
+        "postgres://{db}:{password}@127.0.0.1:{}/{db}",
+        platform.ports.postgres
+    );
+    let legacy = PgPool::connect(&url).await?;
+    MIGRATOR.run(&legacy).await?;
+    let action = {
+        let mut c = legacy.acquire().await?;
+        write_as_service(&mut c).await?
+    };
+    // What issue 11 found: the owner-login can switch the append-only rule off.
+    legacy
+        .execute("ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only")
+        .await?;
+    legacy
+        .execute("ALTER TABLE record_entries ENABLE TRIGGER record_entries_append_only")
+        .await?;
+
+    // The operator's reconcile converts it; the service's pool stays open meanwhile.
+    let operator = operator_pool(platform).await?;
+    let roles = TenantRoles {
+        database: &db,
+        owner: &owner,
+        app: &db,
+    };
+    let first = ensure_tenant_database(&operator, roles, "unused", false).await?;
+    assert!(!first.created_role && !first.created_database && !first.password_set);
+    let mut db_su = PgConnection::connect(&platform.postgres_url(&db)).await?;
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace \
+         UNION SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
+    )
+    .bind(&db)
+    .fetch_all(&mut db_su)
+    .await?;
+    assert_eq!(
+        owners,
+        vec![owner.clone()],
+        "database and every object moved"
+    );
+    let marker: Option<String> = sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+    )
+    .bind(&db)
+    .fetch_one(&mut db_su)
+    .await?;
+    assert_eq!(marker, Some(tenant_schema::marker()));
+
+    // The same credentials (the Secret is unchanged) still serve, with DML only.
+    let mut app = legacy.acquire().await?;
+    let entries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM record_entries WHERE action_id = $1::uuid")
+            .bind(&action)
+            .fetch_one(&mut *app)
+            .await?;
+    assert_eq!(entries, 2, "records intact");
+    write_as_service(&mut app).await?;
+    refused(
+        &mut app,
+        "ALTER TABLE record_entries DISABLE TRIGGER record_entries_append_only",
+    )
+    .await;
+    refused(&mut app, "UPDATE record_entries SET content = 'x'").await;
+    refused(&mut app, "CREATE TEMP TABLE shadow (id int)").await;
+    drop(app);
+
+    // Idempotent: a second reconcile finds the marker and needs no owner session.
+    assert!(
+        !tenant_schema::catalog(&operator, &db)
+            .await?
+            .needs_owner_session(&roles)
+    );
+    let again = ensure_tenant_database(&operator, roles, "unused", false).await?;
+    assert!(!again.created_database);
+    // A forced resync (the marker of an older release) converges to the same grants.
+    db_su
+        .execute(format!("COMMENT ON DATABASE {db} IS 'older'").as_str())
+        .await?;
+    ensure_tenant_database(&operator, roles, "unused", false).await?;
+    let grants: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, string_agg(privilege_type, ',' ORDER BY privilege_type) \
+         FROM information_schema.role_table_grants WHERE grantee = $1 \
+         AND table_name IN ('record_entries', 'outbox', 'decisions', '_sqlx_migrations') \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(&db)
+    .fetch_all(&mut db_su)
+    .await?;
+    assert_eq!(
+        grants,
+        [
+            ("_sqlx_migrations".into(), "SELECT".into()),
+            ("decisions".into(), "INSERT,SELECT,UPDATE".into()),
+            ("outbox".into(), "DELETE,INSERT,SELECT".into()),
+            ("record_entries".into(), "INSERT,SELECT".into()),
+        ]
+    );
+    db_su.close().await?;
+    legacy.close().await;
+    operator.close().await;
+    su.close().await?;
+    scope.cleanup().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_reconciles_migrate_a_fresh_database_once() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let scope = TestScope::new(platform, "privs-race").await?;
+    let owner = scope.owner_role();
+    let roles = TenantRoles {
+        database: &scope.database,
+        owner: &owner,
+        app: &scope.database,
+    };
+    let operator = operator_pool(platform).await?;
+    // Six reconciles (two operator replicas during a handover, retries) at once.
+    let results = futures::future::join_all(
+        (0..6).map(|_| ensure_tenant_database(&operator, roles, "pw-race-1", false)),
+    )
+    .await;
+    let mut created = 0;
+    for r in results {
+        created += usize::from(r?.created_database);
+    }
+    assert_eq!(created, 1, "one reconcile created the database");
+    let mut su = PgConnection::connect(&platform.postgres_url(&scope.database)).await?;
+    let (applied, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations")
+            .fetch_one(&mut su)
+            .await?;
+    assert_eq!(
+        (applied, distinct),
+        (MIGRATOR.iter().count() as i64, applied)
+    );
+    let members: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+         WHERE r.rolname = $1",
+    )
+    .bind(&owner)
+    .fetch_one(&mut su)
+    .await?;
+    assert_eq!(members, 0, "every session revoked its membership");
+    su.close().await?;
+    operator.close().await;
+    scope.cleanup().await?;
+    Ok(())
+}
