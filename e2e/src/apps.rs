@@ -187,6 +187,8 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
                 p.nats_auth().tenant_service_creds().display()
             ),
             "--scan-interval-seconds=10".into(),
+            // As the seeds have it: the market regulator reviews random-inspection lists.
+            "--market-regulator-reviews-random-inspections".into(),
         ],
         log: p.log("tenant-service"),
         user: None,
@@ -426,6 +428,12 @@ pub fn rules_sync_loop(p: &Platform) -> Result<()> {
     }
 }
 
+/// The HS256 key the local tenant service accepts (`sanxiang-local token`, the demo).
+pub fn dev_key(p: &Platform) -> Result<Vec<u8>> {
+    fs::read(p.state_dir.join("jwt-hs256.key"))
+        .context("no tenant-service key yet: run `make up` first")
+}
+
 /// A bearer token for the dev tenant service (HS256 with the platform's secret), valid for
 /// 12 hours: `role` is officer, reviewer, agency_admin, city_supervisor or
 /// province_supervisor.
@@ -435,8 +443,7 @@ pub fn dev_token(
     role: &str,
     city: Option<&str>,
 ) -> Result<String> {
-    let secret = fs::read(p.state_dir.join("jwt-hs256.key"))
-        .context("no tenant-service key yet: run `make up` first")?;
+    let secret = dev_key(p)?;
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs()
