@@ -29,7 +29,7 @@ pub use sanxiang_domain::disclosure::{
     DisclosureOverride, MAX_DISCLOSURE_WORKING_DAYS, disclosure_working_days,
 };
 
-/// Most matters in an agency's review catalogue.
+/// Most matter codes in the deprecated `spec.reviewCatalog`.
 pub const MAX_REVIEW_CATALOG: usize = 200;
 /// Most alert labels an agency may add.
 pub const MAX_ALERT_LABELS: usize = 16;

@@ -361,7 +361,11 @@ fn fill_agency(a: &Agency<'_>, prefix: &str) -> Result<()> {
                "procedure": "general", "kind": "seizure_detention", "target": "某某超市",
                "startedOn": "2026-11-20", "officerIds": [o1, o2]})
     } else {
-        let category = if a.holds("inspection") { "inspection" } else { a.categories[0] };
+        let category = if a.holds("inspection") {
+            "inspection"
+        } else {
+            a.categories[0]
+        };
         json!({"title": "现场核查", "matter": tenant_api::sample_matter(category),
                "procedure": "general", "kind": "other", "target": "某某超市",
                "startedOn": "2026-11-20", "officerIds": [o1, o2]})

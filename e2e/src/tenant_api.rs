@@ -87,10 +87,12 @@ pub fn sample_matters(subject: &str, categories: &[&str]) -> Value {
         })
         .collect();
     if held("penalty") {
-        items.push(json!({"code": REVIEWED_PENALTY, "name": "对重大食品安全违法行为的处罚",
+        items.push(
+            json!({"code": REVIEWED_PENALTY, "name": "对重大食品安全违法行为的处罚",
             "category": "penalty", "procedures": ["general"],
             "legalBasis": "《中华人民共和国食品安全法》第一百二十三条",
-            "exercisingSubject": subject, "legalReviewRequired": true}));
+            "exercisingSubject": subject, "legalReviewRequired": true}),
+        );
     }
     json!(items)
 }

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sanxiang_e2e::{Platform, tenant_api};
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{http_get, wait_until};
+use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{secret_value, start_prometheus, start_tenant_service};

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sanxiang_e2e::{Platform, tenant_api};
 use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};

@@ -200,10 +200,11 @@ async fn nats_and_service_restarts_lose_and_double_nothing() -> anyhow::Result<(
     assert_eq!(got.len(), 12, "{got:?}");
 
     // Exactly once: every outbox row is in the stream once, under the right subject.
-    let rows: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT id, event FROM outbox WHERE event <> 'list_publication' ORDER BY seq")
-            .fetch_all(&db)
-            .await?;
+    let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT id, event FROM outbox WHERE event <> 'list_publication' ORDER BY seq",
+    )
+    .fetch_all(&db)
+    .await?;
     assert_eq!(rows.len(), 12);
     let ids: HashSet<_> = got.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids.len(), 12, "no duplicates");
@@ -273,11 +274,10 @@ async fn two_replicas_relay_each_row_once_in_commit_order() -> anyhow::Result<()
     let db = sqlx::PgPool::connect(&a.tenants[0].tenant.database_url).await?;
     wait_backlog_zero(&db, Duration::from_secs(30)).await?;
     let got = stream_ids(&js, &stream_name).await?;
-    let rows: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT id FROM outbox WHERE event <> 'list_publication' ORDER BY seq",
-    )
-        .fetch_all(&db)
-        .await?;
+    let rows: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE event <> 'list_publication' ORDER BY seq")
+            .fetch_all(&db)
+            .await?;
     let expected: Vec<String> = rows.iter().map(|u| u.to_string()).collect();
     let in_stream: Vec<String> = got.into_iter().map(|(id, _)| id).collect();
     assert_eq!(in_stream, expected, "each row once, in commit order");

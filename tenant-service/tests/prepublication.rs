@@ -677,7 +677,10 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
             .await?;
     }
     h.publish_list("personnel", None, None).await?;
-    for (code, n) in [("SJ-002", 0), ("SJ-003", 0)].into_iter().chain((0..10).map(|n| ("SJ-001", n))) {
+    for (code, n) in [("SJ-002", 0), ("SJ-003", 0)]
+        .into_iter()
+        .chain((0..10).map(|n| ("SJ-001", n)))
+    {
         let (s, v) = h
             .post(
                 0,
@@ -700,7 +703,10 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
         "{v}"
     );
     assert!(
-        v["error"].as_str().unwrap().contains("must be published first"),
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("must be published first"),
         "{v}"
     );
     h.publish_matter_list(0, None, None).await?;
@@ -858,20 +864,29 @@ async fn nothing_is_created_before_a_matter_list_is_in_force() -> anyhow::Result
         );
     }
     let db = h.tenants[0].superuser().await?;
-    let written: i64 =
-        sqlx::query_scalar("SELECT (SELECT count(*) FROM decisions) + (SELECT count(*) FROM actions)")
-            .fetch_one(&db)
-            .await?;
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM decisions) + (SELECT count(*) FROM actions)",
+    )
+    .fetch_one(&db)
+    .await?;
     assert_eq!(written, 0);
     // Once the justice bureau has approved and the agency published its list, the same
     // requests go through, and the list is the review catalogue: M-001 requires review
     // although the agency has no other catalogue.
     h.publish_matter_list(0, None, None).await?;
     let (s, v) = h
-        .post(0, "/decisions", Role::Officer, penalty("沈市监罚〔2026〕601号"))
+        .post(
+            0,
+            "/decisions",
+            Role::Officer,
+            penalty("沈市监罚〔2026〕601号"),
+        )
         .await?;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!((v["matterVersion"].as_i64(), v["major"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        (v["matterVersion"].as_i64(), v["major"].as_bool()),
+        (Some(1), Some(false))
+    );
     let (s, v) = h.post(0, "/actions", Role::Officer, action).await?;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let mut major = penalty("沈市监罚〔2026〕602号");
@@ -923,12 +938,22 @@ async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
             let admin = h.tok(i, Role::AgencyAdmin);
             let url = |p: &str| h.url(i, &format!("/lists/{kind}{p}"));
             let (s, v) = h
-                .call("POST", &url(""), Some(&admin), Some(json!({"items": items})))
+                .call(
+                    "POST",
+                    &url(""),
+                    Some(&admin),
+                    Some(json!({"items": items})),
+                )
                 .await?;
             anyhow::ensure!(s == StatusCode::CREATED, "{v}");
             let n = v["version"].as_i64().unwrap();
             let (s, v) = h
-                .call("POST", &url(&format!("/versions/{n}/submit")), Some(&admin), None)
+                .call(
+                    "POST",
+                    &url(&format!("/versions/{n}/submit")),
+                    Some(&admin),
+                    None,
+                )
                 .await?;
             anyhow::ensure!(s == StatusCode::OK, "{v}");
             anyhow::Ok(url(&format!("/versions/{n}/review")))
@@ -957,7 +982,9 @@ async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
             "{who}: {v}"
         );
     }
-    let (s, v) = h.call("POST", &review, Some(&city_bureau), approve()).await?;
+    let (s, v) = h
+        .call("POST", &review, Some(&city_bureau), approve())
+        .await?;
     assert!(
         v["error"]
             .as_str()
@@ -965,15 +992,29 @@ async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
             .contains("county_supervisor of county 210102"),
         "the refusal says who reviews: {s} {v}"
     );
-    let (s, v) = h.call("POST", &review, Some(&county_bureau), approve()).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let (s, v) = h
+        .call("POST", &review, Some(&county_bureau), approve())
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{v}"
+    );
 
     // The city-level agency's: the city's bureau, not a county's.
     let review = submitted(1, "service_guides", guide.clone()).await?;
-    let (s, _) = h.call("POST", &review, Some(&county_bureau), approve()).await?;
+    let (s, _) = h
+        .call("POST", &review, Some(&county_bureau), approve())
+        .await?;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, v) = h.call("POST", &review, Some(&city_bureau), approve()).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let (s, v) = h
+        .call("POST", &review, Some(&city_bureau), approve())
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{v}"
+    );
 
     // Random-inspection lists go to the market regulator of the same place instead.
     let review = submitted(0, "random_inspections", inspection.clone()).await?;
@@ -985,18 +1026,40 @@ async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
             "{v}"
         );
     }
-    let (s, v) = h.call("POST", &review, Some(&county_market), approve()).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let (s, v) = h
+        .call("POST", &review, Some(&county_market), approve())
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{v}"
+    );
     let (_, v) = h
-        .call("GET", &review.replace("/review", ""), Some(&county_market), None)
+        .call(
+            "GET",
+            &review.replace("/review", ""),
+            Some(&county_market),
+            None,
+        )
         .await?;
     assert_eq!(v["steps"][2]["role"], "market_regulator", "{v}");
     let review = submitted(1, "random_inspections", inspection).await?;
-    let (s, v) = h.call("POST", &review, Some(&city_market), approve()).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let (s, v) = h
+        .call("POST", &review, Some(&city_market), approve())
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{v}"
+    );
     // The market regulator reads lists, and nothing else of the agency.
     let (s, _) = h
-        .call("GET", &h.url(0, "/lists/random_inspections"), Some(&county_market), None)
+        .call(
+            "GET",
+            &h.url(0, "/lists/random_inspections"),
+            Some(&county_market),
+            None,
+        )
         .await?;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = h
@@ -1004,25 +1067,36 @@ async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
         .await?;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Other lists stay with the justice bureau.
-    let review = submitted(0, "supervision_matters", json!([{"code": "JG-1", "name": "食品经营监管",
+    let review = submitted(
+        0,
+        "supervision_matters",
+        json!([{"code": "JG-1", "name": "食品经营监管",
         "category": "inspection", "subject": "和平区市场监督管理局", "legalBasis": "《食品安全法》",
-        "content": "食品经营者", "method": "现场检查"}]))
+        "content": "食品经营者", "method": "现场检查"}]),
+    )
     .await?;
-    let (s, _) = h.call("POST", &review, Some(&county_market), approve()).await?;
+    let (s, _) = h
+        .call("POST", &review, Some(&county_market), approve())
+        .await?;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = h.call("POST", &review, Some(&county_bureau), approve()).await?;
+    let (s, _) = h
+        .call("POST", &review, Some(&county_bureau), approve())
+        .await?;
     assert_eq!(s, StatusCode::OK);
     h.stop().await;
     Ok(())
 }
 
 #[tokio::test]
-async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
--> anyhow::Result<()> {
+async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published() -> anyhow::Result<()>
+{
     let h = agency("people-later").await?;
     let admin = h.tok(0, Role::AgencyAdmin);
     let in_5 = today() + chrono::Days::new(5);
-    let (in_3, in_10) = (today() + chrono::Days::new(3), today() + chrono::Days::new(10));
+    let (in_3, in_10) = (
+        today() + chrono::Days::new(3),
+        today() + chrono::Days::new(10),
+    );
     h.add_person(0, "赵一", "officer", "SY-L001", "2030-12-31")
         .await?;
     let qian = h
@@ -1047,12 +1121,22 @@ async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
     let at = |step: &str| format!("/personnel/versions/1{step}");
     h.list_call("POST", &at("/submit"), &admin, None).await?;
     let (s, _) = h
-        .list_call("POST", &at("/review"), &h.supervisor(), Some(json!({"approve": true})))
+        .list_call(
+            "POST",
+            &at("/review"),
+            &h.supervisor(),
+            Some(json!({"approve": true})),
+        )
         .await?;
     assert_eq!(s, StatusCode::OK);
     // ... then 孙三 leaves and 钱二's certificate is cut short.
     let (s, _) = h
-        .call("DELETE", &h.url(0, &format!("/personnel/{sun}")), Some(&admin), None)
+        .call(
+            "DELETE",
+            &h.url(0, &format!("/personnel/{sun}")),
+            Some(&admin),
+            None,
+        )
         .await?;
     assert!(s.is_success());
     let (s, v) = h
@@ -1060,18 +1144,25 @@ async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
             "PUT",
             &h.url(0, &format!("/personnel/{qian}")),
             Some(&admin),
-            Some(json!({"name": "钱二", "unit": "执法一队", "role": "officer",
+            Some(
+                json!({"name": "钱二", "unit": "执法一队", "role": "officer",
                 "certificateNumber": "SY-L002", "categories": ["penalty"], "region": "沈阳市",
-                "validFrom": "2020-01-01", "validUntil": in_5, "legalQualification": false})),
+                "validFrom": "2020-01-01", "validUntil": in_5, "legalQualification": false}),
+            ),
         )
         .await?;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Publication re-checks the list: refused, naming the first item and every reason.
     let publish = |on: chrono::NaiveDate| Some(json!({"effectiveFrom": on}));
-    let (s, v) = h.list_call("POST", &at("/publish"), &admin, publish(in_10)).await?;
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_10))
+        .await?;
     assert_eq!(
         (s, v["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some(format!("items[{first_bad}]").as_str())),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!("items[{first_bad}]").as_str())
+        ),
         "{v}"
     );
     let e = v["error"].as_str().unwrap();
@@ -1082,7 +1173,11 @@ async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
     );
     // Revising retakes the records (the approval lapses): 赵一 and 钱二, reviewed again.
     let (s, v) = h.list_call("PUT", &at(""), &admin, Some(json!({}))).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("draft")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("draft")),
+        "{v}"
+    );
     let mut names: Vec<&str> = v["items"]
         .as_array()
         .unwrap()
@@ -1093,17 +1188,33 @@ async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
     names.sort();
     assert_eq!(names, ["赵一", "钱二"]);
     h.list_call("POST", &at("/submit"), &admin, None).await?;
-    h.list_call("POST", &at("/review"), &h.supervisor(), Some(json!({"approve": true})))
-        .await?;
+    h.list_call(
+        "POST",
+        &at("/review"),
+        &h.supervisor(),
+        Some(json!({"approve": true})),
+    )
+    .await?;
     // 钱二 is not valid on the 10th day: still refused for then; published from the 3rd.
-    let (s, v) = h.list_call("POST", &at("/publish"), &admin, publish(in_10)).await?;
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_10))
+        .await?;
     assert_eq!(
         (s, v["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some(format!("items[{qian_at}]").as_str())),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!("items[{qian_at}]").as_str())
+        ),
         "{v}"
     );
-    let (s, v) = h.list_call("POST", &at("/publish"), &admin, publish(in_3)).await?;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("published")), "{v}");
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_3))
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("published")),
+        "{v}"
+    );
     let (_, v) = h
         .list_call("GET", &format!("/personnel?on={in_3}"), &admin, None)
         .await?;
@@ -1117,7 +1228,9 @@ async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published()
         .collect();
     assert_eq!(
         steps,
-        ["draft", "submit", "approve", "revise", "submit", "approve", "publish"]
+        [
+            "draft", "submit", "approve", "revise", "submit", "approve", "publish"
+        ]
     );
     h.stop().await;
     Ok(())

@@ -10,8 +10,8 @@
 //! inspection matter (checked against the matter list in force like any action's) with
 //! its inspectors, so the inspection is recorded like any other.
 
-use super::{lists, matters};
 use super::{JsonBody, optional_text, parse_id, text};
+use super::{lists, matters};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};

@@ -128,10 +128,17 @@ mod tests {
         ] {
             let e = r.check(&wrong, m).unwrap_err();
             assert_eq!((e.status.as_u16(), e.field.as_deref()), (403, Some("role")));
-            assert!(e.error.contains("county_supervisor of county 211221"), "{}", e.error);
+            assert!(
+                e.error.contains("county_supervisor of county 211221"),
+                "{}",
+                e.error
+            );
         }
         let r = Reviewer::of(&city, m, false);
-        assert!(r.check(&claims(Role::CitySupervisor, "211200", None), m).is_ok());
+        assert!(
+            r.check(&claims(Role::CitySupervisor, "211200", None), m)
+                .is_ok()
+        );
         assert!(
             r.check(&claims(Role::CitySupervisor, "210100", None), m)
                 .is_err()
@@ -150,8 +157,14 @@ mod tests {
         // Not configured: the justice bureau, as for every list.
         assert_eq!(Reviewer::of(&city, ri, false).role, Role::CitySupervisor);
         let r = Reviewer::of(&city, ri, true);
-        assert!(r.check(&claims(Role::MarketRegulator, "211200", None), ri).is_ok());
-        assert!(r.check(&claims(Role::CitySupervisor, "211200", None), ri).is_err());
+        assert!(
+            r.check(&claims(Role::MarketRegulator, "211200", None), ri)
+                .is_ok()
+        );
+        assert!(
+            r.check(&claims(Role::CitySupervisor, "211200", None), ri)
+                .is_err()
+        );
         // A county's market regulator is not the city's, nor the other way round.
         assert!(
             r.check(&claims(Role::MarketRegulator, "211200", Some("211221")), ri)
@@ -162,7 +175,10 @@ mod tests {
             r.check(&claims(Role::MarketRegulator, "211200", Some("211221")), ri)
                 .is_ok()
         );
-        assert!(r.check(&claims(Role::MarketRegulator, "211200", None), ri).is_err());
+        assert!(
+            r.check(&claims(Role::MarketRegulator, "211200", None), ri)
+                .is_err()
+        );
         // Other lists stay with the justice bureau.
         assert_eq!(
             Reviewer::of(&county, ListKind::Matters, true).role,

@@ -22,8 +22,8 @@
 //! reviewer never saw). The agency then revises the version (`PUT`, which retakes the
 //! records, even of an approved version) and submits it for review again.
 
-use super::{JsonBody, QueryParams, date_in_range, optional_text};
 use super::list_reviewers::Reviewer;
+use super::{JsonBody, QueryParams, date_in_range, optional_text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};

@@ -220,7 +220,11 @@ mod tests {
             .unwrap();
         assert_eq!(g.role, Role::CountySupervisor);
         assert_eq!(
-            (g.county.as_deref(), g.city.as_deref(), g.province.as_deref()),
+            (
+                g.county.as_deref(),
+                g.city.as_deref(),
+                g.province.as_deref()
+            ),
             (Some("211221"), Some("211200"), Some("210000"))
         );
         let g = m

@@ -275,7 +275,9 @@ impl Harness {
             // so the list is in force whatever date a test moves the clock to later.
             let was = clock.fixed_at();
             let since: chrono::NaiveDate = MATTERS_SINCE.parse()?;
-            clock.set(Some(sanxiang_domain::china_midnight(since) + chrono::Duration::hours(10)));
+            clock.set(Some(
+                sanxiang_domain::china_midnight(since) + chrono::Duration::hours(10),
+            ));
             let published = async {
                 for i in 0..h.tenants.len() {
                     h.publish_matter_list(i, None, None).await?;
