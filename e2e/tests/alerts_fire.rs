@@ -119,24 +119,13 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
 
     // The agency's matter list first (the justice bureau of its county approves it):
     // actions and decisions name a matter of it.
-    let port = service.api_port;
-    let place = (province.clone(), city.clone(), county.clone());
-    tokio::task::spawn_blocking(move || {
-        let (province, city, county) = &place;
-        tenant_api::publish_matters(
-            port,
+    service
+        .publish_matters(
             b"e2e-alerts-secret-0123456789",
             "market",
-            tenant_api::Place {
-                province,
-                city,
-                county,
-            },
-            None,
-            None,
+            (&province, &city, &county),
         )
-    })
-    .await??;
+        .await?;
 
     // An officer issues a penalty decision and never discloses it.
     let token = jsonwebtoken::encode(

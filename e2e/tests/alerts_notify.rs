@@ -263,27 +263,13 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     // City A's officer issues a penalty decision and never discloses it, under the
     // agency's matter list (approved by the justice bureau of its county).
     let a = &cities[0];
-    let (port, agency, place) = (
-        service.api_port,
-        a.agency.clone(),
-        (province.clone(), a.code.clone(), a.county.clone()),
-    );
-    tokio::task::spawn_blocking(move || {
-        let (province, city, county) = &place;
-        tenant_api::publish_matters(
-            port,
+    service
+        .publish_matters(
             secret.as_bytes(),
-            &agency,
-            tenant_api::Place {
-                province,
-                city,
-                county,
-            },
-            None,
-            None,
+            &a.agency,
+            (&province, &a.code, &a.county),
         )
-    })
-    .await??;
+        .await?;
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &serde_json::json!({"sub": "officer-1", "agency": a.agency, "role": "officer",
