@@ -443,17 +443,27 @@ pub fn dev_token(
     role: &str,
     city: Option<&str>,
 ) -> Result<String> {
+    dev_token_in(p, agency, role, city, None)
+}
+
+/// [`dev_token`] with a county too (county_supervisor, a county's market_regulator).
+pub fn dev_token_in(
+    p: &Platform,
+    agency: Option<&str>,
+    role: &str,
+    city: Option<&str>,
+    county: Option<&str>,
+) -> Result<String> {
     let secret = dev_key(p)?;
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs()
         + 12 * 3600;
     let mut claims = serde_json::json!({"sub": format!("dev-{role}"), "role": role, "exp": exp, "province": "210000"});
-    if let Some(a) = agency {
-        claims["agency"] = a.into();
-    }
-    if let Some(c) = city {
-        claims["city"] = c.into();
+    for (name, value) in [("agency", agency), ("city", city), ("county", county)] {
+        if let Some(v) = value {
+            claims[name] = v.into();
+        }
     }
     Ok(jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
