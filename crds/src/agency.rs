@@ -29,7 +29,7 @@ pub use sanxiang_domain::disclosure::{
     DisclosureOverride, MAX_DISCLOSURE_WORKING_DAYS, disclosure_working_days,
 };
 
-/// Most matters in an agency's review catalogue.
+/// Most matter codes in the deprecated `spec.reviewCatalog`.
 pub const MAX_REVIEW_CATALOG: usize = 200;
 /// Most alert labels an agency may add.
 pub const MAX_ALERT_LABELS: usize = 16;
@@ -135,10 +135,12 @@ pub struct AgencySpec {
     #[serde(default)]
     pub messaging: MessagingSpec,
 
-    /// Codes of the matters in the agency's catalogue of major enforcement decisions
-    /// that need legal review (重大执法决定法制审核目录清单), e.g. M-001: a decision for one
-    /// of these matters is not issued before its legal review approves it. At most 200,
-    /// each 1 to 64 characters without commas or spaces.
+    /// Deprecated and ignored. The catalogue of major enforcement decisions that need
+    /// legal review (重大执法决定法制审核目录清单) is the agency's matter list: each matter
+    /// says `legalReviewRequired`, and the list is published through the tenant service
+    /// after the same-level justice bureau's review. The field is still accepted (and
+    /// checked: at most 200 codes of 1 to 64 characters without commas or spaces) so that
+    /// existing manifests apply; it is removed in the next API version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = 200),

@@ -187,6 +187,8 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
                 p.nats_auth().tenant_service_creds().display()
             ),
             "--scan-interval-seconds=10".into(),
+            // As the seeds have it: the market regulator reviews random-inspection lists.
+            "--market-regulator-reviews-random-inspections".into(),
         ],
         log: p.log("tenant-service"),
         user: None,
@@ -426,6 +428,12 @@ pub fn rules_sync_loop(p: &Platform) -> Result<()> {
     }
 }
 
+/// The HS256 key the local tenant service accepts (`sanxiang-local token`, the demo).
+pub fn dev_key(p: &Platform) -> Result<Vec<u8>> {
+    fs::read(p.state_dir.join("jwt-hs256.key"))
+        .context("no tenant-service key yet: run `make up` first")
+}
+
 /// A bearer token for the dev tenant service (HS256 with the platform's secret), valid for
 /// 12 hours: `role` is officer, reviewer, agency_admin, city_supervisor or
 /// province_supervisor.
@@ -435,18 +443,27 @@ pub fn dev_token(
     role: &str,
     city: Option<&str>,
 ) -> Result<String> {
-    let secret = fs::read(p.state_dir.join("jwt-hs256.key"))
-        .context("no tenant-service key yet: run `make up` first")?;
+    dev_token_in(p, agency, role, city, None)
+}
+
+/// [`dev_token`] with a county too (county_supervisor, a county's market_regulator).
+pub fn dev_token_in(
+    p: &Platform,
+    agency: Option<&str>,
+    role: &str,
+    city: Option<&str>,
+    county: Option<&str>,
+) -> Result<String> {
+    let secret = dev_key(p)?;
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs()
         + 12 * 3600;
     let mut claims = serde_json::json!({"sub": format!("dev-{role}"), "role": role, "exp": exp, "province": "210000"});
-    if let Some(a) = agency {
-        claims["agency"] = a.into();
-    }
-    if let Some(c) = city {
-        claims["city"] = c.into();
+    for (name, value) in [("agency", agency), ("city", city), ("county", county)] {
+        if let Some(v) = value {
+            claims[name] = v.into();
+        }
     }
     Ok(jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

@@ -16,6 +16,9 @@
 //!
 //! - [`alerting`] runs Alertmanager and renders the cities' AlertmanagerConfigs for it.
 //!
+//! - [`tenant_api`] drives the tenant service's API, and publishes the matter list an
+//!   agency needs before it can create actions and decisions.
+//!
 //! The `sanxiang-local` binary is the command-line face of [`platform`]: `up`, `down`,
 //! `status`, `env`.
 
@@ -25,6 +28,7 @@ pub mod demo;
 pub mod operator;
 pub mod platform;
 pub mod scope;
+pub mod tenant_api;
 
 pub use platform::Platform;
 pub use scope::TestScope;

@@ -14,7 +14,8 @@ const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubec
   status   show what runs
   env      print shell exports (KUBECONFIG, DATABASE_URL, NATS_URL, ...)
   token    print a bearer token for the tenant service:
-           token [--agency NAME] [--role officer|reviewer|agency_admin|city_supervisor|province_supervisor] [--city CODE]
+           token [--agency NAME] [--role officer|reviewer|agency_admin|city_supervisor|county_supervisor|
+                  province_supervisor|market_regulator] [--city CODE] [--county CODE]
   kubeconfig
            mint a kubeconfig for a Kubernetes user (client certificate signed by the
            platform's CA) and print its path: kubeconfig --user NAME [--group GROUP],
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
     let mut agency = None;
     let mut role = "officer".to_string();
     let mut city = None;
+    let mut county = None;
     let mut user = None;
     let mut group = None;
     let mut database = None;
@@ -46,8 +48,8 @@ fn main() -> ExitCode {
                 None => return usage_error("--profile needs a value"),
             },
             "--apps" => apps = true,
-            "--agency" | "--role" | "--city" | "--user" | "--group" | "--database"
-            | "--password" => {
+            "--agency" | "--role" | "--city" | "--county" | "--user" | "--group"
+            | "--database" | "--password" => {
                 let Some(v) = it.next() else {
                     return usage_error(&format!("{a} needs a value"));
                 };
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
                     "--group" => group = Some(v.clone()),
                     "--database" => database = Some(v.clone()),
                     "--password" => password = Some(v.clone()),
+                    "--county" => county = Some(v.clone()),
                     _ => city = Some(v.clone()),
                 }
             }
@@ -85,7 +88,13 @@ fn main() -> ExitCode {
             })?;
             println!(
                 "{}",
-                sanxiang_e2e::apps::dev_token(&p, agency.as_deref(), &role, city.as_deref())?
+                sanxiang_e2e::apps::dev_token_in(
+                    &p,
+                    agency.as_deref(),
+                    &role,
+                    city.as_deref(),
+                    county.as_deref()
+                )?
             );
             Ok(())
         }),

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sanxiang_e2e::Platform;
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{http_get, wait_until};
+use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{secret_value, start_prometheus, start_tenant_service};
@@ -117,6 +117,16 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         "tenant-service-alerts",
     )?;
 
+    // The agency's matter list first (the justice bureau of its county approves it):
+    // actions and decisions name a matter of it.
+    service
+        .publish_matters(
+            b"e2e-alerts-secret-0123456789",
+            "market",
+            (&province, &city, &county),
+        )
+        .await?;
+
     // An officer issues a penalty decision and never discloses it.
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
@@ -134,6 +144,7 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         .bearer_auth(&token)
         .json(&serde_json::json!({
             "documentNumber": "测市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
+            "matter": tenant_api::sample_matter("penalty"),
             "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": code},
             "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
             "conclusion": "罚款五万元"

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sanxiang_e2e::Platform;
 use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};
@@ -260,8 +260,16 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         "tenant-service-notify",
     )?;
 
-    // City A's officer issues a penalty decision and never discloses it.
+    // City A's officer issues a penalty decision and never discloses it, under the
+    // agency's matter list (approved by the justice bureau of its county).
     let a = &cities[0];
+    service
+        .publish_matters(
+            secret.as_bytes(),
+            &a.agency,
+            (&province, &a.code, &a.county),
+        )
+        .await?;
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &serde_json::json!({"sub": "officer-1", "agency": a.agency, "role": "officer",
@@ -278,6 +286,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         .bearer_auth(&token)
         .json(&serde_json::json!({
             "documentNumber": "甲市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
+            "matter": tenant_api::sample_matter("penalty"),
             "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": a.credit_code},
             "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
             "conclusion": "罚款五万元"

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use sanxiang_e2e::operator::workspace_root;
 use sanxiang_e2e::platform::process::{self, free_port, wait_until};
-use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_e2e::{Platform, TestScope, tenant_api};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -45,6 +45,7 @@ fn token(agency: &str, role: &str) -> Result<String> {
 /// The tenant service binary serving one agency from `database_url`; stopped when dropped.
 struct TenantService {
     child: Child,
+    api: u16,
     base: String,
     agency: String,
     http: reqwest::Client,
@@ -58,7 +59,6 @@ impl TenantService {
             serde_yaml::to_string(&json!({"tenants": [{
                 "agency": agency, "province": "210000", "city": CITY, "county": "-",
                 "databaseUrl": database_url, "subjectPrefix": format!("sx.210000.{CITY}.-.{agency}"),
-                "reviewCatalog": ["M-001"],
             }]}))?,
         )?;
         let secret = dir.join("jwt");
@@ -83,6 +83,7 @@ impl TenantService {
             .with_context(|| format!("starting {}", binary.display()))?;
         let service = Self {
             child,
+            api,
             base: format!("http://127.0.0.1:{api}/api/v1/agencies/{agency}"),
             agency: agency.to_string(),
             http: reqwest::Client::new(),
@@ -309,6 +310,17 @@ async fn an_agency_restored_on_a_fresh_server_serves_its_verified_records() -> R
 
     // 1. The agency works: two officers, an action and its record of three entries.
     let service = TenantService::start(dir.path(), "source", &agency, &source_url).await?;
+    // Its matter list, approved by the city's justice bureau: actions name a matter of it.
+    let (port, name) = (service.api, agency.clone());
+    tokio::task::spawn_blocking(move || {
+        let place = tenant_api::Place {
+            province: "210000",
+            city: CITY,
+            county: "-",
+        };
+        tenant_api::publish_matters(port, JWT_SECRET, &name, place, None, None)
+    })
+    .await??;
     let mut officers = Vec::new();
     for (name, cert) in [("赵一", "SY-2001"), ("周二", "SY-2002")] {
         let v = service
@@ -327,6 +339,7 @@ async fn an_agency_restored_on_a_fresh_server_serves_its_verified_records() -> R
             "/actions",
             "officer",
             json!({"title": "查封过期食品", "category": "coercion", "procedure": "general",
+                   "matter": tenant_api::sample_matter("coercion"),
                    "kind": "seizure_detention", "target": "沈阳某某超市", "startedOn": "2026-03-02",
                    "officerIds": officers}),
         )

@@ -10,7 +10,7 @@ use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use sanxiang_domain::{Clock, TenantContract};
-use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_e2e::{Platform, TestScope, tenant_api};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
 use sanxiang_tenant_service::db::PoolSettings;
@@ -131,12 +131,24 @@ async fn main() -> anyhow::Result<()> {
             role: Role::Officer,
             city: None,
             province: None,
+            county: None,
             exp: (chrono::Utc::now().timestamp() + 3600) as u64,
             nbf: None,
         },
         &EncodingKey::from_secret(SECRET),
     )?;
     let http = reqwest::Client::new();
+    // The agency's matter list, as every agency publishes it before deciding anything.
+    let (port, agency) = (service.api_addr.port(), tenant.agency.clone());
+    tokio::task::spawn_blocking(move || {
+        let place = tenant_api::Place {
+            province: "210000",
+            city: "210100",
+            county: "-",
+        };
+        tenant_api::publish_matters(port, SECRET, &agency, place, None, None)
+    })
+    .await??;
 
     // 1. Decision writes: draft + issue (working-day due date), `concurrency` clients.
     let started = Instant::now();
@@ -145,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
             let (http, base, token) = (http.clone(), base.clone(), token.clone());
             async move {
                 let body = json!({
-                    "documentNumber": format!("沈市监罚〔2026〕{i}号"), "category": "penalty", "procedure": "simple",
+                    "documentNumber": format!("沈市监罚〔2026〕{i}号"), "matter": tenant_api::sample_matter("penalty"), "procedure": "simple",
                     "party": {"kind": "natural_person", "name": "张三", "idNumber": "21010219900101123X",
                               "phone": "13812345678", "address": "沈阳市和平区南京街1号"},
                     "facts": "张三（电话13812345678）销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",

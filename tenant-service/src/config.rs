@@ -126,6 +126,10 @@ pub struct Args {
     /// outside the tenant databases.
     #[arg(long, env = "SANXIANG_RECORD_SIGNING_KEY_DIR")]
     pub record_signing_key_dir: Option<PathBuf>,
+    /// The market regulator (`market_regulator` role of the agency's county or city), not
+    /// the justice bureau, reviews random-inspection lists (随机抽查事项清单).
+    #[arg(long, env = "SANXIANG_MARKET_REGULATOR_REVIEWS_RANDOM_INSPECTIONS")]
+    pub market_regulator_reviews_random_inspections: bool,
 }
 
 impl Args {
@@ -236,6 +240,8 @@ impl Args {
                 publication_approver,
                 review_time_limit_days: self.review_time_limit_days,
                 signing_key_dir: self.record_signing_key_dir.clone(),
+                market_regulator_reviews_random_inspections: self
+                    .market_regulator_reviews_random_inspections,
             },
         })
     }

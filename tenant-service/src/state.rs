@@ -23,6 +23,9 @@ pub struct Policy {
     /// Directory of per-agency record-signing keys (`<agency>.key`), outside the tenant
     /// databases; `None`: entries are not signed.
     pub signing_key_dir: Option<std::path::PathBuf>,
+    /// The market regulator reviews random-inspection lists instead of the justice bureau
+    /// ([`crate::api::list_reviewers`]).
+    pub market_regulator_reviews_random_inspections: bool,
 }
 
 impl Default for Policy {
@@ -31,6 +34,7 @@ impl Default for Policy {
             publication_approver: Some(crate::auth::Role::AgencyAdmin),
             review_time_limit_days: 10,
             signing_key_dir: None,
+            market_regulator_reviews_random_inspections: false,
         }
     }
 }

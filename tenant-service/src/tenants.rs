@@ -28,7 +28,7 @@ pub struct Tenant {
     pub database_url: String,
 }
 
-/// A tenant reads as its contract (`tenant.agency`, `tenant.review_catalog`).
+/// A tenant reads as its contract (`tenant.agency`, `tenant.categories`).
 impl Deref for Tenant {
     type Target = TenantContract;
     fn deref(&self) -> &TenantContract {

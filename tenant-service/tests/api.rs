@@ -120,6 +120,11 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
 async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
     let h = one_tenant("gauges").await?;
     let st = h.service().state.clone();
+    // The harness's matter list was published already: its event waits in the outbox too.
+    let setup = scan::scan_tenant(&st, &st.tenants.get(h.agency(0)).unwrap())
+        .await?
+        .outbox_backlog;
+    assert_eq!(setup, 1, "the matter list's publication");
     st.clock.set(Some("2026-03-03T02:00:00Z".parse()?));
     h.add_person(0, "赵一", "officer", "SY-0001", "2030-12-31")
         .await?;
@@ -171,7 +176,7 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
     // Publishing clears it; no NATS here, so the outbox backlog grows.
     h.publish(0, &id).await?;
     let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!((c.disclosures_overdue, c.outbox_backlog), (0, 1));
+    assert_eq!((c.disclosures_overdue, c.outbox_backlog), (0, setup + 1));
     // Revoke: the publication is withdrawn with it (issue 11: it used to stay online until
     // a second call, and the withdrawal limit ran meanwhile).
     let (s, v) = h
@@ -200,7 +205,7 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
         "{v}"
     );
     let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!((c.withdrawals_overdue, c.outbox_backlog), (0, 2));
+    assert_eq!((c.withdrawals_overdue, c.outbox_backlog), (0, setup + 2));
     // Annual statistics of last year (2025): zero everywhere, gauge flips to 1.
     let (s, v) = h
         .post(0, "/statistics/2025", Role::AgencyAdmin, json!({}))
@@ -251,7 +256,7 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
             && line.ends_with(" 1"),
         "{line}"
     );
-    assert_eq!(c.outbox_backlog, 3);
+    assert_eq!(c.outbox_backlog, setup + 3);
     h.stop().await;
     Ok(())
 }
@@ -420,7 +425,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
 
     // Catalog matter: issues found, resubmitted, approved.
     let mut body = penalty("沈市监罚〔2026〕11号");
-    body["matter"] = json!("M-001");
+    body["matter"] = json!(sanxiang_e2e::tenant_api::REVIEWED_PENALTY);
     let id = h.draft(0, body).await?;
     let r = |step: &str| format!("/decisions/{id}/review/{step}");
     h.post(0, &r("submit"), Role::Officer, json!({"opinion": "请审核"}))
@@ -548,7 +553,7 @@ async fn publication_is_redacted_and_withdrawn() -> anyhow::Result<()> {
 
     // An organisation keeps its name and credit code.
     let org = json!({
-        "documentNumber": "沈市监许〔2026〕5号", "category": "licensing", "procedure": "general",
+        "documentNumber": "沈市监许〔2026〕5号", "category": "licensing", "matter": matter("licensing"), "procedure": "general",
         "party": {"kind": "organisation", "name": "沈阳某某食品有限公司", "idNumber": "91210100MA0Y12345M"},
         "facts": "申请食品经营许可", "legalBasis": "《食品经营许可和备案管理办法》", "conclusion": "准予许可"
     });
@@ -603,7 +608,7 @@ async fn record_chain_is_append_only_and_tampering_is_named() -> anyhow::Result<
         .add_person(0, "钱二", "officer", "SY-1003", "2025-12-31")
         .await?;
     let action = |officers: Vec<&str>| {
-        json!({"title": "查封过期食品", "category": "coercion", "procedure": "general",
+        json!({"title": "查封过期食品", "category": "coercion", "matter": matter("coercion"), "procedure": "general",
                "kind": "seizure_detention", "target": "沈阳某某超市", "startedOn": "2026-03-02",
                "officerIds": officers})
     };
@@ -823,6 +828,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         role: Role::Officer,
         city: None,
         province: None,
+        county: None,
         exp: 1_000_000,
         nbf: None,
     });
@@ -854,6 +860,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         role: Role::CitySupervisor,
         city: Some("210100".into()),
         province: Some(PROVINCE.into()),
+        county: None,
         exp: soon(),
         nbf: None,
     });
@@ -880,6 +887,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         role: Role::ProvinceSupervisor,
         city: None,
         province: Some(PROVINCE.into()),
+        county: None,
         exp: soon(),
         nbf: None,
     });

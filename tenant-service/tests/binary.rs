@@ -69,6 +69,8 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
         anyhow::ensure!(Instant::now() < deadline, "binary not ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The agency's matter list first: no decision without one.
+    publish_matter_list(api, &t.tenant, None, None).await?;
     // Issue a penalty decided on 2026-03-02 (due 2026-03-11): overdue at the test clock.
     let token = token_for(Claims {
         sub: "officer-1".into(),
@@ -76,6 +78,7 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
         role: Role::Officer,
         city: None,
         province: None,
+        county: None,
         exp: (chrono::Utc::now().timestamp() + 600) as u64,
         nbf: None,
     });

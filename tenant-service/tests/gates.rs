@@ -30,12 +30,14 @@ fn steps(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The events the test's own steps enqueued (not the harness's matter-list publication).
 async fn outbox_events(h: &Harness) -> anyhow::Result<Vec<(String, Value)>> {
     let db = h.tenants[0].superuser().await?;
-    let rows: Vec<(String, Value)> =
-        sqlx::query_as("SELECT event, payload FROM outbox ORDER BY seq")
-            .fetch_all(&db)
-            .await?;
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT event, payload FROM outbox WHERE event <> 'list_publication' ORDER BY seq",
+    )
+    .fetch_all(&db)
+    .await?;
     db.close().await;
     Ok(rows)
 }
@@ -239,8 +241,8 @@ async fn the_review_gate_cannot_be_walked_around() -> anyhow::Result<()> {
         ]
     );
 
-    // A catalogue matter written in another case is still in the catalogue: no issue
-    // without review. The legal office may clear it as not major, with its reason.
+    // A review-required matter (the matter list is the review catalogue) written in
+    // another case is still that matter: no issue without review. The legal office may clear it as not major, with its reason.
     let mut body = penalty("沈市监罚〔2026〕31号");
     body["matter"] = json!(" m-001 ");
     let id = h.draft(0, body).await?;
@@ -589,7 +591,7 @@ async fn records_hold_times_signatures_anchors_and_supervised_reads() -> anyhow:
         .add_person(0, "周二", "officer", "SY-3002", "2030-12-31")
         .await?;
     let (s, v) = h
-        .post(0, "/actions", Role::Officer, json!({"title": "调查询问", "category": "penalty", "procedure": "general",
+        .post(0, "/actions", Role::Officer, json!({"title": "调查询问", "category": "penalty", "matter": matter("penalty"), "procedure": "general",
             "kind": "evidence_collection", "target": "张三", "startedOn": "2026-03-02", "officerIds": [a, b],
             "involvesSecretsOrPrivacy": true}))
         .await?;

@@ -509,6 +509,7 @@ async fn half_open_connections_are_closed_and_long_tokens_refused() -> anyhow::R
             role: Role::Officer,
             city: None,
             province: None,
+            county: None,
             exp,
             nbf,
         });
@@ -550,6 +551,7 @@ async fn before_tenants_are_loaded_requests_get_503_not_404() -> anyhow::Result<
         role: Role::Officer,
         city: None,
         province: None,
+        county: None,
         exp: soon(),
         nbf: None,
     });

@@ -1,7 +1,9 @@
 //! Matters and the lists published before enforcement (issue 12), on the real platform:
-//! the matter list as the backbone of decisions (review requirement, category, benchmark),
-//! the review of a list by the same-level justice bureau, its versions and effective dates,
-//! and the public personnel list.
+//! the matter list as the backbone of actions, decisions and inspections (nothing is
+//! created before one is in force; review requirement, category, benchmark), the review of
+//! a list by the same-level justice bureau (county or city; the market regulator for the
+//! random-inspection list where configured) and by no one else, its versions and effective
+//! dates, and the public personnel list (re-checked when published).
 
 mod common;
 
@@ -12,16 +14,30 @@ use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::auth::Role;
 use serde_json::{Value, json};
 
+/// A city-level market regulator without a matter list (the tests publish their own).
 async fn agency(label: &str) -> anyhow::Result<Harness> {
+    let t = market(label, "-").await?;
+    Harness::start(vec![t], no_matter_list()).await
+}
+
+async fn market(label: &str, county: &str) -> anyhow::Result<TestTenant> {
     let platform = Platform::shared()?;
     let mut t = TestTenant::new(platform, label, "210100").await?;
+    t.tenant.county = county.into();
     t.tenant.categories = vec![
         EnforcementCategory::Penalty,
         EnforcementCategory::Licensing,
         EnforcementCategory::Inspection,
     ];
     t.tenant.display_name = "沈阳市市场监督管理局".into();
-    Harness::start(vec![t], Options::default()).await
+    Ok(t)
+}
+
+fn no_matter_list() -> Options {
+    Options {
+        matter_list: false,
+        ..Default::default()
+    }
 }
 
 /// A food penalty matter that needs legal review and has a benchmark.
@@ -147,14 +163,9 @@ async fn decisions_take_review_requirement_category_and_benchmark_from_the_matte
     .await?;
 
     // No matter, or a matter not on the effective list: 422 naming `matter`.
-    let (s, v) = h
-        .post(
-            0,
-            "/decisions",
-            Role::Officer,
-            penalty("沈市监罚〔2026〕501号"),
-        )
-        .await?;
+    let mut body = penalty("沈市监罚〔2026〕501号");
+    body.as_object_mut().unwrap().remove("matter");
+    let (s, v) = h.post(0, "/decisions", Role::Officer, body).await?;
     assert_eq!(
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("matter")),
@@ -629,7 +640,8 @@ async fn the_personnel_list_holds_valid_active_officers_and_no_private_field() -
 async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_published()
 -> anyhow::Result<()> {
     let h = agency("draws").await?;
-    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "inspector": "沈阳市市场监督管理局",
+    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "matter": "JC-0001",
+        "inspector": "沈阳市市场监督管理局",
         "legalBasis": "《中华人民共和国食品安全法》第一百一十条", "targets": "辖区内食品经营者",
         "content": "许可证照、进货查验记录", "ratioPermille": 200, "inspectorsPerTarget": 2,
         "method": "现场检查", "frequency": "每年一次"});
@@ -647,23 +659,67 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
         (StatusCode::UNPROCESSABLE_ENTITY, Some("item")),
         "{v}"
     );
-    h.publish_list("random_inspections", Some(json!([item])), None)
-        .await?;
+    // Items whose matter is not an inspection matter of the matter list in force.
+    let mut not_listed = item.clone();
+    not_listed["code"] = json!("SJ-002");
+    not_listed["matter"] = json!("JC-9999");
+    let mut penalty_matter = item.clone();
+    penalty_matter["code"] = json!("SJ-003");
+    penalty_matter["matter"] = json!(matter("penalty"));
+    h.publish_list(
+        "random_inspections",
+        Some(json!([item, not_listed, penalty_matter])),
+        None,
+    )
+    .await?;
     for (i, name) in ["赵一", "钱二", "孙三", "李四"].iter().enumerate() {
         h.add_person(0, name, "officer", &format!("SY-D00{i}"), "2030-12-31")
             .await?;
     }
     h.publish_list("personnel", None, None).await?;
-    for n in 0..10 {
+    for (code, n) in [("SJ-002", 0), ("SJ-003", 0)]
+        .into_iter()
+        .chain((0..10).map(|n| ("SJ-001", n)))
+    {
         let (s, v) = h
             .post(
                 0,
                 "/inspection-targets",
                 Role::AgencyAdmin,
-                json!({"item": "SJ-001", "name": format!("沈阳某食品店{n}号")}),
+                json!({"item": code, "name": format!("沈阳某食品店{n}号")}),
             )
             .await?;
         assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // Inspections are actions of the item's matter: no draw while no matter list is in
+    // force, nor for an item whose matter is not on it or is no inspection matter.
+    let draw = |item: &str| json!({"item": item, "seed": 7u64});
+    let (s, v) = h
+        .post(0, "/inspection-draws", Role::AgencyAdmin, draw("SJ-001"))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("item")),
+        "{v}"
+    );
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("must be published first"),
+        "{v}"
+    );
+    h.publish_matter_list(0, None, None).await?;
+    for (item, says) in [("SJ-002", "JC-9999"), ("SJ-003", "category")] {
+        let (s, v) = h
+            .post(0, "/inspection-draws", Role::AgencyAdmin, draw(item))
+            .await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("item")),
+            "{v}"
+        );
+        assert!(v["error"].as_str().unwrap().contains(says), "{item}: {v}");
     }
     let (s, d) = h
         .post(
@@ -691,6 +747,16 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
         assert_eq!(a["category"], "inspection");
         assert_eq!(a["officerIds"].as_array().unwrap().len(), 2);
     }
+    let db = h.tenants[0].superuser().await?;
+    let drawn_matters: Vec<(Option<String>, Option<i32>)> =
+        sqlx::query_as("SELECT matter, matter_version FROM actions ORDER BY id")
+            .fetch_all(&db)
+            .await?;
+    assert_eq!(
+        drawn_matters,
+        vec![(Some("JC-0001".to_string()), Some(1)); 2],
+        "each inspection is an action of the item's matter"
+    );
     let id = d["id"].as_str().unwrap();
     // A supervisor re-runs the draw from the record: the same targets and inspectors.
     let (s, v) = h
@@ -708,7 +774,6 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
         assert_eq!(a["inspectors"], b["inspectors"]);
     }
     // The recorded draw cannot be altered, even by the database owner.
-    let db = h.tenants[0].superuser().await?;
     let e = sqlx::query("UPDATE inspection_draws SET seed = '1'")
         .execute(&db)
         .await
@@ -764,6 +829,393 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
         .await?;
     assert_eq!(s, StatusCode::CONFLICT, "published once");
     db.close().await;
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn nothing_is_created_before_a_matter_list_is_in_force() -> anyhow::Result<()> {
+    let h = agency("nolist").await?;
+    let a = h
+        .add_person(0, "赵一", "officer", "SY-N001", "2030-12-31")
+        .await?;
+    let b = h
+        .add_person(0, "钱二", "officer", "SY-N002", "2030-12-31")
+        .await?;
+    let action = json!({"title": "现场检查", "category": "inspection", "matter": matter("inspection"),
+        "procedure": "general", "kind": "other", "target": "某餐饮店", "officerIds": [a, b]});
+    // A decision or action stating its own category is not enough: no fallback.
+    for (path, body) in [
+        ("/decisions", penalty("沈市监罚〔2026〕601号")),
+        ("/actions", action.clone()),
+    ] {
+        let (s, v) = h.post(0, path, Role::Officer, body).await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("matter")),
+            "{path}: {v}"
+        );
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("a matter list must be published first"),
+            "{v}"
+        );
+    }
+    let db = h.tenants[0].superuser().await?;
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM decisions) + (SELECT count(*) FROM actions)",
+    )
+    .fetch_one(&db)
+    .await?;
+    assert_eq!(written, 0);
+    // Once the justice bureau has approved and the agency published its list, the same
+    // requests go through, and the list is the review catalogue: M-001 requires review
+    // although the agency has no other catalogue.
+    h.publish_matter_list(0, None, None).await?;
+    let (s, v) = h
+        .post(
+            0,
+            "/decisions",
+            Role::Officer,
+            penalty("沈市监罚〔2026〕601号"),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["matterVersion"].as_i64(), v["major"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let (s, v) = h.post(0, "/actions", Role::Officer, action).await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut major = penalty("沈市监罚〔2026〕602号");
+    major["matter"] = json!(sanxiang_e2e::tenant_api::REVIEWED_PENALTY);
+    let (s, v) = h.post(0, "/decisions", Role::Officer, major).await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["majorReasons"], json!(["matter:M-001"]), "{v}");
+    db.close().await;
+    h.stop().await;
+    Ok(())
+}
+
+/// A token of a supervising `role` at a place (`county` `-`: the city's).
+fn place_token(role: Role, city: &str, county: &str) -> String {
+    token_for(sanxiang_tenant_service::auth::Claims {
+        sub: format!("{}-{city}-{county}", role.as_str()),
+        agency: None,
+        role,
+        city: Some(city.into()),
+        province: Some(PROVINCE.into()),
+        county: (county != "-").then(|| county.to_string()),
+        exp: soon(),
+        nbf: None,
+    })
+}
+
+#[tokio::test]
+async fn only_the_same_level_reviewer_approves_a_list() -> anyhow::Result<()> {
+    // Tenant 0: a county agency of 210102 (和平区); tenant 1: a city-level agency of 210100.
+    // The province has the market regulator review random-inspection lists.
+    let county = market("rev-county", "210102").await?;
+    let city = market("rev-city", "-").await?;
+    let mut opts = no_matter_list();
+    opts.policy.market_regulator_reviews_random_inspections = true;
+    let h = Harness::start(vec![county, city], opts).await?;
+    let guide = json!([{"name": "食品经营许可", "legalBasis": "《食品安全法》第三十五条",
+        "acceptingBody": "政务服务窗口", "conditions": "有经营场所", "materials": "申请书",
+        "timeLimit": "10个工作日", "fees": "不收费", "remedies": "行政复议或者行政诉讼",
+        "officeHours": "工作日 9:00-17:00", "address": "沈阳市和平区", "phone": "024-12345"}]);
+    let inspection = json!([{"code": "SJ-001", "name": "食品经营者监督抽查", "matter": "JC-0001",
+        "inspector": "沈阳市和平区市场监督管理局", "legalBasis": "《食品安全法》第一百一十条",
+        "targets": "辖区内食品经营者", "content": "许可证照", "ratioPermille": 200,
+        "inspectorsPerTarget": 2, "method": "现场检查", "frequency": "每年一次"}]);
+    // Submits a version of `kind` for tenant `i`; returns the review path.
+    let hr = &h;
+    let submitted = move |i: usize, kind: &'static str, items: Value| {
+        let h = hr;
+        async move {
+            let admin = h.tok(i, Role::AgencyAdmin);
+            let url = |p: &str| h.url(i, &format!("/lists/{kind}{p}"));
+            let (s, v) = h
+                .call(
+                    "POST",
+                    &url(""),
+                    Some(&admin),
+                    Some(json!({"items": items})),
+                )
+                .await?;
+            anyhow::ensure!(s == StatusCode::CREATED, "{v}");
+            let n = v["version"].as_i64().unwrap();
+            let (s, v) = h
+                .call(
+                    "POST",
+                    &url(&format!("/versions/{n}/submit")),
+                    Some(&admin),
+                    None,
+                )
+                .await?;
+            anyhow::ensure!(s == StatusCode::OK, "{v}");
+            anyhow::Ok(url(&format!("/versions/{n}/review")))
+        }
+    };
+    let approve = || Some(json!({"approve": true, "opinion": "同意"}));
+    // `token` approves the version under review at `review`.
+    let approves = move |review: &str, token: &str| {
+        let (review, token) = (review.to_string(), token.to_string());
+        async move {
+            let (s, v) = hr.call("POST", &review, Some(&token), approve()).await?;
+            anyhow::ensure!(
+                s == StatusCode::OK && v["status"] == "approved",
+                "{review}: {s} {v}"
+            );
+            anyhow::Ok(())
+        }
+    };
+    let county_bureau = place_token(Role::CountySupervisor, "210100", "210102");
+    let other_county = place_token(Role::CountySupervisor, "210100", "210103");
+    let city_bureau = place_token(Role::CitySupervisor, "210100", "-");
+    let province = place_token(Role::ProvinceSupervisor, "210100", "-");
+    let county_market = place_token(Role::MarketRegulator, "210100", "210102");
+    let city_market = place_token(Role::MarketRegulator, "210100", "-");
+
+    // The county agency's service guides: its county's justice bureau and no one else.
+    let review = submitted(0, "service_guides", guide.clone()).await?;
+    for (who, token, field) in [
+        ("another county's bureau", &other_county, None),
+        ("the city's bureau", &city_bureau, Some("role")),
+        ("the province", &province, Some("role")),
+        ("the market regulator", &county_market, Some("role")),
+    ] {
+        let (s, v) = h.call("POST", &review, Some(token), approve()).await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::FORBIDDEN, field),
+            "{who}: {v}"
+        );
+    }
+    let (s, v) = h
+        .call("POST", &review, Some(&city_bureau), approve())
+        .await?;
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("county_supervisor of county 210102"),
+        "the refusal says who reviews: {s} {v}"
+    );
+    approves(&review, &county_bureau).await?;
+
+    // The city-level agency's: the city's bureau, not a county's.
+    let review = submitted(1, "service_guides", guide.clone()).await?;
+    let (s, _) = h
+        .call("POST", &review, Some(&county_bureau), approve())
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    approves(&review, &city_bureau).await?;
+
+    // Random-inspection lists go to the market regulator of the same place instead.
+    let review = submitted(0, "random_inspections", inspection.clone()).await?;
+    for token in [&county_bureau, &city_market] {
+        let (s, v) = h.call("POST", &review, Some(token), approve()).await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::FORBIDDEN, Some("role")),
+            "{v}"
+        );
+    }
+    approves(&review, &county_market).await?;
+    let (_, v) = h
+        .call(
+            "GET",
+            &review.replace("/review", ""),
+            Some(&county_market),
+            None,
+        )
+        .await?;
+    assert_eq!(v["steps"][2]["role"], "market_regulator", "{v}");
+    let review = submitted(1, "random_inspections", inspection).await?;
+    approves(&review, &city_market).await?;
+    // The market regulator reads lists, and nothing else of the agency.
+    let (s, _) = h
+        .call(
+            "GET",
+            &h.url(0, "/lists/random_inspections"),
+            Some(&county_market),
+            None,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .call("GET", &h.url(0, "/decisions"), Some(&county_market), None)
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Other lists stay with the justice bureau.
+    let review = submitted(
+        0,
+        "supervision_matters",
+        json!([{"code": "JG-1", "name": "食品经营监管",
+        "category": "inspection", "subject": "和平区市场监督管理局", "legalBasis": "《食品安全法》",
+        "content": "食品经营者", "method": "现场检查"}]),
+    )
+    .await?;
+    let (s, _) = h
+        .call("POST", &review, Some(&county_market), approve())
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = h
+        .call("POST", &review, Some(&county_bureau), approve())
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_officer_who_leaves_or_lapses_before_publication_is_not_published() -> anyhow::Result<()>
+{
+    let h = agency("people-later").await?;
+    let admin = h.tok(0, Role::AgencyAdmin);
+    let in_5 = today() + chrono::Days::new(5);
+    let (in_3, in_10) = (
+        today() + chrono::Days::new(3),
+        today() + chrono::Days::new(10),
+    );
+    h.add_person(0, "赵一", "officer", "SY-L001", "2030-12-31")
+        .await?;
+    let qian = h
+        .add_person(0, "钱二", "officer", "SY-L002", "2030-12-31")
+        .await?;
+    let sun = h
+        .add_person(0, "孙三", "officer", "SY-L003", "2030-12-31")
+        .await?;
+    // Drafted, submitted and approved with three valid officers ...
+    let (s, v) = h.list_call("POST", "/personnel", &admin, None).await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 3, "{v}");
+    let index = |v: &Value, name: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|p| p["name"] == name)
+            .unwrap()
+    };
+    let first_bad = index(&v, "孙三").min(index(&v, "钱二"));
+    let at = |step: &str| format!("/personnel/versions/1{step}");
+    h.list_call("POST", &at("/submit"), &admin, None).await?;
+    let (s, _) = h
+        .list_call(
+            "POST",
+            &at("/review"),
+            &h.supervisor(),
+            Some(json!({"approve": true})),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK);
+    // ... then 孙三 leaves and 钱二's certificate is cut short.
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &h.url(0, &format!("/personnel/{sun}")),
+            Some(&admin),
+            None,
+        )
+        .await?;
+    assert!(s.is_success());
+    let (s, v) = h
+        .call(
+            "PUT",
+            &h.url(0, &format!("/personnel/{qian}")),
+            Some(&admin),
+            Some(
+                json!({"name": "钱二", "unit": "执法一队", "role": "officer",
+                "certificateNumber": "SY-L002", "categories": ["penalty"], "region": "沈阳市",
+                "validFrom": "2020-01-01", "validUntil": in_5, "legalQualification": false}),
+            ),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Publication re-checks the list: refused, naming the first item and every reason.
+    let publish = |on: chrono::NaiveDate| Some(json!({"effectiveFrom": on}));
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_10))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!("items[{first_bad}]").as_str())
+        ),
+        "{v}"
+    );
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("孙三 (certificate SY-L003) has left"), "{e}");
+    assert!(
+        e.contains(&format!("钱二 (certificate SY-L002) is valid 2020-01-01 to {in_5}, not on {in_10} (the effective date)")),
+        "{e}"
+    );
+    // Revising retakes the records (the approval lapses): 赵一 and 钱二, reviewed again.
+    let (s, v) = h.list_call("PUT", &at(""), &admin, Some(json!({}))).await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("draft")),
+        "{v}"
+    );
+    let mut names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let qian_at = index(&v, "钱二");
+    names.sort();
+    assert_eq!(names, ["赵一", "钱二"]);
+    h.list_call("POST", &at("/submit"), &admin, None).await?;
+    h.list_call(
+        "POST",
+        &at("/review"),
+        &h.supervisor(),
+        Some(json!({"approve": true})),
+    )
+    .await?;
+    // 钱二 is not valid on the 10th day: still refused for then; published from the 3rd.
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_10))
+        .await?;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!("items[{qian_at}]").as_str())
+        ),
+        "{v}"
+    );
+    let (s, v) = h
+        .list_call("POST", &at("/publish"), &admin, publish(in_3))
+        .await?;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("published")),
+        "{v}"
+    );
+    let (_, v) = h
+        .list_call("GET", &format!("/personnel?on={in_3}"), &admin, None)
+        .await?;
+    assert_eq!(v["effective"]["items"].as_array().unwrap().len(), 2, "{v}");
+    let (_, v) = h.list_call("GET", &at(""), &admin, None).await?;
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "draft", "submit", "approve", "revise", "submit", "approve", "publish"
+        ]
+    );
     h.stop().await;
     Ok(())
 }

@@ -24,8 +24,8 @@ def q(name, desc, t="string", fmt=None):
     return {"name": name, "in": "query", "required": False, "schema": s, "description": desc}
 SEC = [{"bearer": []}]
 # Once an agency has a matter list in force, the matter decides the category (事前公开, issue 12).
-CATEGORY_FROM_MATTER = {**ref("Category"), "description": "From the matter once the agency has a matter list in force (must agree if given); required before"}
-MATTER_CODE = "Code of a matter on the agency's effective matter list (required once one is in force)"
+CATEGORY_FROM_MATTER = {**ref("Category"), "description": "From the matter (must agree if given)"}
+MATTER_CODE = "Code of a matter on the agency's effective matter list (a matter list must be in force)"
 AUTHERR = errs(400, 401, 403, 404)
 
 def op(summary, tag, params=(), req=None, resp=None, errors=AUTHERR, secured=True, desc=None):
@@ -66,7 +66,7 @@ schemas = {
         "validOfficers": {"type": "integer"}, "validLegalReviewers": {"type": "integer"},
         "requiredLegalReviewers": {"type": "integer"}, "reviewerRatioMet": {"type": "boolean"}}},
   "ActionInput": {"type": "object", "additionalProperties": False,
-      "required": ["title", "procedure", "kind", "target", "officerIds"],
+      "required": ["title", "procedure", "matter", "kind", "target", "officerIds"],
       "properties": {"title": {"type": "string"}, "category": CATEGORY_FROM_MATTER, "procedure": ref("Procedure"),
         "matter": {"type": "string", "description": MATTER_CODE},
         "kind": {"type": "string", "enum": ["seizure_detention", "forced_demolition", "personal_liberty",
@@ -103,7 +103,7 @@ schemas = {
         "idNumber": {"type": "string", "description": "Resident ID number, or the organisation's unified social credit code"},
         "phone": {"type": "string"}, "address": {"type": "string"}, "isMinor": {"type": "boolean"}}},
   "DecisionInput": {"type": "object", "additionalProperties": False,
-      "required": ["documentNumber", "procedure", "party", "facts", "legalBasis", "conclusion"],
+      "required": ["documentNumber", "procedure", "matter", "party", "facts", "legalBasis", "conclusion"],
       "properties": {"documentNumber": {"type": "string"}, "category": CATEGORY_FROM_MATTER, "procedure": ref("Procedure"),
         "actionId": {"type": "string", "format": "uuid"}, "party": ref("PartyInput"),
         "otherPersons": {"type": "array", "items": {"type": "string"}, "maxItems": 50, "description": "Natural persons other than the party named in the text (masked on publication)"},
@@ -282,7 +282,7 @@ doc = {
   "servers": [{"url": "/"}],
   "paths": paths,
   "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-      "description": "Claims: sub, role (officer|reviewer|agency_admin|city_supervisor|province_supervisor), agency, city, province, exp"}}},
+      "description": "Claims: sub, role (officer|reviewer|agency_admin|city_supervisor|county_supervisor|province_supervisor|market_regulator), agency, city, county, province, exp"}}},
 }
 out = os.environ.get("SANXIANG_OPENAPI_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json")
 with open(out, "w") as f:

@@ -265,7 +265,7 @@ def paths(agency_prefix):
                                         'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Error'}}}},
                                 '422': {'description': 'Error',
                                         'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Error'}}}}}}},
-        a + '/lists/{kind}/versions/{version}/review': {'post': {'summary': "Approve or return with an opinion (city_supervisor of the agency's city)",
+        a + '/lists/{kind}/versions/{version}/review': {'post': {'summary': "Approve or return with an opinion: only the list's reviewer, county_supervisor of a county agency's county or city_supervisor of a city-level agency's city (market_regulator of that place for random_inspections where configured)",
                   'tags': ['lists'],
                   'security': [{'bearer': []}],
                   'parameters': [{'name': 'agency',

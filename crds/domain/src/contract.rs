@@ -8,7 +8,7 @@
 //! spelled anywhere else; a field added here is written by one and read by the other.
 //!
 //! Every field comes from the Agency and its Jurisdictions: place and subject prefix
-//! from the placement, disclosure overrides and review catalogue from the Agency spec,
+//! from the placement, disclosure overrides from the Agency spec,
 //! withdrawal limit, reviewer ratio and retention from the city's policies.
 
 use std::collections::BTreeMap;
@@ -80,10 +80,6 @@ pub struct TenantContract {
     /// Minimum legal reviewers per 1000 officers (50 = 5%).
     #[serde(default = "default_ratio")]
     pub legal_reviewer_ratio_permille: u32,
-    /// Matters (catalogue codes) whose decisions always need legal review: the agency-wide
-    /// fallback; the matter list's `legalReviewRequired` is the source.
-    #[serde(default)]
-    pub review_catalog: Vec<String>,
     /// The agency's full official name (Agency `spec.displayName`), for its subject list.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub display_name: String,
@@ -122,7 +118,6 @@ mod key {
     pub const DISCLOSURE_OVERRIDES: &str = "disclosure-overrides";
     pub const WITHDRAWAL_DEADLINE_DAYS: &str = "withdrawal-deadline-days";
     pub const LEGAL_REVIEWER_RATIO_PERMILLE: &str = "legal-reviewer-ratio-permille";
-    pub const REVIEW_CATALOG: &str = "review-catalog";
     pub const DISPLAY_NAME: &str = "display-name";
     pub const CREDIT_CODE: &str = "credit-code";
     pub const CATEGORIES: &str = "categories";
@@ -148,7 +143,7 @@ pub enum ContractError {
 
 impl TenantContract {
     /// A contract with the defaults: no overrides, withdrawal within 3 days, 5%
-    /// reviewers, no review catalogue, publications kept.
+    /// reviewers, publications kept.
     pub fn new(
         agency: impl Into<String>,
         province: impl Into<String>,
@@ -164,7 +159,6 @@ impl TenantContract {
             disclosure_overrides: Vec::new(),
             withdrawal_deadline_days: DEFAULT_WITHDRAWAL_DEADLINE_DAYS,
             legal_reviewer_ratio_permille: DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE,
-            review_catalog: Vec::new(),
             display_name: String::new(),
             credit_code: String::new(),
             categories: Vec::new(),
@@ -198,7 +192,6 @@ impl TenantContract {
             key::LEGAL_REVIEWER_RATIO_PERMILLE,
             self.legal_reviewer_ratio_permille.to_string(),
         );
-        put(key::REVIEW_CATALOG, self.review_catalog.join(","));
         if !self.display_name.is_empty() {
             put(key::DISPLAY_NAME, self.display_name.clone());
         }
@@ -256,14 +249,6 @@ impl TenantContract {
         if let Some(r) = number(key::LEGAL_REVIEWER_RATIO_PERMILLE)? {
             c.legal_reviewer_ratio_permille = r;
         }
-        c.review_catalog = get(key::REVIEW_CATALOG)
-            .map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
         c.display_name = get(key::DISPLAY_NAME).cloned().unwrap_or_default();
         c.credit_code = get(key::CREDIT_CODE).cloned().unwrap_or_default();
         if let Some(s) = get(key::CATEGORIES) {
@@ -298,7 +283,6 @@ mod tests {
             }],
             withdrawal_deadline_days: 1,
             legal_reviewer_ratio_permille: 80,
-            review_catalog: vec!["M-001".into(), "M-002".into()],
             display_name: "铁岭县市场监督管理局".into(),
             credit_code: "11211221MB0123456X".into(),
             categories: vec![EnforcementCategory::Penalty, EnforcementCategory::Licensing],
@@ -329,7 +313,8 @@ mod tests {
         );
         assert_eq!(a["sanxiang.io/withdrawal-deadline-days"], "1");
         assert_eq!(a["sanxiang.io/legal-reviewer-ratio-permille"], "80");
-        assert_eq!(a["sanxiang.io/review-catalog"], "M-001,M-002");
+        // The review catalogue is the matter list now (published by the tenant service).
+        assert!(!a.contains_key("sanxiang.io/review-catalog"));
         assert_eq!(a["sanxiang.io/categories"], "penalty,licensing");
         assert_eq!(a["sanxiang.io/display-name"], "铁岭县市场监督管理局");
         assert_eq!(a["sanxiang.io/publication-retention-days"], "1825");

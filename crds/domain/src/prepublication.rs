@@ -186,6 +186,11 @@ impl ListItem for SupervisionMatter {
 pub struct RandomInspection {
     pub code: String,
     pub name: String,
+    /// Code of the inspection matter of the agency's matter list that the inspections of
+    /// this item exercise: each drawn inspection is an action of that matter. (Empty only
+    /// in a list stored before this field; such an item cannot be drawn.)
+    #[serde(default)]
+    pub matter: String,
     /// The inspecting body (抽查主体).
     pub inspector: String,
     pub legal_basis: String,
@@ -212,6 +217,7 @@ impl ListItem for RandomInspection {
             &[
                 ("code", &self.code),
                 ("name", &self.name),
+                ("matter", &self.matter),
                 ("inspector", &self.inspector),
                 ("legalBasis", &self.legal_basis),
                 ("targets", &self.targets),
@@ -355,7 +361,7 @@ mod tests {
     fn items_are_checked_against_their_kind_naming_the_field() {
         let e = ListKind::RandomInspections
             .validate_items(&json!([{
-                "code": "SJ-1", "name": "食品经营抽查", "inspector": "市场监管局",
+                "code": "SJ-1", "name": "食品经营抽查", "matter": "JC-1", "inspector": "市场监管局",
                 "legalBasis": "《食品安全法》", "targets": "食品经营者", "content": "许可、台账",
                 "ratioPermille": 0, "inspectorsPerTarget": 1, "method": "现场检查", "frequency": ""
             }]))
@@ -369,6 +375,15 @@ mod tests {
                 "items[0].inspectorsPerTarget"
             ]
         );
+        // An item names the inspection matter its inspections exercise.
+        let e = ListKind::RandomInspections
+            .validate_items(&json!([{
+                "code": "SJ-1", "name": "食品经营抽查", "inspector": "市场监管局",
+                "legalBasis": "《食品安全法》", "targets": "食品经营者", "content": "许可、台账",
+                "ratioPermille": 100, "inspectorsPerTarget": 2, "method": "现场检查", "frequency": "每年"
+            }]))
+            .unwrap_err();
+        assert_eq!(e[0].field, "items[0].matter");
         let e = ListKind::Personnel
             .validate_items(
                 &json!([{ "name": "张三", "unit": "u", "position": "", "certificateNumber": "c",

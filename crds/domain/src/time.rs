@@ -63,6 +63,11 @@ impl Clock {
         *self.fixed.write().expect("clock lock") = at;
     }
 
+    /// The instant the clock is fixed at; `None`: it follows the system clock.
+    pub fn fixed_at(&self) -> Option<DateTime<Utc>> {
+        *self.fixed.read().expect("clock lock")
+    }
+
     /// The current instant.
     pub fn now(&self) -> DateTime<Utc> {
         self.fixed

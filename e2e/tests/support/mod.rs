@@ -1,6 +1,7 @@
 //! What the alert tests share: processes killed on drop, a tenant's database URL read from
-//! the operator's Secret, and the tenant service and Prometheus started the way the local
-//! platform starts them, on free ports, logging into the platform's log directory.
+//! the operator's Secret, the tenant service and Prometheus started the way the local
+//! platform starts them, on free ports, logging into the platform's log directory, and
+//! an agency's matter list published on that tenant service.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,10 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Result;
-use sanxiang_e2e::Platform;
 use sanxiang_e2e::apps::AppBinaries;
 use sanxiang_e2e::operator::workspace_root;
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+use sanxiang_e2e::{Platform, tenant_api};
 
 /// Kills a child process when dropped (test failure included).
 pub struct Guard(pub std::process::Child);
@@ -45,6 +46,31 @@ pub struct TenantService {
     pub api_port: u16,
     pub admin_port: u16,
     _process: Guard,
+}
+
+impl TenantService {
+    /// Publishes the sample matter list of `agency` (county agency: its county's justice
+    /// bureau approves), which actions and decisions then name a matter of.
+    pub async fn publish_matters(
+        &self,
+        secret: &[u8],
+        agency: &str,
+        (province, city, county): (&str, &str, &str),
+    ) -> Result<()> {
+        let (port, secret, agency) = (self.api_port, secret.to_vec(), agency.to_string());
+        let place = (province.to_string(), city.to_string(), county.to_string());
+        tokio::task::spawn_blocking(move || {
+            let (province, city, county) = &place;
+            let place = tenant_api::Place {
+                province,
+                city,
+                county,
+            };
+            tenant_api::publish_matters(port, &secret, &agency, place, None, None)
+        })
+        .await??;
+        Ok(())
+    }
 }
 
 /// Starts the tenant-service binary on `tenants_file` with the fixture calendars, HS256

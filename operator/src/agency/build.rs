@@ -156,7 +156,7 @@ fn alert_rule(
 }
 
 /// What the tenant service needs to know about the agency besides its credentials: its
-/// place, its disclosure overrides (each with its legal basis) and review catalogue from
+/// place, its disclosure overrides (each with its legal basis) from
 /// the Agency, and its city's withdrawal limit, reviewer ratio and retention.
 pub fn tenant_contract(
     name: &str,
@@ -170,7 +170,6 @@ pub fn tenant_contract(
         disclosure_overrides: spec.disclosure.overrides.clone(),
         withdrawal_deadline_days: policies.withdrawal_deadline_days.value,
         legal_reviewer_ratio_permille: policies.legal_reviewer_ratio_permille.value,
-        review_catalog: spec.review_catalog.clone(),
         display_name: spec.display_name.clone(),
         credit_code: spec.credit_code.clone(),
         categories: spec.categories.clone(),
@@ -350,7 +349,8 @@ mod tests {
         let contract = tenant_contract("market", &placement, &names, &spec, &policies);
         let meta = tenant_metadata(&contract, &owner(), "sx-211200");
         let annotations = meta.annotations.clone().unwrap();
-        assert_eq!(annotations["sanxiang.io/review-catalog"], "M-001,M-002");
+        // Deprecated and ignored: the matter list is the review catalogue.
+        assert!(!annotations.contains_key("sanxiang.io/review-catalog"));
         assert_eq!(
             annotations["sanxiang.io/natural-person-retention-days"],
             "730"

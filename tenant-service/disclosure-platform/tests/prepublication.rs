@@ -1,5 +1,5 @@
 //! Lists published before enforcement (事前公开, issue 12) reach the province portal: a
-//! county agency's service guide is returned by the city justice bureau with an opinion,
+//! county agency's service guide is returned by the county justice bureau with an opinion,
 //! resubmitted, approved and published; a second version takes over at a later date and
 //! the first stays retrievable at its dates; the personnel list shows valid officers only,
 //! with no private field. Real tenant service, PostgreSQL, NATS stream chain, portal binary.
@@ -40,7 +40,8 @@ async fn publish(
 ) -> anyhow::Result<i64> {
     let h = &rig.harness;
     let admin = h.tok(0, Role::AgencyAdmin);
-    let supervisor = h.token(Role::CitySupervisor, None);
+    // The same-level justice bureau: the county's.
+    let supervisor = h.list_reviewer(0);
     let (s, v) = list_call(
         rig,
         "POST",
@@ -151,7 +152,8 @@ async fn reviewed_lists_reach_the_portal_by_version_and_date() -> anyhow::Result
     let api = |on: chrono::NaiveDate| portal.url(&format!("/api/v1/agencies/{agency}?on={on}"));
     let took = Rig::eventually("lists on the portal", Duration::from_secs(15), || async {
         let (s, v) = rig.get_json(&api(today)).await?;
-        Ok(s == 200 && v["prepublication"]["lists"].as_array().map(Vec::len) == Some(2))
+        // The harness's matter list, the service guides and the personnel list.
+        Ok(s == 200 && v["prepublication"]["lists"].as_array().map(Vec::len) == Some(3))
     })
     .await?;
     println!("lists visible on the province portal after {took:?}");

@@ -21,10 +21,11 @@ use uuid::Uuid;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionInput {
     pub title: String,
-    /// Comes from the matter once the agency has a matter list in force; required before.
+    /// Comes from the matter (a given category must agree with it).
     pub category: Option<Category>,
     pub procedure: Procedure,
-    /// Code of the matter on the agency's effective matter list.
+    /// Code of the matter on the agency's effective matter list; required (422 naming
+    /// `matter` without one, or before a matter list is in force).
     pub matter: Option<String>,
     /// One of ACTION_KINDS, e.g. `seizure_detention`.
     pub kind: String,
@@ -172,9 +173,7 @@ pub async fn create(
     .await?;
     let category = resolved.category;
     let full_av = requires_full_av(&input.kind)
-        || resolved
-            .matter()
-            .is_some_and(|m| m.av_recording == sanxiang_domain::AvRecording::FullProcess);
+        || resolved.matter().av_recording == sanxiang_domain::AvRecording::FullProcess;
     let officers: Vec<OfficerRow> = sqlx::query_as(
         "SELECT id, name, role, certificate_number, categories, valid_from, valid_until, active \
          FROM personnel WHERE id = ANY($1) FOR SHARE",
@@ -238,7 +237,7 @@ pub async fn create(
     .bind(started_on)
     .bind(&ctx.claims.sub)
     .bind(input.involves_secrets_or_privacy)
-    .bind(resolved.matter().map(|m| m.code.clone()))
+    .bind(&resolved.matter().code)
     .bind(resolved.version())
     .execute(&mut *tx)
     .await?;

@@ -51,8 +51,7 @@ pub struct MajorCriteria {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecisionInput {
     pub document_number: String,
-    /// Comes from the matter once the agency has a matter list in force (a given category
-    /// must then agree with it); required before.
+    /// Comes from the matter (a given category must agree with it).
     pub category: Option<Category>,
     pub procedure: Procedure,
     pub action_id: Option<Uuid>,
@@ -74,7 +73,8 @@ pub struct DecisionInput {
     pub facts: String,
     pub legal_basis: String,
     pub conclusion: String,
-    /// Code of the matter on the agency's effective matter list ([`super::matters`]).
+    /// Code of the matter on the agency's effective matter list ([`super::matters`]);
+    /// required (422 naming `matter` without one, or before a matter list is in force).
     pub matter: Option<String>,
     #[serde(default)]
     pub major_criteria: MajorCriteria,
@@ -187,29 +187,15 @@ pub(crate) async fn view(pool: &PgPool, d: Decision) -> ApiResult<DecisionView> 
     })
 }
 
-/// Whether a matter code is in the agency's review catalogue (codes compared trimmed and
-/// case-insensitively, so `m-001 ` is the catalogue's `M-001`).
-pub fn in_review_catalog(tenant: &Tenant, matter: Option<&str>) -> Option<String> {
-    let m = matter?.trim();
-    tenant
-        .review_catalog
-        .iter()
-        .find(|c| c.trim().eq_ignore_ascii_case(m))
-        .map(|c| format!("catalog:{}", c.trim()))
-}
-
 /// The review requirement of a matter of the matter list (the 法制审核目录 itself).
 pub fn matter_requires_review(m: Option<&sanxiang_domain::Matter>) -> Option<String> {
     m.filter(|m| m.legal_review_required)
         .map(|m| format!("matter:{}", m.code.trim()))
 }
 
-fn major_reasons(tenant: &Tenant, input: &DecisionInput, resolved: &Resolved) -> Vec<String> {
+fn major_reasons(input: &DecisionInput, resolved: &Resolved) -> Vec<String> {
     let mut r = Vec::new();
-    r.extend(matter_requires_review(resolved.matter()));
-    if let Some(c) = in_review_catalog(tenant, input.matter.as_deref()) {
-        r.push(c);
-    }
+    r.extend(matter_requires_review(Some(resolved.matter())));
     let c = &input.major_criteria;
     for (on, name) in [
         (c.hearing_held, "hearing_held"),
@@ -403,7 +389,7 @@ async fn resolve_matter(
         today,
     )
     .await?;
-    matters::check_discretion(r.matter(), input.discretion.as_ref())?;
+    matters::check_discretion(Some(r.matter()), input.discretion.as_ref())?;
     Ok(r)
 }
 
@@ -441,7 +427,7 @@ pub async fn create(
     let mut conn = ctx.pool.acquire().await?;
     let resolved = resolve_matter(&mut conn, &ctx, &input, st.clock.today()).await?;
     drop(conn);
-    let reasons = major_reasons(&ctx.tenant, &input, &resolved);
+    let reasons = major_reasons(&input, &resolved);
     let insert = format!(
         "INSERT INTO decisions (id, action_id, document_number, category, procedure, party_kind, party_name, \
          party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
@@ -512,7 +498,7 @@ pub async fn update(
     let resolved = resolve_matter(&mut tx, &ctx, &input, st.clock.today()).await?;
     // Once major, a decision stays major: the criteria cannot be dropped by revising the
     // draft, only cleared by the legal office as a recorded step.
-    let mut reasons = major_reasons(&ctx.tenant, &input, &resolved);
+    let mut reasons = major_reasons(&input, &resolved);
     if d.major {
         for r in &d.major_reasons {
             if !reasons.contains(r) {
@@ -726,25 +712,15 @@ pub async fn issue(
             .fetch_optional(&mut *tx)
             .await?;
     let review = review.as_deref().and_then(ReviewState::parse);
-    // The catalogue is checked again now: a matter added to the catalogue after drafting,
-    // or written in another case, still needs its review (unless the legal office cleared
-    // the decision as not major, a recorded step).
-    let cleared: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM review_steps WHERE decision_id = $1 AND step = 'clear_major')",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
     // The matter is taken from the list in force today (or, if it was removed since, from
-    // the version the draft named): its review requirement and benchmark apply now.
+    // the version the draft named): its review requirement and benchmark apply now, so a
+    // matter that became review-required after drafting still needs its review. A
+    // review-required matter cannot be cleared as "not major".
     let matter = matters::matter_now(&mut tx, d.matter.as_deref(), d.matter_version, today).await?;
-    let catalog = in_review_catalog(&ctx.tenant, d.matter.as_deref()).filter(|_| !cleared);
     let mut reasons = d.major_reasons.clone();
-    reasons.extend(catalog);
     if let Some(r) = matter_requires_review(matter.as_ref())
         && !reasons.contains(&r)
     {
-        // A matter on the review catalogue cannot be cleared as "not major".
         reasons.push(r);
     }
     let discretion: Option<DecisionDiscretion> = d

@@ -6,21 +6,22 @@
 //! (each in a fixed order) are recorded with the draw, and [`draw`] is a pure function of
 //! them over ChaCha20 (a specified stream cipher, so the same seed gives the same numbers
 //! on any machine and any version of this service). `GET …/verify` re-runs it from the
-//! record and compares. Each drawn target becomes an enforcement action (category
-//! inspection) with its inspectors, so the inspection is recorded like any other.
+//! record and compares. Each drawn target becomes an enforcement action of the item's
+//! inspection matter (checked against the matter list in force like any action's) with
+//! its inspectors, so the inspection is recorded like any other.
 
-use super::lists;
 use super::{JsonBody, optional_text, parse_id, text};
+use super::{lists, matters};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
-use crate::state::AppState;
+use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use sanxiang_domain::{ListKind, RandomInspection};
+use sanxiang_domain::{EnforcementCategory, ListKind, Procedure, RandomInspection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -201,6 +202,10 @@ pub async fn create_draw(
                 ),
             )
         })?;
+    // The inspections exercise the item's matter: it must be an inspection matter of the
+    // matter list in force, like any action's.
+    let matter = item_matter(&mut tx, &ctx, &item, today).await?;
+    let full_av = matter.matter().av_recording == sanxiang_domain::AvRecording::FullProcess;
     let targets: Vec<Uuid> =
         sqlx::query_scalar("SELECT id FROM inspection_targets WHERE item = $1 ORDER BY id")
             .bind(item.code.trim())
@@ -259,14 +264,17 @@ pub async fn create_draw(
             .await?;
         let action = Uuid::new_v4();
         sqlx::query(
-            "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by) \
-             VALUES ($1, $2, 'inspection', 'general', 'other', FALSE, $3, $4, $5)",
+            "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, \
+             matter, matter_version) VALUES ($1, $2, 'inspection', 'general', 'other', $3, $4, $5, $6, $7, $8)",
         )
         .bind(action)
         .bind(format!("双随机抽查：{}", item.name))
+        .bind(full_av)
         .bind(&name)
         .bind(today)
         .bind(&ctx.claims.sub)
+        .bind(&matter.matter().code)
+        .bind(matter.version())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -301,6 +309,51 @@ pub async fn create_draw(
             "draw": actions}),
         ),
     ))
+}
+
+/// The matter an item's inspections exercise, resolved like an action's
+/// ([`matters::resolve`]): on the matter list in force, of category inspection, general
+/// procedure, within the Agency's categories. Refusals name the request's `item` and say
+/// which of the item's matter is wrong.
+async fn item_matter(
+    tx: &mut sqlx::PgConnection,
+    ctx: &TenantCtx,
+    item: &RandomInspection,
+    today: chrono::NaiveDate,
+) -> ApiResult<matters::Resolved> {
+    let code = item.matter.trim();
+    if code.is_empty() {
+        return Err(ApiError::unprocessable(
+            "item",
+            format!(
+                "random-inspection item {} names no matter: publish a random-inspection list whose \
+                 items name their inspection matter",
+                item.code
+            ),
+        ));
+    }
+    let in_item = |e: ApiError| {
+        if e.status != axum::http::StatusCode::UNPROCESSABLE_ENTITY {
+            return e;
+        }
+        ApiError::unprocessable(
+            "item",
+            format!(
+                "random-inspection item {} names matter {code}: {}",
+                item.code, e.error
+            ),
+        )
+    };
+    matters::resolve(
+        tx,
+        ctx,
+        Some(code),
+        Some(EnforcementCategory::Inspection),
+        Procedure::General,
+        today,
+    )
+    .await
+    .map_err(in_item)
 }
 
 async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
@@ -444,6 +497,7 @@ mod tests {
         RandomInspection {
             code: "SJ-1".into(),
             name: "食品经营抽查".into(),
+            matter: "JC-0001".into(),
             inspector: "市场监管局".into(),
             legal_basis: "《食品安全法》".into(),
             targets: "食品经营者".into(),

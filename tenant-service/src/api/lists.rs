@@ -3,9 +3,10 @@
 //!
 //! A version moves draft → submitted → approved or returned (with the reviewer's opinion)
 //! → published with an effective date. The agency admin writes drafts, revises returned
-//! versions, submits and publishes; the same-level justice bureau reviews — the city
-//! supervisor of the agency's city (the role model has no county bureau, so county agencies
-//! are reviewed by their city's). Every change is a new version; published versions stay,
+//! versions, submits and publishes; the same-level justice bureau reviews (a county
+//! agency's county bureau, a city-level agency's city bureau; the random-inspection list
+//! the market regulator where configured: [`super::list_reviewers`]). Every change is a
+//! new version; published versions stay,
 //! and the version effective at a date is the published one with the latest effective date
 //! on or before it. Every step is a row of `list_steps` (append-only); the items as
 //! submitted are kept with the submit step. Publishing enqueues a `list_publication` event
@@ -13,8 +14,15 @@
 //!
 //! Subjects and personnel are derived: their items come from the Agency object and from
 //! the valid, active officers of the personnel list (six public fields only) when the
-//! draft is made; the agency cannot write them.
+//! draft is made; the agency cannot write them. Officers are checked again when the
+//! version is published ([`super::personnel::check_public_entries`]): one who has left or
+//! whose certificate is not valid on the effective date refuses the publication, naming
+//! the item, so the published version is exactly the reviewed one and shows only
+//! officers valid on its effective date (dropping them silently would publish a list the
+//! reviewer never saw). The agency then revises the version (`PUT`, which retakes the
+//! records, even of an approved version) and submits it for review again.
 
+use super::list_reviewers::Reviewer;
 use super::{JsonBody, QueryParams, date_in_range, optional_text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
@@ -24,7 +32,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use sanxiang_domain::{EnforcementCategory, ListKind, Matter, PersonnelEntry, SubjectEntry};
+use sanxiang_domain::{EnforcementCategory, ListKind, Matter, SubjectEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -211,36 +219,6 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
     }])
 }
 
-/// The public personnel list: valid (certificate in force today), active officers; six
-/// fields, nothing private.
-async fn personnel_entries(exec: &mut PgConnection, today: NaiveDate) -> ApiResult<Value> {
-    let rows: Vec<(String, String, String, String, Vec<String>, String)> = sqlx::query_as(
-        "SELECT name, unit, position, certificate_number, categories, region FROM personnel \
-         WHERE role = 'officer' AND active AND valid_from <= $1 AND valid_until >= $1 \
-         ORDER BY unit, name, certificate_number",
-    )
-    .bind(today)
-    .fetch_all(exec)
-    .await?;
-    let entries: Vec<PersonnelEntry> = rows
-        .into_iter()
-        .map(
-            |(name, unit, position, certificate_number, cats, region)| PersonnelEntry {
-                name,
-                unit,
-                position,
-                certificate_number,
-                categories: cats
-                    .iter()
-                    .filter_map(|c| EnforcementCategory::from_code(c))
-                    .collect(),
-                region,
-            },
-        )
-        .collect();
-    Ok(json!(entries))
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftInput {
@@ -262,7 +240,7 @@ pub async fn create(
     let today = st.clock.today();
     let mut tx = ctx.pool.begin().await?;
     let items = match (kind, input.items) {
-        (ListKind::Personnel, None) => personnel_entries(&mut tx, today).await?,
+        (ListKind::Personnel, None) => super::personnel::public_entries(&mut tx, today).await?,
         (ListKind::Subjects, None) => subject_entries(&ctx),
         (k, Some(_)) if k.is_derived() => {
             return Err(ApiError::bad_request(
@@ -314,7 +292,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-/// `PUT …/versions/{version}`: revise the items of a draft or returned version.
+/// `PUT …/versions/{version}`: revise the items of a draft or returned version. A derived
+/// list (subjects, personnel) is not written: revising retakes the current records, and
+/// is also how an approved version that can no longer be published (an officer left) is
+/// brought up to date — its approval lapses and it goes back to draft for a new review.
 pub async fn revise(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,
@@ -325,19 +306,39 @@ pub async fn revise(
     let version = version_number(&version)?;
     let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "revising lists")?;
-    if kind.is_derived() {
-        return Err(ApiError::bad_request(
-            "items",
-            "a derived list is not written: draft a new version to take the current records",
-        ));
-    }
-    let items = input
-        .items
-        .ok_or_else(|| ApiError::bad_request("items", "items is required"))?;
-    check_items(&ctx, kind, &items)?;
+    let written = match (kind.is_derived(), input.items) {
+        (true, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "items",
+                "a derived list is not written: send no items, revising retakes the current records",
+            ));
+        }
+        (true, None) => None,
+        (false, None) => return Err(ApiError::bad_request("items", "items is required")),
+        (false, Some(items)) => {
+            check_items(&ctx, kind, &items)?;
+            Some(items)
+        }
+    };
     let mut tx = ctx.pool.begin().await?;
     let v = load(&mut tx, kind, version).await?;
-    require_status(&v, &["draft", "returned"], "revising")?;
+    let revisable: &[&str] = if kind.is_derived() {
+        &["draft", "returned", "approved"]
+    } else {
+        &["draft", "returned"]
+    };
+    require_status(&v, revisable, "revising")?;
+    let items = match written {
+        Some(items) => items,
+        None if kind == ListKind::Personnel => {
+            super::personnel::public_entries(&mut tx, st.clock.today()).await?
+        }
+        None => subject_entries(&ctx),
+    };
+    if v.status == "approved" {
+        // The approval lapses first (items of an approved version are frozen).
+        set_status(&mut tx, &v, "returned").await?;
+    }
     let v: ListVersion = sqlx::query_as(&format!(
         "UPDATE list_versions SET items = $3, status = 'draft' WHERE kind = $1 AND version = $2 \
          RETURNING {COLUMNS}"
@@ -391,13 +392,15 @@ pub async fn review(
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
     // Supervisors are read-only on the agency's records; this review is their own step,
-    // recorded in their name (authorize has checked the city is theirs).
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::CitySupervisor],
-        "reviewing lists (the same-level justice bureau)",
-    )?;
+    // recorded in their name (authorize has checked the place is theirs), and only the
+    // list's one reviewer takes it.
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
+    Reviewer::of(
+        &ctx.tenant,
+        kind,
+        st.policy.market_regulator_reviews_random_inspections,
+    )
+    .check(&ctx.claims, kind)?;
     optional_text(&input.opinion, "opinion", 4_000)?;
     if !input.approve && input.opinion.trim().is_empty() {
         return Err(ApiError::unprocessable(
@@ -462,6 +465,9 @@ pub async fn publish(
     let mut tx = ctx.pool.begin().await?;
     let v = load(&mut tx, kind, version).await?;
     require_status(&v, &["approved"], "publishing")?;
+    if kind == ListKind::Personnel {
+        super::personnel::check_public_entries(&mut tx, &v.items, today, from).await?;
+    }
     let latest: Option<NaiveDate> = sqlx::query_scalar(
         "SELECT max(effective_from) FROM list_versions WHERE kind = $1 AND status = 'published'",
     )
@@ -521,7 +527,7 @@ pub async fn get_list(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let on = q.on.unwrap_or(st.clock.today());
     date_in_range(on, "on")?;
     let mut conn = ctx.pool.acquire().await?;
@@ -553,7 +559,7 @@ pub async fn get_version(
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let v: ListVersion = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2"
     ))

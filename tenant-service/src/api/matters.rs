@@ -3,10 +3,12 @@
 //! allowed procedures, its legal-review requirement, its disclosure deadline, its A/V
 //! rule and, for penalties, the discretion benchmark the decision is checked against.
 //!
-//! Until an agency has published its first matter list, actions and decisions still name
-//! their category themselves and the agency-wide review catalogue applies (a transition:
-//! every agency that existed before matter lists). Once a list is in force, a matter from
-//! it is required. The agency-wide catalogue and disclosure overrides stay as fallbacks.
+//! There is no other source: the matter list's `legalReviewRequired` *is* the catalogue of
+//! major decisions that need legal review (no separate catalogue; the Agency's deprecated
+//! `spec.reviewCatalog` is ignored), and an agency without a matter list in force cannot
+//! create actions or decisions — it publishes its list first (draft, the same-level
+//! justice bureau's approval, publication). The agency-wide disclosure overrides stay as
+//! the fallback for matters without their own deadline.
 
 use super::lists::{self, ListVersion};
 use crate::error::{ApiError, ApiResult};
@@ -22,16 +24,16 @@ use sqlx::PgConnection;
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub category: Category,
-    /// The matter and the list version it was taken from (none before the first list).
-    pub matter: Option<(Matter, i32)>,
+    /// The matter and the list version it was taken from.
+    pub matter: (Matter, i32),
 }
 
 impl Resolved {
-    pub fn version(&self) -> Option<i32> {
-        self.matter.as_ref().map(|m| m.1)
+    pub fn version(&self) -> i32 {
+        self.matter.1
     }
-    pub fn matter(&self) -> Option<&Matter> {
-        self.matter.as_ref().map(|m| &m.0)
+    pub fn matter(&self) -> &Matter {
+        &self.matter.0
     }
 }
 
@@ -60,16 +62,14 @@ pub async fn resolve(
 ) -> ApiResult<Resolved> {
     let code = matter.map(str::trim).filter(|m| !m.is_empty());
     let Some((list, matters)) = effective_list(exec, on).await? else {
-        let category = category.ok_or_else(|| {
-            ApiError::bad_request(
-                "category",
-                "category is required while the agency has no matter list in force",
-            )
-        })?;
-        return Ok(Resolved {
-            category,
-            matter: None,
-        });
+        return Err(ApiError::unprocessable(
+            "matter",
+            format!(
+                "the agency has no matter list (执法事项清单) in force on {on}: a matter list must be \
+                 published first (draft, the justice bureau's approval, publication), and every \
+                 action and decision names a matter of it"
+            ),
+        ));
     };
     let Some(code) = code else {
         return Err(ApiError::unprocessable(
@@ -135,7 +135,7 @@ pub async fn resolve(
     }
     Ok(Resolved {
         category: m.category,
-        matter: Some((m, list.version)),
+        matter: (m, list.version),
     })
 }
 

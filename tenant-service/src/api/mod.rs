@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod decisions;
 pub mod inspections;
+pub mod list_reviewers;
 pub mod lists;
 pub mod matters;
 pub mod milestones;

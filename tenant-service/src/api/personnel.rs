@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use sanxiang_domain::EnforcementCategory as Category;
+use sanxiang_domain::{EnforcementCategory as Category, PersonnelEntry};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -308,4 +308,99 @@ pub async fn deactivate(
         return Err(ApiError::not_found(format!("personnel {id} not found")));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The public personnel list (执法人员清单) on `on`: valid (certificate in force that
+/// day), active officers; six fields, nothing private.
+pub async fn public_entries(
+    exec: &mut sqlx::PgConnection,
+    on: NaiveDate,
+) -> ApiResult<serde_json::Value> {
+    let rows: Vec<(String, String, String, String, Vec<String>, String)> = sqlx::query_as(
+        "SELECT name, unit, position, certificate_number, categories, region FROM personnel \
+         WHERE role = 'officer' AND active AND valid_from <= $1 AND valid_until >= $1 \
+         ORDER BY unit, name, certificate_number",
+    )
+    .bind(on)
+    .fetch_all(exec)
+    .await?;
+    let entries: Vec<PersonnelEntry> = rows
+        .into_iter()
+        .map(
+            |(name, unit, position, certificate_number, cats, region)| PersonnelEntry {
+                name,
+                unit,
+                position,
+                certificate_number,
+                categories: cats.iter().filter_map(|c| Category::from_code(c)).collect(),
+                region,
+            },
+        )
+        .collect();
+    Ok(serde_json::json!(entries))
+}
+
+/// Checks, when a personnel list version is published, that each of its officers is
+/// still an active officer whose certificate is valid today and on the effective date
+/// `from`. The list was taken when it was drafted; an officer who left or whose
+/// certificate lapses in between must not be published as valid. Refuses (422 naming the
+/// first such `items[i]`, every one in the message) rather than dropping them, so what is
+/// published is exactly what the justice bureau approved.
+pub async fn check_public_entries(
+    exec: &mut sqlx::PgConnection,
+    items: &serde_json::Value,
+    today: NaiveDate,
+    from: NaiveDate,
+) -> ApiResult<()> {
+    let entries: Vec<PersonnelEntry> = serde_json::from_value(items.clone())
+        .map_err(|e| ApiError::internal(format!("stored personnel list is unreadable: {e}")))?;
+    let certs: Vec<&str> = entries
+        .iter()
+        .map(|e| e.certificate_number.as_str())
+        .collect();
+    let rows: Vec<(String, String, bool, NaiveDate, NaiveDate)> = sqlx::query_as(
+        "SELECT certificate_number, role, active, valid_from, valid_until FROM personnel \
+         WHERE certificate_number = ANY($1)",
+    )
+    .bind(&certs)
+    .fetch_all(&mut *exec)
+    .await?;
+    let mut problems = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let who = format!("{} (certificate {})", e.name, e.certificate_number);
+        let why = match rows.iter().find(|r| r.0 == e.certificate_number) {
+            None => Some(format!("{who} is no longer on the personnel records")),
+            Some((_, role, _, _, _)) if role != "officer" => {
+                Some(format!("{who} is no longer an enforcement officer"))
+            }
+            Some((_, _, false, _, _)) => Some(format!("{who} has left the personnel list")),
+            Some((_, _, _, valid_from, valid_until)) => [today, from]
+                .into_iter()
+                .find(|d| !(*valid_from <= *d && *d <= *valid_until))
+                .map(|d| {
+                    format!(
+                        "the certificate of {who} is valid {valid_from} to {valid_until}, not on {d}{}",
+                        if d == from { " (the effective date)" } else { "" }
+                    )
+                }),
+        };
+        if let Some(why) = why {
+            problems.push((i, why));
+        }
+    }
+    let Some((first, _)) = problems.first() else {
+        return Ok(());
+    };
+    Err(ApiError::unprocessable(
+        &format!("items[{first}]"),
+        format!(
+            "the personnel list would publish officers who are not valid: {}; revise the \
+             version (PUT, which retakes the current records) and submit it for review again",
+            problems
+                .iter()
+                .map(|(i, w)| format!("items[{i}]: {w}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    ))
 }

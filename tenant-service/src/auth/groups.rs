@@ -9,7 +9,12 @@
 //! | `sx:<agency>:reviewer`                  | `reviewer`            | that agency        |
 //! | `sx:<agency>:agency_admin`              | `agency_admin`        | that agency        |
 //! | `sx:city_supervisor:<city code>`        | `city_supervisor`     | that city's agencies, read-only |
+//! | `sx:county_supervisor:<county code>`    | `county_supervisor`   | that county's agencies, read-only |
 //! | `sx:province_supervisor:<province code>`| `province_supervisor` | the province, read-only |
+//! | `sx:market_regulator:<city or county code>` | `market_regulator` | that place's agencies' lists, read-only |
+//!
+//! Codes are GB/T 2260: a province's ends in `0000`, a city's in `00`, a county's in
+//! neither; the city and province of a county follow from its code.
 //!
 //! Agency names are Kubernetes names (no `_`), so `city_supervisor` can never be an agency.
 //! Groups without the prefix belong to other applications and are ignored. A token's
@@ -43,6 +48,7 @@ pub struct Grant {
     pub role: Role,
     pub agency: Option<String>,
     pub city: Option<String>,
+    pub county: Option<String>,
     pub province: Option<String>,
 }
 
@@ -68,7 +74,8 @@ impl GroupMapping {
             1 => Ok(grants.remove(0).1),
             0 => Err(ApiError::forbidden(format!(
                 "the token's '{claim}' claim holds no Sanxiang group (expected {p}:<agency>:officer|reviewer|agency_admin, \
-                 {p}:city_supervisor:<city code> or {p}:province_supervisor:<province code>){bad}",
+                 {p}:city_supervisor:<city code>, {p}:county_supervisor:<county code>, \
+                 {p}:province_supervisor:<province code> or {p}:market_regulator:<city or county code>){bad}",
                 claim = self.claim,
                 p = self.prefix,
                 bad = if unrecognised.is_empty() {
@@ -127,18 +134,34 @@ impl GroupMapping {
 fn parse(rest: &str) -> Option<Grant> {
     let (head, tail) = rest.split_once(':')?;
     let code = |s: &str| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
+    let county_code = |s: &str| code(s) && !s.ends_with("00");
+    // GB/T 2260: a code's first two digits are its province, its first four its city.
+    let place = |role: Role, county: Option<&str>, city: &str| Grant {
+        role,
+        agency: None,
+        city: Some(format!("{}00", &city[..4])),
+        county: county.map(Into::into),
+        province: Some(format!("{}0000", &city[..2])),
+    };
     match head {
         "city_supervisor" if code(tail) => Some(Grant {
-            role: Role::CitySupervisor,
-            agency: None,
             city: Some(tail.into()),
-            // GB/T 2260: a city code's first two digits are its province.
-            province: Some(format!("{}0000", &tail[..2])),
+            ..place(Role::CitySupervisor, None, tail)
         }),
+        "county_supervisor" if county_code(tail) => {
+            Some(place(Role::CountySupervisor, Some(tail), tail))
+        }
+        "market_regulator" if county_code(tail) => {
+            Some(place(Role::MarketRegulator, Some(tail), tail))
+        }
+        "market_regulator" if code(tail) && !tail.ends_with("0000") => {
+            Some(place(Role::MarketRegulator, None, tail))
+        }
         "province_supervisor" if code(tail) && tail.ends_with("0000") => Some(Grant {
             role: Role::ProvinceSupervisor,
             agency: None,
             city: None,
+            county: None,
             province: Some(tail.into()),
         }),
         agency if is_agency_name(agency) => {
@@ -152,6 +175,7 @@ fn parse(rest: &str) -> Option<Grant> {
                 role,
                 agency: Some(agency.into()),
                 city: None,
+                county: None,
                 province: None,
             })
         }
@@ -191,6 +215,38 @@ mod tests {
             .grant(&json!({"groups": "sx:province_supervisor:210000"}))
             .unwrap();
         assert_eq!(g.role, Role::ProvinceSupervisor);
+        let g = m
+            .grant(&json!({"groups": ["sx:county_supervisor:211221"]}))
+            .unwrap();
+        assert_eq!(g.role, Role::CountySupervisor);
+        assert_eq!(
+            (
+                g.county.as_deref(),
+                g.city.as_deref(),
+                g.province.as_deref()
+            ),
+            (Some("211221"), Some("211200"), Some("210000"))
+        );
+        let g = m
+            .grant(&json!({"groups": ["sx:market_regulator:211200"]}))
+            .unwrap();
+        assert_eq!(
+            (g.role, g.county.as_deref(), g.city.as_deref()),
+            (Role::MarketRegulator, None, Some("211200"))
+        );
+        let g = m
+            .grant(&json!({"groups": ["sx:market_regulator:211221"]}))
+            .unwrap();
+        assert_eq!(g.county.as_deref(), Some("211221"));
+        // A city's code is no county, a province's no market regulator's place.
+        assert!(
+            m.grant(&json!({"groups": ["sx:county_supervisor:211200"]}))
+                .is_err()
+        );
+        assert!(
+            m.grant(&json!({"groups": ["sx:market_regulator:210000"]}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,8 +5,13 @@
 //!
 //! Access rules:
 //! - `officer`, `reviewer`, `agency_admin` tokens carry `agency` and reach only that agency;
-//! - `city_supervisor` (claims `province`, `city`) and `province_supervisor` (`province`)
-//!   read, never write, the agencies of their city or province;
+//! - `city_supervisor` (claims `province`, `city`), `county_supervisor` (`province`,
+//!   `city`, `county`) and `province_supervisor` (`province`) read, never write, the
+//!   agencies of their city, county or province; each level's justice bureau also reviews
+//!   the lists its own level's agencies publish ([`crate::api::lists`]);
+//! - `market_regulator` (`province`, `city`, and `county` for a county's) reads only the
+//!   lists of the agencies of its place ([`Access::Lists`]), to review random-inspection
+//!   lists where the province has them reviewed by the market regulator;
 //! - a token that may not see an agency gets **403**, whether or not the agency exists,
 //!   so that a 403 never reveals which agencies are configured; 404 is returned for an
 //!   unknown agency only to supervisors whose scope would include it.
@@ -32,7 +37,13 @@ pub enum Role {
     Reviewer,
     AgencyAdmin,
     CitySupervisor,
+    /// The justice bureau of a county (区县司法局): reads its county's agencies and
+    /// reviews their lists.
+    CountySupervisor,
     ProvinceSupervisor,
+    /// The market regulator of a city or county (市场监管部门): reviews random-inspection
+    /// lists where configured; reads agencies' lists, nothing else.
+    MarketRegulator,
 }
 
 impl Role {
@@ -42,11 +53,20 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::AgencyAdmin => "agency_admin",
             Role::CitySupervisor => "city_supervisor",
+            Role::CountySupervisor => "county_supervisor",
             Role::ProvinceSupervisor => "province_supervisor",
+            Role::MarketRegulator => "market_regulator",
         }
     }
+    /// Read-only roles outside the agency (their reads of records are logged).
     pub fn is_supervisor(self) -> bool {
-        matches!(self, Role::CitySupervisor | Role::ProvinceSupervisor)
+        matches!(
+            self,
+            Role::CitySupervisor
+                | Role::CountySupervisor
+                | Role::ProvinceSupervisor
+                | Role::MarketRegulator
+        )
     }
 }
 
@@ -60,6 +80,9 @@ pub struct Claims {
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    /// GB/T 2260 code of the county (county supervisors, a county's market regulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county: Option<String>,
     pub exp: u64,
     /// Not before (seconds since the epoch): a token is refused until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,6 +332,29 @@ impl Default for Verifier {
 pub enum Access {
     Read,
     Write,
+    /// Reading (and reviewing) the agency's lists published before enforcement: a read
+    /// that the market regulator may also make.
+    Lists,
+}
+
+/// Whether a supervising role's place covers tenant `t`.
+fn in_scope(claims: &Claims, t: &Tenant) -> bool {
+    let province = claims.province.as_deref().is_none_or(|p| p == t.province);
+    let city = || claims.city.as_deref() == Some(t.city.as_str());
+    let county = |c: &str| c != sanxiang_domain::NO_COUNTY && c == t.county;
+    match claims.role {
+        Role::ProvinceSupervisor => claims.province.as_deref() == Some(t.province.as_str()),
+        Role::CitySupervisor => province && city(),
+        Role::CountySupervisor => province && claims.county.as_deref().is_some_and(county),
+        Role::MarketRegulator => {
+            province
+                && match claims.county.as_deref() {
+                    Some(c) => county(c),
+                    None => city(),
+                }
+        }
+        Role::Officer | Role::Reviewer | Role::AgencyAdmin => false,
+    }
 }
 
 /// Whether `claims` may reach `agency` (given the tenant if it exists).
@@ -331,19 +377,20 @@ pub fn authorize(
             }
             Ok(())
         }
-        Role::CitySupervisor | Role::ProvinceSupervisor => {
+        Role::CitySupervisor
+        | Role::CountySupervisor
+        | Role::ProvinceSupervisor
+        | Role::MarketRegulator => {
             let Some(t) = tenant else {
                 return Err(denied());
             };
-            let in_scope = match claims.role {
-                Role::CitySupervisor => {
-                    claims.city.as_deref() == Some(t.city.as_str())
-                        && claims.province.as_deref().is_none_or(|p| p == t.province)
-                }
-                _ => claims.province.as_deref() == Some(t.province.as_str()),
-            };
-            if !in_scope {
+            if !in_scope(claims, t) {
                 return Err(denied());
+            }
+            if claims.role == Role::MarketRegulator && access != Access::Lists {
+                return Err(ApiError::forbidden(
+                    "the market regulator reads an agency's lists published before enforcement, nothing else",
+                ));
             }
             if access == Access::Write {
                 return Err(ApiError::forbidden("supervisors have read-only access"));
@@ -388,6 +435,7 @@ mod tests {
             role,
             city: Some("210100".into()),
             province: Some("210000".into()),
+            county: None,
             exp: (chrono::Utc::now().timestamp() + 600) as u64,
             nbf: None,
         }
@@ -516,6 +564,35 @@ MCowBQYDK2VwAyEAlV+wHi2HRDL87coSaRIxTjCZ+aCW8JThRO4+7We28dM=
         );
         let prov = claims(Role::ProvinceSupervisor, None);
         assert!(authorize(&prov, "b", Some(&b), Access::Read).is_ok());
+        // A county's justice bureau reads its county's agencies, not the city's own.
+        let mut c = tenant("c", "210100");
+        c.county = "210102".into();
+        let mut county = claims(Role::CountySupervisor, None);
+        county.county = Some("210102".into());
+        assert!(authorize(&county, "c", Some(&c), Access::Read).is_ok());
+        assert_eq!(
+            authorize(&county, "a", Some(&a), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert!(authorize(&city, "c", Some(&c), Access::Read).is_ok());
+        // The market regulator reads lists only.
+        let mut market = claims(Role::MarketRegulator, None);
+        market.county = Some("210102".into());
+        assert!(authorize(&market, "c", Some(&c), Access::Lists).is_ok());
+        assert_eq!(
+            authorize(&market, "c", Some(&c), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(
+            authorize(&market, "a", Some(&a), Access::Lists)
+                .unwrap_err()
+                .status,
+            403
+        );
         assert!(require_role(&officer, &[Role::Reviewer], "opinion").is_err());
     }
 }

@@ -164,6 +164,7 @@ impl Oidc {
             role: grant.role,
             city: grant.city,
             province: grant.province,
+            county: grant.county,
             exp,
             nbf: number("nbf"),
         })

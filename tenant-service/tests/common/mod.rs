@@ -160,7 +160,6 @@ impl TestTenant {
         let contract = TenantContract {
             subject_prefix: scope.subject_prefix.clone(),
             withdrawal_deadline_days: 1,
-            review_catalog: vec!["M-001".into()],
             ..TenantContract::new(format!("ag-{}", scope.id), PROVINCE, city, "-")
         };
         let tenant = Tenant::new(contract, url);
@@ -197,7 +196,15 @@ pub struct Options {
     pub header_read_timeout: Duration,
     pub policy: Policy,
     pub scan_interval: Duration,
+    /// Publish the sample matter list ([`sanxiang_e2e::tenant_api::sample_matters`]) for
+    /// every tenant at start, in force since [`MATTERS_SINCE`] (default: yes). Tests of
+    /// the lists themselves turn it off.
+    pub matter_list: bool,
 }
+
+/// The day the harness's matter lists take effect: before any date the tests move their
+/// clock to, so decisions drafted "in 2024" find their matter.
+pub const MATTERS_SINCE: &str = "2020-01-01";
 
 impl Default for Options {
     fn default() -> Self {
@@ -207,6 +214,7 @@ impl Default for Options {
             header_read_timeout: Duration::from_secs(10),
             policy: Policy::default(),
             scan_interval: Duration::from_secs(3600),
+            matter_list: true,
         }
     }
 }
@@ -228,6 +236,7 @@ pub fn platform_nats(platform: &Platform) -> NatsSettings {
 impl Harness {
     pub async fn start(tenants: Vec<TestTenant>, opts: Options) -> anyhow::Result<Self> {
         let platform = Platform::shared()?;
+        let clock = opts.clock.clone();
         let registry =
             TenantRegistry::with_tenants(tenants.iter().map(|t| t.tenant.clone()).collect())?;
         let settings = Settings {
@@ -253,14 +262,54 @@ impl Harness {
         let service = Service::start(settings, api, admin).await?;
         let base = format!("http://{}", service.api_addr);
         let admin = format!("http://{}", service.admin_addr);
-        Ok(Self {
+        let h = Self {
             platform,
             service: Some(service),
             http: reqwest::Client::new(),
             base,
             admin,
             tenants,
-        })
+        };
+        if opts.matter_list {
+            // Published "back then" (the service's clock stands at MATTERS_SINCE meanwhile),
+            // so the list is in force whatever date a test moves the clock to later.
+            let was = clock.fixed_at();
+            let since: chrono::NaiveDate = MATTERS_SINCE.parse()?;
+            clock.set(Some(
+                sanxiang_domain::china_midnight(since) + chrono::Duration::hours(10),
+            ));
+            let published = async {
+                for i in 0..h.tenants.len() {
+                    h.publish_matter_list(i, None, None).await?;
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            clock.set(was);
+            published?;
+        }
+        Ok(h)
+    }
+
+    /// The token of the one reviewer of tenant `i`'s lists ([`list_reviewer_token`]).
+    pub fn list_reviewer(&self, i: usize) -> String {
+        list_reviewer_token(&self.tenants[i].tenant)
+    }
+
+    /// Publishes a matter list for tenant `i` ([`publish_matter_list`]).
+    pub async fn publish_matter_list(
+        &self,
+        i: usize,
+        items: Option<Value>,
+        effective_from: Option<String>,
+    ) -> anyhow::Result<Value> {
+        publish_matter_list(
+            self.service().api_addr.port(),
+            &self.tenants[i].tenant,
+            items,
+            effective_from,
+        )
+        .await
     }
 
     pub fn service(&self) -> &Service {
@@ -278,6 +327,7 @@ impl Harness {
             role,
             city: Some(self.tenants[0].tenant.city.clone()),
             province: Some(PROVINCE.into()),
+            county: None,
             exp: (chrono::Utc::now().timestamp() + 3600) as u64,
             nbf: None,
         })
@@ -417,6 +467,7 @@ impl Harness {
             role,
             city: Some(self.tenants[i].tenant.city.clone()),
             province: Some(PROVINCE.into()),
+            county: None,
             exp: soon(),
             nbf: None,
         })
@@ -489,6 +540,50 @@ impl Harness {
     }
 }
 
+/// The token of the one reviewer of `t`'s lists: the same-level justice bureau
+/// (`county_supervisor` of a county agency's county, else `city_supervisor` of its city).
+pub fn list_reviewer_token(t: &Tenant) -> String {
+    let place = sanxiang_e2e::tenant_api::Place {
+        province: &t.province,
+        city: &t.city,
+        county: &t.county,
+    };
+    sanxiang_e2e::tenant_api::hs256_token(SECRET, &place.justice_bureau()).expect("token")
+}
+
+/// Publishes a matter list for `t` on the tenant service at 127.0.0.1:`port` the way an
+/// agency does ([`sanxiang_e2e::tenant_api::publish_matters`]: draft, submit, the justice
+/// bureau approves, publish): `items`, or the sample matters of the tenant's categories;
+/// from `effective_from` (default: the service's today). Returns the published version.
+pub async fn publish_matter_list(
+    port: u16,
+    t: &Tenant,
+    items: Option<Value>,
+    effective_from: Option<String>,
+) -> anyhow::Result<Value> {
+    let cats: Vec<&str> = t.categories.iter().map(|c| c.code()).collect();
+    let items = items.unwrap_or_else(|| {
+        sanxiang_e2e::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
+    });
+    let t = t.clone();
+    tokio::task::spawn_blocking(move || {
+        let place = sanxiang_e2e::tenant_api::Place {
+            province: &t.province,
+            city: &t.city,
+            county: &t.county,
+        };
+        sanxiang_e2e::tenant_api::publish_matters(
+            port,
+            SECRET,
+            &t.agency,
+            place,
+            Some(items),
+            effective_from.as_deref(),
+        )
+    })
+    .await?
+}
+
 pub fn token_for(claims: Claims) -> String {
     encode(
         &Header::default(),
@@ -498,11 +593,12 @@ pub fn token_for(claims: Claims) -> String {
     .unwrap()
 }
 
-/// A penalty decision against a natural person.
+/// A penalty decision against a natural person, of the sample penalty matter.
 pub fn penalty(doc: &str) -> Value {
     json!({
         "documentNumber": doc,
         "category": "penalty",
+        "matter": matter("penalty"),
         "procedure": "general",
         "party": {"kind": "natural_person", "name": "张三", "idNumber": "21010219900101123X",
                   "phone": "13812345678", "address": "沈阳市和平区南京街1号"},
@@ -511,6 +607,11 @@ pub fn penalty(doc: &str) -> Value {
         "legalBasis": "《中华人民共和国食品安全法》第一百二十四条",
         "conclusion": "罚款人民币5000元"
     })
+}
+
+/// The sample matter of `category` on the harness's matter list.
+pub fn matter(category: &str) -> &'static str {
+    sanxiang_e2e::tenant_api::sample_matter(category)
 }
 
 /// Reads `name{...agency="a"...} value` from a metrics page.
