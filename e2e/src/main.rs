@@ -48,8 +48,8 @@ fn main() -> ExitCode {
                 None => return usage_error("--profile needs a value"),
             },
             "--apps" => apps = true,
-            "--agency" | "--role" | "--city" | "--county" | "--user" | "--group"
-            | "--database" | "--password" => {
+            "--agency" | "--role" | "--city" | "--county" | "--user" | "--group" | "--database"
+            | "--password" => {
                 let Some(v) = it.next() else {
                     return usage_error(&format!("{a} needs a value"));
                 };
