@@ -38,12 +38,11 @@ fn refusal<T: std::fmt::Debug>(r: kube::Result<T>) -> (u16, String) {
 }
 
 async fn effective(api: &Api<Agency>, name: &str) -> anyhow::Result<EffectivePolicies> {
-    Ok(api
-        .get(name)
+    api.get(name)
         .await?
         .status
         .and_then(|s| s.effective_policies)
-        .ok_or_else(|| anyhow::anyhow!("{name} has no effectivePolicies yet"))?)
+        .ok_or_else(|| anyhow::anyhow!("{name} has no effectivePolicies yet"))
 }
 
 /// The contract the tenant service reads from the agency's database Secret.
