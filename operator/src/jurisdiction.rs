@@ -577,6 +577,31 @@ mod tests {
     }
 
     #[test]
+    fn a_county_looser_than_its_citys_own_policy_object_is_told_so() {
+        let province = jurisdiction("Province", "510000", None);
+        let city = jurisdiction("City", "511700", Some("510000"));
+        let mut county = jurisdiction("County", "511722", Some("511700"));
+        county.spec.policies.withdrawal_deadline_days = Some(2);
+        let object: JurisdictionPolicy = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "JurisdictionPolicy",
+            "metadata": {"name": "policy-511700", "namespace": "sx-511700"},
+            "spec": {"jurisdiction": "511700", "policies": {"withdrawalDeadlineDays": 1}}
+        }))
+        .unwrap();
+        let all = [&province, &city, &county];
+        assert!(own_loosenings(&county, &all, &[]).is_empty());
+        let found = own_loosenings(&county, &all, &[&object]);
+        assert_eq!(
+            found,
+            [
+                "spec.policies.withdrawalDeadlineDays: County 511722 sets 2 working days, looser \
+              than the bound 1 (CityPolicy sx-511700/policy-511700) above it; the bound applies"
+            ]
+        );
+        assert!(own_loosenings(&city, &all, &[&object]).is_empty());
+    }
+
+    #[test]
     fn a_jurisdiction_is_in_use_while_agencies_or_children_remain() {
         let province = jurisdiction("Province", "210000", None);
         let city = jurisdiction("City", "211200", Some("210000"));
