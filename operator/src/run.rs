@@ -1,5 +1,5 @@
-//! Wiring: admin server, caches, leader election and the three controllers (Jurisdiction,
-//! Agency, SupervisionPlan).
+//! Wiring: admin server, caches, leader election and the four controllers (Jurisdiction,
+//! JurisdictionPolicy, Agency, SupervisionPlan).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
