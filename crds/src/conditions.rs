@@ -65,7 +65,9 @@ pub mod reason {
     pub const RECORDS_HELD: &str = "RecordsHeld";
     /// A deleted Jurisdiction still has live agencies or child jurisdictions.
     pub const IN_USE: &str = "InUse";
-    /// A Jurisdiction's policy value loosens a bound set by its province or city.
+    /// A JurisdictionPolicy is in force for its jurisdiction.
+    pub const IN_FORCE: &str = "InForce";
+    /// A policy value loosens a bound set by its province or city (or its Jurisdiction).
     pub const POLICY_LOOSENED: &str = "PolicyLoosened";
     /// A Jurisdiction's policies only tighten the bounds above them.
     pub const WITHIN_BOUNDS: &str = "WithinBounds";

@@ -165,8 +165,10 @@ pub struct JurisdictionSpec {
 /// retention periods no longer than above (nationally: none, kept online). Bounds that
 /// are national are checked when the object is applied; a value looser than a province's
 /// or city's is not obeyed (the bound applies) and the Jurisdiction reads
-/// `PoliciesValid=False` naming the field. Each Agency's status shows the policy in force
-/// (`effectivePolicies`) with the level each value came from.
+/// `PoliciesValid=False` naming the field. A city's administrators may tighten further, for
+/// the city and its counties, with a JurisdictionPolicy in the city namespace: it comes
+/// right after the Jurisdiction it names, so these values stay its bound. Each Agency's
+/// status shows the policy in force (`effectivePolicies`) with the source of each value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
@@ -350,7 +352,14 @@ pub fn validate_jurisdiction(spec: &JurisdictionSpec) -> Vec<FieldError> {
             ));
         }
     }
-    let p = &spec.policies;
+    errors.extend(validate_policies(&spec.policies));
+    errors
+}
+
+/// Checks `spec.policies` (of a Jurisdiction or a JurisdictionPolicy) against the national
+/// bounds, the way the schema does; bounds set by other objects are the operator's.
+pub fn validate_policies(p: &JurisdictionPolicies) -> Vec<FieldError> {
+    let mut errors = Vec::new();
     if let Some(r) = p
         .legal_reviewer_ratio_permille
         .filter(|r| !(MIN_LEGAL_REVIEWER_RATIO_PERMILLE..=1000).contains(r))

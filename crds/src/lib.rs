@@ -9,6 +9,7 @@
 //! |---|---|---|---|
 //! | [`Jurisdiction`] | cluster | `jur` | [`jurisdiction`] |
 //! | [`Agency`] | namespaced | `ag` | [`agency`] |
+//! | [`JurisdictionPolicy`] | namespaced | `jpol` | [`jurisdiction_policy`] |
 //! | [`SupervisionPlan`] | namespaced | `splan` | [`plan`] (due dates: [`schedule`]) |
 //! | [`WorkCalendar`] | cluster | `wcal` | [`calendar`] |
 //!
@@ -39,6 +40,7 @@ pub mod calendar;
 pub mod codes;
 pub mod conditions;
 pub mod jurisdiction;
+pub mod jurisdiction_policy;
 pub mod manifests;
 pub mod month_day;
 pub mod plan;
@@ -51,6 +53,7 @@ pub use conditions::*;
 pub use credit_code::*;
 pub use field_error::*;
 pub use jurisdiction::*;
+pub use jurisdiction_policy::*;
 pub use manifests::*;
 pub use month_day::*;
 pub use plan::*;

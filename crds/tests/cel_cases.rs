@@ -5,8 +5,9 @@
 //! where a case says so (`rustValid`: checks that CEL cannot do).
 
 use sanxiang_crds::{
-    Agency, FieldError, Jurisdiction, SupervisionPlan, WorkCalendar, validate_agency,
-    validate_jurisdiction, validate_plan, validate_work_calendar,
+    Agency, FieldError, Jurisdiction, JurisdictionPolicy, SupervisionPlan, WorkCalendar,
+    validate_agency, validate_jurisdiction, validate_jurisdiction_policy, validate_plan,
+    validate_work_calendar,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +48,9 @@ fn rust_verdict(case: &Case) -> Result<Vec<FieldError>, String> {
         }),
         "agencies" => check(&case.object, |a: &Agency| validate_agency(&a.spec)),
         "supervisionplans" => check(&case.object, |p: &SupervisionPlan| validate_plan(&p.spec)),
+        "jurisdictionpolicies" => check(&case.object, |p: &JurisdictionPolicy| {
+            validate_jurisdiction_policy(p.metadata.name.as_deref().unwrap_or_default(), &p.spec)
+        }),
         other => panic!("case {}: unknown crd {other}", case.name),
     }
 }
@@ -82,7 +86,10 @@ fn rust_validation_agrees_with_the_api_server() {
                 } else {
                     &case.expect[..]
                 };
-                for field in expect.iter().filter(|e| e.starts_with("spec")) {
+                for field in expect
+                    .iter()
+                    .filter(|e| e.starts_with("spec") || e.starts_with("metadata."))
+                {
                     if !errors.iter().any(|e| e.field.starts_with(field.as_str())) {
                         disagreements.push(format!(
                             "{}: no Rust error under {field}; Rust says {:?}",

@@ -331,7 +331,8 @@ fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
     )
 }
 
-/// Applies the sample province; agencies once their city namespaces exist.
+/// Applies the sample province; a city's own policies and the agencies once their city
+/// namespaces exist.
 pub fn apply_sample_province(p: &Platform) -> Result<()> {
     let dir = workspace_root().join("e2e/fixtures/sample-province");
     p.kubectl_apply(&fs::read_to_string(dir.join("10-jurisdictions.yaml"))?)?;
@@ -350,6 +351,7 @@ pub fn apply_sample_province(p: &Platform) -> Result<()> {
             },
         )?;
     }
+    p.kubectl_apply(&fs::read_to_string(dir.join("15-city-policies.yaml"))?)?;
     p.kubectl_apply(&fs::read_to_string(dir.join("20-agencies.yaml"))?)?;
     p.kubectl_apply(&fs::read_to_string(dir.join("30-plans.yaml"))?)?;
     Ok(())

@@ -127,17 +127,20 @@ impl Platform {
                 "--timeout=60s",
                 "crd/agencies.sanxiang.io",
                 "crd/jurisdictions.sanxiang.io",
+                "crd/jurisdictionpolicies.sanxiang.io",
                 "crd/workcalendars.sanxiang.io",
                 "crd/supervisionplans.sanxiang.io",
             ]),
             "waiting for the Sanxiang CRDs",
         )?;
-        // The chart's admission policies (Agency placement, deletion safety) and the
+        // The chart's admission policies (Agency placement, deletion safety, plan and
+        // policy authority) and the
         // provincial IT role, rendered from the chart itself.
         for template in [
             "templates/admission-policy.yaml",
             "templates/admission-deletion.yaml",
             "templates/admission-plans.yaml",
+            "templates/admission-jurisdiction-policies.yaml",
             "templates/rbac-province-it.yaml",
         ] {
             let yaml = self.render_chart_template(template)?;

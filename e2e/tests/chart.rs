@@ -379,6 +379,7 @@ fn install_upgrade_uninstall_keep_the_crds_and_the_data() -> Result<()> {
         for crd in [
             "agencies.sanxiang.io",
             "jurisdictions.sanxiang.io",
+            "jurisdictionpolicies.sanxiang.io",
             "workcalendars.sanxiang.io",
             "supervisionplans.sanxiang.io",
         ] {

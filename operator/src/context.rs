@@ -13,6 +13,7 @@ use kube::runtime::reflector::Store;
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::calendar::{Calendar, CalendarError, WorkCalendar};
 use sanxiang_crds::jurisdiction::Jurisdiction;
+use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
 use sanxiang_crds::plan::SupervisionPlan;
 use sanxiang_domain::Clock;
 
@@ -31,6 +32,8 @@ pub struct Caches {
     /// The Agency controller's own cache.
     pub agencies: Store<Agency>,
     pub jurisdictions: Store<Jurisdiction>,
+    /// The cities' own policies, in their namespaces.
+    pub jurisdiction_policies: Store<JurisdictionPolicy>,
     pub calendars: Store<WorkCalendar>,
     pub plans: Store<SupervisionPlan>,
     /// Secrets labelled managed-by sanxiang-operator (credentials).
@@ -55,6 +58,8 @@ pub struct Context {
     pub agencies: Store<Agency>,
     pub namespaces: Store<Namespace>,
     pub jurisdictions: Store<Jurisdiction>,
+    /// The cities' own policies (JurisdictionPolicy objects).
+    pub jurisdiction_policies: Store<JurisdictionPolicy>,
     pub calendars: Store<WorkCalendar>,
     pub plans: Store<SupervisionPlan>,
     /// Secrets labelled managed-by sanxiang-operator (credentials).
@@ -97,6 +102,7 @@ impl Context {
             agencies: caches.agencies,
             namespaces: caches.namespaces,
             jurisdictions: caches.jurisdictions,
+            jurisdiction_policies: caches.jurisdiction_policies,
             calendars: caches.calendars,
             plans: caches.plans,
             secrets: caches.secrets,

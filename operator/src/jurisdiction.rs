@@ -1,5 +1,6 @@
 //! The Jurisdiction controller: a city gets a namespace for its agencies, and RBAC that
-//! lets the city's administrator groups manage Agency objects there — and nothing else.
+//! lets the city's administrator groups manage Agency objects, their plans and their
+//! own policies (JurisdictionPolicy) there — and nothing else.
 //!
 //! Pipeline: read → validate (pure, same rules as the CRD's CEL) → build (pure: the
 //! namespace, Role and RoleBinding) → apply (server-side, only when they differ from the
@@ -31,10 +32,12 @@ use sanxiang_crds::jurisdiction::{
     Jurisdiction, JurisdictionLevel as Level, JurisdictionStatus, validate_jurisdiction,
 };
 
-use sanxiang_domain::policy::{PolicyLayer, PolicyLevel, inherit};
+use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
+use sanxiang_domain::policy::PolicySource;
 
 use crate::apply::{self, apply, is_subset};
 use crate::context::{Context, MANAGED_BY};
+use crate::jurisdiction_policy::{loosenings_of, policy_level};
 use crate::naming::city_namespace;
 
 pub const CONTROLLER: &str = "jurisdiction";
@@ -196,7 +199,12 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
     }
 
     let all = ctx.jurisdictions.state();
-    let loosened = own_loosenings(&j, all.iter().map(|o| o.as_ref()));
+    let objects = ctx.jurisdiction_policies.state();
+    let loosened = own_loosenings(
+        &j,
+        &all.iter().map(|o| o.as_ref()).collect::<Vec<_>>(),
+        &objects.iter().map(|o| o.as_ref()).collect::<Vec<_>>(),
+    );
     let policies_valid = new_condition(
         condition_type::POLICIES_VALID,
         loosened.is_empty(),
@@ -294,42 +302,15 @@ pub fn error_policy(j: Arc<Jurisdiction>, error: &Error, ctx: Arc<Context>) -> A
 }
 
 /// This jurisdiction's policy values that loosen a bound set above it (pure): its chain
-/// of ancestors from the province down, then itself, through the inheritance rules.
-pub fn own_loosenings<'a>(
+/// of ancestors from the province down, with the cities' policy objects, then itself,
+/// through the inheritance rules.
+pub fn own_loosenings(
     j: &Jurisdiction,
-    all: impl IntoIterator<Item = &'a Jurisdiction> + Clone,
+    jurisdictions: &[&Jurisdiction],
+    objects: &[&JurisdictionPolicy],
 ) -> Vec<String> {
-    let find = |code: &str| all.clone().into_iter().find(|o| o.spec.code == code);
-    let mut chain = vec![j];
-    while let Some(parent) = chain
-        .last()
-        .and_then(|c| c.spec.parent.as_deref())
-        .and_then(find)
-    {
-        if chain.len() > 3 || chain.iter().any(|c| c.spec.code == parent.spec.code) {
-            break; // a malformed hierarchy; validation reports it
-        }
-        chain.push(parent);
-    }
-    let layers: Vec<PolicyLayer> = chain
-        .iter()
-        .rev()
-        .map(|c| PolicyLayer {
-            level: match c.spec.level {
-                Level::Province => PolicyLevel::Province,
-                Level::City => PolicyLevel::City,
-                Level::County => PolicyLevel::County,
-            },
-            code: c.spec.code.clone(),
-            values: c.spec.policies.values(),
-        })
-        .collect();
-    inherit(&layers)
-        .1
-        .into_iter()
-        .filter(|l| l.code == j.spec.code)
-        .map(|l| l.to_string())
-        .collect()
+    let own = PolicySource::jurisdiction(policy_level(j.spec.level), &j.spec.code);
+    loosenings_of(&own, &j.spec.code, jurisdictions, objects)
 }
 
 /// Agencies provisioned (Ready) under a jurisdiction: for a county its own, for a city
@@ -424,8 +405,24 @@ pub fn build_rbac(
                     "get", "list", "watch", "create", "update", "patch", "delete",
                 ],
             ),
+            // The city's own policies for itself and its counties (JurisdictionPolicy;
+            // admission: only the city and its counties, one object each). They only
+            // tighten what provincial IT set in the Jurisdictions.
+            rule(
+                &["jurisdictionpolicies"],
+                &[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ],
+            ),
             // Read what the operator reports; the status is the operator's to write.
-            rule(&["agencies/status", "supervisionplans/status"], &["get"]),
+            rule(
+                &[
+                    "agencies/status",
+                    "supervisionplans/status",
+                    "jurisdictionpolicies/status",
+                ],
+                &["get"],
+            ),
             // The city's alert routing (prometheus-operator's AlertmanagerConfig); its
             // renderer confines it to the city's alerts.
             PolicyRule {
@@ -564,8 +561,8 @@ mod tests {
         let mut city = jurisdiction("City", "511700", Some("510000"));
         city.spec.policies.withdrawal_deadline_days = Some(3);
         let county = jurisdiction("County", "511722", Some("511700"));
-        let all = [province.clone(), city.clone(), county.clone()];
-        let found = own_loosenings(&city, &all);
+        let all = [&province, &city, &county];
+        let found = own_loosenings(&city, &all, &[]);
         assert_eq!(found.len(), 1);
         assert!(
             found[0].starts_with("spec.policies.withdrawalDeadlineDays: City 511700 sets 3"),
@@ -573,10 +570,35 @@ mod tests {
             found[0]
         );
         assert!(
-            own_loosenings(&county, &all).is_empty(),
+            own_loosenings(&county, &all, &[]).is_empty(),
             "the county sets nothing"
         );
-        assert!(own_loosenings(&province, &all).is_empty());
+        assert!(own_loosenings(&province, &all, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_county_looser_than_its_citys_own_policy_object_is_told_so() {
+        let province = jurisdiction("Province", "510000", None);
+        let city = jurisdiction("City", "511700", Some("510000"));
+        let mut county = jurisdiction("County", "511722", Some("511700"));
+        county.spec.policies.withdrawal_deadline_days = Some(2);
+        let object: JurisdictionPolicy = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sanxiang.io/v1alpha1", "kind": "JurisdictionPolicy",
+            "metadata": {"name": "policy-511700", "namespace": "sx-511700"},
+            "spec": {"jurisdiction": "511700", "policies": {"withdrawalDeadlineDays": 1}}
+        }))
+        .unwrap();
+        let all = [&province, &city, &county];
+        assert!(own_loosenings(&county, &all, &[]).is_empty());
+        let found = own_loosenings(&county, &all, &[&object]);
+        assert_eq!(
+            found,
+            [
+                "spec.policies.withdrawalDeadlineDays: County 511722 sets 2 working days, looser \
+              than the bound 1 (CityPolicy sx-511700/policy-511700) above it; the bound applies"
+            ]
+        );
+        assert!(own_loosenings(&city, &all, &[&object]).is_empty());
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //!   is reconciled again. The agency's Secret carries the tenant service's
 //!   `sanxiang_domain::TenantContract`.
 //! - **SupervisionPlan** ([`plan`]): each milestone's next due date in the status.
+//! - **JurisdictionPolicy** ([`jurisdiction_policy`]): a city's own tightening of its and
+//!   its counties' policies, merged into every agency's inheritance; its status says
+//!   whether it is in force and within the bounds provincial IT set.
 //!
 //! Architecture: [`run`] starts the admin server ([`admin`]: `/live`, `/ready`,
 //! `/metrics`), waits for the leader Lease ([`leader`]), fills caches (reflectors) of the
@@ -32,6 +35,7 @@ pub mod calendar_watch;
 pub mod config;
 pub mod context;
 pub mod jurisdiction;
+pub mod jurisdiction_policy;
 pub mod leader;
 pub mod metrics;
 pub mod naming;

@@ -1,5 +1,5 @@
-//! Wiring: admin server, caches, leader election and the three controllers (Jurisdiction,
-//! Agency, SupervisionPlan).
+//! Wiring: admin server, caches, leader election and the four controllers (Jurisdiction,
+//! JurisdictionPolicy, Agency, SupervisionPlan).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use kube::{Api, Client, Resource};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::calendar::WorkCalendar;
 use sanxiang_crds::jurisdiction::Jurisdiction;
+use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
 use sanxiang_crds::plan::SupervisionPlan;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
@@ -25,7 +26,7 @@ use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
 use crate::nats::Nats;
 use crate::postgres::Servers;
-use crate::{agency, calendar_watch, jurisdiction, orphans, plan};
+use crate::{agency, calendar_watch, jurisdiction, jurisdiction_policy, orphans, plan};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let client = Client::try_default().await.map_err(|e| {
@@ -48,10 +49,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (plan_trigger_tx, plan_trigger_rx) = mpsc::channel::<()>(1);
     let (jurisdiction_trigger_tx, jurisdiction_trigger_rx) = mpsc::channel::<()>(1);
     let (calendar_watch_tx, calendar_watch_rx) = mpsc::channel::<()>(1);
+    // Jurisdictions and the cities' policy objects both move the policy bounds.
+    let (policy_trigger_tx, policy_trigger_rx) = mpsc::channel::<()>(1);
     let jurisdictions = cache::<Jurisdiction>(
         &client,
         watcher::Config::default(),
-        vec![trigger_tx.clone()],
+        vec![trigger_tx.clone(), policy_trigger_tx.clone()],
+    );
+    let jurisdiction_policies = cache::<JurisdictionPolicy>(
+        &client,
+        watcher::Config::default(),
+        vec![
+            trigger_tx.clone(),
+            jurisdiction_trigger_tx.clone(),
+            policy_trigger_tx,
+        ],
     );
     let calendars = cache::<WorkCalendar>(
         &client,
@@ -87,6 +99,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     for (what, ready) in [
         ("jurisdictions", jurisdictions.wait_until_ready().await),
+        (
+            "jurisdiction policies",
+            jurisdiction_policies.wait_until_ready().await,
+        ),
         ("work calendars", calendars.wait_until_ready().await),
         ("supervision plans", plans.wait_until_ready().await),
         ("secrets", secrets.wait_until_ready().await),
@@ -131,6 +147,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Caches {
             agencies: agency_controller.store(),
             jurisdictions,
+            jurisdiction_policies,
             calendars,
             plans,
             secrets,
@@ -160,6 +177,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ctx.clone(),
     )
     .for_each(|_| async {});
+    let policy_controller = Controller::new(
+        Api::<JurisdictionPolicy>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .reconcile_all_on(receiver_stream(policy_trigger_rx))
+    .shutdown_on_signal()
+    .run(
+        jurisdiction_policy::reconcile,
+        jurisdiction_policy::error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    tokio::spawn(policy_controller);
     tokio::spawn(calendar_watch::run(ctx.clone(), calendar_watch_rx));
     tokio::spawn(orphans::run(
         ctx.clone(),

@@ -13,9 +13,14 @@
 //! | online retention for natural persons (days) | shorter | the publication retention |
 //!
 //! A level that loosens is not obeyed: the bound above it stays in force and a
-//! [`Loosening`] names the field, the level that tried and the bound, so the operator can
+//! [`Loosening`] names the field, the layer that tried and the bound, so the operator can
 //! report it. Pure, so the rules are unit-tested here; the operator feeds it the
-//! Jurisdictions.
+//! Jurisdictions and the cities' policy objects.
+//!
+//! A level may have two layers: its Jurisdiction's `spec.policies` (provincial IT's) and,
+//! for a city or county, the policy object its city's administrators keep in the city
+//! namespace ([`PolicySource::object`]). The object comes right after its Jurisdiction, so
+//! it too may only tighten: provincial IT's values stay its bound.
 
 use std::fmt;
 
@@ -39,6 +44,52 @@ impl fmt::Display for PolicyLevel {
     }
 }
 
+/// Who set a layer of policies: a Jurisdiction (`City 511700`) or the policy object a
+/// city's administrators keep for a city or county (`CityPolicy sx-511700/policy-511700`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicySource {
+    pub level: PolicyLevel,
+    /// GB/T 2260 code of the jurisdiction; empty for the national rules.
+    pub code: String,
+    /// `namespace/name` of the city's policy object; `None` for a Jurisdiction.
+    pub object: Option<String>,
+}
+
+impl PolicySource {
+    /// A Jurisdiction's own `spec.policies`.
+    pub fn jurisdiction(level: PolicyLevel, code: impl Into<String>) -> Self {
+        Self {
+            level,
+            code: code.into(),
+            object: None,
+        }
+    }
+
+    /// The city's policy object `namespace/name` for the jurisdiction `code`.
+    pub fn object(level: PolicyLevel, code: impl Into<String>, object: impl Into<String>) -> Self {
+        Self {
+            level,
+            code: code.into(),
+            object: Some(object.into()),
+        }
+    }
+
+    fn national() -> Self {
+        Self::jurisdiction(PolicyLevel::National, "")
+    }
+}
+
+/// `National`, `City 511700`, or `CityPolicy sx-511700/policy-511700`.
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.object, self.code.is_empty()) {
+            (Some(object), _) => write!(f, "{}Policy {object}", self.level),
+            (None, true) => write!(f, "{}", self.level),
+            (None, false) => write!(f, "{} {}", self.level, self.code),
+        }
+    }
+}
+
 /// The values one level sets; `None` inherits from the level above.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyValues {
@@ -50,40 +101,31 @@ pub struct PolicyValues {
     pub natural_person_retention_days: Option<u32>,
 }
 
-/// One level's values and who set them, e.g. `City 511700`.
+/// One layer's values and who set them, e.g. `City 511700`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyLayer {
-    pub level: PolicyLevel,
-    /// GB/T 2260 code of the jurisdiction.
-    pub code: String,
+    pub source: PolicySource,
     pub values: PolicyValues,
 }
 
-/// A value in force and the level it came from.
+/// A value in force and the layer it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sourced<T> {
     pub value: T,
-    pub level: PolicyLevel,
-    /// Empty for the national rules.
-    pub code: String,
+    pub from: PolicySource,
 }
 
 impl<T> Sourced<T> {
     fn national(value: T) -> Self {
         Self {
             value,
-            level: PolicyLevel::National,
-            code: String::new(),
+            from: PolicySource::national(),
         }
     }
 
-    /// `City 511700`, or `National`.
+    /// `City 511700`, `CityPolicy sx-511700/policy-511700`, or `National`.
     pub fn source(&self) -> String {
-        if self.code.is_empty() {
-            self.level.to_string()
-        } else {
-            format!("{} {}", self.level, self.code)
-        }
+        self.from.to_string()
     }
 }
 
@@ -97,13 +139,12 @@ pub struct EffectivePolicy {
     pub natural_person_retention_days: Option<Sourced<u32>>,
 }
 
-/// A level that tried to loosen a bound set above it (its value is not obeyed).
+/// A layer that tried to loosen a bound set above it (its value is not obeyed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Loosening {
     /// The field under `spec.policies`, e.g. `withdrawalDeadlineDays`.
     pub field: &'static str,
-    pub level: PolicyLevel,
-    pub code: String,
+    pub by: PolicySource,
     pub value: String,
     /// The bound in force and where it comes from, e.g. `3 (National)`.
     pub bound: String,
@@ -113,8 +154,8 @@ impl fmt::Display for Loosening {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "spec.policies.{}: {} {} sets {}, looser than the bound {} above it; the bound applies",
-            self.field, self.level, self.code, self.value, self.bound
+            "spec.policies.{}: {} sets {}, looser than the bound {} above it; the bound applies",
+            self.field, self.by, self.value, self.bound
         )
     }
 }
@@ -135,12 +176,12 @@ pub fn national() -> EffectivePolicy {
 fn at<T>(layer: &PolicyLayer, value: T) -> Sourced<T> {
     Sourced {
         value,
-        level: layer.level,
-        code: layer.code.clone(),
+        from: layer.source.clone(),
     }
 }
 
-/// The policy in force under `layers` (province first, county last), and the values
+/// The policy in force under `layers` (province first, county last, each level's
+/// Jurisdiction before its policy object), and the values
 /// that were refused because they loosen a bound above them.
 pub fn inherit(layers: &[PolicyLayer]) -> (EffectivePolicy, Vec<Loosening>) {
     let mut effective = national();
@@ -150,8 +191,7 @@ pub fn inherit(layers: &[PolicyLayer]) -> (EffectivePolicy, Vec<Loosening>) {
         let mut loosened = |field, value: String, bound: String| {
             loosenings.push(Loosening {
                 field,
-                level: layer.level,
-                code: layer.code.clone(),
+                by: layer.source.clone(),
                 value,
                 bound,
             })
@@ -239,8 +279,7 @@ mod tests {
 
     fn layer(level: PolicyLevel, code: &str, values: PolicyValues) -> PolicyLayer {
         PolicyLayer {
-            level,
-            code: code.into(),
+            source: PolicySource::jurisdiction(level, code),
             values,
         }
     }
@@ -370,5 +409,76 @@ mod tests {
         );
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].field, "publicationRetentionDays");
+    }
+
+    #[test]
+    fn a_citys_policy_object_tightens_under_its_jurisdiction_and_binds_the_county() {
+        let object = |level, code: &str, values| PolicyLayer {
+            source: PolicySource::object(level, code, format!("sx-511700/policy-{code}")),
+            values,
+        };
+        let (e, l) = inherit(&[
+            layer(
+                Province,
+                "510000",
+                PolicyValues {
+                    legal_reviewer_ratio_permille: Some(60),
+                    ..Default::default()
+                },
+            ),
+            layer(
+                City,
+                "511700",
+                PolicyValues {
+                    withdrawal_deadline_days: Some(2),
+                    ..Default::default()
+                },
+            ),
+            object(
+                City,
+                "511700",
+                PolicyValues {
+                    withdrawal_deadline_days: Some(3),
+                    legal_reviewer_ratio_permille: Some(55),
+                    annual_statistics_due: Some((1, 10)),
+                    ..Default::default()
+                },
+            ),
+            layer(County, "511722", PolicyValues::default()),
+            object(
+                County,
+                "511722",
+                PolicyValues {
+                    withdrawal_deadline_days: Some(1),
+                    annual_statistics_due: Some((1, 15)),
+                    ..Default::default()
+                },
+            ),
+        ]);
+        assert_eq!(e.annual_statistics_due.value, (1, 10));
+        assert_eq!(
+            e.annual_statistics_due.source(),
+            "CityPolicy sx-511700/policy-511700"
+        );
+        assert_eq!(e.withdrawal_deadline_days.value, 1);
+        assert_eq!(
+            e.withdrawal_deadline_days.source(),
+            "CountyPolicy sx-511700/policy-511722"
+        );
+        assert_eq!(e.legal_reviewer_ratio_permille.source(), "Province 510000");
+        let said: Vec<String> = l.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "spec.policies.withdrawalDeadlineDays: CityPolicy sx-511700/policy-511700 sets \
+                 3 working days, looser than the bound 2 (City 511700) above it; the bound applies",
+                "spec.policies.legalReviewerRatioPermille: CityPolicy sx-511700/policy-511700 \
+                 sets 55 per mille, looser than the bound at least 60 (Province 510000) above it; \
+                 the bound applies",
+                "spec.policies.annualStatisticsDue: CountyPolicy sx-511700/policy-511722 sets \
+                 month 1 day 15, looser than the bound month 1 day 10 at the latest \
+                 (CityPolicy sx-511700/policy-511700) above it; the bound applies",
+            ]
+        );
     }
 }

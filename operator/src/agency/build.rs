@@ -342,8 +342,10 @@ mod tests {
         };
         let (policies, _) =
             sanxiang_domain::policy::inherit(&[sanxiang_domain::policy::PolicyLayer {
-                level: sanxiang_domain::policy::PolicyLevel::City,
-                code: "211200".into(),
+                source: sanxiang_domain::policy::PolicySource::jurisdiction(
+                    sanxiang_domain::policy::PolicyLevel::City,
+                    "211200",
+                ),
                 values: city.values(),
             }]);
         let contract = tenant_contract("market", &placement, &names, &spec, &policies);

@@ -10,6 +10,7 @@ use kube::runtime::reflector::ObjectRef;
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::calendar::{Calendar, CalendarError};
 use sanxiang_crds::jurisdiction::Jurisdiction;
+use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
 use sanxiang_crds::plan::SupervisionPlan;
 
 use crate::context::Context;
@@ -23,6 +24,9 @@ pub struct Inputs {
     /// a city's (or not in the cache yet: the controller looks again when it appears).
     pub namespace_city: Option<String>,
     pub jurisdictions: Vec<Arc<Jurisdiction>>,
+    /// The cities' own policies (JurisdictionPolicy objects), every namespace's: the
+    /// placement rules decide which are in force.
+    pub jurisdiction_policies: Vec<Arc<JurisdictionPolicy>>,
     /// The Agency objects of the same namespace (for the city's quota).
     pub namespace_peers: Vec<Arc<Agency>>,
     /// The working-day engine from every WorkCalendar (an error: inconsistent calendars).
@@ -49,6 +53,7 @@ pub fn dereference(agency: &Agency, ctx: &Context) -> Inputs {
         name: agency.name_any(),
         namespace_city,
         jurisdictions: ctx.jurisdictions.state(),
+        jurisdiction_policies: ctx.jurisdiction_policies.state(),
         namespace_peers,
         calendar: ctx.calendar(),
         plans: ctx.plans.state(),

@@ -1,10 +1,15 @@
 //! Where an Agency belongs, checked against the Jurisdiction objects: its jurisdiction
-//! must be the city whose namespace it lives in, or one of that city's counties. A pure
-//! function of the agency and a snapshot of jurisdictions, so it is unit-tested directly.
+//! must be the city whose namespace it lives in, or one of that city's counties; and the
+//! policies in force there (the Jurisdictions' and the city's policy objects, see
+//! [`crate::jurisdiction_policy::policy_layers`]). A pure function of the agency and a
+//! snapshot of jurisdictions and policy objects, so it is unit-tested directly.
 
 use sanxiang_crds::conditions::reason;
 use sanxiang_crds::jurisdiction::{Jurisdiction, JurisdictionLevel};
-use sanxiang_domain::policy::{EffectivePolicy, Loosening, PolicyLayer, PolicyLevel, inherit};
+use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
+use sanxiang_domain::policy::{EffectivePolicy, Loosening, inherit};
+
+use crate::jurisdiction_policy::policy_layers;
 
 use crate::naming::Placement;
 
@@ -32,6 +37,7 @@ pub fn resolve(
     namespace: &str,
     namespace_city: Option<&str>,
     jurisdictions: &[&Jurisdiction],
+    policy_objects: &[&JurisdictionPolicy],
 ) -> Result<Resolved, Refusal> {
     let find = |code: &str| jurisdictions.iter().find(|j| j.spec.code == code).copied();
     let Some(own) = find(jurisdiction_code) else {
@@ -91,9 +97,11 @@ pub fn resolve(
             ),
         });
     }
-    let province = city.spec.parent.as_deref().and_then(find);
-    let county_j = county.as_deref().and_then(find);
-    let (policies, loosenings) = inherit(&policy_layers(province, city, county_j));
+    let (policies, loosenings) = inherit(&policy_layers(
+        jurisdiction_code,
+        jurisdictions,
+        policy_objects,
+    ));
     Ok(Resolved {
         placement: Placement {
             province: city.spec.parent.clone().unwrap_or_default(),
@@ -104,25 +112,6 @@ pub fn resolve(
         loosenings,
         max_agencies: city.spec.quota.max_agencies,
     })
-}
-
-/// The policy layers from the province down (pure); a missing province contributes none.
-pub fn policy_layers(
-    province: Option<&Jurisdiction>,
-    city: &Jurisdiction,
-    county: Option<&Jurisdiction>,
-) -> Vec<PolicyLayer> {
-    let layer = |level, j: &Jurisdiction| PolicyLayer {
-        level,
-        code: j.spec.code.clone(),
-        values: j.spec.policies.values(),
-    };
-    province
-        .map(|p| layer(PolicyLevel::Province, p))
-        .into_iter()
-        .chain(std::iter::once(layer(PolicyLevel::City, city)))
-        .chain(county.map(|c| layer(PolicyLevel::County, c)))
-        .collect()
 }
 
 #[cfg(test)]
@@ -176,7 +165,7 @@ mod tests {
     fn run(code: &str, ns_city: Option<&str>) -> Result<Resolved, Refusal> {
         let w = world();
         let refs: Vec<&Jurisdiction> = w.iter().collect();
-        resolve(code, "sx-211200", ns_city, &refs)
+        resolve(code, "sx-211200", ns_city, &refs, &[])
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub fn validate(agency: &Agency, inputs: &Inputs) -> Result<Resolved, Refusal> {
         &inputs.namespace,
         inputs.namespace_city.as_deref(),
         &jurisdictions,
+        &inputs
+            .jurisdiction_policies
+            .iter()
+            .map(|p| p.as_ref())
+            .collect::<Vec<_>>(),
     )
     .map_err(Refusal::Placement)?;
     if let Some(max) = resolved.max_agencies {
@@ -139,6 +144,7 @@ mod tests {
                 jurisdiction("City", "211200", Some("210000"), max),
                 jurisdiction("County", "211221", Some("211200"), None),
             ],
+            jurisdiction_policies: vec![],
             namespace_peers: peers,
             calendar: Ok(Default::default()),
             plans: vec![],

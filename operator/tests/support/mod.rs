@@ -79,6 +79,36 @@ impl Province {
         }
     }
 
+    /// Another city of the same province (a different city code), with `counties`
+    /// counties; its [`Province::jurisdictions_yaml`] would re-apply the shared province,
+    /// so apply [`Province::city_yaml`] instead.
+    pub fn sibling_city(&self, counties: usize) -> Self {
+        let p = &self.province[..2];
+        let c: u32 = self.city[2..4].parse().expect("a city code");
+        let c = c % 89 + 1;
+        let city = format!("{p}{c:02}00");
+        Self {
+            admin_group: format!("city-{city}-admins"),
+            province: self.province.clone(),
+            counties: (1..=counties).map(|k| format!("{p}{c:02}{k:02}")).collect(),
+            city,
+        }
+    }
+
+    /// Jurisdiction objects for the city and its counties, without the province.
+    pub fn city_yaml(&self) -> String {
+        let mut docs = vec![jurisdiction_yaml(
+            "City",
+            &self.city,
+            Some(&self.province),
+            &[&self.admin_group],
+        )];
+        for county in &self.counties {
+            docs.push(jurisdiction_yaml("County", county, Some(&self.city), &[]));
+        }
+        docs.join("---\n")
+    }
+
     pub fn namespace(&self) -> String {
         format!("sx-{}", self.city)
     }
