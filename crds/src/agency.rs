@@ -146,7 +146,13 @@ pub struct AgencySpec {
     /// inherit. `annualStatisticsDue` is not an agency's: statistics are compiled per
     /// city and county on one day.
     #[serde(default, skip_serializing_if = "is_default")]
+    // `extend` replaces JurisdictionPolicies' own rule list, so its rule is repeated here.
     #[schemars(extend("x-kubernetes-validations" = [
+        {
+            "rule": "!has(self.naturalPersonRetentionDays) || !has(self.publicationRetentionDays) || self.naturalPersonRetentionDays <= self.publicationRetentionDays",
+            "message": "naturalPersonRetentionDays must not exceed publicationRetentionDays",
+            "fieldPath": ".naturalPersonRetentionDays"
+        },
         {
             "rule": "!has(self.annualStatisticsDue)",
             "message": "annualStatisticsDue is set for a city or county (JurisdictionPolicy), not for one agency: statistics are compiled per jurisdiction on one day",
