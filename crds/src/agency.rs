@@ -764,8 +764,8 @@ mod tests {
     fn the_cel_rule_reserves_the_same_alert_labels() {
         use kube::CustomResourceExt;
         let crd = serde_json::to_value(Agency::crd()).unwrap();
-        let labels = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
-            ["spec"]["properties"]["alerting"]["properties"]["labels"];
+        let labels = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["properties"]["alerting"]["properties"]["labels"];
         let rules = labels["x-kubernetes-validations"].as_array().unwrap();
         let quoted: String = RESERVED_ALERT_LABELS
             .iter()

@@ -23,8 +23,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use serde_json::{Map, Value, json};
 use sanxiang_crds::agency::RESERVED_ALERT_LABELS;
+use serde_json::{Map, Value, json};
 
 /// Alerts of the per-agency PrometheusRule, in the order they appear.
 pub const AGENCY_ALERTS: &[&str] = &[
@@ -63,7 +63,6 @@ pub const SUPERVISOR_READS_PER_HOUR: u32 = 500;
 pub const OPERATOR_JOB: &str = "sanxiang-operator";
 /// The `job` label under which Prometheus scrapes the tenant service.
 pub const TENANT_SERVICE_JOB: &str = "sanxiang-tenant-service";
-
 
 /// One dated occurrence of a supervision milestone an agency answers for.
 #[derive(Clone, Debug, PartialEq, Eq)]

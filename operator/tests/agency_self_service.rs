@@ -96,8 +96,7 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
 
     // One agency keeps them online for a year and withdraws within 2 working days.
     let name = format!("selfserve-{}", home.city);
-    let mut agency: Agency =
-        serde_yaml::from_str(&agency_yaml(&name, &ns, county, "Retain", 43))?;
+    let mut agency: Agency = serde_yaml::from_str(&agency_yaml(&name, &ns, county, "Retain", 43))?;
     agency.spec.policies.publication_retention_days = Some(365);
     agency.spec.policies.withdrawal_deadline_days = Some(2);
     let as_alice: Api<Agency> = Api::namespaced(alice.clone(), &ns);
@@ -121,8 +120,8 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
         (Some(365), 2)
     );
     let status = agencies.get(&name).await?.status.unwrap_or_default();
-    let valid = find_condition(&status.conditions, condition_type::POLICIES_VALID)
-        .expect("PoliciesValid");
+    let valid =
+        find_condition(&status.conditions, condition_type::POLICIES_VALID).expect("PoliciesValid");
     assert_eq!(
         (valid.status.as_str(), valid.reason.as_str()),
         ("True", reason::WITHIN_BOUNDS)
@@ -168,7 +167,8 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
         );
     }
     // The statistics day is a city's or county's, not one agency's.
-    let patch = serde_json::json!({"spec": {"policies": {"annualStatisticsDue": {"month": 1, "day": 5}}}});
+    let patch =
+        serde_json::json!({"spec": {"policies": {"annualStatisticsDue": {"month": 1, "day": 5}}}});
     let (code, message) = refusal(
         as_alice
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -195,7 +195,9 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
         )
     );
     let e = effective(&agencies, &name).await?;
-    let retention = e.publication_retention_days.expect("the county's retention");
+    let retention = e
+        .publication_retention_days
+        .expect("the county's retention");
     assert_eq!(
         (retention.value, retention.source),
         (1825, format!("CountyPolicy {ns}/{county_name}"))
@@ -220,7 +222,8 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
     .await?;
     let ready = agencies.get(&name).await?.status.unwrap_or_default();
     assert!(
-        find_condition(&ready.conditions, condition_type::READY).is_some_and(|c| c.status == "True"),
+        find_condition(&ready.conditions, condition_type::READY)
+            .is_some_and(|c| c.status == "True"),
         "a looser value does not stop the agency: {:?}",
         ready.conditions
     );

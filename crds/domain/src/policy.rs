@@ -541,9 +541,11 @@ mod tests {
         assert_eq!(e.publication_retention_days.unwrap().value, 1825);
         assert_eq!(
             l.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["spec.policies.publicationRetentionDays: Agency sx-511700/ag-market sets 3650 \
+            [
+                "spec.policies.publicationRetentionDays: Agency sx-511700/ag-market sets 3650 \
               days, looser than the bound at most 1825 days (County 511722) above it; the bound \
-              applies"]
+              applies"
+            ]
         );
     }
 }

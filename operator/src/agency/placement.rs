@@ -215,8 +215,10 @@ mod tests {
             .collect();
         assert_eq!(
             by_agency,
-            ["spec.policies.withdrawalDeadlineDays: Agency sx-211200/ag-market sets 2 working \
-              days, looser than the bound 1 (County 211221) above it; the bound applies"]
+            [
+                "spec.policies.withdrawalDeadlineDays: Agency sx-211200/ag-market sets 2 working \
+              days, looser than the bound 1 (County 211221) above it; the bound applies"
+            ]
         );
     }
 

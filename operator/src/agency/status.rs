@@ -273,7 +273,9 @@ pub async fn provisioned(
     write(agency, ctx, &status).await?;
     drop(timer);
     let was_loosened = find_condition(&before.conditions, condition_type::POLICIES_VALID)
-        .is_some_and(|c| c.status == "False" && c.observed_generation == agency.metadata.generation);
+        .is_some_and(|c| {
+            c.status == "False" && c.observed_generation == agency.metadata.generation
+        });
     if !desired.loosened.is_empty() && !was_loosened {
         publish(
             ctx,
