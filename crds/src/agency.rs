@@ -344,7 +344,9 @@ pub struct AlertingSpec {
 pub struct AgencyStatus {
     /// DatabaseReady, MessagingReady, AlertsReady and their summary Ready, each with a
     /// reason such as Provisioned, InvalidSpec, JurisdictionMismatch or
-    /// DatabaseUnavailable and a message naming what to fix.
+    /// DatabaseUnavailable and a message naming what to fix; and PoliciesValid (False,
+    /// reason PolicyLoosened: a value of `spec.policies` loosens the bound of the city or
+    /// county, is not obeyed, and the message names the field and the bound).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The `metadata.generation` this status describes.
