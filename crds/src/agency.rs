@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{is_division_code, is_dns_label};
 use crate::credit_code::validate_credit_code;
 use crate::field_error::FieldError;
+use crate::jurisdiction::{JurisdictionPolicies, validate_policies};
 use crate::month_day::MonthDay;
 use sanxiang_domain::policy::{EffectivePolicy, Sourced};
 
@@ -33,14 +34,21 @@ pub use sanxiang_domain::disclosure::{
 pub const MAX_REVIEW_CATALOG: usize = 200;
 /// Most alert labels an agency may add.
 pub const MAX_ALERT_LABELS: usize = 16;
-/// Alert labels the operator sets itself for routing; an agency may not override them.
-pub const RESERVED_ALERT_LABELS: [&str; 6] = [
+/// Labels that identify an agency alert, set by the operator (and Prometheus); an
+/// Agency's `spec.alerting.labels` may not override them. The CEL rule on the field
+/// repeats this list (a unit test keeps the two equal).
+pub const RESERVED_ALERT_LABELS: [&str; 11] = [
+    "alertname",
+    "severity",
+    "namespace",
     "province",
     "city",
     "county",
     "agency",
-    "alertname",
-    "severity",
+    "agency_name",
+    "plan",
+    "milestone",
+    "due",
 ];
 
 /// An administrative enforcement agency (执法机关) using the platform: one tenant with
@@ -128,6 +136,30 @@ pub struct AgencySpec {
     /// Routing of the agency's alerts.
     #[serde(default)]
     pub alerting: AlertingSpec,
+
+    /// The agency's own policies, set by its city's administrators: the last layer of
+    /// the inheritance national → province → city → county → agency, with the fields and
+    /// national bounds of `Jurisdiction.spec.policies`. Each value may only tighten the
+    /// one in force for the agency's city or county (a shorter publication or natural
+    /// person retention, fewer withdrawal days, more legal reviewers); a looser one is not
+    /// obeyed and `PoliciesValid` is False naming the field and the bound. Omitted fields
+    /// inherit. `annualStatisticsDue` is not an agency's: statistics are compiled per
+    /// city and county on one day.
+    #[serde(default, skip_serializing_if = "is_default")]
+    // `extend` replaces JurisdictionPolicies' own rule list, so its rule is repeated here.
+    #[schemars(extend("x-kubernetes-validations" = [
+        {
+            "rule": "!has(self.naturalPersonRetentionDays) || !has(self.publicationRetentionDays) || self.naturalPersonRetentionDays <= self.publicationRetentionDays",
+            "message": "naturalPersonRetentionDays must not exceed publicationRetentionDays",
+            "fieldPath": ".naturalPersonRetentionDays"
+        },
+        {
+            "rule": "!has(self.annualStatisticsDue)",
+            "message": "annualStatisticsDue is set for a city or county (JurisdictionPolicy), not for one agency: statistics are compiled per jurisdiction on one day",
+            "fieldPath": ".annualStatisticsDue"
+        }
+    ]))]
+    pub policies: JurisdictionPolicies,
 
     /// Limits of the agency's NATS account (its connections, subscriptions and message
     /// size). The account has no JetStream storage of its own: what it publishes is stored
@@ -272,14 +304,19 @@ pub struct DisclosureSpec {
     pub overrides: Vec<DisclosureOverride>,
 }
 
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 /// Routing of the agency's alerts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertingSpec {
     /// Extra Prometheus labels on every alert of the agency, for Alertmanager routing,
-    /// e.g. `{team: market-supervision}`. Names are Prometheus label names; province,
-    /// city, county, agency, alertname and severity are set by the operator and may not
-    /// be given here.
+    /// e.g. `{team: market-supervision}`, so that the city's AlertmanagerConfig can route
+    /// this agency's alerts to its own receiver. Names are Prometheus label names;
+    /// alertname, severity, namespace, province, city, county, agency, agency_name, plan,
+    /// milestone and due are set by the operator and may not be given here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend(
         "maxProperties" = 16,
@@ -293,8 +330,8 @@ pub struct AlertingSpec {
                 "message": "label values must be at most 256 characters"
             },
             {
-                "rule": "!('province' in self) && !('city' in self) && !('county' in self) && !('agency' in self) && !('alertname' in self) && !('severity' in self)",
-                "message": "province, city, county, agency, alertname and severity are set by the operator"
+                "rule": "!self.exists(k, k in ['alertname', 'severity', 'namespace', 'province', 'city', 'county', 'agency', 'agency_name', 'plan', 'milestone', 'due'])",
+                "messageExpression": "'label ' + self.filter(k, k in ['alertname', 'severity', 'namespace', 'province', 'city', 'county', 'agency', 'agency_name', 'plan', 'milestone', 'due'])[0] + ' is set by the operator (reserved: alertname, severity, namespace, province, city, county, agency, agency_name, plan, milestone, due)'"
             }
         ]
     ))]
@@ -307,7 +344,9 @@ pub struct AlertingSpec {
 pub struct AgencyStatus {
     /// DatabaseReady, MessagingReady, AlertsReady and their summary Ready, each with a
     /// reason such as Provisioned, InvalidSpec, JurisdictionMismatch or
-    /// DatabaseUnavailable and a message naming what to fix.
+    /// DatabaseUnavailable and a message naming what to fix; and PoliciesValid (False,
+    /// reason PolicyLoosened: a value of `spec.policies` loosens the bound of the city or
+    /// county, is not obeyed, and the message names the field and the bound).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The `metadata.generation` this status describes.
@@ -335,7 +374,7 @@ pub struct AgencyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus_rule: Option<String>,
     /// The policies in force for the agency, inherited national → province → city →
-    /// county, each with the level it came from.
+    /// county → the agency's own `spec.policies`, each with the layer it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_policies: Option<EffectivePolicies>,
 }
@@ -501,6 +540,13 @@ pub fn validate_agency(spec: &AgencySpec) -> Vec<FieldError> {
             errors.push(FieldError::new(field, format!("{m} is listed twice")));
         }
     }
+    if spec.policies.annual_statistics_due.is_some() {
+        errors.push(FieldError::new(
+            "spec.policies.annualStatisticsDue",
+            "is set for a city or county (JurisdictionPolicy), not for one agency: statistics are compiled per jurisdiction on one day",
+        ));
+    }
+    errors.extend(validate_policies(&spec.policies));
     let labels = &spec.alerting.labels;
     if labels.len() > MAX_ALERT_LABELS {
         errors.push(FieldError::new(
@@ -511,7 +557,10 @@ pub fn validate_agency(spec: &AgencySpec) -> Vec<FieldError> {
     for (k, v) in labels {
         let field = format!("spec.alerting.labels[{k}]");
         if RESERVED_ALERT_LABELS.contains(&k.as_str()) {
-            errors.push(FieldError::new(field, "is set by the operator"));
+            errors.push(FieldError::new(
+                field,
+                "is set by the operator and may not be overridden",
+            ));
         } else if !is_prometheus_label_name(k) || k.len() > 63 {
             errors.push(FieldError::new(
                 field,
@@ -711,6 +760,63 @@ mod tests {
         );
         a.alerting.labels = (0..17).map(|i| (format!("l{i}"), "v".into())).collect();
         assert_eq!(fields(&a), ["spec.alerting.labels"]);
+    }
+
+    #[test]
+    fn the_cel_rule_reserves_the_same_alert_labels() {
+        use kube::CustomResourceExt;
+        let crd = serde_json::to_value(Agency::crd()).unwrap();
+        let labels = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["properties"]["alerting"]["properties"]["labels"];
+        let rules = labels["x-kubernetes-validations"].as_array().unwrap();
+        let quoted: String = RESERVED_ALERT_LABELS
+            .iter()
+            .map(|l| format!("'{l}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reserved = rules
+            .iter()
+            .find(|r| r["rule"].as_str().unwrap().contains("exists"))
+            .unwrap();
+        assert!(
+            reserved["rule"].as_str().unwrap().contains(&quoted),
+            "{reserved}"
+        );
+        assert!(
+            reserved["messageExpression"]
+                .as_str()
+                .unwrap()
+                .contains(&quoted),
+            "{reserved}"
+        );
+    }
+
+    #[test]
+    fn an_agency_sets_its_own_policies_but_not_the_statistics_day() {
+        let mut a: AgencySpec = serde_yaml::from_str(
+            "jurisdiction: '210100'\n\
+             displayName: 沈阳市市场监督管理局\n\
+             creditCode: 91350100M000100Y43\n\
+             categories: [Penalty]\n\
+             policies: {publicationRetentionDays: 365, naturalPersonRetentionDays: 180}\n",
+        )
+        .unwrap();
+        assert!(fields(&a).is_empty());
+        assert_eq!(a.policies.values().publication_retention_days, Some(365));
+        a.policies.natural_person_retention_days = Some(400);
+        a.policies.withdrawal_deadline_days = Some(4);
+        a.policies.annual_statistics_due = Some(MonthDay::new(1, 10));
+        assert_eq!(
+            fields(&a),
+            [
+                "spec.policies.annualStatisticsDue",
+                "spec.policies.withdrawalDeadlineDays",
+                "spec.policies.naturalPersonRetentionDays",
+            ]
+        );
+        // Omitted, the field is not serialized (existing manifests round-trip).
+        let json = serde_json::to_value(agency()).unwrap();
+        assert!(json.get("policies").is_none(), "{json}");
     }
 
     #[test]

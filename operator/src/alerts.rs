@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use sanxiang_crds::agency::RESERVED_ALERT_LABELS;
 use serde_json::{Map, Value, json};
 
 /// Alerts of the per-agency PrometheusRule, in the order they appear.
@@ -62,21 +63,6 @@ pub const SUPERVISOR_READS_PER_HOUR: u32 = 500;
 pub const OPERATOR_JOB: &str = "sanxiang-operator";
 /// The `job` label under which Prometheus scrapes the tenant service.
 pub const TENANT_SERVICE_JOB: &str = "sanxiang-tenant-service";
-
-/// Labels that identify an agency alert; an Agency's routing labels cannot override them.
-pub const RESERVED_LABELS: &[&str] = &[
-    "alertname",
-    "severity",
-    "namespace",
-    "province",
-    "city",
-    "county",
-    "agency",
-    "agency_name",
-    "plan",
-    "milestone",
-    "due",
-];
 
 /// One dated occurrence of a supervision milestone an agency answers for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,7 +221,7 @@ pub fn agency_rule_spec(input: &AgencyAlertInput) -> Value {
         ("agency_name".to_string(), input.display_name.to_string()),
     ];
     for (k, v) in input.routing_labels {
-        if valid_label_name(k) && !RESERVED_LABELS.contains(&k.as_str()) {
+        if valid_label_name(k) && !RESERVED_ALERT_LABELS.contains(&k.as_str()) {
             identity.push((k.clone(), v.clone()));
         }
     }

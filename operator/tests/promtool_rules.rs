@@ -75,7 +75,15 @@ fn sample_agency_spec(year: i32) -> Value {
             due_soon_from: d(11, 25),
         },
     ];
-    let routing = BTreeMap::from([("team".to_string(), "market".to_string())]);
+    // The routing label reaches every alert (the exact `exp_labels` of the fixtures say
+    // `team: market`); the reserved ones an older object might still carry (admission
+    // refuses them now) do not override the agency's identity or placement.
+    let routing = BTreeMap::from([
+        ("team".to_string(), "market".to_string()),
+        ("agency_name".to_string(), "spoofed".to_string()),
+        ("county".to_string(), "0".to_string()),
+        ("namespace".to_string(), "sx-999900".to_string()),
+    ]);
     agency_rule_spec(&AgencyAlertInput {
         agency: "tieling-market",
         display_name: "铁岭县市场监督管理局",

@@ -11,7 +11,7 @@
 //! | [`calendar`] | the working-day engine ([`Calendar`]) built from yearly holiday notices |
 //! | [`credit_code`] | GB 32100-2015 unified social credit codes and their check digit |
 //! | [`place`] | GB/T 2260 division codes, their level and Chinese names of the sample provinces |
-//! | [`policy`] | policy inheritance national → province → city → county, each level only tightening |
+//! | [`policy`] | policy inheritance national → province → city → county → agency, each level only tightening |
 //! | [`time`] | China Standard Time and the injectable [`Clock`] |
 //! | [`contract`] | [`TenantContract`]: what the operator writes onto an agency's database Secret and the tenant service reads |
 //! | [`matter`] | [`Matter`]: an enforcement matter, its review requirement, disclosure override, A/V rule and discretion [`Benchmark`] |

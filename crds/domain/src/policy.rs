@@ -21,6 +21,10 @@
 //! for a city or county, the policy object its city's administrators keep in the city
 //! namespace ([`PolicySource::object`]). The object comes right after its Jurisdiction, so
 //! it too may only tighten: provincial IT's values stay its bound.
+//!
+//! Last comes the agency's own layer (`Agency.spec.policies`, [`PolicySource::agency`]),
+//! which the city's administrators set for one agency: it too only tightens, so the
+//! county's (or city's) values are its bound.
 
 use std::fmt;
 
@@ -31,6 +35,8 @@ pub enum PolicyLevel {
     Province,
     City,
     County,
+    /// One agency's own `spec.policies`.
+    Agency,
 }
 
 impl fmt::Display for PolicyLevel {
@@ -40,12 +46,14 @@ impl fmt::Display for PolicyLevel {
             PolicyLevel::Province => "Province",
             PolicyLevel::City => "City",
             PolicyLevel::County => "County",
+            PolicyLevel::Agency => "Agency",
         })
     }
 }
 
-/// Who set a layer of policies: a Jurisdiction (`City 511700`) or the policy object a
-/// city's administrators keep for a city or county (`CityPolicy sx-511700/policy-511700`).
+/// Who set a layer of policies: a Jurisdiction (`City 511700`), the policy object a
+/// city's administrators keep for a city or county (`CityPolicy sx-511700/policy-511700`),
+/// or an agency's own `spec.policies` (`Agency sx-511700/ag-market`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicySource {
     pub level: PolicyLevel,
@@ -74,15 +82,24 @@ impl PolicySource {
         }
     }
 
+    /// The Agency `namespace/name` of jurisdiction `code`: its own `spec.policies`.
+    pub fn agency(code: impl Into<String>, agency: impl Into<String>) -> Self {
+        Self::object(PolicyLevel::Agency, code, agency)
+    }
+
     fn national() -> Self {
         Self::jurisdiction(PolicyLevel::National, "")
     }
 }
 
-/// `National`, `City 511700`, or `CityPolicy sx-511700/policy-511700`.
+/// `National`, `City 511700`, `CityPolicy sx-511700/policy-511700`, or
+/// `Agency sx-511700/ag-market`.
 impl fmt::Display for PolicySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.object, self.code.is_empty()) {
+            (Some(object), _) if self.level == PolicyLevel::Agency => {
+                write!(f, "Agency {object}")
+            }
             (Some(object), _) => write!(f, "{}Policy {object}", self.level),
             (None, true) => write!(f, "{}", self.level),
             (None, false) => write!(f, "{} {}", self.level, self.code),
@@ -180,8 +197,8 @@ fn at<T>(layer: &PolicyLayer, value: T) -> Sourced<T> {
     }
 }
 
-/// The policy in force under `layers` (province first, county last, each level's
-/// Jurisdiction before its policy object), and the values
+/// The policy in force under `layers` (province first, county then agency last, each
+/// level's Jurisdiction before its policy object), and the values
 /// that were refused because they loosen a bound above them.
 pub fn inherit(layers: &[PolicyLayer]) -> (EffectivePolicy, Vec<Loosening>) {
     let mut effective = national();
@@ -478,6 +495,56 @@ mod tests {
                 "spec.policies.annualStatisticsDue: CountyPolicy sx-511700/policy-511722 sets \
                  month 1 day 15, looser than the bound month 1 day 10 at the latest \
                  (CityPolicy sx-511700/policy-511700) above it; the bound applies",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_agency_only_shortens_its_countys_retention() {
+        let agency = |values| PolicyLayer {
+            source: PolicySource::agency("511722", "sx-511700/ag-market"),
+            values,
+        };
+        let county = layer(
+            County,
+            "511722",
+            PolicyValues {
+                publication_retention_days: Some(1825),
+                ..Default::default()
+            },
+        );
+        let (e, l) = inherit(&[
+            county.clone(),
+            agency(PolicyValues {
+                publication_retention_days: Some(365),
+                withdrawal_deadline_days: Some(1),
+                ..Default::default()
+            }),
+        ]);
+        assert!(l.is_empty(), "{l:?}");
+        let kept = e.publication_retention_days.unwrap();
+        assert_eq!(
+            (kept.value, kept.source()),
+            (365, "Agency sx-511700/ag-market".to_string())
+        );
+        assert_eq!(
+            e.withdrawal_deadline_days.source(),
+            "Agency sx-511700/ag-market"
+        );
+        let (e, l) = inherit(&[
+            county,
+            agency(PolicyValues {
+                publication_retention_days: Some(3650),
+                ..Default::default()
+            }),
+        ]);
+        assert_eq!(e.publication_retention_days.unwrap().value, 1825);
+        assert_eq!(
+            l.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "spec.policies.publicationRetentionDays: Agency sx-511700/ag-market sets 3650 \
+              days, looser than the bound at most 1825 days (County 511722) above it; the bound \
+              applies"
             ]
         );
     }

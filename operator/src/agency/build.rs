@@ -14,7 +14,7 @@ use kube::{Resource, ResourceExt};
 use sanxiang_crds::agency::{Agency, AgencySpec, EffectivePolicies};
 use sanxiang_crds::conditions::reason;
 use sanxiang_crds::month_day::MonthDay;
-use sanxiang_domain::policy::EffectivePolicy;
+use sanxiang_domain::policy::{EffectivePolicy, PolicyLevel};
 use sanxiang_domain::{
     AGENCY_LABEL, CREDENTIALS_LABEL, DATABASE_CREDENTIALS, DatabaseCredentials as Keys,
     TenantContract,
@@ -39,6 +39,10 @@ pub struct Desired {
     pub alerts: Result<AlertRule, (&'static str, String)>,
     /// The policies in force, for the status.
     pub policies: EffectivePolicies,
+    /// The agency's own `spec.policies` values that loosen a bound above them (not
+    /// obeyed), as messages naming the field and the bound; for `PoliciesValid`. Other
+    /// layers' loosenings are reported on their Jurisdiction or JurisdictionPolicy.
+    pub loosened: Vec<String>,
 }
 
 /// The agency's PrometheusRule and what went into it.
@@ -86,6 +90,12 @@ pub fn desired(
         meta,
         alerts,
         policies: EffectivePolicies::from_effective(&resolved.policies),
+        loosened: resolved
+            .loosenings
+            .iter()
+            .filter(|l| l.by.level == PolicyLevel::Agency)
+            .map(ToString::to_string)
+            .collect(),
     }
 }
 

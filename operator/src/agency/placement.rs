@@ -1,20 +1,21 @@
 //! Where an Agency belongs, checked against the Jurisdiction objects: its jurisdiction
 //! must be the city whose namespace it lives in, or one of that city's counties; and the
 //! policies in force there (the Jurisdictions' and the city's policy objects, see
-//! [`crate::jurisdiction_policy::policy_layers`]). A pure function of the agency and a
-//! snapshot of jurisdictions and policy objects, so it is unit-tested directly.
+//! [`crate::jurisdiction_policy::policy_layers`]), then the agency's own `spec.policies`
+//! as the last layer. A pure function of the agency and a snapshot of jurisdictions and
+//! policy objects, so it is unit-tested directly.
 
 use sanxiang_crds::conditions::reason;
 use sanxiang_crds::jurisdiction::{Jurisdiction, JurisdictionLevel};
 use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
-use sanxiang_domain::policy::{EffectivePolicy, Loosening, inherit};
+use sanxiang_domain::policy::{EffectivePolicy, Loosening, PolicyLayer, inherit};
 
 use crate::jurisdiction_policy::policy_layers;
 
 use crate::naming::Placement;
 
 /// The agency's place and the policies that apply to it: inherited from its province,
-/// city and county, each only tightening.
+/// city and county and its own `spec.policies`, each only tightening.
 #[derive(Clone, Debug)]
 pub struct Resolved {
     pub placement: Placement,
@@ -32,12 +33,16 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// Places the agency of `jurisdiction_code` in `namespace` and inherits its policies,
+/// with `agency_layer` (its `spec.policies`, [`sanxiang_domain::policy::PolicySource::agency`]) as
+/// the last layer.
 pub fn resolve(
     jurisdiction_code: &str,
     namespace: &str,
     namespace_city: Option<&str>,
     jurisdictions: &[&Jurisdiction],
     policy_objects: &[&JurisdictionPolicy],
+    agency_layer: Option<PolicyLayer>,
 ) -> Result<Resolved, Refusal> {
     let find = |code: &str| jurisdictions.iter().find(|j| j.spec.code == code).copied();
     let Some(own) = find(jurisdiction_code) else {
@@ -97,11 +102,9 @@ pub fn resolve(
             ),
         });
     }
-    let (policies, loosenings) = inherit(&policy_layers(
-        jurisdiction_code,
-        jurisdictions,
-        policy_objects,
-    ));
+    let mut layers = policy_layers(jurisdiction_code, jurisdictions, policy_objects);
+    layers.extend(agency_layer);
+    let (policies, loosenings) = inherit(&layers);
     Ok(Resolved {
         placement: Placement {
             province: city.spec.parent.clone().unwrap_or_default(),
@@ -165,7 +168,58 @@ mod tests {
     fn run(code: &str, ns_city: Option<&str>) -> Result<Resolved, Refusal> {
         let w = world();
         let refs: Vec<&Jurisdiction> = w.iter().collect();
-        resolve(code, "sx-211200", ns_city, &refs, &[])
+        resolve(code, "sx-211200", ns_city, &refs, &[], None)
+    }
+
+    #[test]
+    fn the_agency_layer_comes_last_and_only_tightens() {
+        use sanxiang_domain::policy::{PolicySource, PolicyValues};
+        let w = world();
+        let refs: Vec<&Jurisdiction> = w.iter().collect();
+        let own = |values| {
+            Some(PolicyLayer {
+                source: PolicySource::agency("211221", "sx-211200/ag-market"),
+                values,
+            })
+        };
+        let r = resolve(
+            "211221",
+            "sx-211200",
+            Some("211200"),
+            &refs,
+            &[],
+            own(PolicyValues {
+                publication_retention_days: Some(365),
+                withdrawal_deadline_days: Some(2),
+                legal_reviewer_ratio_permille: Some(80),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        let kept = r.policies.publication_retention_days.as_ref().unwrap();
+        assert_eq!(
+            (kept.value, kept.source()),
+            (365, "Agency sx-211200/ag-market".to_string())
+        );
+        assert_eq!(r.policies.legal_reviewer_ratio_permille.value, 80);
+        // The county's 1 day binds it: the agency's 2 is not obeyed, and says so.
+        assert_eq!(
+            r.policies.withdrawal_deadline_days.source(),
+            "County 211221"
+        );
+        let by_agency: Vec<String> = r
+            .loosenings
+            .iter()
+            .filter(|l| l.by.level == sanxiang_domain::policy::PolicyLevel::Agency)
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            by_agency,
+            [
+                "spec.policies.withdrawalDeadlineDays: Agency sx-211200/ag-market sets 2 working \
+              days, looser than the bound 1 (County 211221) above it; the bound applies"
+            ]
+        );
     }
 
     #[test]

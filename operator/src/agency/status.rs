@@ -118,6 +118,35 @@ pub fn provisioned_status<'p>(
     (status, first_error)
 }
 
+/// Sets `PoliciesValid` (pure): True when the agency's own `spec.policies` only tighten
+/// the bounds of its city and county, else False, reason PolicyLoosened, naming each
+/// field and bound (those values are not obeyed; the agency is provisioned regardless).
+pub fn policies_valid(
+    status: &mut AgencyStatus,
+    loosened: &[String],
+    generation: Option<i64>,
+    now: DateTime<Utc>,
+) {
+    let (valid, why, message) = if loosened.is_empty() {
+        (
+            true,
+            reason::WITHIN_BOUNDS,
+            "spec.policies only tighten the bounds of the agency's city and county".to_string(),
+        )
+    } else {
+        (false, reason::POLICY_LOOSENED, loosened.join("; "))
+    };
+    set(
+        status,
+        condition_type::POLICIES_VALID,
+        valid,
+        why,
+        &message,
+        generation,
+        now,
+    );
+}
+
 /// The status of a deleted agency whose deletion waits (pure): `DeletionBlocked=True`
 /// and `Ready=False`, both with `reason` and the message saying what is held and how to
 /// proceed.
@@ -230,6 +259,12 @@ pub async fn provisioned(
     // The agency has no stream of its own: its messages are held by these aggregates.
     status.streams = super::apply::aggregate_chain(&desired.placement);
     status.effective_policies = Some(desired.policies.clone());
+    policies_valid(
+        &mut status,
+        &desired.loosened,
+        agency.metadata.generation,
+        Utc::now(),
+    );
     let timer = ctx
         .metrics
         .phase
@@ -237,6 +272,20 @@ pub async fn provisioned(
         .start_timer();
     write(agency, ctx, &status).await?;
     drop(timer);
+    let was_loosened = find_condition(&before.conditions, condition_type::POLICIES_VALID)
+        .is_some_and(|c| {
+            c.status == "False" && c.observed_generation == agency.metadata.generation
+        });
+    if !desired.loosened.is_empty() && !was_loosened {
+        publish(
+            ctx,
+            agency,
+            EventType::Warning,
+            reason::POLICY_LOOSENED,
+            &desired.loosened.join("; "),
+        )
+        .await;
+    }
     let p = &desired.placement;
     ctx.metrics
         .agency_ready
@@ -483,5 +532,24 @@ mod tests {
         );
         // The same refusal again changes nothing (so no new event, no write).
         assert_eq!(refused_status(&s, &refusal, Some(2), Utc::now()), s);
+    }
+
+    #[test]
+    fn a_looser_agency_policy_reads_policies_valid_false_naming_the_field() {
+        let mut status = AgencyStatus::default();
+        let said = "spec.policies.publicationRetentionDays: Agency sx-211200/ag sets 4000 days, \
+                    looser than the bound at most 1825 days (County 211221) above it; the bound applies";
+        policies_valid(&mut status, &[said.to_string()], Some(3), Utc::now());
+        let c = find_condition(&status.conditions, condition_type::POLICIES_VALID).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str(), c.message.as_str()),
+            ("False", reason::POLICY_LOOSENED, said)
+        );
+        policies_valid(&mut status, &[], Some(4), Utc::now());
+        let c = find_condition(&status.conditions, condition_type::POLICIES_VALID).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", reason::WITHIN_BOUNDS)
+        );
     }
 }

@@ -6,6 +6,7 @@ use kube::ResourceExt;
 use sanxiang_crds::agency::{Agency, validate_agency};
 use sanxiang_crds::conditions::reason;
 use sanxiang_crds::field_error::join_field_errors;
+use sanxiang_domain::policy::{PolicyLayer, PolicySource};
 
 use super::dereference::Inputs;
 use super::placement::{self, Resolved};
@@ -70,6 +71,13 @@ pub fn validate(agency: &Agency, inputs: &Inputs) -> Result<Resolved, Refusal> {
             .iter()
             .map(|p| p.as_ref())
             .collect::<Vec<_>>(),
+        Some(PolicyLayer {
+            source: PolicySource::agency(
+                &agency.spec.jurisdiction,
+                format!("{}/{}", inputs.namespace, inputs.name),
+            ),
+            values: agency.spec.policies.values(),
+        }),
     )
     .map_err(Refusal::Placement)?;
     if let Some(max) = resolved.max_agencies {
