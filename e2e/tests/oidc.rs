@@ -375,6 +375,20 @@ async fn users_sign_in_through_hydra_and_reach_only_their_agency() -> Result<()>
         (403, &json!("supervisors have read-only access"))
     );
 
+    // The county supervisor of 铁岭县 (a county justice bureau) reads that county's agency
+    // and not a Shenyang one: the provider's `sx:county_supervisor:211221` group is the scope.
+    let county = sign_in(p, "zhou.li", SAMPLE_PASSWORD, TENANT_API_AUDIENCE).await?;
+    assert_eq!(
+        svc.error("tieling-county-market", &county.access_token)
+            .await?
+            .0,
+        200
+    );
+    assert_eq!(
+        svc.error("shenyang-market", &county.access_token).await?.0,
+        403
+    );
+
     // Hydra's ID token is for the client, not this API.
     let (s, e) = svc.error("shenyang-market", &officer.id_token).await?;
     assert_eq!(s, 401);
