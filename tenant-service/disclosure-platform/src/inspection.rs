@@ -181,7 +181,7 @@ pub fn of_agency(
             out.push(r.results);
         }
     }
-    out.sort_by(|a, b| (b.published_at, b.draw).cmp(&(a.published_at, a.draw)));
+    out.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.draw)));
     Ok(out)
 }
 
