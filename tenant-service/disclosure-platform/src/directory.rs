@@ -392,6 +392,8 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
                         d.apply_agency(e, r);
                     }
                     d.agencies_synced.store(true, Ordering::Relaxed);
+                    // However late the list came, check every agency against the index.
+                    d.mark_stale(None);
                 }
                 Ok(Event::Apply(a)) => d.apply_agency(agency_entry(&a), retention_of(&a)),
                 Ok(Event::Delete(a)) => d.remove_agency(&a.name_any()),
@@ -423,6 +425,7 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
                         dir.upsert_place(p);
                     }
                     dir.places_synced.store(true, Ordering::Relaxed);
+                    dir.mark_stale(None);
                 }
                 Ok(Event::Apply(j)) => dir.upsert_place(place_entry(&j)),
                 Ok(Event::Delete(j)) => {
