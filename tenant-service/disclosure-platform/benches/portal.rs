@@ -242,6 +242,13 @@ fn rss() -> String {
         .join(", ")
 }
 
+/// The machine's load average (1, 5, 15 min): other work on a shared machine shows here.
+fn load() -> String {
+    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let parts: Vec<&str> = l.split_whitespace().take(3).collect();
+    format!("load average {}", parts.join(" "))
+}
+
 fn percentiles(mut v: Vec<Duration>) -> String {
     v.sort();
     let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
@@ -277,9 +284,8 @@ async fn main() -> anyhow::Result<()> {
     // 1. Build.
     let index = Arc::new(SearchIndex::open(&dir)?);
     let metrics = Arc::new(Metrics::new(STREAM));
-    let d = p.directory.clone();
-    let names = move |a: &str| d.agency(a).map(|a| a.display_name);
-    let mut writer = Writer::new(&index, STREAM, 256 * 1024 * 1024, Box::new(names.clone()))?;
+    let mut writer =
+        Writer::with_directory(&index, STREAM, 256 * 1024 * 1024, p.directory.clone())?;
     let mut rng = StdRng::seed_from_u64(7);
     let started = Instant::now();
     let mut sample_doc = String::new();
@@ -296,20 +302,22 @@ async fn main() -> anyhow::Result<()> {
         if (i + 1) % 50_000 == 0 {
             writer.commit(&index)?;
             println!(
-                "  {:>9} documents, {:>6.0} docs/s, {}",
+                "  {:>9} documents, {:>6.0} docs/s, {}, {}",
                 i + 1,
                 (i + 1) as f64 / started.elapsed().as_secs_f64(),
-                rss()
+                rss(),
+                load()
             );
         }
     }
     writer.commit(&index)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "build: {n} documents in {secs:.1}s = {:.0} docs/s; index {:.1} MiB; {}",
+        "build: {n} documents in {secs:.1}s = {:.0} docs/s; index {:.1} MiB; {}; {}",
         n as f64 / secs,
         dir_size(&dir) as f64 / 1048576.0,
-        rss()
+        rss(),
+        load()
     );
     drop(writer);
 
@@ -386,7 +394,7 @@ async fn main() -> anyhow::Result<()> {
         for t in tasks {
             all.extend(t.await?);
         }
-        println!("query {label}: {}", percentiles(all));
+        println!("query {label}: {}; {}", percentiles(all), load());
     }
 
     // 3. Freshness: publish → visible.
@@ -394,21 +402,13 @@ async fn main() -> anyhow::Result<()> {
         .local_addr()?
         .port();
     let nats_dir = tempfile::tempdir()?;
-    let mut nats = std::process::Command::new("/usr/sbin/nats-server")
+    let mut nats = std::process::Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
         .arg(nats_dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()?;
-    let result = freshness(
-        port,
-        index.clone(),
-        metrics.clone(),
-        &p,
-        addr,
-        Box::new(names),
-    )
-    .await;
+    let result = freshness(port, index.clone(), metrics.clone(), &p, addr).await;
     let _ = nats.kill();
     let _ = nats.wait();
     result?;
@@ -423,7 +423,6 @@ async fn freshness(
     metrics: Arc<Metrics>,
     p: &Province,
     addr: std::net::SocketAddr,
-    names: sanxiang_disclosure::index::AgencyNames,
 ) -> anyhow::Result<()> {
     let url = format!("nats://127.0.0.1:{port}");
     let client = loop {
@@ -452,7 +451,12 @@ async fn freshness(
         directory_from_kube: false,
         agency_namespace: None,
     };
-    let writer = Writer::new(&index, &common.stream, 64 * 1024 * 1024, names)?;
+    let writer = Writer::with_directory(
+        &index,
+        &common.stream,
+        64 * 1024 * 1024,
+        p.directory.clone(),
+    )?;
     let status = Arc::new(ingest::Status::default());
     tokio::spawn(ingest::follow(
         js.clone(),
@@ -493,8 +497,9 @@ async fn freshness(
         tokio::time::sleep(Duration::from_millis(rng.random_range(20..80))).await;
     }
     println!(
-        "freshness (JetStream publish ack → visible on the portal API): {}",
-        percentiles(lat)
+        "freshness (JetStream publish ack → visible on the portal API): {}; {}",
+        percentiles(lat),
+        load()
     );
     Ok(())
 }

@@ -1,10 +1,15 @@
 //! The directory of agencies and places, from the Agency and Jurisdiction objects
 //! (read-only watches). It gives official names (沈阳市市场监督管理局), credit codes and
-//! Chinese place names to what the events only name by slug and code.
+//! Chinese place names to what the events only name by slug and code, and each agency's
+//! retention periods from its `status.effectivePolicies` ([`crate::retention`]).
+//!
+//! What the index holds from here (names, retention) can go stale when an Agency or a
+//! Jurisdiction changes; every change marks the agencies concerned *stale* and wakes the
+//! stream follower, which rewrites their decisions ([`crate::reindex`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
@@ -12,6 +17,10 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::{Agency, Jurisdiction, JurisdictionLevel};
 use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::reindex::IndexedAgency;
+use crate::retention::Retention;
 
 /// One agency.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +49,15 @@ pub struct Place {
 struct Data {
     agencies: HashMap<String, AgencyEntry>,
     places: HashMap<String, Place>,
+    /// Agencies with a retention policy (absent: kept online).
+    retention: HashMap<String, Retention>,
+}
+
+/// Agencies whose indexed names or retention may differ from the directory.
+#[derive(Default)]
+struct Stale {
+    all: bool,
+    agencies: BTreeSet<String>,
 }
 
 /// Shared, read-mostly directory.
@@ -48,6 +66,9 @@ pub struct Directory {
     data: Arc<RwLock<Data>>,
     agencies_synced: Arc<AtomicBool>,
     places_synced: Arc<AtomicBool>,
+    stale: Arc<Mutex<Stale>>,
+    /// Woken when something becomes stale.
+    changed: Arc<Notify>,
 }
 
 impl Directory {
@@ -149,19 +170,141 @@ impl Directory {
     }
 
     pub fn upsert_agency(&self, a: AgencyEntry) {
-        self.data
-            .write()
-            .expect("lock")
-            .agencies
-            .insert(a.name.clone(), a);
+        let retention = self.retention(&a.name);
+        self.apply_agency(a, retention);
+    }
+
+    /// Adds or replaces an agency with its retention; marks it stale when what the
+    /// index holds of it changes (or when it appears after the first sync: decisions
+    /// may have arrived before its Agency object).
+    pub fn apply_agency(&self, a: AgencyEntry, retention: Retention) {
+        let name = a.name.clone();
+        let changed = {
+            let mut d = self.data.write().expect("lock");
+            let before = (
+                d.agencies.get(&name).cloned(),
+                d.retention.get(&name).copied().unwrap_or(Retention::KEEP),
+            );
+            let changed = match &before.0 {
+                Some(old) => {
+                    old.display_name != a.display_name
+                        || old.jurisdiction != a.jurisdiction
+                        || before.1 != retention
+                }
+                None => self.synced(),
+            };
+            d.agencies.insert(name.clone(), a);
+            if retention == Retention::KEEP {
+                d.retention.remove(&name);
+            } else {
+                d.retention.insert(name.clone(), retention);
+            }
+            changed
+        };
+        if changed {
+            self.mark_stale(Some(&name));
+        }
+    }
+
+    /// Sets an agency's retention periods (marks it stale when they change).
+    pub fn set_retention(&self, agency: &str, retention: Retention) {
+        match self.agency(agency) {
+            Some(a) => self.apply_agency(a, retention),
+            None => {
+                let mut d = self.data.write().expect("lock");
+                d.retention.insert(agency.to_string(), retention);
+                drop(d);
+                self.mark_stale(Some(agency));
+            }
+        }
+    }
+
+    fn remove_agency(&self, name: &str) {
+        let mut d = self.data.write().expect("lock");
+        d.agencies.remove(name);
+        d.retention.remove(name);
+        drop(d);
+        self.mark_stale(Some(name));
     }
 
     pub fn upsert_place(&self, p: Place) {
+        let renamed = {
+            let mut d = self.data.write().expect("lock");
+            let renamed =
+                d.places.get(&p.code).is_some_and(|old| {
+                    old.display_name != p.display_name || old.parent != p.parent
+                }) || self.synced() && !d.places.contains_key(&p.code);
+            d.places.insert(p.code.clone(), p);
+            renamed
+        };
+        if renamed {
+            // Place names are indexed with every agency there: check them all (cheap
+            // for agencies whose decisions are current).
+            self.mark_stale(None);
+        }
+    }
+
+    /// An agency's retention periods (kept online when it has none, or is unknown).
+    pub fn retention(&self, agency: &str) -> Retention {
         self.data
-            .write()
+            .read()
             .expect("lock")
-            .places
-            .insert(p.code.clone(), p);
+            .retention
+            .get(agency)
+            .copied()
+            .unwrap_or(Retention::KEEP)
+    }
+
+    /// Whether any agency has a retention period.
+    pub fn any_retention(&self) -> bool {
+        !self.data.read().expect("lock").retention.is_empty()
+    }
+
+    /// What the index holds about an agency besides its decisions: its official name
+    /// and place names (searchable), and its retention.
+    pub fn indexed(&self, agency: &str) -> IndexedAgency {
+        let mut names = Vec::new();
+        if let Some(a) = self.agency(agency) {
+            names.push(a.display_name.clone());
+            let (city, county) = self.city_and_county(&a.jurisdiction);
+            for code in std::iter::once(city).chain(county) {
+                if let Some(p) = self.place(&code) {
+                    names.push(p.display_name);
+                }
+            }
+        }
+        IndexedAgency {
+            names,
+            retention: self.retention(agency),
+        }
+    }
+
+    /// Marks one agency (or, with `None`, every agency) stale and wakes the follower.
+    pub fn mark_stale(&self, agency: Option<&str>) {
+        let mut s = self.stale.lock().expect("lock");
+        match agency {
+            Some(a) => {
+                s.agencies.insert(a.to_string());
+            }
+            None => s.all = true,
+        }
+        drop(s);
+        self.changed.notify_one();
+    }
+
+    /// Takes the stale agencies (every known one after a [`Self::mark_stale`]`(None)`).
+    pub fn take_stale(&self) -> Vec<String> {
+        let mut s = self.stale.lock().expect("lock");
+        let mut out = std::mem::take(&mut s.agencies);
+        if std::mem::take(&mut s.all) {
+            out.extend(self.data.read().expect("lock").agencies.keys().cloned());
+        }
+        out.into_iter().collect()
+    }
+
+    /// Notified when agencies become stale.
+    pub fn changed(&self) -> Arc<Notify> {
+        self.changed.clone()
     }
 
     /// Marks the directory complete without watches (tests and benchmarks).
@@ -169,6 +312,14 @@ impl Directory {
         self.agencies_synced.store(true, Ordering::Relaxed);
         self.places_synced.store(true, Ordering::Relaxed);
     }
+}
+
+fn retention_of(a: &Agency) -> Retention {
+    Retention::from_policies(
+        a.status
+            .as_ref()
+            .and_then(|s| s.effective_policies.as_ref()),
+    )
 }
 
 fn agency_entry(a: &Agency) -> AgencyEntry {
@@ -208,7 +359,7 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
     };
     let d = dir.clone();
     tokio::spawn(async move {
-        let mut buffer: Option<HashMap<String, AgencyEntry>> = None;
+        let mut buffer: Option<HashMap<String, (AgencyEntry, Retention)>> = None;
         let mut events = watcher::watcher(agencies, watcher::Config::default())
             .default_backoff()
             .boxed();
@@ -217,16 +368,35 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
                 Ok(Event::Init) => buffer = Some(HashMap::new()),
                 Ok(Event::InitApply(a)) => {
                     let e = agency_entry(&a);
-                    buffer.get_or_insert_default().insert(e.name.clone(), e);
+                    buffer
+                        .get_or_insert_default()
+                        .insert(e.name.clone(), (e, retention_of(&a)));
                 }
                 Ok(Event::InitDone) => {
-                    d.data.write().expect("lock").agencies = buffer.take().unwrap_or_default();
+                    let listed = buffer.take().unwrap_or_default();
+                    // A re-list after a broken watch: apply each (changes mark stale),
+                    // drop those gone.
+                    let gone: Vec<String> = d
+                        .data
+                        .read()
+                        .expect("lock")
+                        .agencies
+                        .keys()
+                        .filter(|k| !listed.contains_key(*k))
+                        .cloned()
+                        .collect();
+                    for name in gone {
+                        d.remove_agency(&name);
+                    }
+                    for (e, r) in listed.into_values() {
+                        d.apply_agency(e, r);
+                    }
                     d.agencies_synced.store(true, Ordering::Relaxed);
+                    // However late the list came, check every agency against the index.
+                    d.mark_stale(None);
                 }
-                Ok(Event::Apply(a)) => d.upsert_agency(agency_entry(&a)),
-                Ok(Event::Delete(a)) => {
-                    d.data.write().expect("lock").agencies.remove(&a.name_any());
-                }
+                Ok(Event::Apply(a)) => d.apply_agency(agency_entry(&a), retention_of(&a)),
+                Ok(Event::Delete(a)) => d.remove_agency(&a.name_any()),
                 Err(e) => tracing::warn!(error = %e, "agency watch"),
             }
         }
@@ -245,12 +415,22 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
                     buffer.get_or_insert_default().insert(p.code.clone(), p);
                 }
                 Ok(Event::InitDone) => {
-                    dir.data.write().expect("lock").places = buffer.take().unwrap_or_default();
+                    let listed = buffer.take().unwrap_or_default();
+                    dir.data
+                        .write()
+                        .expect("lock")
+                        .places
+                        .retain(|code, _| listed.contains_key(code));
+                    for p in listed.into_values() {
+                        dir.upsert_place(p);
+                    }
                     dir.places_synced.store(true, Ordering::Relaxed);
+                    dir.mark_stale(None);
                 }
                 Ok(Event::Apply(j)) => dir.upsert_place(place_entry(&j)),
                 Ok(Event::Delete(j)) => {
                     dir.data.write().expect("lock").places.remove(&j.spec.code);
+                    dir.mark_stale(None);
                 }
                 Err(e) => tracing::warn!(error = %e, "jurisdiction watch"),
             }

@@ -38,6 +38,11 @@ pub enum Change {
         envelope: Uuid,
         list: crate::prepublication::PublishedList,
     },
+    /// The published results of a random-inspection draw ([`crate::inspection`]).
+    Inspection {
+        envelope: Uuid,
+        results: crate::inspection::InspectionResults,
+    },
 }
 
 /// Why a message was passed over; the variant is the metric label.
@@ -174,7 +179,7 @@ impl DecisionRecord {
                     self.withdrawal = Some(notice.clone());
                 }
             }
-            Change::Statistics { .. } | Change::List { .. } => {}
+            Change::Statistics { .. } | Change::List { .. } | Change::Inspection { .. } => {}
         }
         true
     }
@@ -186,7 +191,8 @@ impl Change {
             Change::Publication { envelope, .. }
             | Change::Withdrawal { envelope, .. }
             | Change::Statistics { envelope, .. }
-            | Change::List { envelope, .. } => *envelope,
+            | Change::List { envelope, .. }
+            | Change::Inspection { envelope, .. } => *envelope,
         }
     }
 
@@ -198,6 +204,9 @@ impl Change {
             Change::Statistics { report, .. } => statistics_key(&report.agency, report.year),
             Change::List { list, .. } => {
                 crate::prepublication::key(&list.agency, &list.kind, list.version)
+            }
+            Change::Inspection { results, .. } => {
+                crate::inspection::key(&results.agency, results.draw)
             }
         }
     }
@@ -311,6 +320,7 @@ pub fn parse(payload: &[u8]) -> Result<Change, Skip> {
             })
         }
         "list_publication" => crate::prepublication::parse(envelope, &data, place, occurred),
+        "inspection_results" => crate::inspection::parse(envelope, &data, place, occurred),
         other => Err(Skip::UnknownEvent(other.to_string())),
     }
 }

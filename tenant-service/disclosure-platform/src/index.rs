@@ -24,11 +24,14 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::directory::Directory;
 use crate::event::{Change, DecisionRecord, StatisticsReport};
+use crate::reindex::IndexedAgency;
 use crate::tokenize;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `agency_fp` and `hide_after` (names and retention kept current, [`crate::reindex`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Where the index stands in the stream (the commit payload).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,10 @@ pub struct Fields {
     pub year: Field,
     pub text: Field,
     pub bigram: Field,
+    /// Fingerprint of the directory data a decision was indexed with ([`crate::reindex`]).
+    pub agency_fp: Field,
+    /// Unix seconds when retention takes the decision out of public output (absent: kept).
+    pub hide_after: Field,
 }
 
 pub const KIND_DECISION: &str = "decision";
@@ -116,6 +123,8 @@ fn schema() -> (Schema, Fields) {
         year: b.add_i64_field("year", INDEXED | FAST),
         text: b.add_text_field("text", text_opts(tokenize::JIEBA)),
         bigram: b.add_text_field("bigram", text_opts(tokenize::BIGRAM)),
+        agency_fp: b.add_u64_field("agency_fp", INDEXED),
+        hide_after: b.add_i64_field("hide_after", INDEXED),
     };
     (b.build(), fields)
 }
@@ -146,6 +155,7 @@ pub enum Stored {
     Decision(Box<DecisionRecord>),
     Statistics(StatisticsRecord),
     List(crate::prepublication::ListRecord),
+    Inspection(crate::inspection::InspectionRecord),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -332,6 +342,13 @@ impl SearchIndex {
                 doc.add_text(f.county, &r.list.county);
                 doc.add_text(f.envelope, r.envelope.to_string());
             }
+            Stored::Inspection(r) => {
+                doc.add_text(f.kind, crate::inspection::KIND_INSPECTION);
+                doc.add_text(f.agency, &r.results.agency);
+                doc.add_text(f.city, &r.results.city);
+                doc.add_text(f.county, &r.results.county);
+                doc.add_text(f.envelope, r.envelope.to_string());
+            }
             Stored::Statistics(s) => {
                 doc.add_text(f.kind, KIND_STATISTICS);
                 doc.add_text(f.agency, &s.report.agency);
@@ -358,13 +375,20 @@ pub enum Applied {
     Duplicate,
 }
 
+/// Where a decision's agency name, place names and retention come from.
+enum Enrichment {
+    /// Official names only, from a function (tests).
+    Names(AgencyNames),
+    /// The directory: names, places and retention, kept current ([`crate::reindex`]).
+    Directory(Directory),
+}
+
 /// The single writer of the index.
 pub struct Writer {
     writer: IndexWriter,
     pending: HashMap<String, Stored>,
     position: Position,
-    /// Extra text indexed with a decision (the agency's official name), by agency.
-    agency_names: AgencyNames,
+    enrichment: Enrichment,
 }
 
 impl Writer {
@@ -380,12 +404,93 @@ impl Writer {
             writer: index.index.writer(memory.max(15_000_000))?,
             pending: HashMap::new(),
             position,
-            agency_names,
+            enrichment: Enrichment::Names(agency_names),
         })
+    }
+
+    /// A writer that indexes each decision with its agency's official name, place names
+    /// and retention from `directory`, and keeps them current when it changes.
+    pub fn with_directory(
+        index: &SearchIndex,
+        stream: &str,
+        memory: usize,
+        directory: Directory,
+    ) -> Result<Self, IndexError> {
+        let mut w = Self::new(index, stream, memory, Box::new(|_| None))?;
+        w.enrichment = Enrichment::Directory(directory);
+        Ok(w)
     }
 
     pub fn position(&self) -> &Position {
         &self.position
+    }
+
+    /// The directory the writer follows, if any.
+    pub fn directory(&self) -> Option<&Directory> {
+        match &self.enrichment {
+            Enrichment::Directory(d) => Some(d),
+            Enrichment::Names(_) => None,
+        }
+    }
+
+    fn indexed(&self, agency: &str) -> IndexedAgency {
+        match &self.enrichment {
+            Enrichment::Directory(d) => d.indexed(agency),
+            Enrichment::Names(f) => IndexedAgency {
+                names: f(agency).into_iter().collect(),
+                ..IndexedAgency::unknown()
+            },
+        }
+    }
+
+    /// The tantivy document of a stored record, with what the directory adds to a
+    /// decision: the fingerprint of it, searchable names (listed decisions) and the
+    /// retention limit (not for withdrawn decisions: their notice stays).
+    fn full_document(
+        &self,
+        index: &SearchIndex,
+        key: &str,
+        stored: &Stored,
+    ) -> Result<TantivyDocument, IndexError> {
+        let mut doc = index.document(key, stored)?;
+        if let Stored::Decision(r) = stored {
+            let agency = match (&r.withdrawal, &r.publication) {
+                (Some(w), _) => &w.agency,
+                (None, Some(p)) => &p.agency,
+                (None, None) => return Ok(doc),
+            };
+            let info = self.indexed(agency);
+            doc.add_u64(index.fields.agency_fp, info.fingerprint());
+            if r.is_listed()
+                && let Some(p) = &r.publication
+            {
+                for name in &info.names {
+                    doc.add_text(index.fields.text, name);
+                    doc.add_text(index.fields.bigram, name);
+                }
+                if let Some(t) = info.retention.hide_after(p) {
+                    doc.add_i64(index.fields.hide_after, t.timestamp());
+                }
+            }
+        }
+        Ok(doc)
+    }
+
+    /// Re-indexes a stored record as it stands (not yet committed): what the directory
+    /// adds is taken afresh. A record changed in the current batch is taken from it.
+    pub fn rewrite(
+        &mut self,
+        index: &SearchIndex,
+        key: &str,
+        stored: Stored,
+    ) -> Result<(), IndexError> {
+        let stored = self.pending.get(key).cloned().unwrap_or(stored);
+        let doc = self.full_document(index, key, &stored)?;
+        self.writer
+            .delete_term(Term::from_field_text(index.fields.key, key));
+        self.writer.add_document(doc)?;
+        self.pending.insert(key.to_string(), stored);
+        Ok(())
     }
 
     /// Folds one change into its record (not yet committed).
@@ -418,6 +523,16 @@ impl Writer {
                 }
                 Stored::Statistics(rec)
             }
+            (Change::Inspection { envelope, results }, current) => {
+                let current = match &current {
+                    Some(Stored::Inspection(r)) => Some(r),
+                    _ => None,
+                };
+                match crate::inspection::fold(current, *envelope, results) {
+                    Some(r) => Stored::Inspection(r),
+                    None => return Ok(Applied::Duplicate),
+                }
+            }
             // A published version never changes: the first one seen is kept.
             (Change::List { .. }, Some(Stored::List(_))) => return Ok(Applied::Duplicate),
             (Change::List { envelope, list }, _) => {
@@ -439,15 +554,7 @@ impl Writer {
                 Stored::Decision(rec)
             }
         };
-        let mut doc = index.document(&key, &next)?;
-        if let Stored::Decision(r) = &next
-            && r.is_listed()
-            && let Some(p) = &r.publication
-            && let Some(name) = (self.agency_names)(&p.agency)
-        {
-            doc.add_text(index.fields.text, &name);
-            doc.add_text(index.fields.bigram, &name);
-        }
+        let doc = self.full_document(index, &key, &next)?;
         self.writer
             .delete_term(Term::from_field_text(index.fields.key, &key));
         self.writer.add_document(doc)?;

@@ -82,6 +82,7 @@ pub fn apply_message(
                 Change::Withdrawal { .. } => "withdrawal",
                 Change::Statistics { .. } => "statistics",
                 Change::List { .. } => "list_publication",
+                Change::Inspection { .. } => "inspection_results",
             };
             match writer.apply(index, &change)? {
                 Applied::Changed => metrics.events_applied.with_label_values(&[name]).inc(),
@@ -168,10 +169,20 @@ async fn follow_once(
         .messages()
         .await
         .map_err(|e| anyhow::anyhow!("pull: {e}"))?;
+    let changed = writer.directory().map(|d| d.changed());
     loop {
-        // Wait for the next message, then take what follows within COMMIT_WINDOW (or up to
-        // a batch), fold it all in and commit once.
-        let mut next = messages.next().await;
+        // Wait for the next message (or a directory change to apply), then take what
+        // follows within COMMIT_WINDOW (or up to a batch), fold it all in and commit once.
+        let mut next = match &changed {
+            None => messages.next().await,
+            Some(changed) => tokio::select! {
+                m = messages.next() => m,
+                () = changed.notified() => {
+                    tokio::task::block_in_place(|| reindex_round(writer, index, metrics))?;
+                    continue;
+                }
+            },
+        };
         let deadline = tokio::time::Instant::now() + COMMIT_WINDOW;
         let mut last;
         let mut count = 0;
@@ -203,6 +214,34 @@ async fn follow_once(
             m.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
         }
     }
+}
+
+/// Decisions rewritten per round of [`crate::reindex`] before fresh events get a turn.
+const REINDEX_BUDGET: usize = 5_000;
+
+/// Applies directory changes to the decisions already indexed (one budgeted round).
+fn reindex_round(
+    writer: &mut Writer,
+    index: &SearchIndex,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
+    let round = crate::reindex::round(writer, index, REINDEX_BUDGET)?;
+    if round.rewritten > 0 {
+        tracing::info!(
+            checked = round.checked,
+            rewritten = round.rewritten,
+            more = round.more,
+            "directory changes applied to the index"
+        );
+        metrics.reindexed.inc_by(round.rewritten as u64);
+        metrics.documents.set(index.num_docs() as i64);
+    }
+    if round.more
+        && let Some(d) = writer.directory()
+    {
+        d.changed().notify_one();
+    }
+    Ok(())
 }
 
 /// Follows the stream forever, reconnecting after errors.

@@ -19,7 +19,11 @@
 //! ([`tokenize`]). The public side ([`web`]) serves Chinese HTML pages and a JSON API;
 //! the admin port ([`admin`]) serves `/live`, `/ready` and `/metrics`. Lists published
 //! before enforcement (事前公开) are kept per version and shown on each agency's page
-//! ([`prepublication`]).
+//! ([`prepublication`]), with the results of random inspections ([`inspection`]).
+//!
+//! Each agency's own retention periods decide how long its decisions stay in public
+//! output ([`retention`]); renamed agencies and places and changed periods are applied to
+//! the decisions already indexed without a rebuild ([`reindex`]).
 
 pub mod admin;
 pub mod config;
@@ -27,9 +31,12 @@ pub mod directory;
 pub mod event;
 pub mod index;
 pub mod ingest;
+pub mod inspection;
 pub mod labels;
 pub mod metrics;
 pub mod prepublication;
+pub mod reindex;
+pub mod retention;
 pub mod search;
 pub mod tokenize;
 pub mod web;
@@ -74,22 +81,51 @@ async fn directory(c: &Common) -> anyhow::Result<Directory> {
 }
 
 fn writer(c: &Common, index: &SearchIndex, dir: &Directory) -> anyhow::Result<Writer> {
-    let d = dir.clone();
-    Ok(Writer::new(
+    Ok(Writer::with_directory(
         index,
         &c.stream,
         c.index_memory_mb * 1024 * 1024,
-        Box::new(move |agency| d.agency(agency).map(|a| a.display_name)),
+        dir.clone(),
     )?)
+}
+
+/// Opens the served index. One of an older schema is emptied and filled again from the
+/// stream (which keeps everything): the index is derived data, and an upgrade should not
+/// need an operator to run `rebuild` by hand.
+fn open_for_serving(c: &Common) -> anyhow::Result<SearchIndex> {
+    let index = SearchIndex::open(&c.index_dir)?;
+    match index.position(&c.stream) {
+        Err(crate::index::IndexError::Schema(found)) => {
+            tracing::warn!(
+                found,
+                wanted = crate::index::SCHEMA_VERSION,
+                "index of another schema: replaying the stream into a new one"
+            );
+            drop(index);
+            for entry in std::fs::read_dir(&c.index_dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+            Ok(SearchIndex::open(&c.index_dir)?)
+        }
+        _ => Ok(index),
+    }
 }
 
 /// Serves the portal and follows the stream until SIGTERM/SIGINT.
 pub async fn serve(c: Common, s: Serve) -> anyhow::Result<()> {
-    let index = Arc::new(SearchIndex::open(&c.index_dir)?);
+    let index = Arc::new(open_for_serving(&c)?);
     let metrics = Arc::new(Metrics::new(&c.stream));
     let dir = directory(&c).await?;
     let writer = writer(&c, &index, &dir)?;
     tracing::info!(stream = %c.stream, position = writer.position().sequence, "index open");
+    // Names or retention may have changed while the platform was down: check every
+    // agency once (an agency whose decisions are current costs one query).
+    dir.mark_stale(None);
     let status = Arc::new(ingest::Status::default());
     let client = ingest::connect(&c).await?;
     let js = async_nats::jetstream::new(client);

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub events_applied: IntCounterVec,
     pub events_skipped: IntCounterVec,
     pub duplicates: IntCounter,
+    /// Decisions rewritten because their agency's names or retention changed.
+    pub reindexed: IntCounter,
     pub consumer_errors: IntCounter,
     pub commits: IntCounter,
     pub commit_duration: Histogram,
@@ -103,6 +105,10 @@ impl Metrics {
             duplicates: counter(
                 "duplicate_events_total",
                 "Events already in the index (redelivered)",
+            ),
+            reindexed: counter(
+                "reindexed_documents_total",
+                "Decisions rewritten after a change of their agency's names, places or retention",
             ),
             consumer_errors: counter(
                 "consumer_errors_total",

@@ -243,3 +243,123 @@ async fn reviewed_lists_reach_the_portal_by_version_and_date() -> anyhow::Result
     drop(portal);
     rig.cleanup().await
 }
+
+/// Random-inspection results (双随机 抽查情况及查处结果) reach the agency's page on the
+/// province portal with the item named from its published list, and nothing of the draw
+/// that is not public (seed, candidate pools, inspectors).
+#[tokio::test(flavor = "multi_thread")]
+async fn random_inspection_results_reach_the_agency_page() -> anyhow::Result<()> {
+    let rig = Rig::new("inspections").await?;
+    let index = tempfile::tempdir()?;
+    let portal = Portal::start(&rig, index.path())?;
+    let agency = rig.harness.agency(0).to_string();
+    let today = sanxiang_domain::Clock::system().today();
+    let h = &rig.harness;
+    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "inspector": "铁岭县市场监督管理局",
+        "legalBasis": "《中华人民共和国食品安全法》第一百一十条", "targets": "辖区内食品经营者",
+        "content": "许可证照、进货查验记录", "ratioPermille": 200, "inspectorsPerTarget": 2,
+        "method": "现场检查", "frequency": "每年一次"});
+    publish(
+        &rig,
+        "random_inspections",
+        Some(json!([item])),
+        today,
+        false,
+    )
+    .await?;
+    for (i, name) in ["赵一", "钱二", "孙三"].iter().enumerate() {
+        h.add_person(0, name, "officer", &format!("TL-D00{i}"), "2030-12-31")
+            .await?;
+    }
+    publish(&rig, "personnel", None, today, false).await?;
+    for n in 0..10 {
+        let (s, v) = h
+            .post(
+                0,
+                "/inspection-targets",
+                Role::AgencyAdmin,
+                json!({"item": "SJ-001", "name": format!("铁岭某食品店{n}号")}),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::CREATED, "target: {s} {v}");
+    }
+    let (s, d) = h
+        .post(
+            0,
+            "/inspection-draws",
+            Role::AgencyAdmin,
+            json!({"item": "SJ-001", "seed": 20260302u64}),
+        )
+        .await?;
+    anyhow::ensure!(s == StatusCode::CREATED, "draw: {s} {d}");
+    let drawn = d["draw"].as_array().unwrap().clone();
+    let results: Vec<Value> = drawn
+        .iter()
+        .map(|x| json!({"target": x["target"], "outcome": "发现问题", "handling": "责令限期整改"}))
+        .collect();
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/inspection-draws/{}/results", d["id"].as_str().unwrap()),
+            Role::AgencyAdmin,
+            json!({"results": results}),
+        )
+        .await?;
+    anyhow::ensure!(s == StatusCode::OK, "results: {s} {v}");
+
+    let api = portal.url(&format!("/api/v1/agencies/{agency}"));
+    let took = Rig::eventually("results on the portal", Duration::from_secs(15), || async {
+        let (s, v) = rig.get_json(&api).await?;
+        Ok(s == 200 && v["inspections"].as_array().map(Vec::len) == Some(1))
+    })
+    .await?;
+    println!("inspection results visible on the province portal after {took:?}");
+    let (_, v) = rig.get_json(&api).await?;
+    let shown = &v["inspections"][0];
+    assert_eq!(shown["draw"], d["id"]);
+    assert_eq!(shown["itemName"], "食品经营者监督抽查");
+    assert_eq!(
+        (shown["listVersion"].clone(), shown["targetPool"].clone()),
+        (json!(1), json!(10))
+    );
+    let rows = shown["results"].as_array().unwrap();
+    assert_eq!(rows.len(), drawn.len(), "{shown}");
+    for (row, x) in rows.iter().zip(&drawn) {
+        assert_eq!(row["target"], x["targetName"]);
+        assert_eq!(row["handling"], "责令限期整改");
+    }
+    let text = shown.to_string();
+    for private in [
+        "20260302",
+        "赵一",
+        "钱二",
+        "孙三",
+        "TL-D00",
+        "seed",
+        "inspectors",
+    ] {
+        assert!(!text.contains(private), "{private} on the portal: {text}");
+    }
+    for x in &drawn {
+        for person in x["inspectors"].as_array().unwrap() {
+            assert!(
+                !text.contains(person.as_str().unwrap()),
+                "inspector id shown"
+            );
+        }
+    }
+    let (s, html) = rig
+        .get_text(&portal.url(&format!("/agencies/{agency}")))
+        .await?;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("双随机抽查情况及查处结果")
+            && html.contains("<h3>食品经营者监督抽查</h3>")
+            && html.contains("从 10 个检查对象中随机抽取 2 个")
+            && html.contains(drawn[0]["targetName"].as_str().unwrap()),
+        "{html}"
+    );
+    assert!(!html.contains("20260302"), "{html}");
+    drop(portal);
+    rig.cleanup().await
+}

@@ -10,6 +10,9 @@ use super::{AppState, SEARCH_PARAMS, decision_query, search};
 
 type ApiResult = Result<Json<Value>, JsonProblem>;
 
+/// Random-inspection draws shown per agency, newest first.
+pub const INSPECTIONS_SHOWN: usize = 200;
+
 fn page_json(st: &AppState, page: &crate::search::Page<crate::event::DecisionRecord>) -> Value {
     json!({
         "total": page.total,
@@ -88,16 +91,22 @@ pub async fn agency(
         .unwrap_or_else(|| sanxiang_crds::domain::Clock::system().today());
     let entry = st.directory.agency(&name);
     let n = name.clone();
-    let (stats, listed, lists) = st
+    let (stats, listed, lists, inspections) = st
         .timed("agency_statistics", move |st| {
             Ok((
                 crate::search::statistics(&st.index, &n)?,
-                crate::search::count_listed(&st.index, &n)?,
+                crate::search::count_listed(&st.index, &n, st.natural_person_cutoff())?,
                 crate::prepublication::versions(&st.index, &n)?,
+                crate::inspection::of_agency(&st.index, &n, INSPECTIONS_SHOWN)?,
             ))
         })
         .await?;
-    if entry.is_none() && stats.is_empty() && listed == 0 && lists.is_empty() {
+    if entry.is_none()
+        && stats.is_empty()
+        && listed == 0
+        && lists.is_empty()
+        && inspections.is_empty()
+    {
         return Err(Problem::not_found("没有这个执法机关。").into());
     }
     let place = entry.as_ref().map(|a| {
@@ -114,6 +123,7 @@ pub async fn agency(
         "decisions": listed,
         "decisionsUrl": format!("/api/v1/decisions?agency={name}"),
         "prepublication": {"on": on, "lists": crate::prepublication::on_date(&lists, on)},
+        "inspections": crate::inspection::views(&inspections, &lists),
         "statistics": stats.iter().map(|s| json!({
             "year": s.year, "figures": s.figures, "reportedAt": s.reported_at,
         })).collect::<Vec<_>>(),

@@ -422,12 +422,20 @@ pub async fn agency_page(
         })
         .await?;
     let agency = name.clone();
-    let lists = st
+    let (lists, inspections) = st
         .timed("agency_lists", move |st| {
-            Ok(crate::prepublication::versions(&st.index, &agency)?)
+            Ok((
+                crate::prepublication::versions(&st.index, &agency)?,
+                crate::inspection::of_agency(&st.index, &agency, super::api::INSPECTIONS_SHOWN)?,
+            ))
         })
         .await?;
-    if entry.is_none() && result.items.is_empty() && stats.is_empty() && lists.is_empty() {
+    if entry.is_none()
+        && result.items.is_empty()
+        && stats.is_empty()
+        && lists.is_empty()
+        && inspections.is_empty()
+    {
         return Err(Problem::not_found("没有这个执法机关。").into());
     }
     let display = entry
@@ -458,6 +466,10 @@ pub async fn agency_page(
         &crate::prepublication::on_date(&lists, on),
         on,
     ));
+    body.push_str(&crate::inspection::section_html(&crate::inspection::views(
+        &inspections,
+        &lists,
+    )));
     body.push_str("<section aria-labelledby=\"decisions\"><h2 id=\"decisions\">公示决定</h2>\n");
     if let Some(total) = result.total {
         let _ = writeln!(body, "<p role=\"status\">共 {total} 条</p>");

@@ -90,12 +90,16 @@ impl AppState {
             .map(|d| Utc::now() - chrono::Duration::days(i64::from(d)))
     }
 
-    /// Whether retention hides this publication now.
+    /// Whether retention hides this publication now: its agency's own periods, or the
+    /// platform-wide cap for natural persons. A withdrawal notice is never hidden.
     pub fn retention_hides(&self, r: &DecisionRecord) -> bool {
-        match (self.natural_person_cutoff(), &r.publication) {
-            (Some(cutoff), Some(p)) => p.natural_person && p.published_at < cutoff,
-            _ => false,
-        }
+        let Some(p) = r.publication.as_ref().filter(|_| r.withdrawal.is_none()) else {
+            return false;
+        };
+        let platform = self
+            .natural_person_cutoff()
+            .is_some_and(|cutoff| p.natural_person && p.published_at < cutoff);
+        platform || self.directory.retention(&p.agency).hides(r, Utc::now())
     }
 
     /// Runs `f` (a blocking index read) timing it under `query`.

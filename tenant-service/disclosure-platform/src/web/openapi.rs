@@ -93,6 +93,9 @@ pub fn document() -> Value {
         cursor.clone(),
         limit.clone(),
     ]);
+    let mut agency_responses = responses("The agency");
+    agency_responses["200"]["content"] =
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/Agency"}}});
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -122,10 +125,10 @@ pub fn document() -> Value {
                 "responses": responses("Agencies with their places"),
             }},
             "/api/v1/agencies/{name}": {"get": {
-                "summary": "One agency with its annual statistics and its lists published before enforcement (事前公开): per list the version in force on `on`, and every version with its period",
+                "summary": "One agency with its annual statistics, its lists published before enforcement (事前公开): per list the version in force on `on`, and every version with its period, and the results of its random inspections (双随机 抽查情况及查处结果, `inspections`, newest first, at most 200). `decisions` counts the decisions its retention still shows.",
                 "parameters": [{"name": "name", "in": "path", "required": true, "schema": string()},
                     param("on", "Date YYYY-MM-DD (default today, China time): which version of each list is shown", json!({"type": "string", "format": "date"}))],
-                "responses": responses("The agency"),
+                "responses": agency_responses,
             }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
@@ -133,6 +136,35 @@ pub fn document() -> Value {
             }},
         },
         "components": {"schemas": {
+            "Agency": {"type": "object", "properties": {
+                "agency": {"type": "object", "description": "name, displayName, creditCode"},
+                "place": {"type": "object", "nullable": true},
+                "categories": {"type": "array", "items": string()},
+                "decisions": {"type": "integer", "description": "Published decisions shown (retention applied)"},
+                "decisionsUrl": string(),
+                "prepublication": {"type": "object", "description": "on, lists"},
+                "inspections": {"type": "array", "items": {"$ref": "#/components/schemas/InspectionResults"}},
+                "statistics": {"type": "array", "items": {"type": "object"}},
+            }},
+            "InspectionResults": {"type": "object",
+                "description": "The published results of one random-inspection draw (双随机). Public fields only: no seed, candidate pools or inspectors.",
+                "required": ["draw", "item", "listVersion", "targetPool", "publishedAt", "results"],
+                "properties": {
+                    "draw": {"type": "string", "format": "uuid"},
+                    "item": {"type": "string", "description": "Code of the item of the random-inspection list"},
+                    "itemName": {"type": "string", "description": "The item's name in the list version (when published here)"},
+                    "inspector": {"type": "string", "description": "抽查主体, from the list version"},
+                    "legalBasis": {"type": "string", "description": "From the list version"},
+                    "listVersion": {"type": "integer", "description": "Version of the random-inspection list drawn from"},
+                    "targetPool": {"type": "integer", "description": "Targets the draw chose from"},
+                    "publishedAt": {"type": "string", "format": "date-time"},
+                    "results": {"type": "array", "items": {"type": "object",
+                        "required": ["target", "outcome", "handling"], "properties": {
+                            "target": {"type": "string", "description": "检查对象"},
+                            "outcome": {"type": "string", "description": "抽查情况"},
+                            "handling": {"type": "string", "description": "查处结果 (empty: none)"},
+                        }}},
+                }},
             "Problem": {"type": "object", "required": ["error", "status"], "properties": {
                 "error": {"type": "string", "description": "Message in Chinese"},
                 "parameter": {"type": "string", "nullable": true, "description": "The parameter at fault"},
