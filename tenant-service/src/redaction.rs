@@ -620,6 +620,23 @@ pub enum PartyKind {
     Organisation,
 }
 
+impl PartyKind {
+    /// The stored code (the `party_kind` columns' CHECK lists the same two).
+    pub fn code(self) -> &'static str {
+        match self {
+            PartyKind::NaturalPerson => "natural_person",
+            PartyKind::Organisation => "organisation",
+        }
+    }
+}
+
+/// Redacts free text that belongs to no decision's case file, e.g. the results of a random
+/// inspection: ID numbers, phones, bank accounts, e-mail addresses and plates in any
+/// spelling, and names written after a role word. No party's name is kept.
+pub fn redact_free_text(text: &str) -> String {
+    mask_patterns(&mask_role_names(&redact_text(text, &[], &[]), &[]))
+}
+
 /// A decision's data as held by the agency (not yet redacted).
 #[derive(Debug, Clone)]
 pub struct DecisionText<'a> {
@@ -741,6 +758,21 @@ pub fn redact_decision(d: &DecisionText<'_>) -> Result<RedactedDecision, NotPubl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_hides_what_identifies_a_person() {
+        let out = redact_free_text(
+            "发现问题：负责人李小明（电话 139 1234 5678，身份证２１０１０２１９９００１０１１２３Ｘ）未公示证照",
+        );
+        assert!(!out.contains("李小明"), "{out}");
+        assert!(
+            !out.contains("5678") || out.contains("139****5678"),
+            "{out}"
+        );
+        assert!(!out.contains("1234 5678"), "{out}");
+        assert!(!out.contains("19900101"), "{out}");
+        assert!(out.contains("未公示证照"), "{out}");
+    }
 
     #[test]
     fn names_keep_first_character() {

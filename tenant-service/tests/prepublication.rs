@@ -795,7 +795,7 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
     );
     let results: Vec<Value> = drawn
         .iter()
-        .map(|x| json!({"target": x["target"], "outcome": "发现问题", "handling": "责令限期整改"}))
+        .map(|x| json!({"target": x["target"], "outcome": "发现问题：负责人李小明（电话 139 1234 5678）未公示证照", "handling": "责令限期整改"}))
         .collect();
     let (s, v) = h
         .post(
@@ -813,6 +813,13 @@ async fn a_random_draw_re_run_from_its_seed_gives_the_same_draw_and_results_are_
     .await?;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["data"]["results"][0]["handling"], "责令限期整改");
+    // What goes upward is redacted: the person named in the outcome and their phone are
+    // masked, the finding stays.
+    let outcome = events[0]["data"]["results"][0]["outcome"].as_str().unwrap();
+    assert!(outcome.starts_with("发现问题"), "{outcome}");
+    assert!(outcome.contains("未公示证照"), "{outcome}");
+    assert!(!outcome.contains("李小明"), "{outcome}");
+    assert!(!outcome.contains("1234 5678"), "{outcome}");
     assert!(
         events[0]["data"]["results"][0]["target"]
             .as_str()

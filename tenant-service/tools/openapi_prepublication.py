@@ -383,7 +383,11 @@ def paths(agency_prefix):
                                                                               'required': ['item', 'name'],
                                                                               'properties': {'item': {'type': 'string'},
                                                                                              'name': {'type': 'string'},
-                                                                                             'creditCode': {'type': 'string'}}}}}}}},
+                                                                                             'creditCode': {'type': 'string'},
+                                                                                             'partyKind': {'type': 'string',
+                                                                                                           'enum': ['natural_person', 'organisation'],
+                                                                                                           'default': 'organisation',
+                                                                                                           'description': "a natural person's name is masked when results are published"}}}}}}}},
         a + '/inspection-draws': {'post': {'summary': 'Draw targets and inspectors (双随机) from an item of the effective '
                              'random-inspection list; seed and draw recorded, one action per target',
                   'tags': ['inspections'],

@@ -316,10 +316,7 @@ fn bind_draft<'q>(
         .bind(input.document_number.trim())
         .bind(category.code())
         .bind(input.procedure.as_str())
-        .bind(match p.kind {
-            PartyKind::NaturalPerson => "natural_person",
-            PartyKind::Organisation => "organisation",
-        })
+        .bind(p.kind.code())
         .bind(p.name.trim())
         .bind(none_if_blank(&p.id_number))
         .bind(none_if_blank(&p.phone))

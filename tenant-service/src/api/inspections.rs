@@ -15,6 +15,7 @@ use super::{lists, matters};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
+use crate::redaction::{self, PartyKind};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -98,6 +99,14 @@ pub struct TargetInput {
     pub item: String,
     pub name: String,
     pub credit_code: Option<String>,
+    /// `natural_person` or `organisation` (the default): a natural person's name is masked
+    /// when the results are published.
+    #[serde(default = "organisation")]
+    pub party_kind: PartyKind,
+}
+
+fn organisation() -> PartyKind {
+    PartyKind::Organisation
 }
 
 /// `POST …/inspection-targets`: registers a target in an item's pool.
@@ -122,12 +131,14 @@ pub async fn register_target(
     }
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO inspection_targets (id, item, name, credit_code, registered_by) VALUES ($1,$2,$3,$4,$5)",
+        "INSERT INTO inspection_targets (id, item, name, credit_code, party_kind, registered_by) \
+         VALUES ($1,$2,$3,$4,$5,$6)",
     )
     .bind(id)
     .bind(input.item.trim())
     .bind(input.name.trim())
     .bind(input.credit_code.as_deref().map(str::trim))
+    .bind(input.party_kind.code())
     .bind(&ctx.claims.sub)
     .execute(&ctx.pool)
     .await
@@ -424,8 +435,9 @@ pub struct ResultsInput {
     pub results: Vec<ResultInput>,
 }
 
-/// `POST …/inspection-draws/{id}/results`: records and publishes the results
-/// (抽查情况及查处结果) — targets by name (organisations), no inspector's personal data.
+/// `POST …/inspection-draws/{id}/results`: records the results (抽查情况及查处结果) as
+/// given and publishes them redacted — organisations by name, natural persons' names
+/// masked, personal data in the texts masked, no inspector's personal data.
 pub async fn publish_results(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -448,7 +460,15 @@ pub async fn publish_results(
         ));
     }
     let drawn: Vec<Value> = row.draw.as_array().cloned().unwrap_or_default();
-    let mut out = Vec::new();
+    // Natural persons among the drawn targets: their names are masked in what is published.
+    let persons: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM inspection_targets WHERE id = ANY($1) AND party_kind = 'natural_person'",
+    )
+    .bind(&row.target_pool)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut recorded = Vec::new();
+    let mut published = Vec::new();
     for (i, d) in drawn.iter().enumerate() {
         let target = d["target"].as_str().unwrap_or_default();
         let r = input
@@ -463,7 +483,18 @@ pub async fn publish_results(
             })?;
         text(&r.outcome, &format!("results[{i}].outcome"), 1_000)?;
         optional_text(&r.handling, &format!("results[{i}].handling"), 1_000)?;
-        out.push(json!({"target": d["targetName"], "outcome": r.outcome.trim(), "handling": r.handling.trim()}));
+        let name = d["targetName"].as_str().unwrap_or_default();
+        recorded.push(
+            json!({"target": name, "outcome": r.outcome.trim(), "handling": r.handling.trim()}),
+        );
+        let public_name = if persons.iter().any(|p| p == target) {
+            redaction::mask_name(name)
+        } else {
+            redaction::redact_free_text(name)
+        };
+        published.push(json!({"target": public_name,
+            "outcome": redaction::redact_free_text(r.outcome.trim()),
+            "handling": redaction::redact_free_text(r.handling.trim())}));
     }
     if input.results.len() != drawn.len() {
         return Err(ApiError::unprocessable(
@@ -477,12 +508,12 @@ pub async fn publish_results(
         "UPDATE inspection_draws SET results = $2, results_published_at = $3 WHERE id = $1",
     )
     .bind(id)
-    .bind(json!(out))
+    .bind(json!(recorded))
     .bind(now)
     .execute(&mut *tx)
     .await?;
     let payload = json!({"draw": id, "item": row.item, "listVersion": row.list_version,
-        "seed": row.seed, "targetPool": row.target_pool.len(), "publishedAt": now, "results": out});
+        "seed": row.seed, "targetPool": row.target_pool.len(), "publishedAt": now, "results": published});
     outbox::enqueue(&mut tx, &ctx.tenant, Event::InspectionResults, &payload).await?;
     tx.commit().await?;
     st.kick_relay(&ctx.tenant.agency);
