@@ -4,7 +4,10 @@
 //! Watches Secrets labelled `sanxiang.io/credentials=database`. Each one is a tenant:
 //! the operator's [`TenantContract`] in its annotations and the credentials
 //! ([`DatabaseCredentials`](Keys) keys) in its data. Both are defined in `sanxiang_domain`,
-//! the one place the operator writes them from.
+//! the one place the operator writes them from. In a cluster the service watches one
+//! namespace only, where the operator keeps a copy of every agency's database Secret
+//! (`--kube-namespace`; see the operator's `credential_copies`), so its RBAC is a Role
+//! there and never a rule on every Secret of the cluster.
 
 use crate::calendar::{CalendarSource, Calendars};
 use crate::tenants::{Tenant, TenantRegistry, TenantSource};
