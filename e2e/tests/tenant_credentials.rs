@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition};
+use sanxiang_crds::domain::DATABASE_SOURCE_SELECTOR;
 use sanxiang_e2e::Platform;
 use sanxiang_e2e::apps::AppBinaries;
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
@@ -257,6 +258,26 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
         async move { Ok(api.get_opt(&name).await?.is_some()) }
     })
     .await?;
+    // A watch of every namespace (a tenant service run without --kube-namespace) reads
+    // the source and never the copy: one Secret per agency.
+    let everywhere: Api<Secret> = Api::all(client.clone());
+    let sources_everywhere: Vec<String> = everywhere
+        .list(&ListParams::default().labels(DATABASE_SOURCE_SELECTOR))
+        .await?
+        .items
+        .iter()
+        .filter(|s| {
+            s.annotations()
+                .get("sanxiang.io/agency")
+                .map(String::as_str)
+                == Some(agency)
+        })
+        .map(|s| format!("{}/{}", s.namespace().unwrap_or_default(), s.name_any()))
+        .collect();
+    ensure!(
+        sources_everywhere == [format!("{city_ns}/{agency}-db")],
+        "the sources' selector matched {sources_everywhere:?}"
+    );
     let copy = copies_api.get(&copied).await?;
     ensure!(
         copy.data == source.data,

@@ -33,11 +33,11 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, metadata_watcher, watcher};
 use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::agency::Agency;
-use sanxiang_domain::{ANNOTATION_PREFIX, DATABASE_SECRET_SELECTOR};
+use sanxiang_domain::{ANNOTATION_PREFIX, CREDENTIALS_COPY_LABEL, DATABASE_SECRET_SELECTOR};
 use tokio::sync::mpsc;
 
 /// Label on every copy (value `"true"`).
-pub const COPY_LABEL: &str = "sanxiang.io/credentials-copy";
+pub const COPY_LABEL: &str = CREDENTIALS_COPY_LABEL;
 /// Annotation on every copy: `<namespace>/<name>` of its source.
 pub const COPY_OF_ANNOTATION: &str = "sanxiang.io/copy-of";
 /// How often the copies are compared even when nothing was seen to change.
