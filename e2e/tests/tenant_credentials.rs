@@ -368,6 +368,27 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
         async move { Ok(api.get(&name).await?.data == data) }
     })
     .await?;
+    // Without its label the watches no longer see it (nor would the tenant service).
+    copies_api
+        .patch(
+            &copied,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"sanxiang.io/credentials": null}}})),
+        )
+        .await?;
+    eventually("the unlabelled copy is labelled again", || {
+        let api = copies_api.clone();
+        let name = copied.clone();
+        async move {
+            Ok(api
+                .get(&name)
+                .await?
+                .labels()
+                .get("sanxiang.io/credentials")
+                .is_some_and(|v| v == "database"))
+        }
+    })
+    .await?;
     eventually("the service still serves the agency", || async {
         Ok(status().await? == 200)
     })

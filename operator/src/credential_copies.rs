@@ -221,8 +221,7 @@ where
     }
 }
 
-/// One pass: plans from the caches and writes the differences. A create that finds the
-/// copy already there (the cache lagging behind an earlier pass) is left to the next pass.
+/// One pass: plans from the caches and writes the differences.
 async fn sync(
     api: &Api<Secret>,
     namespace: &str,
@@ -238,7 +237,7 @@ async fn sync(
     let secrets: Vec<Secret> = secrets.state().iter().map(|s| (**s).clone()).collect();
     for change in plan(&secrets, &live, namespace) {
         let result = match &change {
-            Change::Create(copy) => api.create(&PostParams::default(), copy).await.map(|_| ()),
+            Change::Create(copy) => create_or_replace(api, copy).await,
             Change::Replace(copy) => api
                 .replace(&copy.name_any(), &PostParams::default(), copy)
                 .await
@@ -267,6 +266,32 @@ async fn sync(
         }
     }
     Ok(())
+}
+
+/// Creates `copy`; if a Secret of that name is there but not in the cache — the cache
+/// lagging behind an earlier pass, or a copy whose labels were removed by hand so that the
+/// watch no longer sees it — replaces it, so that it is a copy again.
+async fn create_or_replace(api: &Api<Secret>, copy: &Secret) -> Result<(), kube::Error> {
+    match api.create(&PostParams::default(), copy).await {
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            let Some(existing) = api.get_opt(&copy.name_any()).await? else {
+                return Ok(()); // gone meanwhile: the next pass creates it
+            };
+            let mut copy = copy.clone();
+            copy.metadata.resource_version = existing.resource_version();
+            if existing.type_ != copy.type_ {
+                // The type cannot change in place: delete, the next pass creates.
+                return api
+                    .delete(&copy.name_any(), &DeleteParams::default())
+                    .await
+                    .map(|_| ());
+            }
+            api.replace(&copy.name_any(), &PostParams::default(), &copy)
+                .await
+                .map(|_| ())
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 fn describe(change: &Change) -> String {
