@@ -7,8 +7,12 @@
 //! - the real operator, with `--tenant-credentials-namespace`, copies a newly onboarded
 //!   agency's database Secret there, and the real tenant service, running with that
 //!   kubeconfig, serves the agency through the copy;
-//! - a copy deleted or edited by hand is put back, and the service keeps serving;
+//! - a copy deleted, edited or unlabelled by hand is put back, and the service keeps
+//!   serving;
 //! - deleting the Agency (Retain) removes the copy, and the service stops serving it.
+
+#[allow(dead_code)] // the process guard only
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -28,17 +32,9 @@ use sanxiang_e2e::platform::process::{self, free_port, wait_until};
 use sanxiang_operator::credential_copies::copy_name;
 use serde::Deserialize as _;
 use serde_json::json;
+use support::Guard;
 
 const JWT_SECRET: &[u8] = b"tenant-credentials-test-secret-0123456789";
-
-/// Kills a child process when dropped (test failure included).
-struct Guard(std::process::Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Runs `kubectl delete` of what the test made, when dropped.
 struct Cleanup<'a> {
