@@ -4,7 +4,8 @@
 //! - the chart's RBAC for the tenant service (rendered by helm for a release of this test)
 //!   is applied, and a kubeconfig of its ServiceAccount's identity is refused listing
 //!   Secrets in an agency namespace and cluster-wide, and allowed in the copies' namespace;
-//! - the real operator, with `--tenant-credentials-namespace`, copies a newly onboarded
+//! - the real operator, with `--tenant-credentials-namespace` and the chart's RBAC as its
+//!   identity, copies a newly onboarded
 //!   agency's database Secret there, and the real tenant service, running with that
 //!   kubeconfig, serves the agency through the copy;
 //! - a copy deleted, edited or unlabelled by hand is put back, and the service keeps
@@ -180,12 +181,37 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
         "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata:\n  name: j-{province}\nspec:\n  level: Province\n  code: \"{province}\"\n  displayName: \"测试 {province}\"\n\
          ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata:\n  name: j-{city}\nspec:\n  level: City\n  code: \"{city}\"\n  parent: \"{province}\"\n  displayName: \"测试 {city}\"\n"
     ))?;
-    let _operator = OperatorProcess::start_with(
+    // The operator with the chart's RBAC as its identity too (release `sanxiang` in
+    // namespace `default`, whose ServiceAccount the platform's admission policies know),
+    // so that its rules are shown to suffice for keeping, repairing and removing copies.
+    let label = format!("copies-{suffix}");
+    let lease = format!("sanxiang-operator-{label}-{}", std::process::id());
+    platform.kubectl_apply(&process::run(
+        Command::new(&platform.tools.helm)
+            .args(["template", "sanxiang"])
+            .arg(workspace_root().join("charts/sanxiang"))
+            .args([
+                "--kube-version",
+                "1.34.0",
+                "--show-only",
+                "templates/rbac-operator.yaml",
+            ])
+            .args([
+                "--set",
+                &format!("operator.leaderElection.leaseName={lease}"),
+            ]),
+        "rendering the operator's RBAC",
+    )?)?;
+    let operator_identity = platform.kubeconfig_for(
+        "system:serviceaccount:default:sanxiang-operator",
+        Some("system:serviceaccounts"),
+    )?;
+    let operator = OperatorProcess::start_with(
         platform,
         &bins.operator,
-        &format!("copies-{suffix}"),
+        &label,
         &[format!("--tenant-credentials-namespace={copies}")],
-        None,
+        Some(&operator_identity),
     )?;
     let client = platform.kube_client().await?;
     let agencies: Api<Agency> = Api::namespaced(client.clone(), &city_ns);
@@ -407,6 +433,11 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
         async move { Ok(api.get_opt(agency).await?.is_none()) }
     })
     .await?;
+    let operator_log = std::fs::read_to_string(&operator.log)?;
+    ensure!(
+        !operator_log.contains("forbidden"),
+        "the operator's chart identity was refused something:\n{operator_log}"
+    );
     let log_text = std::fs::read_to_string(&log)?;
     ensure!(
         log_text.contains("tenants loaded from Secrets") && !log_text.contains("forbidden"),
