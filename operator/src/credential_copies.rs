@@ -26,7 +26,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, ObjectMeta, PartialObjectMeta, PostParams, Preconditions};
 use kube::runtime::reflector::{self, Store};
@@ -181,8 +180,8 @@ pub async fn run(client: Client, namespace: String) {
         .reflect(writer)
         .touched_objects();
     let (ping, mut pings) = mpsc::channel::<()>(1);
-    tokio::spawn(forward(secret_events, ping.clone()));
-    tokio::spawn(forward(agency_events, ping));
+    tokio::spawn(crate::run::drive(secret_events, vec![ping.clone()]));
+    tokio::spawn(crate::run::drive(agency_events, vec![ping]));
     if secrets.wait_until_ready().await.is_err() || agencies.wait_until_ready().await.is_err() {
         tracing::error!("credential copies: caches never filled; copies not kept");
         return;
@@ -203,21 +202,6 @@ pub async fn run(client: Client, namespace: String) {
         // Let a burst of events (an onboarding writes several objects) settle.
         tokio::time::sleep(Duration::from_millis(200)).await;
         while pings.try_recv().is_ok() {}
-    }
-}
-
-async fn forward<S, T, E>(stream: S, ping: mpsc::Sender<()>)
-where
-    S: Stream<Item = Result<T, E>>,
-    E: std::fmt::Display,
-{
-    let mut stream = std::pin::pin!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            // A full channel already holds a pending ping.
-            Ok(_) => _ = ping.try_send(()),
-            Err(e) => tracing::warn!(error = %e, "credential copies: watch error (retrying)"),
-        }
     }
 }
 

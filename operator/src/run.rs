@@ -230,7 +230,9 @@ where
     store
 }
 
-async fn drive<S, T, E>(stream: S, changes: Vec<mpsc::Sender<()>>)
+/// Drives a watch stream, pinging every one of `changes` on each event (a full channel
+/// already holds a pending ping); errors are logged and the watch retries.
+pub(crate) async fn drive<S, T, E>(stream: S, changes: Vec<mpsc::Sender<()>>)
 where
     S: Stream<Item = Result<T, E>>,
     E: std::fmt::Display,
