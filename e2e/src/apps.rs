@@ -42,6 +42,26 @@ impl AppBinaries {
     }
 }
 
+/// Where the operator keeps the copies of the database Secrets the tenant service reads:
+/// the chart's default for a release in namespace `default`, as
+/// [`Platform::render_chart_template`] renders it.
+pub const TENANT_CREDENTIALS_NAMESPACE: &str = "default-tenant-credentials";
+
+/// Applies the chart's namespace and RBAC for the tenant service and returns a kubeconfig
+/// of its ServiceAccount's identity (release `sanxiang` in namespace `default`).
+fn tenant_service_identity(p: &Platform) -> Result<PathBuf> {
+    for template in [
+        "templates/tenant-credentials-namespace.yaml",
+        "templates/rbac-tenant-service.yaml",
+    ] {
+        p.kubectl_apply(&p.render_chart_template(template)?)?;
+    }
+    p.kubeconfig_for(
+        "system:serviceaccount:default:sanxiang-tenant-service",
+        Some("system:serviceaccounts"),
+    )
+}
+
 /// Ports of the applications, chosen once and kept in `apps.json`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AppPorts {
@@ -143,7 +163,13 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
         };
 
     let kubeconfig = p.kubeconfig().display().to_string();
+    // The tenant service as the chart deploys it: it reads only the operator's copies of
+    // the database Secrets, in their namespace, with the chart's RBAC as its identity.
+    let tenant_identity = tenant_service_identity(&p)?;
     let mut operator = operator_args(&p, ports.operator_admin, "sanxiang-operator");
+    operator.push(format!(
+        "--tenant-credentials-namespace={TENANT_CREDENTIALS_NAMESPACE}"
+    ));
     operator.push(
         "--runbook-base-url=https://github.com/sanxiang/sanxiang/blob/main/docs/runbooks".into(),
     );
@@ -176,6 +202,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             format!("--admin-listen=127.0.0.1:{}", ports.tenant_admin),
             // Calendars: the WorkCalendar objects applied above, watched.
             "--tenants-from-kube".into(),
+            format!("--kube-namespace={TENANT_CREDENTIALS_NAMESPACE}"),
             format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
             // Sign-in through the platform's Ory Hydra (the sample users of
             // e2e/fixtures/oidc/users.json); the HS256 key stays for `sanxiang-local token`.
@@ -192,7 +219,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
         ],
         log: p.log("tenant-service"),
         user: None,
-        env: vec![("KUBECONFIG".into(), kubeconfig)],
+        env: vec![("KUBECONFIG".into(), tenant_identity.display().to_string())],
     };
     start(&mut p, "tenant-service", spawn, &|| {
         healthy(ports.tenant_admin, "/live")

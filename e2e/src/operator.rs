@@ -23,6 +23,19 @@ impl OperatorProcess {
     /// Starts `binary` against `platform`, with its own Lease so it never waits on an
     /// operator that ran before it, and waits until `/ready`.
     pub fn start(platform: &Platform, binary: &Path, label: &str) -> Result<Self> {
+        Self::start_with(platform, binary, label, &[], None)
+    }
+
+    /// [`OperatorProcess::start`] with further flags, and against another apiserver than
+    /// the platform's when `kubeconfig` is given (e.g. a
+    /// [`PrivateApiserver`](crate::platform::private_apiserver::PrivateApiserver)'s).
+    pub fn start_with(
+        platform: &Platform,
+        binary: &Path,
+        label: &str,
+        extra_args: &[String],
+        kubeconfig: Option<&Path>,
+    ) -> Result<Self> {
         let admin_port = process::free_port()?;
         let logs = platform.state_dir.join("logs");
         std::fs::create_dir_all(&logs)?;
@@ -34,8 +47,12 @@ impl OperatorProcess {
                 admin_port,
                 &format!("sanxiang-operator-{label}-{}", std::process::id()),
             ))
+            .args(extra_args)
             .arg("--exit-on-stdin-close")
-            .env("KUBECONFIG", platform.kubeconfig())
+            .env(
+                "KUBECONFIG",
+                kubeconfig.map_or_else(|| platform.kubeconfig(), Path::to_path_buf),
+            )
             .env("RUST_LOG", "info,sanxiang_operator=debug,kube=warn")
             .stdin(Stdio::piped())
             .stdout(out.try_clone()?)

@@ -200,7 +200,12 @@ fn lint_strict_and_server_side_dry_run_with_every_option_on() -> Result<()> {
     );
     let _cleanup = Namespaces(
         platform,
-        vec![release_ns.clone(), databases_ns.clone(), nats_ns.clone()],
+        vec![
+            release_ns.clone(),
+            databases_ns.clone(),
+            nats_ns.clone(),
+            format!("{release_ns}-tenant-credentials"),
+        ],
     );
     let dir = tempfile::tempdir()?;
     let values = dir.path().join("everything.yaml");
@@ -267,7 +272,48 @@ fn lint_strict_and_server_side_dry_run_with_every_option_on() -> Result<()> {
         }
     }
 
-    for ns in [&release_ns, &databases_ns, &nats_ns] {
+    // The tenant service reads Secrets only in the namespace of the operator's copies,
+    // through a Role there; none of its cluster-wide rules names Secrets.
+    let copies_ns = format!("{release_ns}-tenant-credentials");
+    let tenant_service =
+        |d: &&Value| d["metadata"]["labels"]["app.kubernetes.io/component"] == "tenant-service";
+    for d in docs.iter().filter(tenant_service) {
+        let secrets = d["rules"].as_array().is_some_and(|rules| {
+            rules
+                .iter()
+                .any(|r| r["resources"].to_string().contains("secrets"))
+        });
+        match d["kind"].as_str() {
+            Some("ClusterRole") => ensure!(!secrets, "tenant service ClusterRole on Secrets: {d}"),
+            Some("Role") if secrets => ensure!(
+                d["metadata"]["namespace"] == copies_ns.as_str(),
+                "tenant service Role on Secrets outside {copies_ns}: {d}"
+            ),
+            _ => {}
+        }
+    }
+    ensure!(
+        docs.iter()
+            .any(|d| d["kind"] == "Namespace" && d["metadata"]["name"] == copies_ns.as_str()),
+        "the chart creates the copies' namespace {copies_ns}"
+    );
+    let operator = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "Deployment"
+                && d["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
+        })
+        .context("no operator Deployment")?;
+    ensure!(
+        operator["spec"]["template"]["spec"]["containers"][0]["args"]
+            .to_string()
+            .contains(&format!("--tenant-credentials-namespace={copies_ns}")),
+        "the operator keeps the copies in {copies_ns}"
+    );
+
+    // The copies' namespace is created by the release; a server-side dry run does not
+    // create it, so the Role in it needs it first.
+    for ns in [&release_ns, &databases_ns, &nats_ns, &copies_ns] {
         kubectl(platform, &["create", "namespace", ns])?;
     }
     let file = dir.path().join("rendered.yaml");
@@ -324,6 +370,10 @@ fn schema_refuses_incomplete_network_policy_and_cors() -> Result<()> {
     let err = refused(&["podDisruptionBudget.maxUnavailable=0"])?;
     ensure!(err.contains("/podDisruptionBudget/maxUnavailable"), "{err}");
     // Sign-in: no static key needs an OpenID Connect issuer, and the issuer is https.
+    // The tenant service may read every Secret of the copies' namespace: never the release
+    // namespace, which holds the operator's keys.
+    let err = refused(&["tenantService.credentials.namespace=default"])?;
+    ensure!(err.contains("must not be the release namespace"), "{err}");
     let err = refused(&["tenantService.jwt.type=none"])?;
     ensure!(err.contains("/tenantService/oidc/issuer"), "{err}");
     let err = refused(&["tenantService.oidc.issuer=http://idp.example/"])?;
@@ -354,7 +404,14 @@ fn install_upgrade_uninstall_keep_the_crds_and_the_data() -> Result<()> {
     let n = u32::from_str_radix(&suffix, 16)?;
     let city = format!("9{}{:02}00", n % 9 + 1, (n / 9) % 89 + 1);
     let city_ns = format!("sx-{city}");
-    let _cleanup = Namespaces(platform, vec![namespace.clone(), city_ns.clone()]);
+    let _cleanup = Namespaces(
+        platform,
+        vec![
+            namespace.clone(),
+            city_ns.clone(),
+            format!("{namespace}-tenant-credentials"),
+        ],
+    );
     // Admission allows one WorkCalendar per year (named cn-<year>), and the shared platform
     // already has them: this release ships none (the calendars render in the lint and
     // dry-run tests).

@@ -117,6 +117,12 @@ pub struct Config {
     #[arg(long, env = "SANXIANG_PORTAL_BASE_URL")]
     pub portal_base_url: Option<String>,
 
+    /// Namespace where the operator keeps a copy of every agency's database Secret, the
+    /// only Secrets the tenant service may read (`credential_copies`); unset: no copies
+    /// (the tenant service then needs to read the agencies' namespaces).
+    #[arg(long, env = "SANXIANG_TENANT_CREDENTIALS_NAMESPACE")]
+    pub tenant_credentials_namespace: Option<String>,
+
     /// Namespace of the leader-election Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "sanxiang-system")]
     pub lease_namespace: String,
@@ -140,6 +146,8 @@ pub struct Config {
 
     /// Seconds between orphan sweeps, which lock (never drop) tenant databases whose
     /// Agency is gone without the operator's cleanup; the first runs on becoming leader.
+    /// 0: never — only for an operator whose PostgreSQL servers also hold the tenants of
+    /// another cluster (whose Agencies it cannot see), as in tests with a private apiserver.
     #[arg(long, env = "SANXIANG_ORPHAN_SWEEP_SECONDS", default_value_t = 300)]
     pub orphan_sweep_seconds: u64,
 }

@@ -24,7 +24,10 @@
 //! cluster-wide inputs, and runs the controllers until leadership is lost, when the
 //! process exits so that only one replica ever writes. Reconciles follow one pipeline —
 //! read → validate → build (pure) → apply (server-side apply, one field manager,
-//! [`apply`]) → status — and write nothing when nothing changed.
+//! [`apply`]) → status — and write nothing when nothing changed. Beside the controllers
+//! the leader keeps the tenant service's copies of the database Secrets
+//! ([`credential_copies`]) and migrates its CRDs' storage version after a version bump
+//! ([`storage_versions`]).
 
 pub mod admin;
 pub mod agency;
@@ -34,6 +37,7 @@ pub mod apply;
 pub mod calendar_watch;
 pub mod config;
 pub mod context;
+pub mod credential_copies;
 pub mod jurisdiction;
 pub mod jurisdiction_policy;
 pub mod leader;
@@ -45,6 +49,7 @@ pub mod plan;
 pub mod postgres;
 pub mod rule_files;
 mod run;
+pub mod storage_versions;
 pub mod tenant_schema;
 
 pub use config::Config;

@@ -26,7 +26,10 @@ use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
 use crate::nats::Nats;
 use crate::postgres::Servers;
-use crate::{agency, calendar_watch, jurisdiction, jurisdiction_policy, orphans, plan};
+use crate::{
+    agency, calendar_watch, credential_copies, jurisdiction, jurisdiction_policy, orphans, plan,
+    storage_versions,
+};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let client = Client::try_default().await.map_err(|e| {
@@ -191,10 +194,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .for_each(|_| async {});
     tokio::spawn(policy_controller);
     tokio::spawn(calendar_watch::run(ctx.clone(), calendar_watch_rx));
-    tokio::spawn(orphans::run(
-        ctx.clone(),
-        Duration::from_secs(config.orphan_sweep_seconds.max(1)),
-    ));
+    // After a CRD version bump: objects still stored in an older version are rewritten.
+    let crd_names = sanxiang_crds::manifests::crds()
+        .iter()
+        .map(kube::ResourceExt::name_any)
+        .collect();
+    tokio::spawn(storage_versions::run(client.clone(), crd_names));
+    if let Some(namespace) = config.tenant_credentials_namespace.clone() {
+        tokio::spawn(credential_copies::run(client.clone(), namespace));
+    }
+    if config.orphan_sweep_seconds > 0 {
+        tokio::spawn(orphans::run(
+            ctx.clone(),
+            Duration::from_secs(config.orphan_sweep_seconds),
+        ));
+    }
     let agency_controller = agency_controller
         .shutdown_on_signal()
         .run(agency::reconcile, agency::error_policy, ctx.clone())
@@ -247,7 +261,9 @@ where
     store
 }
 
-async fn drive<S, T, E>(stream: S, changes: Vec<mpsc::Sender<()>>)
+/// Drives a watch stream, pinging every one of `changes` on each event (a full channel
+/// already holds a pending ping); errors are logged and the watch retries.
+pub(crate) async fn drive<S, T, E>(stream: S, changes: Vec<mpsc::Sender<()>>)
 where
     S: Stream<Item = Result<T, E>>,
     E: std::fmt::Display,

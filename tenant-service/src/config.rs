@@ -34,7 +34,9 @@ pub struct Args {
         conflicts_with = "tenants_file"
     )]
     pub tenants_from_kube: bool,
-    /// Limit the Secret watch to one namespace (default: all namespaces).
+    /// Limit the Secret watch to one namespace (default: all namespaces). In a cluster,
+    /// the namespace where the operator keeps the copies of the agencies' database Secrets
+    /// (its --tenant-credentials-namespace), so that a Role there is all the service needs.
     #[arg(long, env = "SANXIANG_KUBE_NAMESPACE")]
     pub kube_namespace: Option<String>,
     /// Directory of WorkCalendar YAML files, for runs without Kubernetes. With

@@ -4,7 +4,10 @@
 //! Watches Secrets labelled `sanxiang.io/credentials=database`. Each one is a tenant:
 //! the operator's [`TenantContract`] in its annotations and the credentials
 //! ([`DatabaseCredentials`](Keys) keys) in its data. Both are defined in `sanxiang_domain`,
-//! the one place the operator writes them from.
+//! the one place the operator writes them from. In a cluster the service watches one
+//! namespace only, where the operator keeps a copy of every agency's database Secret
+//! (`--kube-namespace`; see the operator's `credential_copies`), so its RBAC is a Role
+//! there and never a rule on every Secret of the cluster.
 
 use crate::calendar::{CalendarSource, Calendars};
 use crate::tenants::{Tenant, TenantRegistry, TenantSource};
@@ -15,7 +18,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::calendar::{Calendar, WorkCalendar, WorkCalendarSpec};
-use sanxiang_domain::{DATABASE_SECRET_SELECTOR, DatabaseCredentials as Keys, TenantContract};
+use sanxiang_domain::{
+    DATABASE_SECRET_SELECTOR, DATABASE_SOURCE_SELECTOR, DatabaseCredentials as Keys, TenantContract,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -96,11 +101,14 @@ impl TenantSource for KubeSecretSource {
                 Some(c) => c,
                 None => Client::try_default().await.context("kube client")?,
             };
-            let api: Api<Secret> = match &self.namespace {
-                Some(ns) => Api::namespaced(client, ns),
-                None => Api::all(client),
+            // Every namespace: the agencies' own Secrets, never the operator's copies of
+            // them (one agency, one Secret). One namespace: whatever is there, copies
+            // included (the operator's copies namespace).
+            let (api, selector): (Api<Secret>, _) = match &self.namespace {
+                Some(ns) => (Api::namespaced(client, ns), LABEL_SELECTOR),
+                None => (Api::all(client), DATABASE_SOURCE_SELECTOR),
             };
-            let cfg = watcher::Config::default().labels(LABEL_SELECTOR);
+            let cfg = watcher::Config::default().labels(selector);
             let mut stream = watcher(api, cfg).default_backoff().boxed();
             // Secret uid -> agency, to remove the right tenant on delete.
             let mut by_uid: HashMap<String, String> = HashMap::new();

@@ -58,6 +58,22 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-tenant-service" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* Namespace of the operator's copies of the agencies' database Secrets, the only Secrets the
+tenant service may read (docs/deploy.md §4). */}}
+{{- define "sanxiang.tenantCredentialsNamespace" -}}
+{{- $default := printf "%s-tenant-credentials" .Release.Namespace | trunc 63 | trimSuffix "-" }}
+{{- default $default .Values.tenantService.credentials.namespace }}
+{{- end }}
+
+{{/* The names of Sanxiang's CRDs (the chart's crds/<name>.yaml), as a flow list. */}}
+{{- define "sanxiang.crdNames" -}}
+{{- $names := list }}
+{{- range $path, $_ := .Files.Glob "crds/*.yaml" }}
+{{- $names = append $names (base $path | trimSuffix ".yaml") }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
 {{/* ServiceAccount names (the default account when not created). */}}
 {{- define "sanxiang.operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}{{ include "sanxiang.operator.fullname" . }}{{ else }}default{{ end }}

@@ -26,6 +26,13 @@ pub const CREDENTIALS_LABEL: &str = "sanxiang.io/credentials";
 pub const DATABASE_CREDENTIALS: &str = "database";
 /// Label selector of agency database Secrets.
 pub const DATABASE_SECRET_SELECTOR: &str = "sanxiang.io/credentials=database";
+/// Label (value `"true"`) on the operator's copy of an agency's database Secret in the
+/// tenant service's namespace; a watch of every namespace leaves the copies out, a watch
+/// of that namespace reads them.
+pub const CREDENTIALS_COPY_LABEL: &str = "sanxiang.io/credentials-copy";
+/// Label selector of agency database Secrets, without the copies.
+pub const DATABASE_SOURCE_SELECTOR: &str =
+    "sanxiang.io/credentials=database,!sanxiang.io/credentials-copy";
 /// Label naming the agency on everything provisioned for it.
 pub const AGENCY_LABEL: &str = "sanxiang.io/agency";
 

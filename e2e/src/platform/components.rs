@@ -2,6 +2,7 @@
 //! to tell that it is ready. Flags follow controller-runtime's envtest where it applies.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -368,37 +369,48 @@ fn start_apiserver(p: &Platform) -> Result<u32> {
     Spawn {
         name: "kube-apiserver",
         program: &p.tools.kube_apiserver,
-        args: vec![
-            format!("--etcd-servers=http://127.0.0.1:{}", p.ports.etcd_client),
-            format!("--cert-dir={}", cert_dir.display()),
-            format!("--tls-cert-file={}", pki.serving_cert().display()),
-            format!("--tls-private-key-file={}", pki.serving_key().display()),
-            format!("--client-ca-file={}", pki.ca_cert().display()),
-            format!("--secure-port={}", p.ports.apiserver),
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
-            "--service-cluster-ip-range=10.0.0.0/24".into(),
-            "--authorization-mode=RBAC".into(),
-            "--allow-privileged=true".into(),
-            // No kubelet or service-account token controller runs here.
-            "--disable-admission-plugins=ServiceAccount".into(),
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!(
-                "--service-account-key-file={}",
-                pki.service_account_public_key().display()
-            ),
-            format!(
-                "--service-account-signing-key-file={}",
-                pki.service_account_key().display()
-            ),
-            "--enable-priority-and-fairness=false".into(),
-            "--event-ttl=1h".into(),
-        ],
+        args: apiserver_args(p, p.ports.apiserver, &cert_dir),
         log: p.log("kube-apiserver"),
         user: None,
         env: Vec::new(),
     }
     .start()
+}
+
+/// The kube-apiserver's flags on the platform's etcd, PKI and service-account keys.
+pub(crate) fn apiserver_args(p: &Platform, port: u16, cert_dir: &Path) -> Vec<String> {
+    let pki = Pki::new(&p.state_dir);
+    vec![
+        format!("--etcd-servers=http://127.0.0.1:{}", p.ports.etcd_client),
+        format!("--cert-dir={}", cert_dir.display()),
+        format!("--tls-cert-file={}", pki.serving_cert().display()),
+        format!("--tls-private-key-file={}", pki.serving_key().display()),
+        format!("--client-ca-file={}", pki.ca_cert().display()),
+        format!("--secure-port={port}"),
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        "--authorization-mode=RBAC".into(),
+        "--allow-privileged=true".into(),
+        // No kubelet or service-account token controller runs here.
+        "--disable-admission-plugins=ServiceAccount".into(),
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+        format!(
+            "--service-account-key-file={}",
+            pki.service_account_public_key().display()
+        ),
+        format!(
+            "--service-account-signing-key-file={}",
+            pki.service_account_key().display()
+        ),
+        "--enable-priority-and-fairness=false".into(),
+        "--event-ttl=1h".into(),
+    ]
+}
+
+/// CRDs of the wider ecosystem that Sanxiang writes objects of (PrometheusRule, …).
+pub(crate) fn ecosystem_crds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem-crds")
 }
 
 fn apiserver_ready(p: &Platform) -> Result<()> {
@@ -411,7 +423,7 @@ fn apiserver_ready(p: &Platform) -> Result<()> {
     })?;
     // CRDs of the wider ecosystem that Sanxiang writes objects of (PrometheusRule,
     // ServiceMonitor), as a cluster with the Prometheus operator would have them.
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem-crds");
+    let fixtures = ecosystem_crds_dir();
     if fixtures.exists() {
         process::run(
             p.kubectl()

@@ -12,6 +12,7 @@ mod components;
 mod nats_auth;
 mod oidc;
 mod pki;
+pub mod private_apiserver;
 pub mod process;
 mod tools;
 
