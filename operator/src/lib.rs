@@ -46,6 +46,7 @@ pub mod postgres;
 pub mod rule_files;
 mod run;
 pub mod tenant_schema;
+pub mod tenant_template;
 
 pub use config::Config;
 pub use run::run;
