@@ -51,6 +51,7 @@ pub mod rule_files;
 mod run;
 pub mod storage_versions;
 pub mod tenant_schema;
+pub mod tenant_template;
 
 pub use config::Config;
 pub use run::run;

@@ -148,7 +148,11 @@ pub async fn ensure_tenant_database(
 
 /// Creates `role` with `attributes` unless it exists; whether it was created. Two
 /// replicas (or a retried reconcile) may race here; a duplicate is fine.
-async fn ensure_role(pool: &PgPool, role: &str, attributes: &str) -> Result<bool, DbError> {
+pub(crate) async fn ensure_role(
+    pool: &PgPool,
+    role: &str,
+    attributes: &str,
+) -> Result<bool, DbError> {
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
             .bind(role)

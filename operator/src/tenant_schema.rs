@@ -20,6 +20,10 @@
 //! agency's tables. Sessions for one owner are serialised by an advisory lock on the
 //! server, and sqlx's own advisory lock around the migrations keeps concurrent runs safe.
 //!
+//! **New databases** are copies of the server's migrated template
+//! ([`crate::tenant_template`]): the session reassigns the copy's objects from the template
+//! owner to the agency's owner, and the migrator then finds every migration applied.
+//!
 //! **Upgrade.** A database provisioned before this split is owned by its login role. The
 //! session converts it: `REASSIGN OWNED` moves the database and every object to the new
 //! owner role, and the sync then leaves the old role with the application's grants only.
@@ -150,19 +154,24 @@ impl<'a> OwnerSession<'a> {
     }
 
     /// A one-connection pool on the tenant database whose connection acts as the owner
-    /// (`SET ROLE`), for migrations and grants. `reassign_from_app` first moves every
-    /// object of the application role to the owner (a conversion).
-    pub async fn tenant_pool(&self, reassign_from_app: bool) -> Result<PgPool, DbError> {
-        let (owner, app) = (self.roles.owner.to_string(), self.roles.app.to_string());
+    /// (`SET ROLE`), for migrations and grants. Every object of each role in
+    /// `reassign_from` is first moved to the owner: the application role of a database
+    /// being converted, or the template owner of a database copied from the tenant
+    /// template ([`crate::tenant_template`]). The operator must be a member of them.
+    pub async fn tenant_pool(&self, reassign_from: &[&str]) -> Result<PgPool, DbError> {
+        let owner = self.roles.owner.to_string();
+        let reassign: Vec<String> = reassign_from
+            .iter()
+            .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}"))
+            .collect();
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
             .after_connect(move |conn, _| {
-                let (owner, app) = (owner.clone(), app.clone());
+                let (owner, reassign) = (owner.clone(), reassign.clone());
                 Box::pin(async move {
-                    if reassign_from_app {
-                        conn.execute(format!("REASSIGN OWNED BY {app} TO {owner}").as_str())
-                            .await?;
+                    for statement in reassign {
+                        conn.execute(statement.as_str()).await?;
                     }
                     conn.execute(format!("SET ROLE {owner}").as_str()).await?;
                     Ok(())
@@ -291,17 +300,36 @@ pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool
             app: roles.app.into(),
         });
     }
+    // A database without a marker is new, or was copied from the template but never
+    // finished (a crash between the copy and the marker): its objects may still belong to
+    // the template owner, whom the session then reassigns from.
+    let template = match found.marker {
+        None => Some(crate::tenant_template::ensure_template(pool).await?),
+        Some(_) => None,
+    };
+    let mut reassign_from = Vec::new();
+    if convert {
+        reassign_from.push(roles.app);
+    }
+    if template.is_some() {
+        reassign_from.push(crate::tenant_template::TEMPLATE_OWNER);
+    }
     let mut session = OwnerSession::begin(pool, roles, convert).await?;
     let result = async {
         let mut created = false;
-        if !catalog(pool, roles.database).await?.exists {
-            // CREATE DATABASE cannot run in a transaction block; sqlx runs it plainly.
+        if let Some(template) = template.as_deref()
+            && !catalog(pool, roles.database).await?.exists
+        {
+            // A copy of the migrated template (CREATE DATABASE cannot run in a
+            // transaction block; sqlx runs it plainly).
             match session
                 .admin()
                 .execute(
                     format!(
-                        "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
-                        roles.database, roles.owner
+                        "CREATE DATABASE {} OWNER {} TEMPLATE {template} STRATEGY {}",
+                        roles.database,
+                        roles.owner,
+                        crate::tenant_template::STRATEGY
                     )
                     .as_str(),
                 )
@@ -312,7 +340,7 @@ pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool
                 Err(e) => return Err(e.into()),
             }
         }
-        let tenant = session.tenant_pool(convert).await?;
+        let tenant = session.tenant_pool(&reassign_from).await?;
         let migrated = migrate_and_grant(&tenant, &roles).await;
         tenant.close().await;
         migrated.map(|()| created)

@@ -10,6 +10,7 @@ use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_operator::agency::records;
 use sanxiang_operator::postgres::{drop_tenant_database, ensure_tenant_database};
 use sanxiang_operator::tenant_schema::{self, MIGRATOR, TenantRoles};
+use sanxiang_operator::tenant_template;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 /// The SQLSTATE of a refused statement (or the statement's success, as an error).
@@ -437,5 +438,108 @@ async fn concurrent_reconciles_migrate_a_fresh_database_once() -> anyhow::Result
     su.close().await?;
     operator.close().await;
     scope.cleanup().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn fresh_databases_are_copies_of_a_closed_template_and_owe_it_nothing() -> anyhow::Result<()>
+{
+    let platform = Platform::shared()?;
+    let scope = TestScope::new(platform, "privs-tmpl").await?;
+    scope.create_database().await?;
+    let owner = scope.owner_role();
+    let template = tenant_template::template_name();
+    let mut su = PgConnection::connect(&platform.postgres_url("postgres")).await?;
+
+    // The template: complete, owned by the operator's role (never by the role owning its
+    // objects, which REASSIGN OWNED would move), closed to connections and to PUBLIC.
+    let (db_owner, allow_conn, is_template, acl, marker): (
+        String,
+        bool,
+        bool,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT pg_get_userbyid(datdba)::text, datallowconn, datistemplate, datacl::text, \
+         shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+    )
+    .bind(&template)
+    .fetch_one(&mut su)
+    .await?;
+    assert_eq!(db_owner, sanxiang_e2e::platform::OPERATOR_POSTGRES_ROLE);
+    assert!(!allow_conn, "the template accepts no connections");
+    assert!(!is_template, "only its owner may copy it");
+    // NULL would mean the default ACL, which lets PUBLIC connect.
+    let acl = acl.expect("an explicit ACL on the template");
+    assert!(!acl.contains("{=") && !acl.contains(",="), "PUBLIC: {acl}");
+    assert_eq!(
+        marker.as_deref(),
+        Some(tenant_template::complete_marker().as_str())
+    );
+    // Nobody connects to it, the agency's role (which has credentials) included.
+    let app_url = scope.database_url();
+    let as_app = format!("{}/{template}", app_url.rsplit_once('/').unwrap().0);
+    let err = PgConnection::connect(&as_app).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not currently accepting connections")
+            || err.to_string().contains("permission denied"),
+        "{err}"
+    );
+    let err = PgConnection::connect(&platform.operator_postgres_url(&template))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not currently accepting connections"),
+        "{err}"
+    );
+
+    // The copy: every object belongs to the agency's owner, none to the template owner;
+    // the migrations' bookkeeping reads as applied, with the embedded checksums.
+    let mut tenant = PgConnection::connect(&platform.postgres_url(&scope.database)).await?;
+    let foreign: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+                 AND pg_get_userbyid(relowner) <> $1) \
+              + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace \
+                 AND pg_get_userbyid(proowner) <> $1) \
+              + (SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace \
+                 AND pg_get_userbyid(typowner) <> $1)",
+    )
+    .bind(&owner)
+    .fetch_one(&mut tenant)
+    .await?;
+    assert_eq!(foreign, 0, "objects not owned by {owner}");
+    let template_owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid \
+         WHERE r.rolname = $1 AND d.dbid = (SELECT oid FROM pg_database \
+                                            WHERE datname = current_database())",
+    )
+    .bind(tenant_template::TEMPLATE_OWNER)
+    .fetch_one(&mut tenant)
+    .await?;
+    assert_eq!(
+        template_owned, 0,
+        "the template owner keeps nothing in a copy"
+    );
+    for m in MIGRATOR.iter() {
+        let checksum: Vec<u8> =
+            sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_one(&mut tenant)
+                .await?;
+        assert_eq!(checksum, m.checksum.as_ref(), "migration {}", m.version);
+    }
+    tenant.close().await?;
+
+    // Dropping the agency leaves the template for the next one.
+    scope.cleanup().await?;
+    let still: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut su)
+            .await?;
+    assert!(still);
+    su.close().await?;
     Ok(())
 }

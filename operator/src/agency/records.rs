@@ -33,7 +33,7 @@ pub async fn held_records(pool: &PgPool, roles: TenantRoles<'_>) -> Result<Held,
     };
     let session = OwnerSession::begin(pool, roles, false).await?;
     let held = async {
-        let tenant = session.tenant_pool(false).await?;
+        let tenant = session.tenant_pool(&[]).await?;
         let held = count_rows(&tenant).await;
         tenant.close().await;
         held
