@@ -255,7 +255,10 @@ async fn random_inspection_results_reach_the_agency_page() -> anyhow::Result<()>
     let agency = rig.harness.agency(0).to_string();
     let today = sanxiang_domain::Clock::system().today();
     let h = &rig.harness;
-    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "inspector": "铁岭县市场监督管理局",
+    // The item's matter is the harness's inspection matter (JC-0001), on the matter list
+    // in force: an inspection is an action of a listed matter.
+    let item = json!({"code": "SJ-001", "name": "食品经营者监督抽查", "matter": "JC-0001",
+        "inspector": "铁岭县市场监督管理局",
         "legalBasis": "《中华人民共和国食品安全法》第一百一十条", "targets": "辖区内食品经营者",
         "content": "许可证照、进货查验记录", "ratioPermille": 200, "inspectorsPerTarget": 2,
         "method": "现场检查", "frequency": "每年一次"});
