@@ -160,10 +160,31 @@ impl<'a> OwnerSession<'a> {
     /// template ([`crate::tenant_template`]). The operator must be a member of them.
     pub async fn tenant_pool(&self, reassign_from: &[&str]) -> Result<PgPool, DbError> {
         let owner = self.roles.owner.to_string();
-        let reassign: Vec<String> = reassign_from
-            .iter()
-            .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}"))
+        // The database first: PostgreSQL 15's schema `public` belongs to the database's
+        // owner, and a table can be given only to a role that may create in its schema. Left
+        // to REASSIGN, the order follows the catalog and a table may come before the database
+        // ("permission denied for schema public", seen on a long-used server).
+        let database_first = (!reassign_from.is_empty())
+            .then(|| format!("ALTER DATABASE {} OWNER TO {owner}", self.roles.database));
+        let reassign: Vec<String> = database_first
+            .into_iter()
+            .chain(
+                reassign_from
+                    .iter()
+                    .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}")),
+            )
             .collect();
+        // One direct connection first: a pool hides a failing `after_connect` behind "pool
+        // timed out" after retrying for its acquire timeout, so the real error is taken here.
+        {
+            let options = self.options.clone().database(self.roles.database);
+            let mut probe = PgConnection::connect_with(&options).await?;
+            for statement in &reassign {
+                probe.execute(statement.as_str()).await?;
+            }
+            probe.execute(format!("SET ROLE {owner}").as_str()).await?;
+            let _ = probe.close().await;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
