@@ -318,7 +318,9 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     Ok(p)
 }
 
-fn name_needle(name: &str) -> &str {
+/// What the command line of application `name` contains (checked before it is signalled,
+/// so a reused pid is never stopped).
+pub(crate) fn name_needle(name: &str) -> &str {
     match name {
         "tenant-service" => "sanxiang-tenant-service",
         "disclosure-platform" => "sanxiang-disclosure",

@@ -172,7 +172,7 @@ impl Platform {
             // in reverse start order.
             for (name, &pid) in &platform.pids {
                 if COMPONENTS.iter().all(|c| c.name != name) {
-                    process::stop(pid, name, Duration::from_secs(15));
+                    process::stop(pid, crate::apps::name_needle(name), Duration::from_secs(15));
                     progress(&format!("{name:<24} stopped"));
                 }
             }
