@@ -130,3 +130,30 @@ impl TestScope {
         Ok(())
     }
 }
+
+/// Checks, as an agency's login role (`conn`), what the operator's provisioning promises:
+/// the role creates no tables (the schema belongs to the owner role), and it writes rows —
+/// one `record_access_log` row with `purpose`.
+pub async fn assert_login_writes_rows_only(
+    conn: &mut sqlx::PgConnection,
+    purpose: &str,
+) -> Result<()> {
+    let refused = sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
+        .execute(&mut *conn)
+        .await
+        .expect_err("the login role creates no tables");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for schema public"),
+        "{refused}"
+    );
+    sqlx::query(
+        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
+         VALUES (gen_random_uuid(), 'officer-1', 'officer', $1)",
+    )
+    .bind(purpose)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -72,22 +72,7 @@ async fn postgres_answers_as_the_scope_role() -> anyhow::Result<()> {
     assert_eq!(db, scope.database);
     // The scope's database is provisioned as the operator provisions an agency's: the
     // migrated schema belongs to the owner role, this login role writes rows only.
-    let refused = sqlx::query("CREATE TABLE t (v text)")
-        .execute(&mut conn)
-        .await
-        .expect_err("the login role creates no tables");
-    assert!(
-        refused
-            .to_string()
-            .contains("permission denied for schema public"),
-        "{refused}"
-    );
-    sqlx::query(
-        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
-         VALUES (gen_random_uuid(), 'smoke', 'officer', '公示')",
-    )
-    .execute(&mut conn)
-    .await?;
+    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "公示").await?;
     let (v,): (String,) = sqlx::query_as("SELECT purpose FROM record_access_log")
         .fetch_one(&mut conn)
         .await?;

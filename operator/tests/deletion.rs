@@ -82,22 +82,7 @@ async fn write_record(admin: &Client, ns: &str, agency: &str) -> anyhow::Result<
     let url = secret_value(&secrets.get(&format!("{agency}-db")).await?, "url");
     let mut conn = PgConnection::connect(&url).await?;
     // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
-    let refused = sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
-        .execute(&mut conn)
-        .await
-        .expect_err("the application role cannot create tables");
-    assert!(
-        refused
-            .to_string()
-            .contains("permission denied for schema public"),
-        "{refused}"
-    );
-    sqlx::query(
-        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
-         VALUES (gen_random_uuid(), 'officer-1', 'officer', '行政处罚决定书 第1号')",
-    )
-    .execute(&mut conn)
-    .await?;
+    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "行政处罚决定书 第1号").await?;
     Ok(conn)
 }
 

@@ -75,22 +75,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     let db2 = secrets.get("county-two-ecology-db").await?;
     let mut conn = sqlx::PgConnection::connect(&secret(&db1, "url")).await?;
     // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
-    let refused = sqlx::query("CREATE TABLE records (id serial PRIMARY KEY, body text NOT NULL)")
-        .execute(&mut conn)
-        .await
-        .expect_err("the application role cannot create tables");
-    assert!(
-        refused
-            .to_string()
-            .contains("permission denied for schema public"),
-        "{refused}"
-    );
-    sqlx::query(
-        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) \
-         VALUES (gen_random_uuid(), 'officer-1', 'officer', '执法记录')",
-    )
-    .execute(&mut conn)
-    .await?;
+    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "执法记录").await?;
     conn.close().await?;
     let foreign = format!(
         "postgres://{}:{}@127.0.0.1:{}/{}",
