@@ -174,31 +174,27 @@ impl<'a> OwnerSession<'a> {
                     .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}")),
             )
             .collect();
-        // One direct connection first: a pool hides a failing `after_connect` behind "pool
-        // timed out" after retrying for its acquire timeout, so the real error is taken here.
-        {
-            let options = self.options.clone().database(self.roles.database);
-            let mut probe = PgConnection::connect_with(&options).await?;
-            for statement in &reassign {
-                probe.execute(statement.as_str()).await?;
-            }
-            probe.execute(format!("SET ROLE {owner}").as_str()).await?;
-            let _ = probe.close().await;
+        // The ownership moves once per session, on a direct connection: a pool would hide a
+        // failing statement behind "pool timed out" after retrying for its acquire timeout.
+        let options = self.options.clone().database(self.roles.database);
+        let mut first = PgConnection::connect_with(&options).await?;
+        for statement in &reassign {
+            first.execute(statement.as_str()).await?;
         }
+        first.execute(format!("SET ROLE {owner}").as_str()).await?;
+        let _ = first.close().await;
+        // The pool's connection (re-made after idling) only acts as the owner.
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
             .after_connect(move |conn, _| {
-                let (owner, reassign) = (owner.clone(), reassign.clone());
+                let set_role = format!("SET ROLE {owner}");
                 Box::pin(async move {
-                    for statement in reassign {
-                        conn.execute(statement.as_str()).await?;
-                    }
-                    conn.execute(format!("SET ROLE {owner}").as_str()).await?;
+                    conn.execute(set_role.as_str()).await?;
                     Ok(())
                 })
             })
-            .connect_with(self.options.clone().database(self.roles.database))
+            .connect_with(options)
             .await?;
         Ok(pool)
     }
