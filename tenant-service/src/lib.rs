@@ -21,6 +21,7 @@ pub mod scan;
 pub mod serve;
 pub mod state;
 pub mod tenants;
+pub mod upward;
 
 use crate::auth::Verifier;
 use crate::calendar::{CalendarSource, Calendars};
@@ -168,6 +169,7 @@ impl Service {
             last_labels: Default::default(),
             relay_pending: Default::default(),
             loops: Default::default(),
+            compliance_pushed: Default::default(),
         });
         let mut tasks = Vec::new();
         if let Some(source) = settings.tenant_source {

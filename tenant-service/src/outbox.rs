@@ -40,6 +40,12 @@ pub enum Event {
     ListPublication,
     /// Results of a random inspection draw (抽查情况及查处结果).
     InspectionResults,
+    /// A decision's supervision-relevant state, no personal data ([`crate::upward`]).
+    DecisionMetadata,
+    /// The agency's compliance counts, when they change ([`crate::upward`]).
+    Compliance,
+    /// A milestone occurrence reported done ([`crate::upward`]).
+    MilestoneReport,
 }
 
 impl Event {
@@ -52,6 +58,9 @@ impl Event {
             Event::Anchor => "anchor",
             Event::ListPublication => "list_publication",
             Event::InspectionResults => "inspection_results",
+            Event::DecisionMetadata => sanxiang_domain::supervision::DECISION_METADATA_EVENT,
+            Event::Compliance => sanxiang_domain::supervision::COMPLIANCE_EVENT,
+            Event::MilestoneReport => sanxiang_domain::supervision::MILESTONE_REPORT_EVENT,
         }
     }
 }

@@ -61,6 +61,8 @@ pub struct Inner {
     pub relay_pending: Mutex<std::collections::HashSet<String>>,
     /// Health of the background loops, reported by `/ready`.
     pub loops: crate::health::LoopHealth,
+    /// The compliance counts last pushed upward, per agency ([`crate::upward`]).
+    pub compliance_pushed: Mutex<HashMap<String, sanxiang_domain::supervision::ComplianceReport>>,
 }
 
 pub type AppState = Arc<Inner>;

@@ -17,6 +17,7 @@
 //! | [`matter`] | [`Matter`]: an enforcement matter, its review requirement, disclosure override, A/V rule and discretion [`Benchmark`] |
 //! | [`prepublication`] | [`ListKind`]: the lists published before enforcement (事前公开) and their item schemas |
 //! | [`field_error`] | [`FieldError`]: a validation problem named by its field |
+//! | [`supervision`] | the payloads pushed upward for the supervision workspace (decision metadata, compliance counts, milestone reports), without personal data |
 //!
 //! Why no Kubernetes: the CRD types (`sanxiang-crds`), the operator, the tenant service
 //! and the disclosure platform all need these rules, but only some of them talk to an
@@ -34,6 +35,7 @@ pub mod matter;
 pub mod place;
 pub mod policy;
 pub mod prepublication;
+pub mod supervision;
 pub mod time;
 
 pub use calendar::*;

@@ -766,7 +766,9 @@ pub async fn issue(
     .bind(due.disclosure_due_pending_year)
     .fetch_one(&mut *tx)
     .await?;
+    crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;
     tx.commit().await?;
+    st.kick_relay(&ctx.tenant.agency);
     let mut labels = ctx.tenant.labels().to_vec();
     labels.push(category.code());
     st.metrics

@@ -102,6 +102,7 @@ pub async fn report(
             "note must be at most 4000 characters",
         ));
     }
+    let mut tx = ctx.pool.begin().await?;
     let row: MilestoneReport = sqlx::query_as(
         "INSERT INTO milestone_reports (plan, milestone, due, note, reported_by, reported_at) \
          VALUES ($1,$2,$3,$4,$5,$6) RETURNING plan, milestone, due, note, reported_by, reported_at",
@@ -112,7 +113,7 @@ pub async fn report(
     .bind(input.note.trim())
     .bind(&ctx.claims.sub)
     .bind(st.clock.now())
-    .fetch_one(&ctx.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -120,6 +121,18 @@ pub async fn report(
         }
         _ => e.into(),
     })?;
+    let (plan, milestone) = (&row.plan, &row.milestone);
+    crate::upward::milestone_reported(
+        &mut tx,
+        &ctx.tenant,
+        plan,
+        milestone,
+        row.due,
+        row.reported_at,
+    )
+    .await?;
+    tx.commit().await?;
+    st.kick_relay(&ctx.tenant.agency);
     let l = ctx.tenant.labels();
     let due = row.due.to_string();
     st.metrics

@@ -186,6 +186,7 @@ async fn publish_now(
     .fetch_one(&mut **tx)
     .await?;
     outbox::enqueue(tx, &ctx.tenant, Event::Disclosure, &publication).await?;
+    crate::upward::decision_changed(tx, &ctx.tenant, d.id).await?;
     Ok(updated)
 }
 
@@ -428,6 +429,7 @@ pub async fn approve_exemption(
     .bind(input.opinion.trim())
     .fetch_one(&mut *tx)
     .await?;
+    crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;
     tx.commit().await?;
     Ok(Json(view(&ctx.pool, d).await?))
 }

@@ -568,6 +568,7 @@ async fn handling_unit_step(
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;
         }
         _ => {}
     }

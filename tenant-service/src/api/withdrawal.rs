@@ -95,6 +95,7 @@ async fn withdraw_in(
         within_deadline: d.withdrawal_due.is_none_or(|due| now <= due),
     };
     outbox::enqueue(tx, &ctx.tenant, Event::Withdrawal, &w).await?;
+    crate::upward::decision_changed(tx, &ctx.tenant, d.id).await?;
     Ok(updated)
 }
 
@@ -148,6 +149,7 @@ pub async fn revoke(
     .bind(due)
     .fetch_one(&mut *tx)
     .await?;
+    crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;
     let d = if revoked.published_at.is_some() {
         withdraw_in(&st, &ctx, &mut tx, &revoked, reason).await?
     } else {
