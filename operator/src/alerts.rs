@@ -51,6 +51,7 @@ pub const GLOBAL_ALERTS: &[&str] = &[
     "SanxiangOperatorReconcileErrors",
     "SanxiangTenantNotReady",
     "SanxiangDisclosureIndexLag",
+    "SanxiangRectificationOverdue",
 ];
 
 /// Full decisions supervisors may read from one agency in an hour before
@@ -587,6 +588,19 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
                       and withdrawals are not visible on the public portal."
             .into(),
     }];
+    let supervision = [Rule {
+        alert: "SanxiangRectificationOverdue",
+        expr: format!("max by ({PLACEMENT}) (sanxiang_supervision_rectification_overdue) > 0"),
+        for_: Some("15m"),
+        severity: "warning",
+        labels: Vec::new(),
+        summary: "A notice's rectification deadline has passed without an accepted answer.".into(),
+        description: "{{ $value | humanize }} notice(s) (通报) to agency {{ $labels.agency }} \
+                      ({{ $labels.province }}/{{ $labels.city }}/{{ $labels.county }}) are \
+                      past their rectification deadline without an accepted answer: follow \
+                      up, or record accountability (问责) in the supervision workspace."
+            .into(),
+    }];
     let group = |name: &str, rules: &[Rule]| {
         json!({
             "name": name,
@@ -598,6 +612,7 @@ pub fn global_rule_groups(runbook_base_url: &str) -> Value {
             group("sanxiang.tenant-service", &tenant_service),
             group("sanxiang.operator", &operator),
             group("sanxiang.disclosure", &disclosure),
+            group("sanxiang.supervision", &supervision),
         ]
     })
 }
