@@ -114,7 +114,7 @@ async fn scan_with(
     .bind(today.year() - 1)
     .fetch_one(&mut *conn)
     .await?;
-    crate::upward::push_compliance(state, tenant, conn, &counts, today.year() - 1).await?;
+    crate::upward::push_compliance(state, tenant, conn, &counts, today.year() - 1).await;
     if counts.outbox_backlog > 0 {
         state
             .relay_pending

@@ -136,7 +136,20 @@ fn report(tenant: &Tenant, counts: &Counts, statistics_year: i32) -> ComplianceR
 
 /// Pushes the agency's compliance counts if they changed since the last push (by this
 /// process). Outbox backlog and push lag are left out: they describe the push itself.
+/// A failure is logged and retried at the next scan; it never stops the scan's gauges.
 pub async fn push_compliance(
+    state: &AppState,
+    tenant: &Tenant,
+    conn: &mut sqlx::PgConnection,
+    counts: &Counts,
+    statistics_year: i32,
+) {
+    if let Err(e) = try_push_compliance(state, tenant, conn, counts, statistics_year).await {
+        tracing::warn!(agency = %tenant.agency, error = %e, "compliance not pushed; next scan retries");
+    }
+}
+
+async fn try_push_compliance(
     state: &AppState,
     tenant: &Tenant,
     conn: &mut sqlx::PgConnection,

@@ -1,0 +1,883 @@
+//! The supervision workspace on the real platform: a county agency served by the tenant
+//! service (in-process, on the platform's PostgreSQL) pushes through its outbox into a
+//! private nats-server holding the agency → county → city → province chain of streams the
+//! operator builds; the workspace follows the province stream into its own database.
+//!
+//! Proven here: decision metadata reaches the workspace without personal data (checked on
+//! the stream itself and in the API); a city supervisor of another city sees nothing of it;
+//! notice → answer → return → overdue (metric) → escalation → answer → accept; milestone
+//! confirmation; case-file review sample reproducibility, scoring and ranking. Router tests
+//! with `oneshot` check validation errors name their field.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer, stream};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{NaiveDate, TimeZone};
+use common::{Harness, Options, PrivateNats, SECRET, TestTenant, token_for};
+use futures::StreamExt;
+use sanxiang_domain::Clock;
+use sanxiang_e2e::Platform;
+use sanxiang_supervision::{Inner, Service, StreamSettings};
+use sanxiang_tenant_service::NatsSettings;
+use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PROVINCE: &str = "210000";
+const CITY: &str = "211200";
+const COUNTY: &str = "211221";
+const OTHER_CITY: &str = "210100";
+const DISPLAY_NAME: &str = "铁岭县市场监督管理局";
+/// What must never reach the workspace: the party's name, ID number, phone, address, the
+/// third person, and the facts.
+const PERSONAL: [&str; 6] = [
+    "张三",
+    "21010219900101123X",
+    "13812345678",
+    "南京街",
+    "李小明",
+    "销售过期食品",
+];
+
+fn token(role: Role, agency: Option<&str>, city: Option<&str>, county: Option<&str>) -> String {
+    token_for(Claims {
+        sub: format!(
+            "{}-{}-tester",
+            role.as_str(),
+            county.or(city).unwrap_or("-")
+        ),
+        agency: agency.map(Into::into),
+        role,
+        city: city.map(Into::into),
+        province: Some(PROVINCE.into()),
+        county: county.map(Into::into),
+        exp: common::soon(),
+        nbf: None,
+    })
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    admin: String,
+}
+
+impl Client {
+    async fn call(&self, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}/api/v1/supervision{path}", self.base);
+        let mut r = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        }
+        .bearer_auth(tok);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("request");
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str, tok: &str) -> (u16, Value) {
+        self.call("GET", path, tok, None).await
+    }
+    async fn post(&self, path: &str, tok: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, tok, Some(body)).await
+    }
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        anyhow::ensure!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// 12:00 China time on `d`.
+fn noon(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    sanxiang_domain::china_offset()
+        .from_local_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,sanxiang_supervision=info")
+        .try_init();
+    let platform = Platform::shared()?;
+    // The agency: a county market regulator of Tieling.
+    let mut tenant = TestTenant::new(platform, "supv", CITY).await?;
+    tenant.tenant.county = COUNTY.into();
+    tenant.tenant.display_name = DISPLAY_NAME.into();
+    let agency = tenant.tenant.agency.clone();
+    let prefix = tenant.tenant.subject_prefix.clone();
+    let id = tenant.scope.id.clone();
+
+    // The chain of streams the operator builds.
+    let nats = PrivateNats::start()?;
+    let js = jetstream::new(async_nats::connect(nats.url()).await?);
+    let agency_stream = format!("SX_AG_{id}");
+    js.create_stream(stream::Config {
+        name: agency_stream.clone(),
+        subjects: vec![format!("{prefix}.>")],
+        duplicate_window: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await?;
+    let mut source = agency_stream;
+    for aggregate in [
+        format!("SX_COUNTY_{COUNTY}"),
+        format!("SX_CITY_{CITY}"),
+        format!("SX_PROVINCE_{PROVINCE}"),
+    ] {
+        js.create_stream(stream::Config {
+            name: aggregate.clone(),
+            sources: Some(vec![stream::Source {
+                name: source.clone(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .await?;
+        source = aggregate;
+    }
+    let h = Harness::start(
+        vec![tenant],
+        Options {
+            nats: Some(NatsSettings {
+                url: nats.url(),
+                ..Default::default()
+            }),
+            scan_interval: Duration::from_secs(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    // The workspace, with its own database.
+    // An empty database of its own (the workspace migrates it), not a tenant's.
+    let db_name = format!("sx_supervision_{}", id.to_lowercase().replace('-', "_"));
+    let admin = sqlx::PgPool::connect(&platform.postgres_url("postgres")).await?;
+    sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
+        .execute(&admin)
+        .await?;
+    let pool = sanxiang_supervision::connect_db(&platform.postgres_url(&db_name), 5).await?;
+    let clock = Clock::system();
+    let state = std::sync::Arc::new(Inner {
+        pool,
+        verifier: Verifier::new().with_hs256_secret(SECRET),
+        calendars: common::test_calendars()?,
+        clock: clock.clone(),
+        metrics: Default::default(),
+        ingest: Default::default(),
+    });
+    let service = Service::start(
+        state,
+        js.clone(),
+        StreamSettings {
+            stream: format!("SX_PROVINCE_{PROVINCE}"),
+            consumer: "supervision".into(),
+            batch: 64,
+        },
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    )
+    .await?;
+    let c = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://{}", service.api_addr),
+        admin: format!("http://{}", service.admin_addr),
+    };
+    let city_sup = token(Role::CitySupervisor, None, Some(CITY), None);
+    let county_sup = token(Role::CountySupervisor, None, Some(CITY), Some(COUNTY));
+    let other_sup = token(Role::CitySupervisor, None, Some(OTHER_CITY), None);
+    let staff = token(Role::AgencyAdmin, Some(&agency), Some(CITY), None);
+
+    // ---- decision metadata, no personal data --------------------------------------------
+    let doc = format!("铁县市监罚〔2026〕{}号", rand::random::<u16>());
+    let _ = &doc;
+    let decision = h.draft(0, common::penalty(&doc)).await?;
+    let (s, v) = h
+        .post(
+            0,
+            &format!("/decisions/{decision}/issue"),
+            Role::Officer,
+            json!({"decidedOn": "2026-03-02"}),
+        )
+        .await?;
+    anyhow::ensure!(s.is_success(), "issue: {v}");
+    h.publish(0, &decision).await?;
+    let started = Instant::now();
+    let seen = loop {
+        let (_, v) = c.get("/decisions", &city_sup).await;
+        if v["items"][0]["disclosedAt"].is_string() {
+            break v;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(20),
+            "disclosed metadata not in the workspace: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!(
+        "metadata with its disclosure in the workspace after {:?}",
+        started.elapsed()
+    );
+    let item = &seen["items"][0];
+    assert_eq!(item["decisionId"], json!(decision));
+    assert_eq!(item["documentNumber"], json!(doc));
+    assert_eq!(item["agency"], json!(agency));
+    assert_eq!(
+        (item["category"].as_str(), item["status"].as_str()),
+        (Some("penalty"), Some("issued"))
+    );
+    assert!(
+        item["version"].as_i64() >= Some(2),
+        "issue then disclosure: {item}"
+    );
+    // Nothing personal on the stream (every decision_metadata message) nor in the API.
+    let province = js.get_stream(format!("SX_PROVINCE_{PROVINCE}")).await?;
+    let reader = province
+        .create_consumer(consumer::pull::Config {
+            filter_subject: format!("{prefix}.decision_metadata"),
+            ..Default::default()
+        })
+        .await?;
+    let mut batch = reader
+        .fetch()
+        .max_messages(100)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await?;
+    let mut metadata_messages = 0;
+    while let Some(m) = batch.next().await {
+        let m = m.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text = String::from_utf8_lossy(&m.payload).to_string();
+        for secret in PERSONAL {
+            assert!(!text.contains(secret), "{secret} travelled upward: {text}");
+        }
+        metadata_messages += 1;
+        m.ack().await.ok();
+    }
+    assert!(metadata_messages >= 2, "issue and disclosure pushed");
+    for secret in PERSONAL {
+        assert!(
+            !seen.to_string().contains(secret),
+            "{secret} in the workspace: {seen}"
+        );
+    }
+    // The county's own supervisor sees it too; another city's supervisor nothing.
+    let (_, v) = c.get("/decisions", &county_sup).await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1), "{v}");
+    let (s, v) = c.get("/decisions", &other_sup).await;
+    assert_eq!(
+        (s, v["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{v}"
+    );
+    let (s, _) = c.get(&format!("/agencies/{agency}"), &other_sup).await;
+    assert_eq!(s, 403);
+    let (_, v) = c.get("/agencies", &other_sup).await;
+    assert_eq!(v["items"], json!([]));
+    // Compliance, with the agency's name.
+    eventually(
+        "compliance in the workspace",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get(&format!("/agencies/{agency}"), &city_sup).await;
+            v["compliance"].is_object() && v["displayName"] == DISPLAY_NAME
+        },
+    )
+    .await?;
+    let (_, v) = c.get("/agencies", &city_sup).await;
+    assert_eq!(v["items"][0]["agency"], json!(agency));
+    assert!(
+        v["items"][0]["compliance"]["reviewerShortfall"].is_boolean(),
+        "{v}"
+    );
+
+    // ---- notice → answer → return → overdue → escalation → answer → accept -------------
+    let (s, v) = c
+        .post(
+            "/notices",
+            &other_sup,
+            json!({"agency": agency, "title": "x", "findings": ["y"], "workingDays": 2}),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (403, Some("agency")), "{v}");
+    let (s, notice) = c
+        .post(
+            "/notices",
+            &city_sup,
+            json!({"agency": agency, "title": "关于行政处罚决定公示不及时的通报",
+                   "findings": ["2026年3月作出的处罚决定未在7个工作日内公示"], "workingDays": 2}),
+        )
+        .await;
+    assert_eq!(s, 201, "{notice}");
+    let nid = notice["id"].as_str().unwrap().to_string();
+    let today = clock.today();
+    let deadline: NaiveDate = notice["deadline"].as_str().unwrap().parse()?;
+    let cal = common::test_calendars()?.get();
+    assert_eq!(deadline, cal.add_working_days(today, 2)?);
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/escalate"),
+            &city_sup,
+            json!({"measure": "约谈"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (409, Some("deadline")),
+        "not overdue yet: {v}"
+    );
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/answer"),
+            &city_sup,
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (403, Some("role")), "{v}");
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/answer"),
+            &staff,
+            json!({"text": "已完成公示并建立台账"}),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("answered")), "{v}");
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/return"),
+            &city_sup,
+            json!({"text": "未附公示截图"}),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("returned")), "{v}");
+    let (s, _) = c.get(&format!("/notices/{nid}"), &other_sup).await;
+    assert_eq!(s, 404, "out of scope reads as unknown");
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_notices_open", &agency),
+        Some(1.0)
+    );
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        Some(0.0)
+    );
+    // The deadline day passes.
+    clock.set(Some(noon(deadline + chrono::Duration::days(1))));
+    let (_, v) = c.get(&format!("/notices/{nid}"), &city_sup).await;
+    assert_eq!(v["overdue"], json!(true), "{v}");
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        Some(1.0),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "sanxiang_supervision_rectification_overdue{{agency=\"{agency}\",city=\"{CITY}\",county=\"{COUNTY}\",province=\"{PROVINCE}\"}} 1"
+    )));
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/escalate"),
+            &city_sup,
+            json!({"measure": "约谈该局主要负责人"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["escalation"], json!("约谈该局主要负责人"));
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/escalate"),
+            &city_sup,
+            json!({"measure": "again"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (409, Some("escalatedAt")),
+        "once: {v}"
+    );
+    let (_, v) = c.get("/notices?overdue=true", &county_sup).await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1), "{v}");
+    c.post(
+        &format!("/notices/{nid}/answer"),
+        &staff,
+        json!({"text": "补充公示截图"}),
+    )
+    .await;
+    let (s, v) = c
+        .post(
+            &format!("/notices/{nid}/accept"),
+            &city_sup,
+            json!({"text": "同意"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str(), v["overdue"].as_bool()),
+        (200, Some("accepted"), Some(false)),
+        "{v}"
+    );
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "issued",
+            "answered",
+            "returned",
+            "escalated",
+            "answered",
+            "accepted"
+        ]
+    );
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        Some(0.0)
+    );
+    clock.set(None);
+
+    // ---- milestones ------------------------------------------------------------------------
+    let due = h_today(&h);
+    let (s, v) = h
+        .post(
+            0,
+            "/milestones",
+            Role::AgencyAdmin,
+            json!({"plan": "tieling-2026", "milestone": "monthly-report", "due": due}),
+        )
+        .await?;
+    anyhow::ensure!(s.is_success(), "report: {v}");
+    eventually(
+        "milestone report in the workspace",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get("/milestones?status=reported", &city_sup).await;
+            v["items"].as_array().is_some_and(|i| i.len() == 1)
+        },
+    )
+    .await?;
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(
+            &page,
+            "sanxiang_supervision_milestones_unconfirmed",
+            &agency
+        ),
+        Some(1.0)
+    );
+    let body = json!({"agency": agency, "plan": "tieling-2026", "milestone": "monthly-report", "due": due});
+    let (s, v) = c.post("/milestones/return", &city_sup, body.clone()).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (400, Some("reason")),
+        "a return needs its reason: {v}"
+    );
+    let (s, _) = c
+        .post("/milestones/confirm", &other_sup, body.clone())
+        .await;
+    assert_eq!(s, 403);
+    let (s, v) = c.post("/milestones/confirm", &city_sup, body.clone()).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("confirmed")), "{v}");
+    let (s, _) = c.post("/milestones/confirm", &city_sup, body).await;
+    assert_eq!(s, 409);
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(
+            &page,
+            "sanxiang_supervision_milestones_unconfirmed",
+            &agency
+        ),
+        Some(0.0)
+    );
+
+    // ---- case-file review --------------------------------------------------------------
+    let mut ids = vec![decision.clone()];
+    for n in 0..3 {
+        let d = h
+            .draft(
+                0,
+                common::penalty(&format!("铁县市监罚〔2026〕{}号", 70_000 + n)),
+            )
+            .await?;
+        let (s, v) = h
+            .post(
+                0,
+                &format!("/decisions/{d}/issue"),
+                Role::Officer,
+                json!({"decidedOn": "2026-03-03"}),
+            )
+            .await?;
+        anyhow::ensure!(s.is_success(), "issue: {v}");
+        ids.push(d);
+    }
+    eventually(
+        "four decisions in the workspace",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get("/decisions?status=issued", &city_sup).await;
+            v["items"].as_array().is_some_and(|i| i.len() == 4)
+        },
+    )
+    .await?;
+    let campaign = json!({"name": "2026年一季度行政处罚案卷评查", "seed": 20260301, "perAgency": 2,
+                          "from": "2026-03-01", "to": "2026-03-31"});
+    let (s, first) = c.post("/reviews", &city_sup, campaign.clone()).await;
+    assert_eq!(s, 201, "{first}");
+    let (_, second) = c.post("/reviews", &county_sup, campaign).await;
+    let sample = |v: &Value| -> Vec<String> {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["decisionId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(sample(&first).len(), 2);
+    assert_eq!(sample(&first), sample(&second), "same seed, same sample");
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        sample(&first),
+        sanxiang_supervision::sample::draw(20260301, &refs, 2),
+        "the documented algorithm"
+    );
+    let cid = first["campaign"]["id"].as_str().unwrap().to_string();
+    let case = &sample(&first)[0];
+    let scores = json!({"scores": {"subject": 10, "facts": 20, "law": 20, "procedure": 15, "discretion": 10, "file": 5}});
+    let (s, v) = c
+        .post(
+            &format!("/reviews/{cid}/cases/{case}"),
+            &other_sup,
+            scores.clone(),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = c
+        .post(&format!("/reviews/{cid}/cases/{case}"), &city_sup, scores)
+        .await;
+    assert_eq!((s, v["total"].as_i64()), (200, Some(80)), "{v}");
+    let (_, v) = c.get(&format!("/reviews/{cid}"), &city_sup).await;
+    assert_eq!(v["ranking"][0]["city"], json!(CITY));
+    assert_eq!(v["ranking"][0]["agencies"][0]["rank"], json!(1));
+    assert_eq!(v["results"][0]["averageScore"], json!(80.0));
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_case_review_score", &agency),
+        Some(80.0)
+    );
+    let (s, _) = c.get(&format!("/reviews/{cid}"), &other_sup).await;
+    assert_eq!(s, 404);
+
+    // Operations.
+    let ready = c.http.get(format!("{}/ready", c.admin)).send().await?;
+    assert_eq!(ready.status(), 200);
+    for name in [
+        "sanxiang_supervision_events_applied_total",
+        "sanxiang_supervision_applied_sequence",
+        "sanxiang_supervision_notices_open",
+    ] {
+        assert!(page.contains(name), "{name} missing");
+    }
+    drop(service);
+    h.stop().await;
+    sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    Ok(())
+}
+
+/// Today in China by the harness's clock, as the tenant service sees it.
+fn h_today(_h: &Harness) -> String {
+    chrono::Utc::now()
+        .with_timezone(&sanxiang_domain::china_offset())
+        .date_naive()
+        .to_string()
+}
+
+/// A router on a database that is never reached: validation answers first.
+fn router() -> axum::Router {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(200))
+        .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+        .unwrap();
+    sanxiang_supervision::api::router(std::sync::Arc::new(Inner {
+        pool,
+        verifier: Verifier::new().with_hs256_secret(SECRET),
+        calendars: common::test_calendars().unwrap(),
+        clock: Clock::system(),
+        metrics: Default::default(),
+        ingest: Default::default(),
+    }))
+}
+
+async fn send(
+    method: &str,
+    uri: &str,
+    tok: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = tok {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = router().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn refusals_name_the_field() {
+    let sup = token(Role::CitySupervisor, None, Some(CITY), None);
+    let staff = token(Role::Officer, Some("tieling-market"), Some(CITY), None);
+    let regulator = token(Role::MarketRegulator, None, Some(CITY), None);
+    let base = "/api/v1/supervision";
+    let notice = |extra: Value| {
+        let mut b =
+            json!({"agency": "tieling-market", "title": "t", "findings": ["f"], "workingDays": 5});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (method, uri, tok, body, status, field) in [
+        (
+            "GET",
+            format!("{base}/decisions"),
+            None,
+            None,
+            401,
+            "Authorization",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions"),
+            Some(&regulator),
+            None,
+            403,
+            "role",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?city=21120"),
+            Some(&sup),
+            None,
+            400,
+            "city",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?category=bogus"),
+            Some(&sup),
+            None,
+            400,
+            "category",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?status=draft"),
+            Some(&sup),
+            None,
+            400,
+            "status",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?problem=late"),
+            Some(&sup),
+            None,
+            400,
+            "problem",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?from=2026-13-01"),
+            Some(&sup),
+            None,
+            400,
+            "from",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?from=2026-03-02&to=2026-03-01"),
+            Some(&sup),
+            None,
+            422,
+            "to",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?after=yesterday"),
+            Some(&sup),
+            None,
+            400,
+            "after",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?limit=0"),
+            Some(&sup),
+            None,
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?agency=Bad%20Name"),
+            Some(&sup),
+            None,
+            400,
+            "agency",
+        ),
+        (
+            "GET",
+            format!("{base}/decisions?bogus=1"),
+            Some(&sup),
+            None,
+            400,
+            "bogus",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&staff),
+            Some(notice(json!({}))),
+            403,
+            "role",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&sup),
+            Some(notice(json!({"title": " "}))),
+            400,
+            "title",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&sup),
+            Some(notice(json!({"findings": []}))),
+            400,
+            "findings",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&sup),
+            Some(notice(json!({"findings": ["ok", ""]}))),
+            400,
+            "findings[1]",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&sup),
+            Some(notice(json!({"workingDays": 0}))),
+            400,
+            "workingDays",
+        ),
+        (
+            "POST",
+            format!("{base}/notices"),
+            Some(&sup),
+            Some(notice(json!({"workingDays": -1}))),
+            400,
+            "workingDays",
+        ),
+        (
+            "POST",
+            format!("{base}/notices/not-a-uuid/accept"),
+            Some(&sup),
+            Some(json!({"text": "ok"})),
+            400,
+            "id",
+        ),
+        (
+            "POST",
+            format!("{base}/reviews"),
+            Some(&sup),
+            Some(json!({"name": "r", "perAgency": 0, "from": "2026-01-01", "to": "2026-02-01"})),
+            400,
+            "perAgency",
+        ),
+        (
+            "POST",
+            format!("{base}/reviews"),
+            Some(&sup),
+            Some(
+                json!({"name": "r", "perAgency": 2, "from": "2026-01-01", "to": "2026-02-01", "city": "210100"}),
+            ),
+            403,
+            "city",
+        ),
+        (
+            "POST",
+            format!(
+                "{base}/reviews/00000000-0000-4000-8000-000000000000/cases/00000000-0000-4000-8000-000000000000"
+            ),
+            Some(&sup),
+            Some(
+                json!({"scores": {"subject": 10, "facts": 99, "law": 20, "procedure": 20, "discretion": 15, "file": 10}}),
+            ),
+            400,
+            "scores.facts",
+        ),
+        (
+            "POST",
+            format!("{base}/milestones/confirm"),
+            Some(&sup),
+            Some(json!({"agency": "a", "plan": "p", "milestone": "m", "due": "someday"})),
+            400,
+            "due",
+        ),
+    ] {
+        let (s, v) = send(method, &uri, tok.map(String::as_str), body).await;
+        assert_eq!(
+            (s.as_u16(), v["field"].as_str()),
+            (status, Some(field)),
+            "{method} {uri}: {v}"
+        );
+    }
+}
