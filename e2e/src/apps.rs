@@ -23,6 +23,7 @@ pub struct AppBinaries {
     pub operator: PathBuf,
     pub tenant_service: PathBuf,
     pub disclosure: PathBuf,
+    pub supervision: PathBuf,
     pub local: PathBuf,
 }
 
@@ -37,6 +38,7 @@ impl AppBinaries {
             operator: dir.join("sanxiang-operator"),
             tenant_service: dir.join("sanxiang-tenant-service"),
             disclosure: dir.join("sanxiang-disclosure"),
+            supervision: dir.join("sanxiang-supervision"),
             local: std::env::current_exe().unwrap_or_else(|_| dir.join("sanxiang-local")),
         }
     }
@@ -78,6 +80,12 @@ pub struct AppPorts {
     /// Alertmanager (0 in an older apps.json: chosen on the next `up`).
     #[serde(default)]
     pub alertmanager: u16,
+    /// The supervision workspace and its admin port (0 in an older apps.json: chosen on
+    /// the next `up`).
+    #[serde(default)]
+    pub supervision: u16,
+    #[serde(default)]
+    pub supervision_admin: u16,
 }
 
 impl AppPorts {
@@ -85,7 +93,11 @@ impl AppPorts {
         let path = p.state_dir.join("apps.json");
         if let Ok(text) = fs::read_to_string(&path) {
             let mut ports: Self = serde_json::from_str(&text)?;
-            if ports.portal == 0 || ports.alertmanager == 0 {
+            if ports.portal == 0 || ports.alertmanager == 0 || ports.supervision == 0 {
+                if ports.supervision == 0 {
+                    ports.supervision = process::free_port()?;
+                    ports.supervision_admin = process::free_port()?;
+                }
                 if ports.portal == 0 {
                     ports.portal = process::free_port()?;
                     ports.portal_admin = process::free_port()?;
@@ -105,6 +117,8 @@ impl AppPorts {
             portal: process::free_port()?,
             portal_admin: process::free_port()?,
             alertmanager: process::free_port()?,
+            supervision: process::free_port()?,
+            supervision_admin: process::free_port()?,
         };
         fs::write(&path, serde_json::to_string_pretty(&ports)?)?;
         Ok(ports)
@@ -117,6 +131,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
         ("operator", &bins.operator),
         ("tenant service", &bins.tenant_service),
         ("disclosure platform", &bins.disclosure),
+        ("supervision workspace", &bins.supervision),
     ] {
         anyhow::ensure!(
             bin.exists(),
@@ -310,6 +325,35 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     start(&mut p, "disclosure-platform", spawn, &|| {
         healthy(ports.portal_admin, "/live")
     })?;
+
+    // The supervision workspace, fed by the same province stream, with a database of its
+    // own on the platform's PostgreSQL (it migrates it at start).
+    ensure_database(&p, SUPERVISION_DATABASE)?;
+    let spawn = Spawn {
+        name: "supervision",
+        program: &bins.supervision,
+        args: vec![
+            format!("--listen=127.0.0.1:{}", ports.supervision),
+            format!("--admin-listen=127.0.0.1:{}", ports.supervision_admin),
+            format!("--database-url={}", p.postgres_url(SUPERVISION_DATABASE)),
+            "--stream=SX_PROVINCE_210000".into(),
+            format!("--nats-url={}", p.nats_url()),
+            format!(
+                "--nats-creds={}",
+                p.province_reader_creds("210000")?.display()
+            ),
+            format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
+            format!("--oidc-issuer={}", p.oidc_issuer()),
+            format!("--oidc-audience={}", crate::platform::TENANT_API_AUDIENCE),
+            "--calendars-from-kube".into(),
+        ],
+        log: p.log("supervision"),
+        user: None,
+        env: vec![("KUBECONFIG".into(), p.kubeconfig().display().to_string())],
+    };
+    start(&mut p, "supervision", spawn, &|| {
+        healthy(ports.supervision_admin, "/live")
+    })?;
     p.save()?;
     apply_sample_province(&p)?;
     progress("sample province (Liaoning: Shenyang, Tieling, Anshan) applied");
@@ -318,12 +362,36 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     Ok(p)
 }
 
+/// The supervision workspace's database on the platform's PostgreSQL.
+pub const SUPERVISION_DATABASE: &str = "sanxiang_supervision";
+
+/// Creates database `name` (as the superuser) if it is missing.
+fn ensure_database(p: &Platform, name: &str) -> Result<()> {
+    let psql = |sql: &str| {
+        let mut cmd = std::process::Command::new(p.tools.postgres_bin.join("psql"));
+        cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
+            .args(["-U", "postgres", "-d", "postgres", "-tAc", sql])
+            .env("PGPASSWORD", &p.postgres_password);
+        process::run(&mut cmd, "psql (the supervision database)")
+    };
+    if psql(&format!(
+        "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+    ))?
+    .trim()
+        != "1"
+    {
+        psql(&format!("CREATE DATABASE {name}"))?;
+    }
+    Ok(())
+}
+
 /// What the command line of application `name` contains (checked before it is signalled,
 /// so a reused pid is never stopped).
 pub(crate) fn name_needle(name: &str) -> &str {
     match name {
         "tenant-service" => "sanxiang-tenant-service",
         "disclosure-platform" => "sanxiang-disclosure",
+        "supervision" => "sanxiang-supervision",
         "rules-sync" => "rules-sync",
         "alertmanager" => "prometheus-alertmanager",
         other => other,
@@ -351,11 +419,13 @@ fn prometheus_config(ports: &AppPorts, dir: &Path) -> String {
          scrape_configs:\n\
          \x20 - job_name: sanxiang-operator\n    static_configs:\n      - targets: ['127.0.0.1:{op}']\n\
          \x20 - job_name: sanxiang-tenant-service\n    static_configs:\n      - targets: ['127.0.0.1:{ts}']\n\
-         \x20 - job_name: sanxiang-disclosure\n    static_configs:\n      - targets: ['127.0.0.1:{dp}']\n",
+         \x20 - job_name: sanxiang-disclosure\n    static_configs:\n      - targets: ['127.0.0.1:{dp}']\n\
+         \x20 - job_name: sanxiang-supervision\n    static_configs:\n      - targets: ['127.0.0.1:{sv}']\n",
         rules = dir.join("rules").display(),
         op = ports.operator_admin,
         ts = ports.tenant_admin,
         dp = ports.portal_admin,
+        sv = ports.supervision_admin,
         am = ports.alertmanager,
     )
 }
@@ -541,6 +611,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          operator         http://127.0.0.1:{op}/metrics\n\
          tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
          portal           http://127.0.0.1:{portal}/  (公示平台 of Liaoning; API http://127.0.0.1:{portal}/api/v1/openapi.json)\n\
+         supervision      http://127.0.0.1:{sv}/api/v1/supervision/agencies  (执法监督 workspace; metrics http://127.0.0.1:{svm}/metrics)\n\
          sign-in          {issuer}  (Ory Hydra; users of e2e/fixtures/oidc/users.json, password {pw}, client {client})\n\
          prometheus       http://127.0.0.1:{prom}/alerts  ({alerts})\n\
          alertmanager     http://127.0.0.1:{am}/#/status  (routes: each city's AlertmanagerConfig, `kubectl get amcfg -A`)\n\
@@ -558,6 +629,8 @@ pub fn summary(p: &Platform) -> Result<String> {
         prom = ports.prometheus,
         am = ports.alertmanager,
         portal = ports.portal,
+        sv = ports.supervision,
+        svm = ports.supervision_admin,
         issuer = p.oidc_issuer(),
         pw = crate::platform::SAMPLE_PASSWORD,
         client = crate::platform::CONSOLE_CLIENT_ID,

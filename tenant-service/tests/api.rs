@@ -116,15 +116,38 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
     Ok(())
 }
 
+/// Unrelayed outbox rows by event.
+async fn backlog(h: &Harness) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+    let pool = h.tenants[0].superuser().await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event, count(*) FROM outbox WHERE relayed_at IS NULL GROUP BY event",
+    )
+    .fetch_all(&pool)
+    .await?;
+    pool.close().await;
+    Ok(rows.into_iter().collect())
+}
+
+/// Rows of the events the disclosure platform publishes (not the supervision workspace's).
+fn public(b: &std::collections::BTreeMap<String, i64>) -> i64 {
+    const SUPERVISION: [&str; 3] = ["decision_metadata", "compliance", "milestone_report"];
+    b.iter()
+        .filter(|(e, _)| !SUPERVISION.contains(&e.as_str()))
+        .map(|(_, n)| n)
+        .sum()
+}
+
 #[tokio::test]
 async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
     let h = one_tenant("gauges").await?;
     let st = h.service().state.clone();
     // The harness's matter list was published already: its event waits in the outbox too.
-    let setup = scan::scan_tenant(&st, &st.tenants.get(h.agency(0)).unwrap())
-        .await?
-        .outbox_backlog;
-    assert_eq!(setup, 1, "the matter list's publication");
+    let c = scan::scan_tenant(&st, &st.tenants.get(h.agency(0)).unwrap()).await?;
+    // (The supervision workspace's compliance counts wait there too: counted apart.)
+    let b = backlog(&h).await?;
+    let setup = public(&b);
+    assert_eq!(setup, 1, "the matter list's publication: {b:?}");
+    assert!(c.outbox_backlog >= setup, "{b:?}");
     st.clock.set(Some("2026-03-03T02:00:00Z".parse()?));
     h.add_person(0, "赵一", "officer", "SY-0001", "2030-12-31")
         .await?;
@@ -176,7 +199,13 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
     // Publishing clears it; no NATS here, so the outbox backlog grows.
     h.publish(0, &id).await?;
     let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!((c.disclosures_overdue, c.outbox_backlog), (0, setup + 1));
+    assert_eq!(c.disclosures_overdue, 0);
+    // Besides the publication, the supervision workspace's events wait too: the
+    // decision's metadata at issue and at disclosure, and the compliance counts.
+    let b = backlog(&h).await?;
+    assert_eq!(public(&b), setup + 1, "{b:?}");
+    assert_eq!(b.get("decision_metadata"), Some(&2), "{b:?}");
+    assert!(b.get("compliance").is_some_and(|n| *n >= 1), "{b:?}");
     // Revoke: the publication is withdrawn with it (issue 11: it used to stay online until
     // a second call, and the withdrawal limit ran meanwhile).
     let (s, v) = h
@@ -205,7 +234,14 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
         "{v}"
     );
     let c = scan::scan_tenant(&st, &tenant).await?;
-    assert_eq!((c.withdrawals_overdue, c.outbox_backlog), (0, setup + 2));
+    assert_eq!(c.withdrawals_overdue, 0);
+    let b = backlog(&h).await?;
+    assert_eq!(public(&b), setup + 2, "{b:?}");
+    assert_eq!(
+        b.get("decision_metadata"),
+        Some(&4),
+        "revoked, then withdrawn: {b:?}"
+    );
     // Annual statistics of last year (2025): zero everywhere, gauge flips to 1.
     let (s, v) = h
         .post(0, "/statistics/2025", Role::AgencyAdmin, json!({}))
@@ -256,7 +292,9 @@ async fn gauges_follow_the_test_clock() -> anyhow::Result<()> {
             && line.ends_with(" 1"),
         "{line}"
     );
-    assert_eq!(c.outbox_backlog, setup + 3);
+    let b = backlog(&h).await?;
+    assert_eq!(public(&b), setup + 3, "{b:?}");
+    assert_eq!(b.get("milestone_report"), Some(&1), "{b:?}");
     h.stop().await;
     Ok(())
 }

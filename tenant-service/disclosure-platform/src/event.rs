@@ -50,6 +50,10 @@ pub enum Change {
 pub enum Skip {
     #[error("unknown event `{0}`")]
     UnknownEvent(String),
+    /// An event for the supervision workspace (decision metadata, compliance, milestone
+    /// reports): nothing to publish.
+    #[error("supervision event `{0}`, not for the portal")]
+    Supervision(String),
     #[error("malformed message: {0}")]
     Malformed(String),
 }
@@ -58,6 +62,7 @@ impl Skip {
     pub fn label(&self) -> &'static str {
         match self {
             Skip::UnknownEvent(_) => "unknown_event",
+            Skip::Supervision(_) => "supervision_event",
             Skip::Malformed(_) => "malformed",
         }
     }
@@ -321,6 +326,9 @@ pub fn parse(payload: &[u8]) -> Result<Change, Skip> {
         }
         "list_publication" => crate::prepublication::parse(envelope, &data, place, occurred),
         "inspection_results" => crate::inspection::parse(envelope, &data, place, occurred),
+        e @ ("decision_metadata" | "compliance" | "milestone_report") => {
+            Err(Skip::Supervision(e.to_string()))
+        }
         other => Err(Skip::UnknownEvent(other.to_string())),
     }
 }
