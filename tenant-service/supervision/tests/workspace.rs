@@ -318,7 +318,17 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         "{v}"
     );
 
-    // ---- notice → answer → return → overdue → escalation → answer → accept -------------
+    // ---- inspection, then notice → answer → return → overdue → escalation → accept -----
+    let inspection = json!({"subject": "2026年行政执法公示专项检查", "agencies": [agency],
+                            "findings": "处罚决定公示超期", "inspectedOn": clock.today()});
+    let (s, v) = c.post("/inspections", &other_sup, inspection.clone()).await;
+    assert_eq!((s, v["field"].as_str()), (403, Some("agencies[0]")), "{v}");
+    let (s, insp) = c.post("/inspections", &city_sup, inspection).await;
+    assert_eq!(s, 201, "{insp}");
+    let (_, v) = c.get("/inspections", &other_sup).await;
+    assert_eq!(v["items"], json!([]));
+    let (_, v) = c.get("/inspections", &county_sup).await;
+    assert_eq!(v["items"][0]["id"], insp["id"]);
     let (s, v) = c
         .post(
             "/notices",
@@ -332,7 +342,8 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
             "/notices",
             &city_sup,
             json!({"agency": agency, "title": "关于行政处罚决定公示不及时的通报",
-                   "findings": ["2026年3月作出的处罚决定未在7个工作日内公示"], "workingDays": 2}),
+                   "findings": ["2026年3月作出的处罚决定未在7个工作日内公示"], "workingDays": 2,
+                   "inspection": insp["id"]}),
         )
         .await;
     assert_eq!(s, 201, "{notice}");
@@ -549,6 +560,23 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         },
     )
     .await?;
+    // Keyset pages reach every decision once.
+    let (_, p1) = c.get("/decisions?limit=3", &city_sup).await;
+    let next = p1["next"].as_str().expect("a next page").to_string();
+    let (s, p2) = c
+        .get(&format!("/decisions?limit=3&after={next}"), &city_sup)
+        .await;
+    assert_eq!(s, 200, "{p2}");
+    assert_eq!(p2["next"], Value::Null, "{p2}");
+    let mut paged: Vec<String> = [&p1, &p2]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().iter())
+        .map(|d| d["decisionId"].as_str().unwrap().to_string())
+        .collect();
+    paged.sort();
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(paged, all);
     let campaign = json!({"name": "2026年一季度行政处罚案卷评查", "seed": 20260301, "perAgency": 2,
                           "from": "2026-03-01", "to": "2026-03-31"});
     let (s, first) = c.post("/reviews", &city_sup, campaign.clone()).await;
