@@ -7,8 +7,9 @@ use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
 const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubeconfig|tenant-db> [--profile NAME] [--apps]
 
   up       start (or reuse) etcd, kube-apiserver, kube-controller-manager, PostgreSQL, NATS;
-           with --apps also the operator, the tenant service, Prometheus and the sample
-           province (the binaries come from `cargo build --bins`)
+           with --apps also the operator, the tenant service, the disclosure platform, the
+           supervision workspace, Prometheus, Alertmanager and the sample province (the
+           binaries come from `cargo build --bins`)
   down     stop them, keeping their data
   purge    stop them and delete their data
   status   show what runs

@@ -212,10 +212,14 @@ pub async fn apply_message(
 pub async fn follow(js: jetstream::Context, s: StreamSettings, state: AppState) {
     let mut backoff = Duration::from_millis(250);
     loop {
+        let started = std::time::Instant::now();
         if let Err(e) = follow_once(&js, &s, &state).await {
             state.ingest.following.store(false, Ordering::Relaxed);
             state.metrics.consumer_errors.inc();
             tracing::warn!(error = %format!("{e:#}"), "stream consumer stopped; reattaching");
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(250);
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
