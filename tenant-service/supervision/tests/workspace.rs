@@ -909,3 +909,102 @@ async fn refusals_name_the_field() {
         );
     }
 }
+
+/// The envelope the tenant service's outbox writes, with `data`.
+fn envelope(id: uuid::Uuid, event: &str, agency: &str, data: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": id, "event": event, "agency": agency, "province": PROVINCE, "city": CITY,
+        "county": COUNTY, "occurredAt": "2026-03-03T09:00:00Z", "data": data,
+    }))
+    .unwrap()
+}
+
+fn metadata(decision: &str, status: &str, version: i64) -> Value {
+    json!({"decisionId": decision, "documentNumber": "铁县市监罚〔2026〕9号", "category": "Penalty",
+           "procedure": "general", "matter": null, "status": status, "reviewRequired": false,
+           "reviewed": false, "decidedOn": "2026-03-02", "issuedAt": "2026-03-02T02:00:00Z",
+           "publishOnline": true, "disclosureDue": "2026-03-11", "disclosureDuePendingYear": null,
+           "disclosedAt": null, "revokedAt": null, "withdrawalDue": null, "withdrawnAt": null,
+           "avRequired": null, "avPresent": null, "version": version})
+}
+
+#[tokio::test]
+async fn redeliveries_old_versions_and_unknown_events_change_nothing() -> anyhow::Result<()> {
+    use sanxiang_supervision::ingest::{Outcome, apply_message};
+    let platform = Platform::shared()?;
+    let db_name = format!("sx_supervision_ingest_{}", rand::random::<u32>());
+    let admin = sqlx::PgPool::connect(&platform.postgres_url("postgres")).await?;
+    sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
+        .execute(&admin)
+        .await?;
+    let pool = sanxiang_supervision::connect_db(&platform.postgres_url(&db_name), 2).await?;
+    let decision = uuid::Uuid::new_v4().to_string();
+    let (first, second, older) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    let mut tx = pool.begin().await?;
+    let mut apply = async |payload: Vec<u8>, seq: u64| apply_message(&mut tx, &payload, seq).await;
+    let issued = envelope(
+        first,
+        "decision_metadata",
+        "tl-market",
+        metadata(&decision, "issued", 1),
+    );
+    assert_eq!(
+        apply(issued.clone(), 1).await?,
+        Outcome::Applied("decision_metadata")
+    );
+    assert_eq!(
+        apply(issued, 2).await?,
+        Outcome::Duplicate,
+        "same envelope id"
+    );
+    let revoked = metadata(&decision, "revoked", 3);
+    assert_eq!(
+        apply(
+            envelope(second, "decision_metadata", "tl-market", revoked),
+            3
+        )
+        .await?,
+        Outcome::Applied("decision_metadata")
+    );
+    // An older version arriving late is recorded but does not win.
+    let late = metadata(&decision, "issued", 2);
+    assert_eq!(
+        apply(envelope(older, "decision_metadata", "tl-market", late), 4).await?,
+        Outcome::Applied("decision_metadata")
+    );
+    let unknown = envelope(uuid::Uuid::new_v4(), "audit", "tl-market", json!({}));
+    assert_eq!(apply(unknown, 5).await?, Outcome::Skipped("unknown_event"));
+    assert_eq!(
+        apply(b"not json".to_vec(), 6).await?,
+        Outcome::Skipped("malformed")
+    );
+    let bad = envelope(
+        uuid::Uuid::new_v4(),
+        "decision_metadata",
+        "tl-market",
+        json!({"x": 1}),
+    );
+    assert_eq!(apply(bad, 7).await?, Outcome::Skipped("malformed_data"));
+    let publication = envelope(uuid::Uuid::new_v4(), "disclosure", "tl-market", json!({}));
+    assert_eq!(apply(publication, 8).await?, Outcome::PassedOver);
+    tx.commit().await?;
+    let (status, version): (String, i64) =
+        sqlx::query_as("SELECT status, version FROM decisions WHERE decision_id = $1::uuid")
+            .bind(&decision)
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!((status.as_str(), version), ("revoked", 3));
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM applied_events")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(applied, 3, "three distinct envelopes of known events");
+    pool.close().await;
+    sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    Ok(())
+}
