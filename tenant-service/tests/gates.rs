@@ -419,13 +419,27 @@ async fn publication_needs_a_second_person_and_redaction_holds() -> anyhow::Resu
         (Some(2), Some(2))
     );
     let events = outbox_events(&h).await?;
-    let kinds: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    // The supervision workspace's events ride along (`upward`): the decision's metadata
+    // at issue and at disclosure (a correction changes nothing supervisors track), and
+    // the compliance counts. The portal's are the publication and its correction.
+    let supervision = ["decision_metadata", "compliance", "milestone_report"];
+    let published: Vec<&(String, Value)> = events
+        .iter()
+        .filter(|e| !supervision.contains(&e.0.as_str()))
+        .collect();
+    let kinds: Vec<&str> = published.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(kinds, ["disclosure", "correction"]);
-    assert_eq!(events[0].1["data"]["version"], 1);
-    assert_eq!(events[1].1["data"]["version"], 2);
-    assert_eq!(events[1].1["data"]["conclusion"], "罚款人民币3000元");
-    assert_eq!(events[1].1["data"]["correctionReason"], "结论表述有误");
-    // No recorded personal value in any pushed event.
+    assert_eq!(published[0].1["data"]["version"], 1);
+    assert_eq!(published[1].1["data"]["version"], 2);
+    assert_eq!(published[1].1["data"]["conclusion"], "罚款人民币3000元");
+    assert_eq!(published[1].1["data"]["correctionReason"], "结论表述有误");
+    let metadata: Vec<i64> = events
+        .iter()
+        .filter(|e| e.0 == "decision_metadata")
+        .filter_map(|e| e.1["data"]["version"].as_i64())
+        .collect();
+    assert_eq!(metadata, [1, 2], "issue, disclosure");
+    // No recorded personal value in any pushed event (supervision events included).
     let all = serde_json::to_string(&events)?;
     for raw in [
         "13912345678",
