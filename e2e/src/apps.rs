@@ -328,14 +328,14 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
 
     // The supervision workspace, fed by the same province stream, with a database of its
     // own on the platform's PostgreSQL (it migrates it at start).
-    ensure_database(&p, SUPERVISION_DATABASE)?;
+    ensure_supervision_database(&p)?;
     let spawn = Spawn {
         name: "supervision",
         program: &bins.supervision,
         args: vec![
             format!("--listen=127.0.0.1:{}", ports.supervision),
             format!("--admin-listen=127.0.0.1:{}", ports.supervision_admin),
-            format!("--database-url={}", p.postgres_url(SUPERVISION_DATABASE)),
+            format!("--database-url={}", supervision_postgres_url(&p)),
             "--stream=SX_PROVINCE_210000".into(),
             format!("--nats-url={}", p.nats_url()),
             format!(
@@ -362,11 +362,25 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     Ok(p)
 }
 
-/// The supervision workspace's database on the platform's PostgreSQL.
+/// The supervision workspace's database on the platform's PostgreSQL, and the role that
+/// owns it: the workspace migrates its own schema, so it owns its database, and nothing
+/// else (no superuser, no CREATEDB, no CREATEROLE, no access to any tenant database, whose
+/// CONNECT is revoked from PUBLIC).
 pub const SUPERVISION_DATABASE: &str = "sanxiang_supervision";
+pub const SUPERVISION_ROLE: &str = "sanxiang_supervision";
 
-/// Creates database `name` (as the superuser) if it is missing.
-fn ensure_database(p: &Platform, name: &str) -> Result<()> {
+/// The workspace's URL: its own role on its own database. The password is derived from
+/// the superuser's random one, as the operator role's is (a local, disposable platform).
+fn supervision_postgres_url(p: &Platform) -> String {
+    format!(
+        "postgres://{SUPERVISION_ROLE}:sv{}@127.0.0.1:{}/{SUPERVISION_DATABASE}",
+        p.postgres_password, p.ports.postgres
+    )
+}
+
+/// Creates the workspace's role and database (as the superuser) if they are missing, and
+/// hands a database created by an earlier version (owned by the superuser) to the role.
+fn ensure_supervision_database(p: &Platform) -> Result<()> {
     let psql = |sql: &str| {
         let mut cmd = std::process::Command::new(p.tools.postgres_bin.join("psql"));
         cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
@@ -374,13 +388,17 @@ fn ensure_database(p: &Platform, name: &str) -> Result<()> {
             .env("PGPASSWORD", &p.postgres_password);
         process::run(&mut cmd, "psql (the supervision database)")
     };
-    if psql(&format!(
-        "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-    ))?
-    .trim()
-        != "1"
-    {
-        psql(&format!("CREATE DATABASE {name}"))?;
+    let (role, db) = (SUPERVISION_ROLE, SUPERVISION_DATABASE);
+    if psql(&format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}'"))?.trim() != "1" {
+        psql(&format!(
+            "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'sv{}'",
+            p.postgres_password
+        ))?;
+    }
+    if psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{db}'"))?.trim() != "1" {
+        psql(&format!("CREATE DATABASE {db} OWNER {role}"))?;
+    } else {
+        psql(&format!("ALTER DATABASE {db} OWNER TO {role}"))?;
     }
     Ok(())
 }
