@@ -411,21 +411,22 @@ fn openmetrics(now: i64) -> String {
             a.province, a.city, a.county, a.agency
         )
     };
-    let supervision_gauges: [(&str, &dyn Fn(&SampleAgency) -> f64); 4] = [
-        ("sanxiang_supervision_notices_open", &|a| {
+    type PerAgency = fn(&SampleAgency) -> f64;
+    let supervision_gauges: [(&str, PerAgency); 4] = [
+        ("sanxiang_supervision_notices_open", |a| {
             f64::from(a.officers % 3)
         }),
-        ("sanxiang_supervision_rectification_overdue", &|a| {
+        ("sanxiang_supervision_rectification_overdue", |a| {
             if a.agency == "tieling-market" {
                 1.0
             } else {
                 0.0
             }
         }),
-        ("sanxiang_supervision_milestones_unconfirmed", &|a| {
+        ("sanxiang_supervision_milestones_unconfirmed", |a| {
             f64::from(a.officers % 2)
         }),
-        ("sanxiang_supervision_case_review_score", &|a| {
+        ("sanxiang_supervision_case_review_score", |a| {
             60.0 + f64::from(a.officers % 40)
         }),
     ];
