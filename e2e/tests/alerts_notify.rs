@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use sanxiang_e2e::Platform;
 use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
-use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};
@@ -114,54 +114,42 @@ fn credit_code(region: &str, n: u32) -> String {
     )
 }
 
-/// Issues a penalty decision in `agency` on `decided_on` and never discloses it, under
-/// the agency's matter list (approved by the justice bureau of its county).
-async fn issue_undisclosed_decision(
-    service: &support::TenantService,
-    secret: &str,
-    agency: &str,
-    place: (&str, &str, &str),
-    party_code: &str,
-    decided_on: &str,
-) -> Result<()> {
-    service
-        .publish_matters(secret.as_bytes(), agency, place)
-        .await?;
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &serde_json::json!({"sub": "officer-1", "agency": agency, "role": "officer",
-                            "exp": chrono::Utc::now().timestamp() + 3600}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )?;
-    let http = reqwest::Client::new();
-    let base = format!(
-        "http://127.0.0.1:{}/api/v1/agencies/{agency}",
-        service.api_port
+/// Waits until the operator has made the city namespace `ns`.
+fn wait_namespace(platform: &Platform, operator: &OperatorProcess, ns: &str) -> Result<()> {
+    wait_until(
+        "city namespace",
+        &operator.log,
+        Duration::from_secs(30),
+        None,
+        || {
+            Ok(platform
+                .kubectl()
+                .args(["get", "ns", ns])
+                .output()?
+                .status
+                .success())
+        },
+    )
+}
+
+/// Waits until agency `ns/name` is Ready.
+fn wait_agency_ready(platform: &Platform, ns: &str, name: &str) -> Result<()> {
+    let out = platform
+        .kubectl()
+        .args([
+            "wait",
+            "--for=condition=Ready",
+            "--timeout=90s",
+            "-n",
+            ns,
+            &format!("agency/{name}"),
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "agency {ns}/{name} not Ready: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let created: serde_json::Value = http
-        .post(format!("{base}/decisions"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "documentNumber": "甲市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
-            "matter": tenant_api::sample_matter("penalty"),
-            "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": party_code},
-            "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
-            "conclusion": "罚款五万元"
-        }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("creating the decision")?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("decision id")?;
-    http.post(format!("{base}/decisions/{id}/issue"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"decidedOn": decided_on}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("issuing the decision")?;
     Ok(())
 }
 
@@ -258,20 +246,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     }
     platform.kubectl_apply(&yaml)?;
     for c in &cities {
-        wait_until(
-            "city namespace",
-            &operator.log,
-            Duration::from_secs(30),
-            None,
-            || {
-                Ok(platform
-                    .kubectl()
-                    .args(["get", "ns", &c.ns])
-                    .output()?
-                    .status
-                    .success())
-            },
-        )?;
+        wait_namespace(platform, operator, &c.ns)?;
         let code = &c.credit_code;
         platform.kubectl_apply(&format!(
             "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {}, namespace: {}}}\n\
@@ -339,22 +314,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     ))?;
 
     for c in &cities {
-        let out = platform
-            .kubectl()
-            .args([
-                "wait",
-                "--for=condition=Ready",
-                "--timeout=90s",
-                "-n",
-                &c.ns,
-                &format!("agency/{}", c.agency),
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "agency not Ready: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_agency_ready(platform, &c.ns, &c.agency)?;
     }
 
     // The tenant service, configured from the operator's Secrets.
@@ -387,15 +347,16 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
 
     // City A's officer issues a penalty decision and never discloses it.
     let a = &cities[0];
-    issue_undisclosed_decision(
-        &service,
-        secret,
-        &a.agency,
-        (&province, &a.code, &a.county),
-        &a.credit_code,
-        decided_on,
-    )
-    .await?;
+    service
+        .issue_undisclosed_decision(
+            secret.as_bytes(),
+            &a.agency,
+            (&province, &a.code, &a.county),
+            &a.credit_code,
+            "甲市监罚〔2026〕1号",
+            decided_on,
+        )
+        .await?;
 
     // Alertmanager from the AlertmanagerConfigs, as the local platform's sync renders it.
     let am_dir = dir.path().join("alertmanager");
@@ -538,20 +499,7 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
          ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{city}}}\nspec: {{level: City, code: \"{city}\", parent: \"{province}\", displayName: 测试市{city}, administratorGroups: [admins-{city}]}}\n\
          ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{county}}}\nspec: {{level: County, code: \"{county}\", parent: \"{city}\", displayName: 测试县{county}}}\n"
     ))?;
-    wait_until(
-        "city namespace",
-        &operator.log,
-        Duration::from_secs(30),
-        None,
-        || {
-            Ok(platform
-                .kubectl()
-                .args(["get", "ns", &ns])
-                .output()?
-                .status
-                .success())
-        },
-    )?;
+    wait_namespace(platform, operator, &ns)?;
     // Two agencies of the county: the market bureau's law team routes its own alerts.
     let law = format!("law-{c:02}");
     let plain = format!("ecology-{c:02}");
@@ -589,22 +537,7 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
          \x20   - {{name: law-team, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/{city}/law'}}]}}\n"
     ))?;
     for (name, ..) in &agencies {
-        let out = platform
-            .kubectl()
-            .args([
-                "wait",
-                "--for=condition=Ready",
-                "--timeout=90s",
-                "-n",
-                &ns,
-                &format!("agency/{name}"),
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "agency not Ready: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_agency_ready(platform, &ns, name)?;
     }
 
     // Both agencies hold an undisclosed decision, weeks overdue.
@@ -631,15 +564,16 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
         "tenant-service-notify-team",
     )?;
     for (name, _, code, _) in &agencies {
-        issue_undisclosed_decision(
-            &service,
-            secret,
-            name,
-            (province, &city, &county),
-            code,
-            "2026-03-02",
-        )
-        .await?;
+        service
+            .issue_undisclosed_decision(
+                secret.as_bytes(),
+                name,
+                (province, &city, &county),
+                code,
+                "丙市监罚〔2026〕1号",
+                "2026-03-02",
+            )
+            .await?;
     }
 
     // Alertmanager from the AlertmanagerConfigs, Prometheus with the operator's rules.

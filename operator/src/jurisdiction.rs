@@ -543,6 +543,7 @@ async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
     fn agency(jurisdiction: &str, ready: bool) -> Agency {
         let mut a: Agency = serde_json::from_value(serde_json::json!({
@@ -645,8 +646,65 @@ mod tests {
                 .unwrap()
                 .contains("child jurisdictions (j-211200)")
         );
+        // A province-level agency holds its province, and no city.
+        let provincial = [agency("210000", true)];
+        assert!(
+            in_use(&province, &all, &provincial)
+                .unwrap()
+                .starts_with("Province 210000 still has 1 agencies (sx-211200/a)")
+        );
+        assert_eq!(in_use(&city, &[], &provincial), None);
+        assert_eq!(agency_count(Level::Province, "210000", &provincial), 1);
+        assert_eq!(agency_count(Level::City, "210100", &provincial), 0);
         assert_eq!(in_use(&county, &all, &[]), None);
         assert_eq!(in_use(&county, &all, &[agency("211223", true)]), None);
+    }
+
+    #[test]
+    fn a_provinces_namespace_is_no_citys_and_its_role_covers_agencies_only() {
+        let labels = namespace_labels(Level::Province, "210000", None);
+        assert_eq!(
+            labels.get(PROVINCE_CODE_LABEL).map(String::as_str),
+            Some("210000")
+        );
+        assert!(!labels.contains_key(CITY_CODE_LABEL));
+        let city = namespace_labels(Level::City, "210100", Some("210000"));
+        assert_eq!(
+            city.get(CITY_CODE_LABEL).map(String::as_str),
+            Some("210100")
+        );
+        assert_eq!(
+            city.get(PROVINCE_CODE_LABEL).map(String::as_str),
+            Some("210000")
+        );
+
+        let owner = OwnerReference {
+            api_version: "sanxiang.io/v1alpha1".into(),
+            kind: "Jurisdiction".into(),
+            name: "j-210000".into(),
+            uid: "u".into(),
+            ..Default::default()
+        };
+        let resources = |level| {
+            let (role, binding) =
+                build_rbac("sx-210000", level, &["province-it".into()], owner.clone());
+            assert_eq!(binding.subjects.unwrap()[0].name, "province-it");
+            role.rules
+                .unwrap()
+                .into_iter()
+                .flat_map(|r| r.resources.unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resources(Level::Province),
+            ["agencies", "agencies/status", "events"]
+        );
+        let for_city = resources(Level::City);
+        assert!(
+            for_city.contains(&"jurisdictionpolicies".to_string())
+                && for_city.contains(&"alertmanagerconfigs".to_string()),
+            "{for_city:?}"
+        );
     }
 
     #[test]
