@@ -3,9 +3,10 @@
 //! city code) where its administrators onboard agencies of the province itself. Such an
 //! agency becomes Ready with a database, a NATS user under `sx.<province>.-.-.<name>` and
 //! its alert rule (labels `city="-"`, `county="-"`); its policies come national → province
-//! → agency; its messages reach the province stream once, through no city stream. A city
-//! administrator cannot onboard one: not in their own namespace (admission, naming
-//! `spec.jurisdiction`), not in the province's (RBAC).
+//! → agency; its messages reach the province stream once, through no city stream. The
+//! province's administrator groups (the operator's Role) and provincial IT (the chart's
+//! ClusterRole) onboard it; a city administrator cannot: not in their own namespace
+//! (admission, naming `spec.jurisdiction`), not in the province's (RBAC).
 
 mod support;
 
@@ -150,6 +151,22 @@ async fn province_level_agencies_are_onboarded_by_provincial_it_only() -> anyhow
         .create(
             &PostParams::default(),
             &agency(&name, &province_ns, &home.province, 1),
+        )
+        .await?;
+    // Provincial IT's own group (ClusterRole province-it) may onboard one there too
+    // (a server-side dry run: admission and RBAC answer, nothing is stored).
+    let province_it = user(
+        format!("li-{}", home.province),
+        "sanxiang:province-it".to_string(),
+    )
+    .await?;
+    Api::<Agency>::namespaced(province_it, &province_ns)
+        .create(
+            &PostParams {
+                dry_run: true,
+                ..Default::default()
+            },
+            &agency(&format!("{name}-dry"), &province_ns, &home.province, 3),
         )
         .await?;
     let agencies: Api<Agency> = Api::namespaced(admin.clone(), &province_ns);
