@@ -86,14 +86,16 @@ pub const RESERVED_ALERT_LABELS: [&str; 11] = [
 ]))]
 pub struct AgencySpec {
     /// GB/T 2260 code of the city (e.g. 210100) or county (e.g. 211221) the agency
-    /// belongs to: the city of this namespace or one of its counties. Cannot be
-    /// changed after creation, since messaging subjects and reports hang off it.
+    /// belongs to: the city of this namespace or one of its counties. A province-level
+    /// agency (省级行政执法机关) names its province (e.g. 210000) and lives in the
+    /// province's namespace (`sx-210000`), where only provincial IT may create it. Cannot
+    /// be changed after creation, since messaging subjects and reports hang off it.
     #[schemars(
         length(max = 6),
         extend("x-kubernetes-validations" = [
             {
-                "rule": "self.matches('^[1-9][0-9]{5}$') && !self.endsWith('0000')",
-                "message": "must be the 6-digit GB/T 2260 code of a city (e.g. 210100) or county (e.g. 211221), not of a province"
+                "rule": "self.matches('^[1-9][0-9]{5}$')",
+                "message": "must be the 6-digit GB/T 2260 code of a city (e.g. 210100), a county (e.g. 211221) or, for a province-level agency, the province (e.g. 210000)"
             },
             { "rule": "self == oldSelf", "message": "is immutable: create a new Agency to move an agency" }
         ])
@@ -442,11 +444,11 @@ fn is_prometheus_label_name(s: &str) -> bool {
 pub fn validate_agency(spec: &AgencySpec) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let j = &spec.jurisdiction;
-    if !is_division_code(j) || j.ends_with("0000") {
+    if !is_division_code(j) {
         errors.push(FieldError::new(
             "spec.jurisdiction",
             format!(
-                "{j:?} must be the 6-digit GB/T 2260 code of a city (e.g. 210100) or county (e.g. 211221), not of a province"
+                "{j:?} must be the 6-digit GB/T 2260 code of a city (e.g. 210100), a county (e.g. 211221) or, for a province-level agency, the province (e.g. 210000)"
             ),
         ));
     }
@@ -615,13 +617,14 @@ mod tests {
     }
 
     #[test]
-    fn jurisdiction_must_be_city_or_county() {
+    fn jurisdiction_is_a_division_code_a_province_included() {
         let mut a = agency();
-        for ok in ["210100", "211221"] {
+        // A province's code: a province-level agency (placed by admission and the operator).
+        for ok in ["210100", "211221", "210000"] {
             a.jurisdiction = ok.into();
             assert!(fields(&a).is_empty(), "{ok}");
         }
-        for bad in ["210000", "2101", "abcdef", ""] {
+        for bad in ["2101", "abcdef", "", "021000"] {
             a.jurisdiction = bad.into();
             assert_eq!(fields(&a), ["spec.jurisdiction"], "{bad}");
         }

@@ -265,7 +265,8 @@ pub struct JurisdictionStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// For a City: the namespace where its administrators manage Agency objects.
+    /// For a City: the namespace where its administrators manage Agency objects; for a
+    /// Province: the namespace of its province-level agencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Number of Agency objects provisioned (Ready) under this jurisdiction: its own, and

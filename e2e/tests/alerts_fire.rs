@@ -7,11 +7,11 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use sanxiang_e2e::Platform;
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{http_get, wait_until};
-use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{secret_value, start_prometheus, start_tenant_service};
@@ -117,52 +117,18 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
         "tenant-service-alerts",
     )?;
 
-    // The agency's matter list first (the justice bureau of its county approves it):
-    // actions and decisions name a matter of it.
+    // An officer issues a penalty decision and never discloses it, under the agency's
+    // matter list (the justice bureau of its county approves it).
     service
-        .publish_matters(
+        .issue_undisclosed_decision(
             b"e2e-alerts-secret-0123456789",
             "market",
             (&province, &city, &county),
+            &code,
+            "测市监罚〔2026〕1号",
+            decided_on,
         )
         .await?;
-
-    // An officer issues a penalty decision and never discloses it.
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &serde_json::json!({"sub": "officer-1", "agency": "market", "role": "officer",
-                            "exp": chrono::Utc::now().timestamp() + 3600}),
-        &jsonwebtoken::EncodingKey::from_secret(b"e2e-alerts-secret-0123456789"),
-    )?;
-    let http = reqwest::Client::new();
-    let base = format!(
-        "http://127.0.0.1:{}/api/v1/agencies/market",
-        service.api_port
-    );
-    let created: serde_json::Value = http
-        .post(format!("{base}/decisions"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "documentNumber": "测市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
-            "matter": tenant_api::sample_matter("penalty"),
-            "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": code},
-            "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
-            "conclusion": "罚款五万元"
-        }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("creating the decision")?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("decision id")?;
-    http.post(format!("{base}/decisions/{id}/issue"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"decidedOn": decided_on}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("issuing the decision")?;
 
     // A real Prometheus with the rules the operator generated.
     let prom_dir = dir.path().join("prometheus");

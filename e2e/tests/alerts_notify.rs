@@ -6,18 +6,23 @@
 //! agency's display name and the count; city B's webhook, although B's route tries to
 //! match every city (`city=~".+"`), receives nothing; and a broken AlertmanagerConfig in
 //! city B is refused with a condition naming its field without disturbing A's routing.
+//!
+//! And one agency's own alert labels (`spec.alerting.labels`, e.g. `team: market-law`)
+//! route its alerts, by a child route of its city's AlertmanagerConfig, to a receiver of
+//! their own, while another agency of the same city without the label stays on the
+//! city's duty receiver.
 
 use std::fs;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use sanxiang_e2e::Platform;
 use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
 use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
 use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
 use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
-use sanxiang_e2e::{Platform, tenant_api};
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};
@@ -70,6 +75,129 @@ fn webhook_listener() -> Result<(u16, Received)> {
     Ok((port, received))
 }
 
+/// The CRDs, calendars and one operator for the whole test binary (two operators would
+/// both reconcile every agency).
+fn shared_operator(platform: &Platform, bins: &AppBinaries) -> Result<&'static OperatorProcess> {
+    static OPERATOR: OnceLock<std::result::Result<OperatorProcess, String>> = OnceLock::new();
+    OPERATOR
+        .get_or_init(|| {
+            (|| {
+                for bin in [&bins.operator, &bins.tenant_service] {
+                    anyhow::ensure!(
+                        bin.exists(),
+                        "{} missing: run `cargo build --bins`",
+                        bin.display()
+                    );
+                }
+                platform.install_sanxiang_crds()?;
+                platform.kubectl_apply(&fs::read_to_string(workspace_root().join(
+                    "e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml",
+                ))?)?;
+                for year in ["2025", "2026"] {
+                    let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
+                    platform.kubectl_apply(&fs::read_to_string(path)?)?;
+                }
+                OperatorProcess::start(platform, &bins.operator, "notify")
+            })()
+            .map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A credit code of region `region` with serial `n` and its check character.
+fn credit_code(region: &str, n: u32) -> String {
+    let body = format!("11{region}MA{n:07}");
+    format!(
+        "{body}{}",
+        sanxiang_crds::credit_code::check_character(&body).expect("a valid body")
+    )
+}
+
+/// Waits until the operator has made the city namespace `ns`.
+fn wait_namespace(platform: &Platform, operator: &OperatorProcess, ns: &str) -> Result<()> {
+    wait_until(
+        "city namespace",
+        &operator.log,
+        Duration::from_secs(30),
+        None,
+        || {
+            Ok(platform
+                .kubectl()
+                .args(["get", "ns", ns])
+                .output()?
+                .status
+                .success())
+        },
+    )
+}
+
+/// Waits until agency `ns/name` is Ready.
+fn wait_agency_ready(platform: &Platform, ns: &str, name: &str) -> Result<()> {
+    let out = platform
+        .kubectl()
+        .args([
+            "wait",
+            "--for=condition=Ready",
+            "--timeout=90s",
+            "-n",
+            ns,
+            &format!("agency/{name}"),
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "agency {ns}/{name} not Ready: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Starts Alertmanager on the configuration in `dir` and waits until it is ready.
+fn start_alertmanager(
+    platform: &Platform,
+    dir: &std::path::Path,
+    label: &str,
+) -> Result<(Guard, u16, std::path::PathBuf)> {
+    let am_port = free_port()?;
+    let am_log = platform.log(label);
+    let alertmanager = Guard(
+        Command::new(&platform.tools.alertmanager)
+            .args(alertmanager_args(dir, am_port))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&am_log)?)
+            .spawn()?,
+    );
+    wait_until(
+        "alertmanager",
+        &am_log,
+        Duration::from_secs(30),
+        None,
+        || {
+            Ok(http_get(am_port, "/-/ready")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false))
+        },
+    )?;
+    Ok((alertmanager, am_port, am_log))
+}
+
+/// The firing `SanxiangDisclosureOverdue` alerts of `agency` posted to `path`.
+fn overdue_alerts(received: &Received, path: &str, agency: &str) -> Vec<serde_json::Value> {
+    received
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(p, _)| p == path)
+        .flat_map(|(_, body)| body["alerts"].as_array().cloned().unwrap_or_default())
+        .filter(|alert| {
+            alert["labels"]["alertname"] == "SanxiangDisclosureOverdue"
+                && alert["labels"]["agency"] == agency
+                && alert["status"] == "firing"
+        })
+        .collect()
+}
+
 struct City {
     code: String,
     county: String,
@@ -83,22 +211,7 @@ struct City {
 async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     let platform = Platform::shared()?;
     let bins = AppBinaries::from_target_dir();
-    for bin in [&bins.operator, &bins.tenant_service] {
-        anyhow::ensure!(
-            bin.exists(),
-            "{} missing: run `cargo build --bins`",
-            bin.display()
-        );
-    }
-    platform.install_sanxiang_crds()?;
-    platform.kubectl_apply(&fs::read_to_string(workspace_root().join(
-        "e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml",
-    ))?)?;
-    for year in ["2025", "2026"] {
-        let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
-        platform.kubectl_apply(&fs::read_to_string(path)?)?;
-    }
-    let operator = OperatorProcess::start(platform, &bins.operator, "notify")?;
+    let operator = shared_operator(platform, &bins)?;
 
     // A random province prefix so reruns never collide; two cities with one county agency.
     let n: u32 = rand::random_range(10..=44);
@@ -133,20 +246,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     }
     platform.kubectl_apply(&yaml)?;
     for c in &cities {
-        wait_until(
-            "city namespace",
-            &operator.log,
-            Duration::from_secs(30),
-            None,
-            || {
-                Ok(platform
-                    .kubectl()
-                    .args(["get", "ns", &c.ns])
-                    .output()?
-                    .status
-                    .success())
-            },
-        )?;
+        wait_namespace(platform, operator, &c.ns)?;
         let code = &c.credit_code;
         platform.kubectl_apply(&format!(
             "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {}, namespace: {}}}\n\
@@ -214,22 +314,7 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
     ))?;
 
     for c in &cities {
-        let out = platform
-            .kubectl()
-            .args([
-                "wait",
-                "--for=condition=Ready",
-                "--timeout=90s",
-                "-n",
-                &c.ns,
-                &format!("agency/{}", c.agency),
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "agency not Ready: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_agency_ready(platform, &c.ns, &c.agency)?;
     }
 
     // The tenant service, configured from the operator's Secrets.
@@ -260,51 +345,18 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         "tenant-service-notify",
     )?;
 
-    // City A's officer issues a penalty decision and never discloses it, under the
-    // agency's matter list (approved by the justice bureau of its county).
+    // City A's officer issues a penalty decision and never discloses it.
     let a = &cities[0];
     service
-        .publish_matters(
+        .issue_undisclosed_decision(
             secret.as_bytes(),
             &a.agency,
             (&province, &a.code, &a.county),
+            &a.credit_code,
+            "甲市监罚〔2026〕1号",
+            decided_on,
         )
         .await?;
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &serde_json::json!({"sub": "officer-1", "agency": a.agency, "role": "officer",
-                            "exp": chrono::Utc::now().timestamp() + 3600}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )?;
-    let http = reqwest::Client::new();
-    let base = format!(
-        "http://127.0.0.1:{}/api/v1/agencies/{}",
-        service.api_port, a.agency
-    );
-    let created: serde_json::Value = http
-        .post(format!("{base}/decisions"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "documentNumber": "甲市监罚〔2026〕1号", "category": "penalty", "procedure": "general",
-            "matter": tenant_api::sample_matter("penalty"),
-            "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": a.credit_code},
-            "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
-            "conclusion": "罚款五万元"
-        }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("creating the decision")?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("decision id")?;
-    http.post(format!("{base}/decisions/{id}/issue"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"decidedOn": decided_on}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("issuing the decision")?;
 
     // Alertmanager from the AlertmanagerConfigs, as the local platform's sync renders it.
     let am_dir = dir.path().join("alertmanager");
@@ -336,26 +388,8 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
             .is_some_and(|m| m.starts_with("spec.route.receiver:")),
         "{condition}"
     );
-    let am_port = free_port()?;
-    let am_log = platform.log("alertmanager-notify");
-    let _alertmanager = Guard(
-        Command::new(&platform.tools.alertmanager)
-            .args(alertmanager_args(&am_dir, am_port))
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&am_log)?)
-            .spawn()?,
-    );
-    wait_until(
-        "alertmanager",
-        &am_log,
-        Duration::from_secs(30),
-        None,
-        || {
-            Ok(http_get(am_port, "/-/ready")
-                .map(|(s, _)| s == 200)
-                .unwrap_or(false))
-        },
-    )?;
+    let (_alertmanager, am_port, am_log) =
+        start_alertmanager(platform, &am_dir, "alertmanager-notify")?;
     // What Alertmanager loaded: B's route carries B's city matcher ahead of its own.
     let (_, status) = http_get(am_port, "/api/v2/status")?;
     let status: serde_json::Value = serde_json::from_str(&status)?;
@@ -385,17 +419,9 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         Duration::from_secs(120),
         None,
         || {
-            notified = received
-                .lock()
-                .expect("lock")
-                .iter()
-                .filter(|(p, _)| *p == a_path)
-                .flat_map(|(_, body)| body["alerts"].as_array().cloned().unwrap_or_default())
-                .find(|alert| {
-                    alert["labels"]["alertname"] == "SanxiangDisclosureOverdue"
-                        && alert["labels"]["agency"] == a.agency.as_str()
-                        && alert["status"] == "firing"
-                });
+            notified = overdue_alerts(&received, &a_path, &a.agency)
+                .into_iter()
+                .next();
             Ok(notified.is_some())
         },
     )?;
@@ -450,6 +476,184 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
             ])
             .output();
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<()> {
+    let platform = Platform::shared()?;
+    let bins = AppBinaries::from_target_dir();
+    let operator = shared_operator(platform, &bins)?;
+
+    // A city of the same province the other test never draws (its cities are 20..=89).
+    let c: u32 = rand::random_range(91..=99);
+    let n: u32 = rand::random_range(1..=9_999_999);
+    let province = "540000";
+    let (city, county, ns) = (
+        format!("54{c:02}00"),
+        format!("54{c:02}01"),
+        format!("sx-54{c:02}00"),
+    );
+    platform.kubectl_apply(&format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{province}}}\nspec: {{level: Province, code: \"{province}\", displayName: 西藏}}\n\
+         ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{city}}}\nspec: {{level: City, code: \"{city}\", parent: \"{province}\", displayName: 测试市{city}, administratorGroups: [admins-{city}]}}\n\
+         ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{county}}}\nspec: {{level: County, code: \"{county}\", parent: \"{city}\", displayName: 测试县{county}}}\n"
+    ))?;
+    wait_namespace(platform, operator, &ns)?;
+    // Two agencies of the county: the market bureau's law team routes its own alerts.
+    let law = format!("law-{c:02}");
+    let plain = format!("ecology-{c:02}");
+    let agencies = [
+        (
+            &law,
+            "丙县市场监督管理局",
+            credit_code(&county, n),
+            "\n  alerting: {labels: {team: market-law}}",
+        ),
+        (
+            &plain,
+            "丙县生态环境局",
+            credit_code(&county, n % 9_999_999 + 1),
+            "",
+        ),
+    ];
+    for (name, display, code, alerting) in &agencies {
+        platform.kubectl_apply(&format!(
+            "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             spec:\n  jurisdiction: \"{county}\"\n  displayName: {display}\n  creditCode: \"{code}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Retain}}{alerting}\n"
+        ))?;
+    }
+
+    // The city's routing: overdue disclosures to the duty office, and a child route on the
+    // agency-set label to the law team's own receiver.
+    let (hook_port, received) = webhook_listener()?;
+    platform.kubectl_apply(&format!(
+        "apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: {{name: duty, namespace: {ns}}}\n\
+         spec:\n  route:\n    receiver: duty\n    groupBy: [agency]\n    groupWait: 1s\n    groupInterval: 1s\n    repeatInterval: 1h\n\
+         \x20   matchers: [{{name: alertname, value: SanxiangDisclosureOverdue}}]\n\
+         \x20   routes: [{{receiver: law-team, matchers: [{{name: team, value: market-law}}]}}]\n\
+         \x20 receivers:\n\
+         \x20   - {{name: duty, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/{city}/duty'}}]}}\n\
+         \x20   - {{name: law-team, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/{city}/law'}}]}}\n"
+    ))?;
+    for (name, ..) in &agencies {
+        wait_agency_ready(platform, &ns, name)?;
+    }
+
+    // Both agencies hold an undisclosed decision, weeks overdue.
+    let dir = tempfile::tempdir()?;
+    let mut tenants = Vec::new();
+    for (name, ..) in &agencies {
+        tenants.push(serde_json::json!({
+            "agency": name, "province": province, "city": city, "county": county,
+            "databaseUrl": secret_value(platform, &ns, &format!("{name}-db"), "url")?,
+            "subjectPrefix": format!("sx.{province}.{city}.{county}.{name}"),
+        }));
+    }
+    let tenants_file = dir.path().join("tenants.yaml");
+    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
+    let secret = "e2e-notify-team-secret-0123456789";
+    let jwt_secret = dir.path().join("jwt.key");
+    fs::write(&jwt_secret, secret)?;
+    let service = start_tenant_service(
+        platform,
+        &bins,
+        &tenants_file,
+        &jwt_secret,
+        "2026-04-13T02:00:00Z",
+        "tenant-service-notify-team",
+    )?;
+    for (name, _, code, _) in &agencies {
+        service
+            .issue_undisclosed_decision(
+                secret.as_bytes(),
+                name,
+                (province, &city, &county),
+                code,
+                "丙市监罚〔2026〕1号",
+                "2026-03-02",
+            )
+            .await?;
+    }
+
+    // Alertmanager from the AlertmanagerConfigs, Prometheus with the operator's rules.
+    let am_dir = dir.path().join("alertmanager");
+    ensure_initial_config(&am_dir)?;
+    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let ours = format!("{ns}/duty");
+    assert!(
+        !outcome.rejected.iter().any(|(k, _)| *k == ours),
+        "{:?}",
+        outcome.rejected
+    );
+    let (_alertmanager, am_port, am_log) =
+        start_alertmanager(platform, &am_dir, "alertmanager-notify-team")?;
+    let prom_dir = dir.path().join("prometheus");
+    fs::create_dir_all(prom_dir.join("rules"))?;
+    sync_rules_once(platform, &prom_dir.join("rules"))?;
+    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
+        platform,
+        &prom_dir,
+        operator.admin_port,
+        service.admin_port,
+        Some(am_port),
+        "prometheus-notify-team",
+    )?;
+
+    // The law team's receiver gets the law agency's alert, with the label that routed it;
+    // the duty office gets the other agency's (so it fired, and went elsewhere).
+    let (law_path, duty_path) = (format!("/{city}/law"), format!("/{city}/duty"));
+    wait_until(
+        "the law team's and the duty office's notifications",
+        &am_log,
+        Duration::from_secs(120),
+        None,
+        || {
+            Ok(!overdue_alerts(&received, &law_path, &law).is_empty()
+                && !overdue_alerts(&received, &duty_path, &plain).is_empty())
+        },
+    )?;
+    let alert = overdue_alerts(&received, &law_path, &law).remove(0);
+    assert_eq!(alert["labels"]["team"], "market-law", "{alert}");
+    assert_eq!(alert["labels"]["city"], city.as_str());
+    assert_eq!(alert["labels"]["agency_name"], "丙县市场监督管理局");
+    assert!(
+        alert["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("丙县市场监督管理局: 1 enforcement decision(s)")),
+        "{alert}"
+    );
+    // Give either a wrong turn every chance, as the other test does for city B.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        overdue_alerts(&received, &law_path, &plain).is_empty(),
+        "the law team received the other agency's alert"
+    );
+    assert!(
+        overdue_alerts(&received, &duty_path, &law).is_empty(),
+        "the child route did not take the law agency's alert off the duty route"
+    );
+
+    for (name, ..) in &agencies {
+        let _ = platform
+            .kubectl()
+            .args(["delete", "agency", "-n", &ns, name, "--timeout=60s"])
+            .output();
+    }
+    let _ = platform
+        .kubectl()
+        .args(["delete", "alertmanagerconfig", "-n", &ns, "--all"])
+        .output();
+    let _ = platform
+        .kubectl()
+        .args([
+            "delete",
+            "jurisdiction",
+            "--wait=false",
+            &format!("j-{county}"),
+            &format!("j-{city}"),
+        ])
+        .output();
     Ok(())
 }
 

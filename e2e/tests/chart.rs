@@ -68,6 +68,11 @@ networkPolicy:
 tenantService:
   jwt: {{type: none}}
   oidc: {{issuer: "https://idp.ln.gov.cn/", caSecret: idp-ca}}
+supervision:
+  enabled: true
+  stream: SX_PROVINCE_210000
+  database: {{existingSecret: supervision-db}}
+  nats: {{credsSecret: supervision-nats}}
 "#
     )
 }
@@ -166,6 +171,7 @@ fn every_rbac_rule_says_why() -> Result<()> {
         "rbac-operator.yaml",
         "rbac-tenant-service.yaml",
         "rbac-province-it.yaml",
+        "supervision.yaml",
     ] {
         let text = std::fs::read_to_string(chart().join("templates").join(file))?;
         let lines: Vec<&str> = text.lines().collect();
@@ -272,6 +278,35 @@ fn lint_strict_and_server_side_dry_run_with_every_option_on() -> Result<()> {
         }
     }
 
+    // The supervision workspace: its stream, its own database's URL from its Secret, the
+    // tenant service's token issuer, and a Service for its API and metrics.
+    let supervision = |kind: &str| {
+        docs.iter().find(|d| {
+            d["kind"] == kind
+                && d["metadata"]["labels"]["app.kubernetes.io/component"] == "supervision"
+        })
+    };
+    let workspace = supervision("Deployment").context("no supervision Deployment")?;
+    let container = &workspace["spec"]["template"]["spec"]["containers"][0];
+    let args = container["args"].to_string();
+    for arg in [
+        "--stream=SX_PROVINCE_210000",
+        "--calendars-from-kube",
+        "--nats-creds=/etc/sanxiang/nats/supervision.creds",
+        "--oidc-issuer=https://idp.ln.gov.cn/",
+    ] {
+        ensure!(args.contains(arg), "supervision args lack {arg}: {args}");
+    }
+    ensure!(
+        container["env"].to_string().contains("supervision-db"),
+        "the database URL comes from its Secret: {}",
+        container["env"]
+    );
+    ensure!(
+        supervision("Service").is_some() && supervision("ServiceAccount").is_some(),
+        "the supervision workspace has a Service and a ServiceAccount"
+    );
+
     // The tenant service reads Secrets only in the namespace of the operator's copies,
     // through a Role there; none of its cluster-wide rules names Secrets.
     let copies_ns = format!("{release_ns}-tenant-credentials");
@@ -367,6 +402,16 @@ fn schema_refuses_incomplete_network_policy_and_cors() -> Result<()> {
         "ingress.portal.cors.allowOrigins={https://www.gov.cn/path}",
     ])?;
     ensure!(err.contains("/ingress/portal/cors/allowOrigins/0"), "{err}");
+    let err = refused(&["supervision.enabled=true"])?;
+    ensure!(err.contains("supervision.stream is required"), "{err}");
+    let err = refused(&[
+        "supervision.enabled=true",
+        "supervision.stream=SX_PROVINCE_210000",
+    ])?;
+    ensure!(
+        err.contains("supervision.database.existingSecret is required"),
+        "{err}"
+    );
     let err = refused(&["podDisruptionBudget.maxUnavailable=0"])?;
     ensure!(err.contains("/podDisruptionBudget/maxUnavailable"), "{err}");
     // Sign-in: no static key needs an OpenID Connect issuer, and the issuer is https.

@@ -402,6 +402,42 @@ fn openmetrics(now: i64) -> String {
     }
     families.push(f);
 
+    // The supervision workspace's gauges (its own job), per agency: a notice open at
+    // several agencies, one overdue at Tieling's market bureau, milestones awaiting
+    // confirmation, and case review scores that rank the agencies.
+    let supervision = |a: &SampleAgency| {
+        format!(
+            "job=\"sanxiang-supervision\",instance=\"10.0.0.3:9090\",province=\"{}\",city=\"{}\",county=\"{}\",agency=\"{}\"",
+            a.province, a.city, a.county, a.agency
+        )
+    };
+    type PerAgency = fn(&SampleAgency) -> f64;
+    let supervision_gauges: [(&str, PerAgency); 4] = [
+        ("sanxiang_supervision_notices_open", |a| {
+            f64::from(a.officers % 3)
+        }),
+        ("sanxiang_supervision_rectification_overdue", |a| {
+            if a.agency == "tieling-market" {
+                1.0
+            } else {
+                0.0
+            }
+        }),
+        ("sanxiang_supervision_milestones_unconfirmed", |a| {
+            f64::from(a.officers % 2)
+        }),
+        ("sanxiang_supervision_case_review_score", |a| {
+            60.0 + f64::from(a.officers % 40)
+        }),
+    ];
+    for (name, value) in supervision_gauges {
+        let mut f = Family::new(name, "gauge", "supervision workspace");
+        for a in AGENCIES {
+            f.series(name, &supervision(a), &times, |_| value(a));
+        }
+        families.push(f);
+    }
+
     let mut f = Family::new("sanxiang_milestone_completed", "gauge", "milestones");
     for a in AGENCIES {
         f.series(

@@ -1,6 +1,10 @@
 //! The Jurisdiction controller: a city gets a namespace for its agencies, and RBAC that
 //! lets the city's administrator groups manage Agency objects, their plans and their
-//! own policies (JurisdictionPolicy) there — and nothing else.
+//! own policies (JurisdictionPolicy) there — and nothing else. A province gets a namespace
+//! too, for its province-level agencies (省级行政执法机关), labelled with the province code
+//! and no city code; there its administrator groups (provincial IT) manage Agency objects
+//! only: the province's policies, plans and calendars are provincial IT's cluster-wide
+//! objects already.
 //!
 //! Pipeline: read → validate (pure, same rules as the CRD's CEL) → build (pure: the
 //! namespace, Role and RoleBinding) → apply (server-side, only when they differ from the
@@ -38,13 +42,13 @@ use sanxiang_domain::policy::PolicySource;
 use crate::apply::{self, apply, is_subset};
 use crate::context::{Context, MANAGED_BY};
 use crate::jurisdiction_policy::{loosenings_of, policy_level};
-use crate::naming::city_namespace;
+use crate::naming::jurisdiction_namespace;
 
 pub const CONTROLLER: &str = "jurisdiction";
 /// Namespace labels the admission policy and the operator read.
 pub const CITY_CODE_LABEL: &str = "sanxiang.io/city-code";
 pub const PROVINCE_CODE_LABEL: &str = "sanxiang.io/province-code";
-/// Name of the Role and RoleBinding granted to a city's administrators.
+/// Name of the Role and RoleBinding granted to a city's (or province's) administrators.
 pub const AGENCY_ADMIN_ROLE: &str = "sanxiang-agency-admin";
 /// Holds a Jurisdiction's deletion while agencies or child jurisdictions remain.
 pub const FINALIZER: &str = "sanxiang.io/jurisdiction-in-use";
@@ -230,12 +234,17 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
         &j.spec.code,
         agencies.iter().map(|a| a.as_ref()),
     ));
-    if j.spec.level == Level::City {
-        let namespace = city_namespace(&j.spec.code);
-        let province = j.spec.parent.clone().unwrap_or_default();
-        ensure_city_namespace(&ctx, &namespace, &j.spec.code, &province).await?;
+    if j.spec.level != Level::County {
+        let namespace = jurisdiction_namespace(&j.spec.code);
+        let labels = namespace_labels(j.spec.level, &j.spec.code, j.spec.parent.as_deref());
+        ensure_namespace(&ctx, &namespace, labels).await?;
         let owner = j.controller_owner_ref(&()).expect("jurisdiction has a uid");
-        let (role, binding) = build_rbac(&namespace, &j.spec.administrator_groups, owner);
+        let (role, binding) = build_rbac(
+            &namespace,
+            j.spec.level,
+            &j.spec.administrator_groups,
+            owner,
+        );
         apply_if_changed(&Api::namespaced(ctx.client.clone(), &namespace), &role).await?;
         apply_if_changed(&Api::namespaced(ctx.client.clone(), &namespace), &binding).await?;
         status.namespace = Some(namespace.clone());
@@ -342,21 +351,36 @@ pub fn agency_count<'a>(
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-async fn ensure_city_namespace(
+/// The labels of a city's namespace (its city and province codes) or a province's (its
+/// province code only: no city code, so no city's admission rules or alert fence apply).
+pub fn namespace_labels(
+    level: Level,
+    code: &str,
+    parent: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(MANAGED_BY.0.into(), MANAGED_BY.1.into())]);
+    if level == Level::Province {
+        labels.insert(PROVINCE_CODE_LABEL.into(), code.into());
+    } else {
+        labels.insert(CITY_CODE_LABEL.into(), code.into());
+        labels.insert(
+            PROVINCE_CODE_LABEL.into(),
+            parent.unwrap_or_default().into(),
+        );
+    }
+    labels
+}
+
+async fn ensure_namespace(
     ctx: &Context,
     namespace: &str,
-    city: &str,
-    province: &str,
+    labels: BTreeMap<String, String>,
 ) -> Result<(), Error> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let desired = Namespace {
         metadata: ObjectMeta {
             name: Some(namespace.to_string()),
-            labels: Some(BTreeMap::from([
-                (MANAGED_BY.0.into(), MANAGED_BY.1.into()),
-                (CITY_CODE_LABEL.into(), city.into()),
-                (PROVINCE_CODE_LABEL.into(), province.into()),
-            ])),
+            labels: Some(labels),
             ..Default::default()
         },
         ..Default::default()
@@ -368,9 +392,11 @@ async fn ensure_city_namespace(
     Ok(())
 }
 
-/// The Role and RoleBinding for a city's administrators (pure).
+/// The Role and RoleBinding for a city's administrators, or a province's in its
+/// province-level agencies' namespace (pure).
 pub fn build_rbac(
     namespace: &str,
+    level: Level,
     groups: &[String],
     owner: k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
 ) -> (Role, RoleBinding) {
@@ -387,33 +413,35 @@ pub fn build_rbac(
         verbs: verbs.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let role = Role {
-        metadata: meta.clone(),
-        rules: Some(vec![
+    let all = [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    let events = PolicyRule {
+        // Events explain failures (kubectl describe agency).
+        api_groups: Some(vec!["".into(), "events.k8s.io".into()]),
+        resources: Some(vec!["events".into()]),
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        ..Default::default()
+    };
+    let rules = if level == Level::Province {
+        // The province-level agencies, and what the operator reports on them. Plans,
+        // policies and alert routing of the province are not namespaced objects here.
+        vec![
+            rule(&["agencies"], &all),
+            rule(&["agencies/status"], &["get"]),
+            events,
+        ]
+    } else {
+        vec![
             // Self-service onboarding: create, edit and remove the city's agencies.
-            rule(
-                &["agencies"],
-                &[
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ],
-            ),
+            rule(&["agencies"], &all),
             // The city's own supervision plans (admission: issued by the city or one of
             // its counties, naming only them; the province's plans are not theirs).
-            rule(
-                &["supervisionplans"],
-                &[
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ],
-            ),
+            rule(&["supervisionplans"], &all),
             // The city's own policies for itself and its counties (JurisdictionPolicy;
             // admission: only the city and its counties, one object each). They only
             // tighten what provincial IT set in the Jurisdictions.
-            rule(
-                &["jurisdictionpolicies"],
-                &[
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ],
-            ),
+            rule(&["jurisdictionpolicies"], &all),
             // Read what the operator reports; the status is the operator's to write.
             rule(
                 &[
@@ -428,11 +456,7 @@ pub fn build_rbac(
             PolicyRule {
                 api_groups: Some(vec!["monitoring.coreos.com".into()]),
                 resources: Some(vec!["alertmanagerconfigs".into()]),
-                verbs: [
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ]
-                .map(String::from)
-                .to_vec(),
+                verbs: all.map(String::from).to_vec(),
                 ..Default::default()
             },
             PolicyRule {
@@ -441,14 +465,12 @@ pub fn build_rbac(
                 verbs: vec!["get".into()],
                 ..Default::default()
             },
-            PolicyRule {
-                // Events explain failures (kubectl describe agency).
-                api_groups: Some(vec!["".into(), "events.k8s.io".into()]),
-                resources: Some(vec!["events".into()]),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..Default::default()
-            },
-        ]),
+            events,
+        ]
+    };
+    let role = Role {
+        metadata: meta.clone(),
+        rules: Some(rules),
     };
     let binding = RoleBinding {
         metadata: meta,
@@ -521,6 +543,7 @@ async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
     fn agency(jurisdiction: &str, ready: bool) -> Agency {
         let mut a: Agency = serde_json::from_value(serde_json::json!({
@@ -623,8 +646,65 @@ mod tests {
                 .unwrap()
                 .contains("child jurisdictions (j-211200)")
         );
+        // A province-level agency holds its province, and no city.
+        let provincial = [agency("210000", true)];
+        assert!(
+            in_use(&province, &all, &provincial)
+                .unwrap()
+                .starts_with("Province 210000 still has 1 agencies (sx-211200/a)")
+        );
+        assert_eq!(in_use(&city, &[], &provincial), None);
+        assert_eq!(agency_count(Level::Province, "210000", &provincial), 1);
+        assert_eq!(agency_count(Level::City, "210100", &provincial), 0);
         assert_eq!(in_use(&county, &all, &[]), None);
         assert_eq!(in_use(&county, &all, &[agency("211223", true)]), None);
+    }
+
+    #[test]
+    fn a_provinces_namespace_is_no_citys_and_its_role_covers_agencies_only() {
+        let labels = namespace_labels(Level::Province, "210000", None);
+        assert_eq!(
+            labels.get(PROVINCE_CODE_LABEL).map(String::as_str),
+            Some("210000")
+        );
+        assert!(!labels.contains_key(CITY_CODE_LABEL));
+        let city = namespace_labels(Level::City, "210100", Some("210000"));
+        assert_eq!(
+            city.get(CITY_CODE_LABEL).map(String::as_str),
+            Some("210100")
+        );
+        assert_eq!(
+            city.get(PROVINCE_CODE_LABEL).map(String::as_str),
+            Some("210000")
+        );
+
+        let owner = OwnerReference {
+            api_version: "sanxiang.io/v1alpha1".into(),
+            kind: "Jurisdiction".into(),
+            name: "j-210000".into(),
+            uid: "u".into(),
+            ..Default::default()
+        };
+        let resources = |level| {
+            let (role, binding) =
+                build_rbac("sx-210000", level, &["province-it".into()], owner.clone());
+            assert_eq!(binding.subjects.unwrap()[0].name, "province-it");
+            role.rules
+                .unwrap()
+                .into_iter()
+                .flat_map(|r| r.resources.unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resources(Level::Province),
+            ["agencies", "agencies/status", "events"]
+        );
+        let for_city = resources(Level::City);
+        assert!(
+            for_city.contains(&"jurisdictionpolicies".to_string())
+                && for_city.contains(&"alertmanagerconfigs".to_string()),
+            "{for_city:?}"
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ use sanxiang_domain::policy::{PolicyLayer, PolicyLevel, PolicySource, inherit};
 
 use crate::apply;
 use crate::context::Context;
-use crate::naming::city_namespace;
+use crate::naming::jurisdiction_namespace;
 
 pub const CONTROLLER: &str = "jurisdiction-policy";
 
@@ -76,7 +76,7 @@ fn object_layer(
     city: &str,
     objects: &[&JurisdictionPolicy],
 ) -> Option<PolicyLayer> {
-    let namespace = city_namespace(city);
+    let namespace = jurisdiction_namespace(city);
     let name = policy_object_name(code);
     objects
         .iter()
@@ -183,13 +183,13 @@ pub fn refusal(
         Level::Province => None,
     };
     match city {
-        Some(city) if city_namespace(city) == namespace => None,
+        Some(city) if jurisdiction_namespace(city) == namespace => None,
         Some(city) => Some((
             reason::JURISDICTION_MISMATCH,
             format!(
                 "spec.jurisdiction: {code} belongs to city {city}, whose policy objects live in \
                  namespace {}, not {namespace}; a city sets the policies of itself and its counties",
-                city_namespace(city)
+                jurisdiction_namespace(city)
             ),
         )),
         None => Some((

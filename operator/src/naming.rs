@@ -8,19 +8,27 @@
 
 use sha2::{Digest, Sha256};
 
-/// Where an agency sits: GB/T 2260 codes of its province and city, and of its county
-/// (`None` for a city-level agency).
+/// Where an agency sits: GB/T 2260 codes of its province, of its city (`None` for a
+/// province-level agency, 省级行政执法机关) and of its county (`None` for a city- or
+/// province-level agency).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement {
     pub province: String,
-    pub city: String,
+    pub city: Option<String>,
     pub county: Option<String>,
 }
 
 impl Placement {
-    /// The county code, or `-` for a city-level agency (subject token and label value).
+    /// The city code, or `-` for a province-level agency (subject token and label value,
+    /// [`sanxiang_domain::NO_CITY`]).
+    pub fn city_token(&self) -> &str {
+        self.city.as_deref().unwrap_or(sanxiang_domain::NO_CITY)
+    }
+
+    /// The county code, or `-` for a city- or province-level agency (subject token and
+    /// label value, [`sanxiang_domain::NO_COUNTY`]).
     pub fn county_token(&self) -> &str {
-        self.county.as_deref().unwrap_or("-")
+        self.county.as_deref().unwrap_or(sanxiang_domain::NO_COUNTY)
     }
 }
 
@@ -104,7 +112,7 @@ pub fn agency_names(namespace: &str, name: &str, placement: &Placement) -> Agenc
         subject_prefix: format!(
             "sx.{}.{}.{}.{name}",
             placement.province,
-            placement.city,
+            placement.city_token(),
             placement.county_token()
         ),
         stream: format!("SX_AG_{}_{hash}", stream_token(name)),
@@ -122,14 +130,16 @@ pub fn city_stream(city: &str) -> String {
     format!("SX_CITY_{city}")
 }
 
-/// Aggregate stream of a province: sources its city aggregates.
+/// Aggregate stream of a province: sources its city aggregates and captures its
+/// province-level agencies.
 pub fn province_stream(province: &str) -> String {
     format!("SX_PROVINCE_{province}")
 }
 
-/// The namespace where a city's agencies live.
-pub fn city_namespace(city_code: &str) -> String {
-    format!("sx-{city_code}")
+/// The namespace where the agencies of a city (and its counties), or the province-level
+/// agencies of a province, live: `sx-<code>`.
+pub fn jurisdiction_namespace(code: &str) -> String {
+    format!("sx-{code}")
 }
 
 fn stream_token(s: &str) -> String {
@@ -157,7 +167,7 @@ mod tests {
     fn county() -> Placement {
         Placement {
             province: "210000".into(),
-            city: "211200".into(),
+            city: Some("211200".into()),
             county: Some("211221".into()),
         }
     }
@@ -182,6 +192,17 @@ mod tests {
         };
         let n = agency_names("sx-211200", "tieling-approval", &city);
         assert_eq!(n.subject_prefix, "sx.210000.211200.-.tieling-approval");
+    }
+
+    #[test]
+    fn province_level_agencies_use_dashes_for_city_and_county() {
+        let province = Placement {
+            province: "210000".into(),
+            city: None,
+            county: None,
+        };
+        let n = agency_names("sx-210000", "ln-market", &province);
+        assert_eq!(n.subject_prefix, "sx.210000.-.-.ln-market");
     }
 
     #[test]

@@ -78,10 +78,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         watcher::Config::default(),
         vec![trigger_tx.clone()],
     );
-    // A city namespace that appears lets its waiting agencies be placed.
+    // A city or province namespace that appears lets its waiting agencies be placed
+    // (both kinds carry the province code).
     let namespaces = cache::<Namespace>(
         &client,
-        watcher::Config::default().labels(jurisdiction::CITY_CODE_LABEL),
+        watcher::Config::default().labels(jurisdiction::PROVINCE_CODE_LABEL),
         vec![trigger_tx.clone()],
     );
     let secrets = cache::<Secret>(

@@ -114,7 +114,13 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
             11,
         ))
         .expect_err("an agency outside a city namespace accepted");
-    assert!(err.to_string().contains("is not a city namespace"), "{err}");
+    assert!(
+        err.to_string().contains("metadata.namespace: ")
+            && err
+                .to_string()
+                .contains("is not a city or province namespace"),
+        "{err}"
+    );
     scope.cleanup().await?;
 
     // A county of this city that nobody declared: the operator marks it and waits.

@@ -215,7 +215,7 @@ async fn accounts_and_aggregates_survive_a_server_restart() -> anyhow::Result<()
     let nats = Nats::connect(&config(&auth, &servers[0].url()), phase).await?;
     let placement = Placement {
         province: "990000".into(),
-        city: "990100".into(),
+        city: Some("990100".into()),
         county: Some("990101".into()),
     };
     let prefix = "sx.990000.990100.990101.cluster-agency";

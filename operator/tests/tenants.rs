@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ListParams, PostParams};
 use kube::{Api, ResourceExt};
@@ -26,18 +25,6 @@ async fn nats_as(secret_obj: &Secret) -> anyhow::Result<async_nats::Client> {
             .connect(secret(secret_obj, "url"))
             .await?,
     )
-}
-
-/// Number of messages with `subject` in `stream`.
-async fn count_in(js: &jetstream::Context, stream: &str, subject: &str) -> anyhow::Result<u64> {
-    let s = js.get_stream(stream).await?;
-    let info = s
-        .info_with_subjects(subject)
-        .await?
-        .next()
-        .await
-        .transpose()?;
-    Ok(info.map(|(_, n)| n as u64).unwrap_or(0))
 }
 
 #[tokio::test]

@@ -108,3 +108,11 @@ file name -> text; empty when workCalendars.enabled is false. */}}
 {{- define "sanxiang.disclosure.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}{{ include "sanxiang.disclosure.fullname" . }}{{ else }}default{{ end }}
 {{- end }}
+
+{{- define "sanxiang.supervision.fullname" -}}
+{{- printf "%s-supervision" (include "sanxiang.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sanxiang.supervision.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}{{ include "sanxiang.supervision.fullname" . }}{{ else }}default{{ end }}
+{{- end }}

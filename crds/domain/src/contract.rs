@@ -41,8 +41,11 @@ pub const DEFAULT_WITHDRAWAL_DEADLINE_DAYS: u32 = 3;
 /// Default minimum of legal reviewers per 1000 officers (5%).
 pub const DEFAULT_LEGAL_REVIEWER_RATIO_PERMILLE: u32 = 50;
 
-/// The county token of a city-level agency (no county).
+/// The county token of a city- or province-level agency (no county).
 pub const NO_COUNTY: &str = "-";
+/// The city token of a province-level agency (省级行政执法机关: no city, no county), so its
+/// subjects are `sx.<province>.-.-.<agency>` and its metrics and alerts carry `city="-"`.
+pub const NO_CITY: &str = "-";
 
 /// Keys of the database credentials in the Secret's data.
 pub struct DatabaseCredentials;
@@ -70,9 +73,9 @@ pub struct TenantContract {
     pub agency: String,
     /// GB/T 2260 code of the province.
     pub province: String,
-    /// GB/T 2260 code of the city.
+    /// GB/T 2260 code of the city, or `-` ([`NO_CITY`]) for a province-level agency.
     pub city: String,
-    /// GB/T 2260 code of the county, or `-` for a city-level agency.
+    /// GB/T 2260 code of the county, or `-` for a city- or province-level agency.
     #[serde(default = "no_county")]
     pub county: String,
     /// `sx.<province>.<city>.<county|->.<agency>`; empty means derive it.

@@ -1,7 +1,8 @@
 //! What the alert tests share: processes killed on drop, a tenant's database URL read from
 //! the operator's Secret, the tenant service and Prometheus started the way the local
-//! platform starts them, on free ports, logging into the platform's log directory, and
-//! an agency's matter list published on that tenant service.
+//! platform starts them, on free ports, logging into the platform's log directory, an
+//! agency's matter list published on that tenant service, and an undisclosed decision
+//! issued there (what the overdue-disclosure alert is about).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,60 @@ impl TenantService {
             tenant_api::publish_matters(port, &secret, &agency, place, None, None)
         })
         .await??;
+        Ok(())
+    }
+}
+
+impl TenantService {
+    /// Publishes `agency`'s matter list (see [`Self::publish_matters`]), then, as one of
+    /// its officers (HS256 token signed with `secret`), issues a penalty decision
+    /// `document_number` decided on `decided_on` (YYYY-MM-DD) and never discloses it.
+    pub async fn issue_undisclosed_decision(
+        &self,
+        secret: &[u8],
+        agency: &str,
+        place: (&str, &str, &str),
+        party_code: &str,
+        document_number: &str,
+        decided_on: &str,
+    ) -> Result<()> {
+        use anyhow::Context as _;
+        self.publish_matters(secret, agency, place).await?;
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &serde_json::json!({"sub": "officer-1", "agency": agency, "role": "officer",
+                                "exp": chrono::Utc::now().timestamp() + 3600}),
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )?;
+        let http = reqwest::Client::new();
+        let base = format!(
+            "http://127.0.0.1:{}/api/v1/agencies/{agency}",
+            self.api_port
+        );
+        let created: serde_json::Value = http
+            .post(format!("{base}/decisions"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "documentNumber": document_number, "category": "penalty", "procedure": "general",
+                "matter": tenant_api::sample_matter("penalty"),
+                "party": {"kind": "organisation", "name": "某某商贸有限公司", "idNumber": party_code},
+                "facts": "销售过期食品", "legalBasis": "《食品安全法》第一百二十四条",
+                "conclusion": "罚款五万元"
+            }))
+            .send()
+            .await?
+            .error_for_status()
+            .context("creating the decision")?
+            .json()
+            .await?;
+        let id = created["id"].as_str().context("decision id")?;
+        http.post(format!("{base}/decisions/{id}/issue"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"decidedOn": decided_on}))
+            .send()
+            .await?
+            .error_for_status()
+            .context("issuing the decision")?;
         Ok(())
     }
 }

@@ -145,7 +145,7 @@ fn alert_rule(
             .map(|t| sanxiang_domain::china_date(t.0)),
         namespace: &inputs.namespace,
         province: &resolved.placement.province,
-        city: &resolved.placement.city,
+        city: resolved.placement.city_token(),
         county: resolved.placement.county_token(),
         reviewer_ratio_permille: resolved.policies.legal_reviewer_ratio_permille.value,
         routing_labels: &agency.spec.alerting.labels,
@@ -194,7 +194,7 @@ pub fn tenant_contract(
         ..TenantContract::new(
             name,
             &placement.province,
-            &placement.city,
+            placement.city_token(),
             placement.county_token(),
         )
     }
@@ -333,7 +333,7 @@ mod tests {
     fn database_secret_carries_a_complete_url() {
         let placement = Placement {
             province: "210000".into(),
-            city: "211200".into(),
+            city: Some("211200".into()),
             county: None,
         };
         let names = agency_names("sx-211200", "market", &placement);

@@ -239,7 +239,7 @@ pub async fn cleanup(agency: &Agency, ctx: &Context) -> Result<Action, CleanupEr
         &namespace,
         &name,
         &placement.province,
-        &placement.city,
+        placement.city_token(),
         placement.county_token(),
     ]);
     // The name and the quota place are free: whoever waits for them may proceed (the

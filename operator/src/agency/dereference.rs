@@ -13,16 +13,18 @@ use sanxiang_crds::jurisdiction::Jurisdiction;
 use sanxiang_crds::jurisdiction_policy::JurisdictionPolicy;
 use sanxiang_crds::plan::SupervisionPlan;
 
+use super::placement::NamespacePlace;
 use crate::context::Context;
-use crate::jurisdiction::CITY_CODE_LABEL;
+use crate::jurisdiction::{CITY_CODE_LABEL, PROVINCE_CODE_LABEL};
 
 /// What the agency's reconcile depends on besides the agency itself.
 pub struct Inputs {
     pub namespace: String,
     pub name: String,
-    /// The city code label of the agency's namespace; `None` when the namespace is not
-    /// a city's (or not in the cache yet: the controller looks again when it appears).
-    pub namespace_city: Option<String>,
+    /// The place labels of the agency's namespace: a city's (city and province code), a
+    /// province's (province code only), or none (not a Sanxiang namespace, or not in the
+    /// cache yet: the controller looks again when it appears).
+    pub namespace_place: NamespacePlace,
     pub jurisdictions: Vec<Arc<Jurisdiction>>,
     /// The cities' own policies (JurisdictionPolicy objects), every namespace's: the
     /// placement rules decide which are in force.
@@ -39,10 +41,15 @@ pub struct Inputs {
 /// Reads the inputs of `agency` from the caches of `ctx`.
 pub fn dereference(agency: &Agency, ctx: &Context) -> Inputs {
     let namespace = agency.namespace().unwrap_or_default();
-    let namespace_city = ctx
+    let labels = ctx
         .namespaces
         .get(&ObjectRef::<Namespace>::new(&namespace))
-        .and_then(|n| n.labels().get(CITY_CODE_LABEL).cloned());
+        .map(|n| n.labels().clone())
+        .unwrap_or_default();
+    let namespace_place = NamespacePlace {
+        city: labels.get(CITY_CODE_LABEL).cloned(),
+        province: labels.get(PROVINCE_CODE_LABEL).cloned(),
+    };
     let namespace_peers = ctx
         .agencies
         .state()
@@ -51,7 +58,7 @@ pub fn dereference(agency: &Agency, ctx: &Context) -> Inputs {
         .collect();
     Inputs {
         name: agency.name_any(),
-        namespace_city,
+        namespace_place,
         jurisdictions: ctx.jurisdictions.state(),
         jurisdiction_policies: ctx.jurisdiction_policies.state(),
         namespace_peers,

@@ -50,7 +50,7 @@ pub fn for_agency(
     let mut pending = Vec::new();
     let ancestry = [
         Some(jurisdiction_code),
-        Some(placement.city.as_str()),
+        placement.city.as_deref(),
         Some(placement.province.as_str()),
     ];
     for plan in plans {
@@ -200,7 +200,7 @@ mod tests {
     fn placement() -> Placement {
         Placement {
             province: "210000".into(),
-            city: "210100".into(),
+            city: Some("210100".into()),
             county: Some("210102".into()),
         }
     }

@@ -1,5 +1,7 @@
 //! Where an Agency belongs, checked against the Jurisdiction objects: its jurisdiction
-//! must be the city whose namespace it lives in, or one of that city's counties; and the
+//! must be the city whose namespace it lives in, or one of that city's counties — or, for
+//! a province-level agency (省级行政执法机关), the province whose namespace it lives in
+//! (labelled with the province code and no city code); and the
 //! policies in force there (the Jurisdictions' and the city's policy objects, see
 //! [`crate::jurisdiction_policy::policy_layers`]), then the agency's own `spec.policies`
 //! as the last layer. A pure function of the agency and a snapshot of jurisdictions and
@@ -33,13 +35,22 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// The place labels of an agency's namespace (`sanxiang.io/city-code`,
+/// `sanxiang.io/province-code`): a city namespace has both, a province namespace only the
+/// province's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamespacePlace {
+    pub city: Option<String>,
+    pub province: Option<String>,
+}
+
 /// Places the agency of `jurisdiction_code` in `namespace` and inherits its policies,
 /// with `agency_layer` (its `spec.policies`, [`sanxiang_domain::policy::PolicySource::agency`]) as
 /// the last layer.
 pub fn resolve(
     jurisdiction_code: &str,
     namespace: &str,
-    namespace_city: Option<&str>,
+    namespace_place: &NamespacePlace,
     jurisdictions: &[&Jurisdiction],
     policy_objects: &[&JurisdictionPolicy],
     agency_layer: Option<PolicyLayer>,
@@ -54,17 +65,49 @@ pub fn resolve(
             ),
         });
     };
-    let Some(city_code) = namespace_city else {
+    let layers = || {
+        let mut layers = policy_layers(jurisdiction_code, jurisdictions, policy_objects);
+        layers.extend(agency_layer.clone());
+        inherit(&layers)
+    };
+    if own.spec.level == JurisdictionLevel::Province {
+        // A province-level agency: in the province's own namespace, nowhere else.
+        if namespace_place.city.is_some()
+            || namespace_place.province.as_deref() != Some(jurisdiction_code)
+        {
+            return Err(Refusal {
+                reason: reason::JURISDICTION_MISMATCH,
+                message: format!(
+                    "spec.jurisdiction: {jurisdiction_code} is a province; a province-level \
+                     agency lives in the province's namespace {}, not in {namespace}",
+                    crate::naming::jurisdiction_namespace(jurisdiction_code)
+                ),
+            });
+        }
+        let (policies, loosenings) = layers();
+        return Ok(Resolved {
+            placement: Placement {
+                province: own.spec.code.clone(),
+                city: None,
+                county: None,
+            },
+            policies,
+            loosenings,
+            max_agencies: own.spec.quota.max_agencies,
+        });
+    }
+    let Some(city_code) = namespace_place.city.as_deref() else {
         return Err(Refusal {
             reason: reason::JURISDICTION_MISMATCH,
             message: format!(
-                "namespace {namespace} belongs to no city (label sanxiang.io/city-code); \
-                 agencies live in their city's namespace (sx-<city code>)"
+                "spec.jurisdiction: namespace {namespace} belongs to no city (label \
+                 sanxiang.io/city-code); agencies of a city or county live in their city's \
+                 namespace (sx-<city code>)"
             ),
         });
     };
+    // A City, or a County under a city (the province was placed above).
     let (city, county) = match own.spec.level {
-        JurisdictionLevel::City => (own, None),
         JurisdictionLevel::County => {
             let parent = own.spec.parent.as_deref().unwrap_or_default();
             match find(parent) {
@@ -83,15 +126,7 @@ pub fn resolve(
                 }
             }
         }
-        JurisdictionLevel::Province => {
-            return Err(Refusal {
-                reason: reason::JURISDICTION_MISMATCH,
-                message: format!(
-                    "spec.jurisdiction: {jurisdiction_code} is a province; an Agency belongs \
-                     to a city or a county"
-                ),
-            });
-        }
+        _ => (own, None),
     };
     if city.spec.code != city_code {
         return Err(Refusal {
@@ -102,13 +137,11 @@ pub fn resolve(
             ),
         });
     }
-    let mut layers = policy_layers(jurisdiction_code, jurisdictions, policy_objects);
-    layers.extend(agency_layer);
-    let (policies, loosenings) = inherit(&layers);
+    let (policies, loosenings) = layers();
     Ok(Resolved {
         placement: Placement {
             province: city.spec.parent.clone().unwrap_or_default(),
-            city: city.spec.code.clone(),
+            city: Some(city.spec.code.clone()),
             county,
         },
         policies,
@@ -165,10 +198,62 @@ mod tests {
         ]
     }
 
+    fn city_ns(city: Option<&str>) -> NamespacePlace {
+        NamespacePlace {
+            city: city.map(String::from),
+            province: Some("210000".into()),
+        }
+    }
+
     fn run(code: &str, ns_city: Option<&str>) -> Result<Resolved, Refusal> {
         let w = world();
         let refs: Vec<&Jurisdiction> = w.iter().collect();
-        resolve(code, "sx-211200", ns_city, &refs, &[], None)
+        resolve(code, "sx-211200", &city_ns(ns_city), &refs, &[], None)
+    }
+
+    #[test]
+    fn a_province_agency_is_placed_in_its_provinces_namespace_only() {
+        let w = world();
+        let refs: Vec<&Jurisdiction> = w.iter().collect();
+        let province_ns = NamespacePlace {
+            city: None,
+            province: Some("210000".into()),
+        };
+        let r = resolve("210000", "sx-210000", &province_ns, &refs, &[], None).unwrap();
+        assert_eq!(
+            r.placement,
+            Placement {
+                province: "210000".into(),
+                city: None,
+                county: None
+            }
+        );
+        // national → province: the province's ratio, national withdrawal days.
+        assert_eq!(r.policies.legal_reviewer_ratio_permille.value, 60);
+        assert_eq!(
+            r.policies.legal_reviewer_ratio_permille.source(),
+            "Province 210000"
+        );
+        assert_eq!(r.policies.withdrawal_deadline_days.source(), "National");
+        // Not in a city's namespace, nor another province's.
+        let e = run("210000", Some("211200")).unwrap_err();
+        assert_eq!(e.reason, reason::JURISDICTION_MISMATCH);
+        assert!(
+            e.message.starts_with(
+                "spec.jurisdiction: 210000 is a province; a province-level agency lives in the \
+                 province's namespace sx-210000, not in sx-211200"
+            ),
+            "{}",
+            e.message
+        );
+        let elsewhere = NamespacePlace {
+            city: None,
+            province: Some("510000".into()),
+        };
+        assert!(resolve("210000", "sx-510000", &elsewhere, &refs, &[], None).is_err());
+        // And a city's agency is not placed in the province's namespace.
+        let e = resolve("211200", "sx-210000", &province_ns, &refs, &[], None).unwrap_err();
+        assert!(e.message.contains("belongs to no city"), "{}", e.message);
     }
 
     #[test]
@@ -185,7 +270,7 @@ mod tests {
         let r = resolve(
             "211221",
             "sx-211200",
-            Some("211200"),
+            &city_ns(Some("211200")),
             &refs,
             &[],
             own(PolicyValues {
@@ -226,7 +311,7 @@ mod tests {
     fn a_county_agency_in_its_city_namespace_is_placed() {
         let r = run("211221", Some("211200")).unwrap();
         assert_eq!(r.placement.province, "210000");
-        assert_eq!(r.placement.city, "211200");
+        assert_eq!(r.placement.city.as_deref(), Some("211200"));
         assert_eq!(r.placement.county.as_deref(), Some("211221"));
     }
 
@@ -273,14 +358,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_province_codes_are_refused() {
+    fn unknown_codes_and_foreign_namespaces_are_refused() {
         assert_eq!(
             run("219999", Some("211200")).unwrap_err().reason,
             reason::JURISDICTION_NOT_FOUND
-        );
-        assert_eq!(
-            run("210000", Some("211200")).unwrap_err().reason,
-            reason::JURISDICTION_MISMATCH
         );
         assert_eq!(
             run("211221", None).unwrap_err().reason,

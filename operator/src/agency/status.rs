@@ -218,7 +218,13 @@ pub async fn refused(
     if let Some(p) = recorded_placement(agency) {
         ctx.metrics
             .agency_ready
-            .with_label_values(&[&namespace, &name, &p.province, &p.city, p.county_token()])
+            .with_label_values(&[
+                &namespace,
+                &name,
+                &p.province,
+                p.city_token(),
+                p.county_token(),
+            ])
             .set(0);
     }
     // One event per new finding, not one per look: an unchanged refusal stays quiet.
@@ -293,7 +299,7 @@ pub async fn provisioned(
             &agency.namespace().unwrap_or_default(),
             &agency.name_any(),
             &p.province,
-            &p.city,
+            p.city_token(),
             p.county_token(),
         ])
         .set(i64::from(first_error.is_none()));
@@ -370,8 +376,14 @@ pub fn recorded_placement(agency: &Agency) -> Option<Placement> {
     let mut tokens = prefix.split('.').skip(1);
     Some(Placement {
         province: tokens.next()?.to_string(),
-        city: tokens.next()?.to_string(),
-        county: tokens.next().filter(|c| *c != "-").map(str::to_string),
+        city: tokens
+            .next()
+            .filter(|c| *c != sanxiang_domain::NO_CITY)
+            .map(str::to_string),
+        county: tokens
+            .next()
+            .filter(|c| *c != sanxiang_domain::NO_COUNTY)
+            .map(str::to_string),
     })
 }
 
@@ -404,7 +416,7 @@ mod tests {
     fn names() -> AgencyNames {
         let placement = Placement {
             province: "210000".into(),
-            city: "211200".into(),
+            city: Some("211200".into()),
             county: Some("211221".into()),
         };
         agency_names("sx-211200", "market", &placement)

@@ -64,7 +64,7 @@ pub fn validate(agency: &Agency, inputs: &Inputs) -> Result<Resolved, Refusal> {
     let resolved = placement::resolve(
         &agency.spec.jurisdiction,
         &inputs.namespace,
-        inputs.namespace_city.as_deref(),
+        &inputs.namespace_place,
         &jurisdictions,
         &inputs
             .jurisdiction_policies
@@ -97,7 +97,12 @@ pub fn validate(agency: &Agency, inputs: &Inputs) -> Result<Resolved, Refusal> {
         let position = peers.iter().position(|a| a.uid() == agency.uid());
         if position.is_some_and(|p| p >= max as usize) {
             return Err(Refusal::QuotaExceeded(format!(
-                "the city's quota.maxAgencies is {max} and {} agencies exist in {}",
+                "the {} quota.maxAgencies is {max} and {} agencies exist in {}",
+                if resolved.placement.city.is_some() {
+                    "city's"
+                } else {
+                    "province's"
+                },
                 peers.len(),
                 inputs.namespace
             )));
@@ -146,7 +151,10 @@ mod tests {
         Inputs {
             namespace: "sx-211200".into(),
             name: "a".into(),
-            namespace_city: Some("211200".into()),
+            namespace_place: super::placement::NamespacePlace {
+                city: Some("211200".into()),
+                province: Some("210000".into()),
+            },
             jurisdictions: vec![
                 jurisdiction("Province", "210000", None, None),
                 jurisdiction("City", "211200", Some("210000"), max),
@@ -180,7 +188,7 @@ mod tests {
         );
         let a = agency("market", "u1", "2026-01-01T00:00:00Z", GOOD);
         let mut i = inputs(None, vec![]);
-        i.namespace_city = None;
+        i.namespace_place.city = None;
         let e = validate(&a, &i).unwrap_err();
         assert_eq!(e.reason(), reason::JURISDICTION_MISMATCH);
         assert!(!e.waits_for_others());

@@ -2,7 +2,9 @@
 //! agencies' subjects `sx.<province>.<city>.<county>.>` (what they publish arrives through
 //! their accounts' imports); a city's stream captures its city-level agencies'
 //! `sx.<province>.<city>.-.>` and sources its counties' streams; the province's sources its
-//! cities'. The number of streams is the number of jurisdictions, whatever the number of
+//! cities' and captures its province-level agencies' `sx.<province>.-.-.>` itself (no
+//! city stream holds them, so the province holds each of their messages once, as it does
+//! every city's). The number of streams is the number of jurisdictions, whatever the number of
 //! agencies. Sourcing is durable and resumes after outages, and message ids
 //! (`Nats-Msg-Id`) travel with the messages, so each level holds every message once.
 //!
@@ -38,13 +40,15 @@ pub struct Streams {
 }
 
 /// The streams an agency's messages go through, nearest first: `[county, city,
-/// province]` or `[city, province]`.
+/// province]`, `[city, province]`, or `[province]` for a province-level agency.
 pub fn aggregate_chain(placement: &Placement) -> Vec<String> {
     let mut chain = Vec::new();
     if let Some(county) = &placement.county {
         chain.push(naming::county_stream(county));
     }
-    chain.push(naming::city_stream(&placement.city));
+    if let Some(city) = &placement.city {
+        chain.push(naming::city_stream(city));
+    }
     chain.push(naming::province_stream(&placement.province));
     chain
 }
@@ -55,7 +59,7 @@ fn captured_subjects(placement: &Placement) -> String {
         "{}.{}.{}.{}.>",
         sanxiang_nats_jwt::topology::SUBJECT_ROOT,
         placement.province,
-        placement.city,
+        placement.city_token(),
         placement.county_token()
     )
 }
@@ -78,7 +82,8 @@ impl Streams {
             return Ok(());
         }
         let _guard = self.lock.lock().await;
-        // The capturing stream (county, or city for a city-level agency).
+        // The capturing stream (county, city for a city-level agency, the province for a
+        // province-level one).
         self.ensure_stream(&chain[0], Some(captured_subjects(placement)), None)
             .await?;
         for pair in chain.windows(2) {
@@ -181,7 +186,7 @@ mod tests {
     fn chains_and_captured_subjects() {
         let county = Placement {
             province: "210000".into(),
-            city: "211200".into(),
+            city: Some("211200".into()),
             county: Some("211221".into()),
         };
         assert_eq!(
@@ -198,6 +203,9 @@ mod tests {
             ["SX_CITY_211200", "SX_PROVINCE_210000"]
         );
         assert_eq!(captured_subjects(&city), "sx.210000.211200.-.>");
+        let province = Placement { city: None, ..city };
+        assert_eq!(aggregate_chain(&province), ["SX_PROVINCE_210000"]);
+        assert_eq!(captured_subjects(&province), "sx.210000.-.-.>");
         assert!(is_not_found("stream not found"));
     }
 }

@@ -312,3 +312,20 @@ pub fn delete_jurisdictions(platform: &Platform, province: &Province) {
     cmd.args(province.object_names());
     let _ = cmd.output();
 }
+
+/// Number of messages with `subject` in `stream` (an error when the stream does not exist).
+pub async fn count_in(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    subject: &str,
+) -> Result<u64> {
+    use futures::StreamExt;
+    let s = js.get_stream(stream).await?;
+    let info = s
+        .info_with_subjects(subject)
+        .await?
+        .next()
+        .await
+        .transpose()?;
+    Ok(info.map(|(_, n)| n as u64).unwrap_or(0))
+}

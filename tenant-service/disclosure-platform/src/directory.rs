@@ -115,7 +115,15 @@ impl Directory {
         found
     }
 
-    /// (city code, county code or None) of a jurisdiction code.
+    /// Whether `code` is a province's (its province-level agencies, 省级行政执法机关, are
+    /// listed under it where a city's are listed under their city).
+    pub fn is_province(&self, code: &str) -> bool {
+        self.place(code)
+            .map_or(code.ends_with("0000"), |p| p.level == "Province")
+    }
+
+    /// (city code, county code or None) of a jurisdiction code; a province-level
+    /// agency's is (province code, None).
     pub fn city_and_county(&self, code: &str) -> (String, Option<String>) {
         match self.place(code) {
             Some(p) if p.level == "County" => (p.parent.unwrap_or_default(), Some(code.into())),
@@ -128,7 +136,8 @@ impl Directory {
         }
     }
 
-    /// Agencies grouped by city, then county (`None`: city-level agencies), sorted by code.
+    /// Agencies grouped by city, then county (`None`: city-level agencies), sorted by code;
+    /// province-level agencies form the group of their province's code, first.
     pub fn by_place(&self) -> BTreeMap<String, BTreeMap<Option<String>, Vec<AgencyEntry>>> {
         let agencies: Vec<AgencyEntry> = self
             .data
@@ -436,4 +445,47 @@ pub fn spawn_watches(client: Client, namespace: Option<String>, dir: Directory) 
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agency(name: &str, jurisdiction: &str) -> AgencyEntry {
+        AgencyEntry {
+            name: name.into(),
+            display_name: name.into(),
+            credit_code: String::new(),
+            jurisdiction: jurisdiction.into(),
+            categories: vec![],
+        }
+    }
+
+    #[test]
+    fn province_level_agencies_group_under_their_province_first() {
+        let d = Directory::default();
+        d.upsert_place(Place {
+            code: "210000".into(),
+            display_name: "辽宁省".into(),
+            level: "Province".into(),
+            parent: None,
+        });
+        d.upsert_agency(agency("ln-market", "210000"));
+        d.upsert_agency(agency("sy-market", "210100"));
+        d.upsert_agency(agency("hp-market", "210102"));
+        let groups: Vec<(String, Vec<Option<String>>)> = d
+            .by_place()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_keys().collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("210000".to_string(), vec![None]),
+                ("210100".to_string(), vec![None, Some("210102".to_string())]),
+            ]
+        );
+        assert!(d.is_province("210000") && !d.is_province("210100"));
+        assert_eq!(d.indexed("ln-market").names, ["ln-market", "辽宁省"]);
+    }
 }

@@ -337,10 +337,13 @@ pub enum Access {
     Lists,
 }
 
-/// Whether a supervising role's place covers tenant `t`.
+/// Whether a supervising role's place covers tenant `t`. A province-level agency (city
+/// `-`, [`sanxiang_domain::NO_CITY`]) is in no city's or county's scope: only the
+/// province's supervisors see it.
 fn in_scope(claims: &Claims, t: &Tenant) -> bool {
     let province = claims.province.as_deref().is_none_or(|p| p == t.province);
-    let city = || claims.city.as_deref() == Some(t.city.as_str());
+    let city =
+        || t.city != sanxiang_domain::NO_CITY && claims.city.as_deref() == Some(t.city.as_str());
     let county = |c: &str| c != sanxiang_domain::NO_COUNTY && c == t.county;
     match claims.role {
         Role::ProvinceSupervisor => claims.province.as_deref() == Some(t.province.as_str()),
@@ -594,5 +597,38 @@ MCowBQYDK2VwAyEAlV+wHi2HRDL87coSaRIxTjCZ+aCW8JThRO4+7We28dM=
             403
         );
         assert!(require_role(&officer, &[Role::Reviewer], "opinion").is_err());
+    }
+
+    #[test]
+    fn a_province_level_agency_is_the_provinces_to_supervise_only() {
+        let p = tenant("ln-market", sanxiang_domain::NO_CITY);
+        let prov = claims(Role::ProvinceSupervisor, None);
+        assert!(authorize(&prov, "ln-market", Some(&p), Access::Read).is_ok());
+        let mut other = claims(Role::ProvinceSupervisor, None);
+        other.province = Some("510000".into());
+        assert_eq!(
+            authorize(&other, "ln-market", Some(&p), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        // No city supervisor, even one whose token names no city or the "-" token.
+        for city in [Some("210100"), Some("-"), None] {
+            let mut c = claims(Role::CitySupervisor, None);
+            c.city = city.map(String::from);
+            assert_eq!(
+                authorize(&c, "ln-market", Some(&p), Access::Read)
+                    .unwrap_err()
+                    .status,
+                403,
+                "{city:?}"
+            );
+        }
+        let mut county = claims(Role::CountySupervisor, None);
+        county.county = Some("-".into());
+        assert!(authorize(&county, "ln-market", Some(&p), Access::Read).is_err());
+        let mut market = claims(Role::MarketRegulator, None);
+        market.city = Some("-".into());
+        assert!(authorize(&market, "ln-market", Some(&p), Access::Lists).is_err());
     }
 }

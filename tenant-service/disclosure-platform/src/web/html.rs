@@ -378,6 +378,7 @@ pub async fn directory_page(State(st): State<AppState>, RawQuery(raw): RawQuery)
         for (county, agencies) in counties {
             let heading = match county {
                 Some(c) => st.directory.place_name(c),
+                None if st.directory.is_province(city) => "省级机关".into(),
                 None => "市级机关".into(),
             };
             let _ = write!(body, "<h3>{}</h3>\n<ul>\n", esc(&heading));
