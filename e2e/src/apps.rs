@@ -371,7 +371,7 @@ pub const SUPERVISION_ROLE: &str = "sanxiang_supervision";
 
 /// The workspace's URL: its own role on its own database. The password is derived from
 /// the superuser's random one, as the operator role's is (a local, disposable platform).
-fn supervision_postgres_url(p: &Platform) -> String {
+pub fn supervision_postgres_url(p: &Platform) -> String {
     format!(
         "postgres://{SUPERVISION_ROLE}:sv{}@127.0.0.1:{}/{SUPERVISION_DATABASE}",
         p.postgres_password, p.ports.postgres
@@ -380,7 +380,7 @@ fn supervision_postgres_url(p: &Platform) -> String {
 
 /// Creates the workspace's role and database (as the superuser) if they are missing, and
 /// hands a database created by an earlier version (owned by the superuser) to the role.
-fn ensure_supervision_database(p: &Platform) -> Result<()> {
+pub fn ensure_supervision_database(p: &Platform) -> Result<()> {
     let psql = |sql: &str| {
         let mut cmd = std::process::Command::new(p.tools.postgres_bin.join("psql"));
         cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])

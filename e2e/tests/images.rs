@@ -409,6 +409,35 @@ fn serving(name: &str, platform: &Platform, work: &Path) -> Result<Serving> {
                 admin_port,
             })
         }
+        // The supervision workspace on its own database and role (as `make up` makes them),
+        // following the province stream with the reader credentials.
+        "sanxiang-supervision" => {
+            sanxiang_e2e::apps::ensure_supervision_database(platform)?;
+            let creds = platform.province_reader_creds("210000")?;
+            let creds = readable_file(work, "province-reader.creds", &fs::read(creds)?)?;
+            let jwt = readable_file(work, "jwt", b"image-test-secret-0123456789abcdef\n")?;
+            Ok(Serving {
+                args: vec![
+                    format!("--listen=127.0.0.1:{}", free_port()?),
+                    format!("--admin-listen=127.0.0.1:{admin_port}"),
+                    format!(
+                        "--database-url={}",
+                        sanxiang_e2e::apps::supervision_postgres_url(platform)
+                    ),
+                    format!("--nats-url={}", platform.nats_url()),
+                    "--nats-creds=/etc/sanxiang/province-reader.creds".into(),
+                    "--stream=SX_PROVINCE_210000".into(),
+                    "--consumer=supervision-image-test".into(),
+                    "--jwt-hs256-secret-file=/etc/sanxiang/jwt".into(),
+                ],
+                env: Vec::new(),
+                files: vec![
+                    (creds, "/etc/sanxiang/province-reader.creds".to_string()),
+                    (jwt, "/etc/sanxiang/jwt".to_string()),
+                ],
+                admin_port,
+            })
+        }
         other => bail!(
             "e2e/images/binaries lists {other}, but e2e/tests/images.rs does not know how to \
              start it: add its arguments to `serving`"
