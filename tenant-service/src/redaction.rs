@@ -613,7 +613,7 @@ pub fn minor_on(id: &str, on: chrono::NaiveDate) -> bool {
 }
 
 /// The party of a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartyKind {
     NaturalPerson,

@@ -17,21 +17,25 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionInput {
     pub title: String,
     /// Comes from the matter (a given category must agree with it).
+    #[schema(value_type = Option<super::openapi::CategoryCode>, nullable = false)]
     pub category: Option<Category>,
+    #[schema(value_type = super::openapi::ProcedureCode)]
     pub procedure: Procedure,
     /// Code of the matter on the agency's effective matter list; required (422 naming
     /// `matter` without one, or before a matter list is in force).
     pub matter: Option<String>,
     /// One of ACTION_KINDS, e.g. `seizure_detention`.
+    #[schema(value_type = String, example = "seizure_detention")]
     pub kind: String,
     /// Who the action is against (name or credit code).
     pub target: String,
     pub started_on: Option<NaiveDate>,
+    #[schema(min_items = 1, max_items = 20)]
     pub officer_ids: Vec<Uuid>,
     /// The matter involves state secrets, trade secrets or personal privacy: no A/V
     /// recording may be attached (002: 涉及国家秘密、商业秘密、个人隐私的不得音像记录).
@@ -39,7 +43,7 @@ pub struct ActionInput {
     pub involves_secrets_or_privacy: bool,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
     pub id: Uuid,
@@ -55,7 +59,7 @@ pub struct Action {
     pub no_av: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
     #[serde(flatten)]
@@ -111,6 +115,16 @@ async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/actions",
+    tag = "actions",
+    summary = "Start an enforcement action",
+    description = "422 names the officer (officerIds[i]) without a valid certificate covering the category.",
+    params(super::openapi::AgencyPath),
+    request_body = ActionInput,
+    responses((status = 201, description = "Created", body = ActionView), super::openapi::RuleErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -255,14 +269,25 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// Only actions missing required A/V.
     #[serde(default)]
     pub av_missing: bool,
+    /// 1..1000.
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions",
+    tag = "actions",
+    summary = "Enforcement actions",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [ActionView]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -297,6 +322,14 @@ pub async fn list(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions/{id}",
+    tag = "actions",
+    summary = "One action, with avMissing flag",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = ActionView), super::openapi::ReadErrors)
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -310,15 +343,17 @@ pub async fn get_one(
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EntryInput {
     /// `text` (document), `av` (audio/video evidence), `event`.
+    #[schema(pattern = "^(text|av|event)$")]
     pub kind: String,
     pub title: String,
     #[serde(default)]
     pub content: String,
     /// SHA-256 of the media file, hex; required for `av`.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub media_sha256: Option<String>,
     /// When the recorded event happened (default: when it is entered).
     pub occurred_at: Option<DateTime<Utc>>,
@@ -327,7 +362,7 @@ pub struct EntryInput {
     pub involves_secrets_or_privacy: bool,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub action_id: Uuid,
@@ -365,6 +400,15 @@ fn signing_key(st: &AppState, agency: &str) -> ApiResult<Option<hashchain::Signi
         .map_err(|e| ApiError::internal(format!("record-signing key {}: {e}", path.display())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/actions/{id}/record",
+    tag = "record",
+    summary = "Append a record entry (hash-chained, immutable)",
+    params(super::openapi::AgencyIdPath),
+    request_body = EntryInput,
+    responses((status = 201, description = "Created", body = Entry), super::openapi::ReadErrors)
+)]
 pub async fn append_record(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -496,8 +540,10 @@ pub async fn append_record(
     Ok((StatusCode::CREATED, Json(e)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 pub struct ReadQuery {
+    /// Why the record is read (logged with the read).
     pub purpose: Option<String>,
 }
 
@@ -548,6 +594,14 @@ fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
 }
 
 /// Reads the record; the read itself is logged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions/{id}/record",
+    tag = "record",
+    summary = "Read the record (the read is logged)",
+    params(super::openapi::AgencyIdPath, ReadQuery),
+    responses((status = 200, description = "OK: {actionId, intact, entries: [Entry]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn read_record(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -566,7 +620,8 @@ pub async fn read_record(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyQuery {
     /// A chain head kept upward (the `anchor` event's `headHash`) …
@@ -616,6 +671,14 @@ fn check_signatures_and_anchor(
 
 /// Verifies the hash chain, the agency's signatures and, if given, an anchor kept upward,
 /// and names the first broken link; the check is logged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions/{id}/record/verify",
+    tag = "record",
+    summary = "Verify the hash chain, signatures and an anchor; names the first broken link (logged)",
+    params(super::openapi::AgencyIdPath, VerifyQuery),
+    responses((status = 200, description = "OK: {actionId, intact, entries, signed, firstBrokenLink: {seq, reason} | null}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn verify_record(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -666,7 +729,7 @@ pub async fn verify_record(
     }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessRow {
     pub id: i64,
@@ -676,6 +739,14 @@ pub struct AccessRow {
     pub accessed_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions/{id}/access-log",
+    tag = "record",
+    summary = "Who read the record, when",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK: {items: [AccessRow]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn access_log(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartyInput {
     pub kind: PartyKind,
@@ -32,7 +32,7 @@ pub struct PartyInput {
     pub is_minor: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MajorCriteria {
     #[serde(default)]
@@ -47,17 +47,20 @@ pub struct MajorCriteria {
     pub complex: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecisionInput {
     pub document_number: String,
     /// Comes from the matter (a given category must agree with it).
+    #[schema(value_type = Option<super::openapi::CategoryCode>, nullable = false)]
     pub category: Option<Category>,
+    #[schema(value_type = super::openapi::ProcedureCode)]
     pub procedure: Procedure,
     pub action_id: Option<Uuid>,
     pub party: PartyInput,
     /// Names of natural persons other than the party that appear in the text.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub other_persons: Vec<String>,
     /// The facts involve state secrets, trade secrets or personal privacy: the decision is
     /// not published online unless `publishAfterProcessing`, and only with `notOnlineBasis`
@@ -79,10 +82,11 @@ pub struct DecisionInput {
     #[serde(default)]
     pub major_criteria: MajorCriteria,
     /// For a matter with a discretion benchmark: circumstance level, penalty, 说明理由.
+    #[schema(value_type = Option<super::openapi::DiscretionSchema>)]
     pub discretion: Option<DecisionDiscretion>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     pub id: Uuid,
@@ -103,15 +107,18 @@ pub struct Decision {
     pub conclusion: String,
     pub major: bool,
     pub major_reasons: Vec<String>,
+    #[schema(pattern = "^(draft|issued|revoked|closed)$")]
     pub status: String,
     pub decided_on: Option<NaiveDate>,
     pub issued_at: Option<DateTime<Utc>>,
     pub disclosure_days: Option<i32>,
     /// A date, or "pending: no calendar for YEAR" ([`crate::deadlines`]).
     #[sqlx(flatten)]
+    #[schema(value_type = Option<String>)]
     pub disclosure_due: DisclosureDue,
     pub publish_online: bool,
     pub published_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<super::publication::Publication>)]
     pub publication: Option<serde_json::Value>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revocation_reason: Option<String>,
@@ -133,6 +140,7 @@ pub struct Decision {
     pub publication_version: i32,
     /// The matter list version the draft named its matter from.
     pub matter_version: Option<i32>,
+    #[schema(value_type = Option<super::openapi::DiscretionSchema>)]
     pub discretion: Option<serde_json::Value>,
 }
 
@@ -145,7 +153,7 @@ pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, proc
     withdrawal_reason, publication_requested_by, publication_requested_at, publication_approved_by, \
     publication_version, matter_version, discretion";
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionView {
     #[serde(flatten)]
@@ -407,6 +415,15 @@ fn document_number_taken(e: sqlx::Error) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions",
+    tag = "decisions",
+    summary = "Draft a decision",
+    params(super::openapi::AgencyPath),
+    request_body = DecisionInput,
+    responses((status = 201, description = "Created", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -453,6 +470,15 @@ pub async fn create(
 /// Revises a draft: allowed before review, or while the review found issues (the handling
 /// unit revises, then resubmits). Never after an approval, so an approval always covers
 /// the text that is issued.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/decisions/{id}",
+    tag = "decisions",
+    summary = "Revise a draft (before review, when the review found issues, or after a rejecting collective decision); a major decision stays major",
+    params(super::openapi::AgencyIdPath),
+    request_body = DecisionInput,
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn update(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -529,21 +555,32 @@ pub async fn update(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// `draft`, `issued`, `revoked` or `closed`.
     pub status: Option<String>,
-    /// `overdue`: issued, unpublished, past due.
+    /// Only decisions past their disclosure due date (issued, unpublished).
     #[serde(default)]
     pub overdue: bool,
-    /// `exempted`: kept offline (minor party, or an approved exemption with its basis).
+    /// Only decisions kept offline (minor party, or an approved exemption with its basis).
     #[serde(default)]
     pub exempted: bool,
+    /// 1..1000.
     pub limit: Option<i64>,
     /// Why a supervisor reads (logged with the read).
     pub purpose: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions",
+    tag = "decisions",
+    summary = "Decisions (a supervisor's read is logged)",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [DecisionView]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -587,6 +624,14 @@ pub async fn list(
     Ok(Json(serde_json::json!({ "items": rows })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions/{id}",
+    tag = "decisions",
+    summary = "One decision (a supervisor's read is logged)",
+    params(super::openapi::AgencyIdPath, ReadQuery),
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::ReadErrors)
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -600,9 +645,11 @@ pub async fn get_one(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadQuery {
+    /// Why a supervisor reads (logged with the read).
     pub purpose: Option<String>,
 }
 
@@ -665,13 +712,23 @@ pub fn due_date(
     Ok(due)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IssueInput {
     /// Date of the decision (default: today, China Standard Time).
     pub decided_on: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/issue",
+    tag = "decisions",
+    summary = "Issue a decision; computes the disclosure due date in working days",
+    description = "409 (field review) for a major decision without an approving review; a missing WorkCalendar year leaves the due date pending.",
+    params(super::openapi::AgencyIdPath),
+    request_body = Option<IssueInput>,
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn issue(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -776,14 +833,26 @@ pub async fn issue(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadlineQuery {
+    /// Category code (required).
     pub category: Option<String>,
+    /// Decision date (default: today).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub decided_on: Option<String>,
 }
 
 /// Computes a disclosure due date without writing anything.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/deadlines",
+    tag = "decisions",
+    summary = "Compute a disclosure due date (nothing written)",
+    params(super::openapi::AgencyPath, DeadlineQuery),
+    responses((status = 200, description = "OK: {category, decidedOn, workingDays, disclosureDue, overrideLegalBasis}", body = Object), super::openapi::RuleErrors)
+)]
 pub async fn deadline(
     State(st): State<AppState>,
     Path(agency): Path<String>,

@@ -52,7 +52,7 @@ fn sample(rng: &mut ChaCha20Rng, pool: &[Uuid], k: usize) -> Vec<Uuid> {
 }
 
 /// One drawn target and its inspectors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Drawn {
     pub target: Uuid,
@@ -92,7 +92,7 @@ pub fn draw(
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TargetInput {
     /// Code of the random-inspection item whose pool this is.
@@ -110,6 +110,15 @@ fn organisation() -> PartyKind {
 }
 
 /// `POST …/inspection-targets`: registers a target in an item's pool.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-targets",
+    tag = "inspections",
+    summary = "Register a target in a random-inspection item's pool",
+    params(super::openapi::AgencyPath),
+    request_body = TargetInput,
+    responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn register_target(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -154,7 +163,7 @@ pub async fn register_target(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DrawInput {
     pub item: String,
@@ -175,6 +184,15 @@ struct DrawRow {
 }
 
 /// `POST …/inspection-draws`: draws from an item of the effective random-inspection list.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-draws",
+    tag = "inspections",
+    summary = "Draw targets and inspectors (双随机) from an item of the effective random-inspection list; seed and draw recorded, one action per target",
+    params(super::openapi::AgencyPath),
+    request_body = DrawInput,
+    responses((status = 201, description = "Created: the draw with its drawn targets and inspectors", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn create_draw(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -380,6 +398,14 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
 
 /// `GET …/inspection-draws/{id}/verify`: re-runs the draw from its recorded seed and
 /// candidates, and says whether it gives the recorded targets and inspectors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/inspection-draws/{id}/verify",
+    tag = "inspections",
+    summary = "Re-run a draw from its recorded seed and candidates",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn verify(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -418,7 +444,7 @@ pub async fn verify(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultInput {
     pub target: Uuid,
@@ -429,7 +455,7 @@ pub struct ResultInput {
     pub handling: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultsInput {
     pub results: Vec<ResultInput>,
@@ -438,6 +464,15 @@ pub struct ResultsInput {
 /// `POST …/inspection-draws/{id}/results`: records the results (抽查情况及查处结果) as
 /// given and publishes them redacted — organisations by name, natural persons' names
 /// masked, personal data in the texts masked, no inspector's personal data.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-draws/{id}/results",
+    tag = "inspections",
+    summary = "Publish the results of a draw (inspection_results event)",
+    params(super::openapi::AgencyIdPath),
+    request_body = ResultsInput,
+    responses((status = 200, description = "OK: the published results", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn publish_results(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,

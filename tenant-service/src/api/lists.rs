@@ -40,11 +40,13 @@ use sqlx::PgConnection;
 /// Most items a list version may hold.
 pub const MAX_ITEMS: usize = 5_000;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ListVersion {
+    #[schema(value_type = super::openapi::ListKindCode)]
     pub kind: String,
     pub version: i32,
+    #[schema(pattern = "^(draft|submitted|returned|approved|published)$")]
     pub status: String,
     pub items: Value,
     pub created_by: String,
@@ -56,7 +58,7 @@ pub struct ListVersion {
 const COLUMNS: &str =
     "kind, version, status, items, created_by, created_at, effective_from, published_at";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ListStep {
     pub step: String,
@@ -219,14 +221,24 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
     }])
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftInput {
     /// The items (written kinds); absent for subjects and personnel.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub items: Option<Value>,
 }
 
 /// `POST …/lists/{kind}`: a new draft version (the next number).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}",
+    tag = "lists",
+    summary = "Draft a new version (items for written kinds; subjects and personnel are taken from the Agency and the valid active officers)",
+    params(super::openapi::AgencyListPath),
+    request_body = Option<DraftInput>,
+    responses((status = 201, description = "Created", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     Path((agency, kind_s)): Path<(String, String)>,
@@ -296,6 +308,15 @@ pub async fn create(
 /// list (subjects, personnel) is not written: revising retakes the current records, and
 /// is also how an approved version that can no longer be published (an officer left) is
 /// brought up to date — its approval lapses and it goes back to draft for a new review.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+    tag = "lists",
+    summary = "Revise the items of a draft or returned version",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = DraftInput,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn revise(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,
@@ -354,6 +375,14 @@ pub async fn revise(
 }
 
 /// `POST …/versions/{version}/submit`: to the justice bureau for review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/submit",
+    tag = "lists",
+    summary = "Submit the version to the same-level justice bureau (agency_admin)",
+    params(super::openapi::AgencyListVersionPath),
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn submit(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,
@@ -373,7 +402,7 @@ pub async fn submit(
     Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewInput {
     pub approve: bool,
@@ -383,6 +412,15 @@ pub struct ReviewInput {
 }
 
 /// `POST …/versions/{version}/review`: the same-level justice bureau approves or returns.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/review",
+    tag = "lists",
+    summary = "Approve or return with an opinion: only the list's reviewer, county_supervisor of a county agency's county or city_supervisor of a city-level agency's city (market_regulator of that place for random_inspections where configured)",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = ReviewInput,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn review(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,
@@ -423,7 +461,7 @@ pub async fn review(
     Ok(Json(v))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishInput {
     /// First day the version applies (default: today).
@@ -442,6 +480,15 @@ pub struct ListPublication<'a> {
 }
 
 /// `POST …/versions/{version}/publish`: an approved version becomes effective on its date.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/publish",
+    tag = "lists",
+    summary = "Publish an approved version from its effective date (enqueues a list_publication event)",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = Option<PublishInput>,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn publish(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,
@@ -512,14 +559,23 @@ pub async fn publish(
     Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectiveQuery {
-    /// The date (default: today).
+    /// Date (default: today): the version effective on it.
     pub on: Option<NaiveDate>,
 }
 
 /// `GET …/lists/{kind}`: every version (without items) and the one effective on `on`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/lists/{kind}",
+    tag = "lists",
+    summary = "Versions of a list (事前公开) and the one effective on a date",
+    params(super::openapi::AgencyListPath, EffectiveQuery),
+    responses((status = 200, description = "OK: {kind, name, on, effective: ListVersion|null, versions: [{version, status, effectiveFrom, createdAt}]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_list(
     State(st): State<AppState>,
     Path((agency, kind_s)): Path<(String, String)>,
@@ -552,6 +608,14 @@ pub async fn get_list(
 }
 
 /// `GET …/lists/{kind}/versions/{version}`: one version with its items and steps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+    tag = "lists",
+    summary = "One version with its items and review steps",
+    params(super::openapi::AgencyListVersionPath),
+    responses((status = 200, description = "OK: ListVersion with steps: [ListStep]", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_version(
     State(st): State<AppState>,
     Path((agency, kind_s, version)): Path<(String, String, String)>,

@@ -12,7 +12,7 @@ use sanxiang_domain::{EnforcementCategory as Category, PersonnelEntry};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonnelRole {
     Officer,
@@ -28,7 +28,7 @@ impl PersonnelRole {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersonnelInput {
     pub name: String,
@@ -37,6 +37,7 @@ pub struct PersonnelInput {
     pub position: String,
     pub role: PersonnelRole,
     pub certificate_number: String,
+    #[schema(value_type = Vec<super::openapi::CategoryCode>, min_items = 1)]
     pub categories: Vec<Category>,
     pub region: String,
     pub valid_from: NaiveDate,
@@ -78,7 +79,7 @@ impl PersonnelInput {
     }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     pub id: Uuid,
@@ -98,7 +99,7 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonView {
     #[serde(flatten)]
@@ -119,14 +120,25 @@ fn view(person: Person, today: NaiveDate) -> PersonView {
 const COLUMNS: &str = "id, name, unit, position, role, certificate_number, categories, region, \
      valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at";
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// `officer` or `legal_reviewer`.
     pub role: Option<String>,
+    /// Include removed people.
     #[serde(default)]
     pub include_inactive: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/personnel",
+    tag = "personnel",
+    summary = "Personnel list with certificate validity and reviewer ratio",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [PersonView], validOfficers, validLegalReviewers, requiredLegalReviewers, reviewerRatioMet}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -172,6 +184,14 @@ pub async fn list(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "One person",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = PersonView), super::openapi::ReadErrors)
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -203,6 +223,15 @@ fn unique_violation(e: sqlx::Error) -> ApiError {
     e.into()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/personnel",
+    tag = "personnel",
+    summary = "Add a person (agency_admin)",
+    params(super::openapi::AgencyPath),
+    request_body = PersonnelInput,
+    responses((status = 201, description = "Created", body = PersonView), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -244,6 +273,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(p, st.clock.today()))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "Replace a person's entry (agency_admin)",
+    params(super::openapi::AgencyIdPath),
+    request_body = PersonnelInput,
+    responses((status = 200, description = "OK", body = PersonView), super::openapi::WriteErrors)
+)]
 pub async fn update(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -288,6 +326,14 @@ pub async fn update(
 }
 
 /// Removes a person from the current list (kept for history; `active = false`).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "Remove from the current list (kept for history)",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 204, description = "Removed"), super::openapi::ReadErrors)
+)]
 pub async fn deactivate(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub id: i64,
@@ -30,11 +30,12 @@ pub struct Step {
     pub opinion: String,
     pub at: DateTime<Utc>,
     pub reviewer_id: Option<Uuid>,
+    #[schema(value_type = Option<Checklist>)]
     pub checklist: Option<serde_json::Value>,
     pub round: Option<i32>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Version {
     pub version: i32,
@@ -44,10 +45,13 @@ pub struct Version {
     pub recorded_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewView {
     pub decision_id: Uuid,
+    #[schema(
+        pattern = "^(submitted|approved|issues_found|resubmitted|negotiation|collective_discussion|decided_approve|decided_reject|transferred|closed)$"
+    )]
     pub status: String,
     pub round: i32,
     pub opinion_due: Option<NaiveDate>,
@@ -93,6 +97,14 @@ async fn load(ctx: &TenantCtx, id: Uuid, today: NaiveDate) -> ApiResult<ReviewVi
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review",
+    tag = "review",
+    summary = "The legal review and its steps",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ReadErrors)
+)]
 pub async fn get_review(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -103,14 +115,14 @@ pub async fn get_review(
     Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepInput {
     pub opinion: String,
 }
 
 /// One item of the review checklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     Pass,
@@ -118,7 +130,7 @@ pub enum Check {
 }
 
 /// The review checklist (审核内容清单).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Checklist {
     /// The enforcing subject is lawful.
@@ -156,7 +168,7 @@ impl Checklist {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpinionOutcome {
     Approve,
@@ -168,7 +180,7 @@ pub enum OpinionOutcome {
     NotMajor,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpinionInput {
     pub outcome: OpinionOutcome,
@@ -180,7 +192,7 @@ pub struct OpinionInput {
     pub checklist: Checklist,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NegotiationOutcome {
     /// The handling unit accepts the issues and revises the draft.
@@ -191,7 +203,7 @@ pub enum NegotiationOutcome {
     Failed,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NegotiationInput {
     pub outcome: NegotiationOutcome,
@@ -200,14 +212,14 @@ pub struct NegotiationInput {
     pub reviewer_id: Option<Uuid>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CollectiveOutcome {
     Approve,
     Reject,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CollectiveInput {
     pub outcome: CollectiveOutcome,
@@ -344,6 +356,15 @@ async fn keep_version(
 }
 
 /// The handling unit submits a draft decision for legal review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/submit",
+    tag = "review",
+    summary = "Submit a draft for legal review",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn submit(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -470,6 +491,15 @@ async fn check_reviewer(
 }
 
 /// The legal office's written opinion, with its checklist. Reviewer role only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/opinion",
+    tag = "review",
+    summary = "Reviewer's opinion with its checklist: approve, issues_found, transfer or not_major (reviewer role)",
+    params(super::openapi::AgencyIdPath),
+    request_body = OpinionInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::WriteErrors)
+)]
 pub async fn opinion(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -576,6 +606,15 @@ async fn handling_unit_step(
 }
 
 /// The handling unit revised the decision and resubmits it (a new round and version).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/resubmit",
+    tag = "review",
+    summary = "Resubmit after revision",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn resubmit(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -594,6 +633,15 @@ pub async fn resubmit(
 }
 
 /// The handling unit disagrees with the issues found: the units negotiate first (协商).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/disagree",
+    tag = "review",
+    summary = "Dispute the issues found: the units negotiate first",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn disagree(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -612,6 +660,15 @@ pub async fn disagree(
 }
 
 /// The draft is closed (after issues found, a transfer, or a rejecting collective decision).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/close",
+    tag = "review",
+    summary = "Close the draft (after issues found, a transfer or a rejecting collective decision)",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn close(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -622,6 +679,15 @@ pub async fn close(
 }
 
 /// The outcome of the negotiation between the handling unit and the legal office.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/negotiation",
+    tag = "review",
+    summary = "Outcome of the negotiation: revise, issues_withdrawn (reviewer) or failed (to collective discussion)",
+    params(super::openapi::AgencyIdPath),
+    request_body = NegotiationInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::WriteErrors)
+)]
 pub async fn negotiation(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -669,6 +735,15 @@ pub async fn negotiation(
 }
 
 /// The agency's collective discussion (集体讨论) decides. Agency admin only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/collective-decision",
+    tag = "review",
+    summary = "Collective discussion outcome (agency_admin)",
+    params(super::openapi::AgencyIdPath),
+    request_body = CollectiveInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn collective_decision(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,

@@ -33,7 +33,7 @@ pub const MANDATORY: [Category; 6] = [
 ];
 
 /// The figures of one category.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Figures {
     #[serde(default)]
@@ -180,6 +180,14 @@ struct Report {
     period_to: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/statistics/{year}",
+    tag = "statistics",
+    summary = "Annual statistics (reported, or computed so far)",
+    params(super::openapi::AgencyYearPath),
+    responses((status = 200, description = "OK: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_statistics(
     State(st): State<AppState>,
     Path((agency, year)): Path<(String, String)>,
@@ -213,11 +221,12 @@ pub async fn get_statistics(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportInput {
     /// Figures kept outside the platform (before onboarding, paper files), per category.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Figures>)]
     pub manual: BTreeMap<Category, Figures>,
     /// Where the manual figures come from (required with `manual`).
     pub source: Option<String>,
@@ -225,6 +234,15 @@ pub struct ReportInput {
     pub correction_reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/statistics/{year}",
+    tag = "statistics",
+    summary = "Report a finished year's statistics (computed + manual entries with source; correctionReason files a new version) and push them upward (agency_admin)",
+    params(super::openapi::AgencyYearPath),
+    request_body = Option<ReportInput>,
+    responses((status = 201, description = "Created: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn report_statistics(
     State(st): State<AppState>,
     Path((agency, year)): Path<(String, String)>,

@@ -21,7 +21,7 @@ use sanxiang_domain::china_offset;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RevokeInput {
     pub reason: String,
@@ -99,6 +99,15 @@ async fn withdraw_in(
 }
 
 /// Revokes an issued decision; a published one is withdrawn at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/revoke",
+    tag = "decisions",
+    summary = "Revoke an issued decision (effect now or past); a published one is withdrawn at once",
+    params(super::openapi::AgencyIdPath),
+    request_body = RevokeInput,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn revoke(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -158,7 +167,7 @@ pub async fn revoke(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WithdrawInput {
     /// Reason published with the withdrawal (default: the revocation reason).
@@ -167,6 +176,15 @@ pub struct WithdrawInput {
 
 /// Withdraws a revoked decision still online (revoked before withdrawal followed
 /// revocation automatically).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/withdraw",
+    tag = "decisions",
+    summary = "Withdraw a revoked publication and push the withdrawal upward",
+    params(super::openapi::AgencyIdPath),
+    request_body = Option<WithdrawInput>,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::ConflictErrors)
+)]
 pub async fn withdraw(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
