@@ -9,7 +9,9 @@
 //! involvesSecrets + notOnlineBasis ─exemption (agency admin)─► exempt (not online, visible to supervisors)
 //! ```
 
-use super::decisions::{COLUMNS, Decision, DecisionView, load, load_tx, view};
+use super::decisions::{
+    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, load, load_tx, view,
+};
 use super::{JsonBody, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
@@ -127,16 +129,7 @@ fn build(
 }
 
 fn require_issued(d: &Decision) -> ApiResult<()> {
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be published",
-                d.status
-            ),
-        ));
-    }
-    Ok(())
+    DecisionStatus::require(&d.status, DecisionStep::Publish).map(drop)
 }
 
 /// What the publication would be, without writing anything.

@@ -58,7 +58,7 @@ pub struct ReviewView {
     pub steps: Vec<Step>,
     pub versions: Vec<Version>,
     /// The decision's matter with its discretion benchmark, next to the decision's own
-    /// discretion ([`super::matters::review_context`]).
+    /// discretion.
     pub matter: Option<serde_json::Value>,
 }
 

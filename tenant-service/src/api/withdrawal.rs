@@ -7,7 +7,9 @@
 //! now or in the past, never in the future; a published decision is withdrawn in the same
 //! transaction as its revocation, with the reason stored and published.
 
-use super::decisions::{COLUMNS, Decision, DecisionView, due_date, load_tx, view};
+use super::decisions::{
+    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, due_date, load_tx, view,
+};
 use super::{JsonBody, instant_in_range, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
@@ -133,15 +135,7 @@ pub async fn revoke(
     }
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be revoked",
-                d.status
-            ),
-        ));
-    }
+    DecisionStatus::require(&d.status, DecisionStep::Revoke)?;
     let due = match d.published_at {
         Some(_) => Some(withdrawal_due(&st, &ctx, effective)?),
         None => None,
@@ -204,12 +198,7 @@ pub async fn withdraw(
     }
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "revoked" {
-        return Err(ApiError::conflict(
-            "status",
-            "only a revoked decision is withdrawn; revoke it first",
-        ));
-    }
+    DecisionStatus::require(&d.status, DecisionStep::Withdraw)?;
     if d.published_at.is_none() {
         return Err(ApiError::conflict(
             "publishedAt",
