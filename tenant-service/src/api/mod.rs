@@ -101,19 +101,19 @@ pub fn routes() -> Routes {
         .get("/api/v1/agencies/{agency}/actions/{id}", actions::get_one)
         .get(
             "/api/v1/agencies/{agency}/actions/{id}/record",
-            actions::read_record,
+            actions::record::read_record,
         )
         .post(
             "/api/v1/agencies/{agency}/actions/{id}/record",
-            actions::append_record,
+            actions::record::append_record,
         )
         .get(
             "/api/v1/agencies/{agency}/actions/{id}/record/verify",
-            actions::verify_record,
+            actions::record::verify_record,
         )
         .get(
             "/api/v1/agencies/{agency}/actions/{id}/access-log",
-            actions::access_log,
+            actions::record::access_log,
         )
         .get("/api/v1/agencies/{agency}/decisions", decisions::list)
         .post("/api/v1/agencies/{agency}/decisions", decisions::create)

@@ -274,8 +274,8 @@ async fn this_document() {}
     paths(
         this_document,
         personnel::list, personnel::create, personnel::get_one, personnel::update, personnel::deactivate,
-        actions::list, actions::create, actions::get_one, actions::read_record, actions::append_record,
-        actions::verify_record, actions::access_log,
+        actions::list, actions::create, actions::get_one, actions::record::read_record, actions::record::append_record,
+        actions::record::verify_record, actions::record::access_log,
         decisions::list, decisions::create, decisions::get_one, decisions::update, decisions::issue,
         publication::publish, publication::preview, publication::approve, publication::correct,
         publication::approve_exemption,
