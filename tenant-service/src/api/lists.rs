@@ -22,6 +22,9 @@
 //! reviewer never saw). The agency then revises the version (`PUT`, which retakes the
 //! records, even of an approved version) and submits it for review again.
 
+mod model;
+pub use model::{DraftInput, EffectiveQuery, ListStep, ListVersion, PublishInput, ReviewInput};
+
 use super::list_reviewers::Reviewer;
 use super::{JsonBody, QueryParams, date_in_range, optional_text};
 use crate::auth::{Access, Role, require_role};
@@ -33,40 +36,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{EnforcementCategory, ListKind, Matter, SubjectEntry};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 /// Most items a list version may hold.
 pub const MAX_ITEMS: usize = 5_000;
 
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct ListVersion {
-    #[schema(value_type = super::openapi::ListKindCode)]
-    pub kind: String,
-    pub version: i32,
-    #[schema(pattern = "^(draft|submitted|returned|approved|published)$")]
-    pub status: String,
-    pub items: Value,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub effective_from: Option<NaiveDate>,
-    pub published_at: Option<DateTime<Utc>>,
-}
-
 const COLUMNS: &str =
     "kind, version, status, items, created_by, created_at, effective_from, published_at";
-
-#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct ListStep {
-    pub step: String,
-    pub actor: String,
-    pub role: String,
-    pub opinion: String,
-    pub at: DateTime<Utc>,
-}
 
 fn kind(s: &str) -> ApiResult<ListKind> {
     ListKind::parse(s).ok_or_else(|| {
@@ -219,14 +197,6 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
         city: t.city.clone(),
         county: t.county.clone(),
     }])
-}
-
-#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DraftInput {
-    /// The items (written kinds); absent for subjects and personnel.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub items: Option<Value>,
 }
 
 /// `POST …/lists/{kind}`: a new draft version (the next number).
@@ -402,15 +372,6 @@ pub async fn submit(
     Ok(Json(v))
 }
 
-#[derive(utoipa::ToSchema, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReviewInput {
-    pub approve: bool,
-    /// The reviewer's opinion (required when returning).
-    #[serde(default)]
-    pub opinion: String,
-}
-
 /// `POST …/versions/{version}/review`: the same-level justice bureau approves or returns.
 #[utoipa::path(
     post,
@@ -459,13 +420,6 @@ pub async fn review(
     tx.commit().await?;
     v.status = status.into();
     Ok(Json(v))
-}
-
-#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PublishInput {
-    /// First day the version applies (default: today).
-    pub effective_from: Option<NaiveDate>,
 }
 
 /// The event payload of a published list version.
@@ -557,14 +511,6 @@ pub async fn publish(
     tx.commit().await?;
     st.kick_relay(&ctx.tenant.agency);
     Ok(Json(v))
-}
-
-#[derive(utoipa::IntoParams, Debug, Deserialize)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct EffectiveQuery {
-    /// Date (default: today): the version effective on it.
-    pub on: Option<NaiveDate>,
 }
 
 /// `GET …/lists/{kind}`: every version (without items) and the one effective on `on`.
