@@ -4,13 +4,14 @@
 
 pub mod record;
 
-use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{ACTION_KINDS, EnforcementCategory as Category, Procedure, requires_full_av};
 use serde::{Deserialize, Serialize};
@@ -127,11 +128,9 @@ async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
 )]
 pub async fn create(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<ActionInput>,
 ) -> ApiResult<(StatusCode, Json<ActionView>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -289,12 +288,10 @@ pub struct ListQuery {
     responses((status = 200, description = "OK: {items: [ActionView]}", body = Object), super::openapi::ReadErrors)
 )]
 pub async fn list(
-    State(st): State<AppState>,
-    Path(agency): Path<String>,
+    State(_st): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -331,12 +328,10 @@ pub async fn list(
     responses((status = 200, description = "OK", body = ActionView), super::openapi::ReadErrors)
 )]
 pub async fn get_one(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<ActionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     load_view(&ctx.pool, id)
         .await?
         .map(Json)

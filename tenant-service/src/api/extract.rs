@@ -18,7 +18,7 @@ where
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
         if let Some(q) = parts.uri.query()
             && q.to_ascii_lowercase().contains("%00")
@@ -34,26 +34,26 @@ where
                 format!("{field} must not contain NUL characters"),
             ));
         }
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
-            Err(e) => {
-                let text = e.body_text();
-                // "Failed to deserialize query string: limit: invalid digit found in string"
-                let detail = text
-                    .split_once("query string: ")
-                    .map(|x| x.1)
-                    .unwrap_or(&text);
-                let field = detail
-                    .split_once(": ")
-                    .map(|x| x.0)
-                    .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        // The query string is parsed as axum's Query parses it (serde_urlencoded), with the
+        // path of the failing parameter tracked structurally instead of read from a message.
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            parts.uri.query().unwrap_or_default().as_bytes(),
+        ));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = Some(path.as_str())
+                    .filter(|f| {
+                        *f != "." && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
                     .unwrap_or("query");
-                Err(ApiError::bad_request(
-                    field,
-                    format!("invalid query parameter: {detail}"),
-                ))
-            }
-        }
+                let detail = match field {
+                    "query" => e.into_inner().to_string(),
+                    _ => format!("{path}: {}", e.into_inner()),
+                };
+                ApiError::bad_request(field, format!("invalid query parameter: {detail}"))
+            })
     }
 }
 

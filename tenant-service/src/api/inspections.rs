@@ -10,16 +10,17 @@
 //! inspection matter (checked against the matter list in force like any action's) with
 //! its inspectors, so the inspection is recorded like any other.
 
-use super::{JsonBody, optional_text, parse_id, text};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, optional_text, text};
 use super::{lists, matters};
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::redaction::{self, PartyKind};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sanxiang_domain::{EnforcementCategory, ListKind, Procedure, RandomInspection};
@@ -120,12 +121,10 @@ fn organisation() -> PartyKind {
     responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
 )]
 pub async fn register_target(
-    State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<TargetInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -195,11 +194,9 @@ struct DrawRow {
 )]
 pub async fn create_draw(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DrawInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -407,12 +404,10 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
 )]
 pub async fn verify(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let row = load(&ctx.pool, id).await?;
     let v: lists::ListVersion = sqlx::query_as(
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
@@ -475,12 +470,10 @@ pub struct ResultsInput {
 )]
 pub async fn publish_results(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<ResultsInput>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -26,14 +26,15 @@ mod model;
 pub use model::{DraftInput, EffectiveQuery, ListStep, ListVersion, PublishInput, ReviewInput};
 
 use super::list_reviewers::Reviewer;
+use super::tenant::{Lists, Tenant, Write};
 use super::{JsonBody, QueryParams, date_in_range, optional_text};
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{EnforcementCategory, ListKind, Matter, SubjectEntry};
 use serde::Serialize;
@@ -211,13 +212,12 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
 )]
 pub async fn create(
     State(st): State<AppState>,
-    Path((agency, kind_s)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s)): Path<(String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<ListVersion>)> {
     let kind = kind(&kind_s)?;
     let input: DraftInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "drafting lists")?;
     let today = st.clock.today();
     let mut tx = ctx.pool.begin().await?;
@@ -289,13 +289,12 @@ pub async fn create(
 )]
 pub async fn revise(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DraftInput>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "revising lists")?;
     let written = match (kind.is_derived(), input.items) {
         (true, Some(_)) => {
@@ -354,13 +353,12 @@ pub async fn revise(
     responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
 )]
 pub async fn submit(
-    State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "submitting lists")?;
     let mut tx = ctx.pool.begin().await?;
     let mut v = load(&mut tx, kind, version).await?;
@@ -384,8 +382,8 @@ pub async fn submit(
 )]
 pub async fn review(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Lists>,
     JsonBody(input): JsonBody<ReviewInput>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
@@ -393,7 +391,6 @@ pub async fn review(
     // Supervisors are read-only on the agency's records; this review is their own step,
     // recorded in their name (authorize has checked the place is theirs), and only the
     // list's one reviewer takes it.
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     Reviewer::of(
         &ctx.tenant,
         kind,
@@ -445,14 +442,13 @@ pub struct ListPublication<'a> {
 )]
 pub async fn publish(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
     let input: PublishInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "publishing lists")?;
     let today = st.clock.today();
     let from = input.effective_from.unwrap_or(today);
@@ -524,12 +520,11 @@ pub async fn publish(
 )]
 pub async fn get_list(
     State(st): State<AppState>,
-    Path((agency, kind_s)): Path<(String, String)>,
+    Path((_agency, kind_s)): Path<(String, String)>,
     QueryParams(q): QueryParams<EffectiveQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Lists>,
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let on = q.on.unwrap_or(st.clock.today());
     date_in_range(on, "on")?;
     let mut conn = ctx.pool.acquire().await?;
@@ -563,13 +558,12 @@ pub async fn get_list(
     responses((status = 200, description = "OK: ListVersion with steps: [ListStep]", body = Object), super::openapi::ReadErrors)
 )]
 pub async fn get_version(
-    State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Lists>,
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let v: ListVersion = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2"
     ))

@@ -14,6 +14,7 @@ pub mod publication;
 pub mod review_state;
 pub mod reviews;
 pub mod statistics;
+pub mod tenant;
 mod validate;
 pub mod withdrawal;
 

@@ -1,12 +1,13 @@
 //! Personnel list (执法人员清单): officers and legal reviewers.
 
-use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{EnforcementCategory as Category, PersonnelEntry};
 use serde::{Deserialize, Serialize};
@@ -141,11 +142,9 @@ pub struct ListQuery {
 )]
 pub async fn list(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     if let Some(r) = &q.role
         && r != "officer"
         && r != "legal_reviewer"
@@ -194,11 +193,9 @@ pub async fn list(
 )]
 pub async fn get_one(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<PersonView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let p: Option<Person> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM personnel WHERE id = $1"))
             .bind(id)
@@ -234,11 +231,9 @@ fn unique_violation(e: sqlx::Error) -> ApiError {
 )]
 pub async fn create(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<PersonnelInput>,
 ) -> ApiResult<(StatusCode, Json<PersonView>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -284,12 +279,10 @@ pub async fn create(
 )]
 pub async fn update(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<PersonnelInput>,
 ) -> ApiResult<Json<PersonView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -335,12 +328,10 @@ pub async fn update(
     responses((status = 204, description = "Removed"), super::openapi::ReadErrors)
 )]
 pub async fn deactivate(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
 ) -> ApiResult<StatusCode> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -17,13 +17,13 @@ pub use model::{
 use repo::{StepRecord, insert_step, keep_version, load, opinion_due, transition};
 
 use super::review_state::{ReviewAction, ReviewState};
-use super::{JsonBody, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -37,11 +37,9 @@ use uuid::Uuid;
 )]
 pub async fn get_review(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
@@ -57,12 +55,10 @@ pub async fn get_review(
 )]
 pub async fn submit(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -192,12 +188,10 @@ async fn check_reviewer(
 )]
 pub async fn opinion(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<OpinionInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Reviewer],
@@ -257,14 +251,11 @@ pub async fn opinion(
 /// A step of the handling unit (officer or agency admin).
 async fn handling_unit_step(
     st: AppState,
-    agency: String,
-    id: String,
-    headers: HeaderMap,
+    id: Uuid,
+    ctx: Tenant<Write>,
     opinion: String,
     action: ReviewAction,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -307,19 +298,11 @@ async fn handling_unit_step(
 )]
 pub async fn resubmit(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(
-        st,
-        agency,
-        id,
-        headers,
-        input.opinion,
-        ReviewAction::Resubmit,
-    )
-    .await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Resubmit).await
 }
 
 /// The handling unit disagrees with the issues found: the units negotiate first (协商).
@@ -334,19 +317,11 @@ pub async fn resubmit(
 )]
 pub async fn disagree(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(
-        st,
-        agency,
-        id,
-        headers,
-        input.opinion,
-        ReviewAction::Disagree,
-    )
-    .await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Disagree).await
 }
 
 /// The draft is closed (after issues found, a transfer, or a rejecting collective decision).
@@ -361,11 +336,11 @@ pub async fn disagree(
 )]
 pub async fn close(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(st, agency, id, headers, input.opinion, ReviewAction::Close).await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Close).await
 }
 
 /// The outcome of the negotiation between the handling unit and the legal office.
@@ -380,12 +355,10 @@ pub async fn close(
 )]
 pub async fn negotiation(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<NegotiationInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     let (action, roles): (ReviewAction, &[Role]) = match input.outcome {
         NegotiationOutcome::Revise => (
             ReviewAction::NegotiationRevise,
@@ -436,12 +409,10 @@ pub async fn negotiation(
 )]
 pub async fn collective_decision(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<CollectiveInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

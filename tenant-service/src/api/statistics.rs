@@ -8,14 +8,15 @@
 //! report is never changed: a correction is a new version with its reason. The due date
 //! (January 31 by default) moves to the next working day when it is not one.
 
+use super::tenant::{Read, Tenant, Write};
 use super::text;
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, Inner};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sanxiang_domain::EnforcementCategory as Category;
 use serde::{Deserialize, Serialize};
@@ -190,11 +191,10 @@ struct Report {
 )]
 pub async fn get_statistics(
     State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, year)): Path<(String, String)>,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let year = parse_year(&year, &st)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let rows: Vec<Report> = sqlx::query_as(
         "SELECT version, figures, manual, source, reported_by, reported_at, period_from, period_to \
          FROM annual_reports WHERE year = $1 ORDER BY version",
@@ -245,15 +245,14 @@ pub struct ReportInput {
 )]
 pub async fn report_statistics(
     State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, year)): Path<(String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let year = parse_year(&year, &st)?;
     // An empty body or `{}` files the computed figures; anything else is read, never
     // ignored.
     let input: ReportInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -3,15 +3,16 @@
 //! changed or removed entry shows as the first broken link; every read is logged
 //! (记录信息调阅监督).
 
-use super::super::{JsonBody, QueryParams, instant_in_range, optional_text, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::super::{JsonBody, QueryParams, instant_in_range, optional_text, text};
+use crate::api::tenant::{PathId, Read, Tenant, Write};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::hashchain::{self, EntryFields, StoredEntry};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -85,12 +86,10 @@ fn signing_key(st: &AppState, agency: &str) -> ApiResult<Option<hashchain::Signi
 )]
 pub async fn append_record(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<EntryInput>,
 ) -> ApiResult<(StatusCode, Json<Entry>)> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -277,13 +276,11 @@ fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
     responses((status = 200, description = "OK: {actionId, intact, entries: [Entry]}", body = Object), crate::api::openapi::ReadErrors)
 )]
 pub async fn read_record(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
+    State(_st): State<AppState>,
+    PathId(id): PathId,
     QueryParams(q): QueryParams<ReadQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let entries = load_entries(&ctx.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
@@ -355,11 +352,10 @@ fn check_signatures_and_anchor(
 )]
 pub async fn verify_record(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
+    PathId(id): PathId,
     QueryParams(q): QueryParams<VerifyQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
     let anchor = match (&q.anchor_hash, q.anchor_sequence) {
         (None, None) => None,
         (Some(h), Some(seq)) if hashchain::is_sha256_hex(h) && seq >= 1 => Some((h.as_str(), seq)),
@@ -382,7 +378,6 @@ pub async fn verify_record(
             ));
         }
     };
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let entries = load_entries(&ctx.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
@@ -422,12 +417,10 @@ pub struct AccessRow {
     responses((status = 200, description = "OK: {items: [AccessRow]}", body = Object), crate::api::openapi::ReadErrors)
 )]
 pub async fn access_log(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    State(_st): State<AppState>,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let rows: Vec<AccessRow> = sqlx::query_as(
         "SELECT id, accessed_by, role, purpose, accessed_at FROM record_access_log WHERE action_id = $1 ORDER BY id",
     )
