@@ -389,3 +389,37 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
     h.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_duplicate_is_a_409_naming_its_field_and_the_first_stays() -> anyhow::Result<()> {
+    let h = one_tenant("duplicates").await?;
+    let person = |cert: &str, subject: &str| {
+        json!({"name": "赵一", "unit": "执法一队", "role": "officer", "certificateNumber": cert,
+            "categories": ["penalty"], "region": "沈阳市", "validFrom": "2020-01-01",
+            "validUntil": "2030-12-31", "subject": subject})
+    };
+    let (s, v) = h
+        .post(
+            0,
+            "/personnel",
+            Role::AgencyAdmin,
+            person("SY-D001", "zhao"),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    for (body, field) in [
+        (person("SY-D001", "qian"), "certificateNumber"),
+        (person("SY-D002", "zhao"), "subject"),
+    ] {
+        let (s, v) = h.post(0, "/personnel", Role::AgencyAdmin, body).await?;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::CONFLICT, Some(field)),
+            "{v}"
+        );
+    }
+    let (_, v) = h.get(0, "/personnel", Role::Officer).await?;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    h.stop().await;
+    Ok(())
+}

@@ -149,13 +149,7 @@ pub async fn register_target(
     .bind(input.party_kind.code())
     .bind(&ctx.claims.sub)
     .execute(&ctx.pool)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::conflict("name", "this target is already in the item's pool")
-        }
-        _ => e.into(),
-    })?;
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "item": input.item.trim(), "name": input.name.trim()})),

@@ -205,21 +205,6 @@ pub async fn get_one(
     Ok(Json(view(p, st.clock.today())))
 }
 
-fn unique_violation(e: sqlx::Error) -> ApiError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        if db.constraint().is_some_and(|c| c.contains("subject")) {
-            return ApiError::conflict("subject", "subject is already another person's");
-        }
-        return ApiError::conflict(
-            "certificateNumber",
-            "certificateNumber is already on the personnel list",
-        );
-    }
-    e.into()
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/personnel",
@@ -264,7 +249,7 @@ pub async fn create(
     .bind(input.subject.as_deref().map(str::trim))
     .fetch_one(&ctx.pool)
     .await
-    .map_err(unique_violation)?;
+    ?;
     Ok((StatusCode::CREATED, Json(view(p, st.clock.today()))))
 }
 
@@ -312,8 +297,7 @@ pub async fn update(
     .bind(input.legal_qualification)
     .bind(input.subject.as_deref().map(str::trim))
     .fetch_optional(&ctx.pool)
-    .await
-    .map_err(unique_violation)?;
+    .await?;
     let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
     Ok(Json(view(p, st.clock.today())))
 }

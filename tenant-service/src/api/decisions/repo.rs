@@ -120,16 +120,6 @@ pub(super) async fn ensure_action_exists<'e>(
     Ok(())
 }
 
-pub(super) fn document_number_taken(e: sqlx::Error) -> ApiError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::conflict(
-            "documentNumber",
-            "documentNumber is already used by another decision",
-        ),
-        _ => e.into(),
-    }
-}
-
 /// The review's stored status, if a review exists.
 pub(super) async fn review_status<'e>(
     exec: impl sqlx::PgExecutor<'e>,
@@ -172,7 +162,7 @@ pub(super) async fn insert_draft(
     .bind(discretion_json(input))
     .fetch_one(pool)
     .await
-    .map_err(document_number_taken)
+    .map_err(ApiError::from)
 }
 
 /// Replaces a draft's fields (and clears an exemption request, which covered the old text).
@@ -204,7 +194,7 @@ pub(super) async fn update_draft(
     .bind(discretion_json(input))
     .fetch_one(tx)
     .await
-    .map_err(document_number_taken)
+    .map_err(ApiError::from)
 }
 
 /// Decisions matching a list query, newest first.
