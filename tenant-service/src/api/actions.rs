@@ -288,7 +288,6 @@ pub struct ListQuery {
     responses((status = 200, description = "OK: {items: [ActionView]}", body = Object), super::openapi::ReadErrors)
 )]
 pub async fn list(
-    State(_st): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
     ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -327,11 +326,7 @@ pub async fn list(
     params(super::openapi::AgencyIdPath),
     responses((status = 200, description = "OK", body = ActionView), super::openapi::ReadErrors)
 )]
-pub async fn get_one(
-    State(_st): State<AppState>,
-    PathId(id): PathId,
-    ctx: Tenant<Read>,
-) -> ApiResult<Json<ActionView>> {
+pub async fn get_one(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<ActionView>> {
     load_view(&ctx.pool, id)
         .await?
         .map(Json)

@@ -121,7 +121,6 @@ fn organisation() -> PartyKind {
     responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
 )]
 pub async fn register_target(
-    State(_st): State<AppState>,
     ctx: Tenant<Write>,
     JsonBody(input): JsonBody<TargetInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -397,11 +396,7 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     params(super::openapi::AgencyIdPath),
     responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
 )]
-pub async fn verify(
-    State(_st): State<AppState>,
-    PathId(id): PathId,
-    ctx: Tenant<Read>,
-) -> ApiResult<Json<Value>> {
+pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Value>> {
     let row = load(&ctx.pool, id).await?;
     let v: lists::ListVersion = sqlx::query_as(
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \

@@ -353,7 +353,6 @@ pub async fn revise(
     responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
 )]
 pub async fn submit(
-    State(_st): State<AppState>,
     Path((_agency, kind_s, version)): Path<(String, String, String)>,
     ctx: Tenant<Write>,
 ) -> ApiResult<Json<ListVersion>> {
@@ -558,7 +557,6 @@ pub async fn get_list(
     responses((status = 200, description = "OK: ListVersion with steps: [ListStep]", body = Object), super::openapi::ReadErrors)
 )]
 pub async fn get_version(
-    State(_st): State<AppState>,
     Path((_agency, kind_s, version)): Path<(String, String, String)>,
     ctx: Tenant<Lists>,
 ) -> ApiResult<Json<Value>> {

@@ -311,11 +311,7 @@ pub async fn update(
     params(super::openapi::AgencyIdPath),
     responses((status = 204, description = "Removed"), super::openapi::ReadErrors)
 )]
-pub async fn deactivate(
-    State(_st): State<AppState>,
-    PathId(id): PathId,
-    ctx: Tenant<Write>,
-) -> ApiResult<StatusCode> {
+pub async fn deactivate(PathId(id): PathId, ctx: Tenant<Write>) -> ApiResult<StatusCode> {
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -276,7 +276,6 @@ fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
     responses((status = 200, description = "OK: {actionId, intact, entries: [Entry]}", body = Object), crate::api::openapi::ReadErrors)
 )]
 pub async fn read_record(
-    State(_st): State<AppState>,
     PathId(id): PathId,
     QueryParams(q): QueryParams<ReadQuery>,
     ctx: Tenant<Read>,
@@ -417,7 +416,6 @@ pub struct AccessRow {
     responses((status = 200, description = "OK: {items: [AccessRow]}", body = Object), crate::api::openapi::ReadErrors)
 )]
 pub async fn access_log(
-    State(_st): State<AppState>,
     PathId(id): PathId,
     ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
