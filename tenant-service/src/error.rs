@@ -82,10 +82,98 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The constraints whose violation is the client's doing, with the field it names and what
+/// the client reads: unique constraints are 409 (the thing exists already), CHECK
+/// constraints 422 (a rule of the data). One table, so that no handler maps a constraint
+/// by itself and a new constraint is named here once.
+const CONSTRAINTS: &[(&str, StatusCode, &str, &str)] = &[
+    (
+        "personnel_certificate_number_key",
+        StatusCode::CONFLICT,
+        "certificateNumber",
+        "certificateNumber is already on the personnel list",
+    ),
+    (
+        "personnel_subject_key",
+        StatusCode::CONFLICT,
+        "subject",
+        "subject is already another person's",
+    ),
+    (
+        "decisions_document_number_key",
+        StatusCode::CONFLICT,
+        "documentNumber",
+        "documentNumber is already used by another decision",
+    ),
+    (
+        "milestone_reports_pkey",
+        StatusCode::CONFLICT,
+        "due",
+        "this milestone occurrence was already reported done",
+    ),
+    (
+        "inspection_targets_item_name_key",
+        StatusCode::CONFLICT,
+        "name",
+        "this target is already in the item's pool",
+    ),
+    (
+        "decisions_category_known",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "category",
+        "category is not an enforcement category",
+    ),
+    (
+        "actions_category_known",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "category",
+        "category is not an enforcement category",
+    ),
+    (
+        "personnel_categories_known",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "categories",
+        "categories must all be enforcement categories",
+    ),
+    (
+        "actions_kind_known",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "kind",
+        "kind is not a known kind of action",
+    ),
+];
+
+/// A constraint violation as the API answers it: a known constraint names its field; an
+/// unknown unique or foreign-key violation is still a 409 or 422 (never a 500), naming the
+/// constraint.
+fn constraint_violation(db: &dyn sqlx::error::DatabaseError) -> Option<ApiError> {
+    let name = db.constraint().unwrap_or_default();
+    if let Some((_, status, field, message)) = CONSTRAINTS.iter().find(|c| c.0 == name) {
+        return Some(ApiError::new(*status, *message).with_field(*field));
+    }
+    let status = match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => StatusCode::CONFLICT,
+        sqlx::error::ErrorKind::ForeignKeyViolation | sqlx::error::ErrorKind::CheckViolation => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => return None,
+    };
+    tracing::warn!(
+        constraint = name,
+        "constraint without a field in error::CONSTRAINTS"
+    );
+    Some(ApiError::new(status, format!("refused by the rule {name}")).with_field("body"))
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::PoolTimedOut = e {
             return Self::unavailable("tenant database busy, retry later");
+        }
+        if let sqlx::Error::Database(db) = &e
+            && let Some(refused) = constraint_violation(db.as_ref())
+        {
+            return refused;
         }
         if let sqlx::Error::Database(db) = &e
             && let Some(code) = db.code()

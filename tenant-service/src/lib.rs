@@ -140,6 +140,46 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, "ready".to_string())
 }
 
+/// The state every handler shares, over `settings`.
+fn shared_state(
+    settings: &Settings,
+    relay_tx: tokio::sync::mpsc::UnboundedSender<String>,
+    nats: Option<async_nats::Client>,
+    jetstream: Option<async_nats::jetstream::Context>,
+) -> AppState {
+    Arc::new(Inner {
+        policy: settings.policy.clone(),
+        tenants: settings.tenants.clone(),
+        pools: PoolCache::new(settings.pools.clone()),
+        verifier: settings.verifier.clone(),
+        calendars: settings.calendars.clone(),
+        clock: settings.clock.clone(),
+        metrics: Metrics::new(),
+        relay_tx,
+        calendar_missing: Default::default(),
+        jetstream,
+        nats,
+        scanned: Default::default(),
+        last_labels: Default::default(),
+        relay_pending: Default::default(),
+        loops: Default::default(),
+        compliance_pushed: Default::default(),
+    })
+}
+
+/// The public API router over `settings`, without listeners, NATS, relay or background
+/// loops: the middle test tier sends it requests with `tower::ServiceExt::oneshot`, so API
+/// rules are tested against a real tenant database in milliseconds. Events stay in the
+/// tenant's outbox (nothing relays them).
+pub fn in_process_router(settings: Settings) -> anyhow::Result<Router> {
+    anyhow::ensure!(
+        settings.nats.is_none() && settings.tenant_source.is_none(),
+        "the in-process router runs without NATS and without a tenant source"
+    );
+    let (relay_tx, _) = tokio::sync::mpsc::unbounded_channel();
+    Ok(api::router(shared_state(&settings, relay_tx, None, None)))
+}
+
 impl Service {
     /// Starts the service on the given listeners.
     pub async fn start(
@@ -153,24 +193,7 @@ impl Service {
             None => None,
         };
         let jetstream = nats.clone().map(async_nats::jetstream::new);
-        let state: AppState = Arc::new(Inner {
-            policy: settings.policy.clone(),
-            tenants: settings.tenants.clone(),
-            pools: PoolCache::new(settings.pools.clone()),
-            verifier: settings.verifier,
-            calendars: settings.calendars,
-            clock: settings.clock,
-            metrics: Metrics::new(),
-            relay_tx,
-            calendar_missing: Default::default(),
-            jetstream,
-            nats,
-            scanned: Default::default(),
-            last_labels: Default::default(),
-            relay_pending: Default::default(),
-            loops: Default::default(),
-            compliance_pushed: Default::default(),
-        });
+        let state = shared_state(&settings, relay_tx, nats, jetstream);
         let mut tasks = Vec::new();
         if let Some(source) = settings.tenant_source {
             let registry = settings.tenants.clone();

@@ -7,15 +7,13 @@
 //! | `e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml`, `charts/sanxiang/templates/alertmanagerconfig-crd.yaml` | the AlertmanagerConfig subset (`sanxiang_crds::alertmanager_config_crd_manifest`) |
 //! | `charts/sanxiang/templates/prometheusrule-global.yaml`, `dashboards/tests/sample-rules.yaml` | the alert builder (`sanxiang_operator::rule_files`) |
 //! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
-//! | `tenant-service/openapi.json` | `tenant-service/tools/gen_openapi.py`, given the category codes of `sanxiang_domain` |
+//! | `tenant-service/openapi.json` | the tenant service's handlers and types (`sanxiang_tenant_service::api::openapi`, `utoipa`) |
 //!
 //! Without `--check` it writes what differs and names each file; with `--check` it writes
 //! nothing and exits 1 naming each stale file (the test command runs it).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
-
-use sanxiang_domain::EnforcementCategory;
+use std::process::ExitCode;
 
 /// A file that should exist with these contents.
 struct Generated {
@@ -77,29 +75,12 @@ fn chart_dashboards(root: &Path) -> Result<Vec<Generated>, String> {
     Ok(out)
 }
 
-/// Runs the OpenAPI generator into a temporary file and reads it back.
-fn openapi(root: &Path) -> Result<Vec<Generated>, String> {
-    let out = std::env::temp_dir().join(format!("sanxiang-openapi-{}.json", std::process::id()));
-    let codes = EnforcementCategory::ALL
-        .map(EnforcementCategory::code)
-        .join(",");
-    let status = Command::new("python3")
-        .arg(root.join("tenant-service/tools/gen_openapi.py"))
-        .env("SANXIANG_OPENAPI_OUT", &out)
-        .env("SANXIANG_CATEGORY_CODES", codes)
-        .status()
-        .map_err(|e| format!("python3 tenant-service/tools/gen_openapi.py: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "tenant-service/tools/gen_openapi.py failed: {status}"
-        ));
-    }
-    let contents = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let _ = std::fs::remove_file(&out);
-    Ok(vec![Generated {
+/// The tenant service's OpenAPI document, from its handlers and types (`utoipa`).
+fn openapi() -> Vec<Generated> {
+    vec![Generated {
         path: "tenant-service/openapi.json".into(),
-        contents,
-    }])
+        contents: sanxiang_tenant_service::api::openapi::document().into_bytes(),
+    }]
 }
 
 fn generate(check: bool) -> Result<Vec<String>, String> {
@@ -107,7 +88,7 @@ fn generate(check: bool) -> Result<Vec<String>, String> {
     let mut files = crds();
     files.extend(rule_files());
     files.extend(chart_dashboards(&root)?);
-    files.extend(openapi(&root)?);
+    files.extend(openapi());
     let mut stale = Vec::new();
     for f in files {
         let path = root.join(&f.path);

@@ -1,37 +1,42 @@
-//! Enforcement actions and their append-only, hash-chained record (全过程记录).
+//! Enforcement actions: starting one (officers with valid certificates covering its
+//! category, the matter's procedure and A/V rule) and reading them. Their hash-chained
+//! record is [`record`].
 
-use super::{
-    JsonBody, QueryParams, bounded, date_in_range, instant_in_range, optional_text, parse_id, text,
-};
-use crate::auth::{Access, Role, require_role};
+pub mod record;
+
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
-use crate::hashchain::{self, EntryFields, StoredEntry};
-use crate::outbox::{self, Event};
-use crate::state::{AppState, TenantCtx};
+use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{ACTION_KINDS, EnforcementCategory as Category, Procedure, requires_full_av};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionInput {
     pub title: String,
     /// Comes from the matter (a given category must agree with it).
+    #[schema(value_type = Option<super::openapi::CategoryCode>, nullable = false)]
     pub category: Option<Category>,
+    #[schema(value_type = super::openapi::ProcedureCode)]
     pub procedure: Procedure,
     /// Code of the matter on the agency's effective matter list; required (422 naming
     /// `matter` without one, or before a matter list is in force).
     pub matter: Option<String>,
     /// One of ACTION_KINDS, e.g. `seizure_detention`.
+    #[schema(value_type = String, example = "seizure_detention")]
     pub kind: String,
     /// Who the action is against (name or credit code).
     pub target: String,
     pub started_on: Option<NaiveDate>,
+    #[schema(min_items = 1, max_items = 20)]
     pub officer_ids: Vec<Uuid>,
     /// The matter involves state secrets, trade secrets or personal privacy: no A/V
     /// recording may be attached (002: 涉及国家秘密、商业秘密、个人隐私的不得音像记录).
@@ -39,7 +44,7 @@ pub struct ActionInput {
     pub involves_secrets_or_privacy: bool,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
     pub id: Uuid,
@@ -55,7 +60,7 @@ pub struct Action {
     pub no_av: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
     #[serde(flatten)]
@@ -111,13 +116,21 @@ async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/actions",
+    tag = "actions",
+    summary = "Start an enforcement action",
+    description = "422 names the officer (officerIds[i]) without a valid certificate covering the category.",
+    params(super::openapi::AgencyPath),
+    request_body = ActionInput,
+    responses((status = 201, description = "Created", body = ActionView), super::openapi::RuleErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<ActionInput>,
 ) -> ApiResult<(StatusCode, Json<ActionView>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -255,21 +268,29 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// Only actions missing required A/V.
     #[serde(default)]
     pub av_missing: bool,
+    /// 1..1000.
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions",
+    tag = "actions",
+    summary = "Enforcement actions",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [ActionView]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
-    State(st): State<AppState>,
-    Path(agency): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -297,397 +318,17 @@ pub async fn list(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
-pub async fn get_one(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Json<ActionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/actions/{id}",
+    tag = "actions",
+    summary = "One action, with avMissing flag",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = ActionView), super::openapi::ReadErrors)
+)]
+pub async fn get_one(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<ActionView>> {
     load_view(&ctx.pool, id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EntryInput {
-    /// `text` (document), `av` (audio/video evidence), `event`.
-    pub kind: String,
-    pub title: String,
-    #[serde(default)]
-    pub content: String,
-    /// SHA-256 of the media file, hex; required for `av`.
-    pub media_sha256: Option<String>,
-    /// When the recorded event happened (default: when it is entered).
-    pub occurred_at: Option<DateTime<Utc>>,
-    /// The content involves secrets or privacy: refused as A/V.
-    #[serde(default)]
-    pub involves_secrets_or_privacy: bool,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Entry {
-    pub action_id: Uuid,
-    pub seq: i32,
-    pub kind: String,
-    pub title: String,
-    pub content: String,
-    pub media_sha256: Option<String>,
-    pub recorded_by: String,
-    pub recorded_at: DateTime<Utc>,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub prev_hash: String,
-    pub hash: String,
-    pub signature: Option<String>,
-    pub key_id: Option<String>,
-}
-
-const ENTRY_COLUMNS: &str = "action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
-     occurred_at, prev_hash, hash, signature, key_id";
-
-/// The agency's record-signing key, read from the key directory (outside the database).
-fn signing_key(st: &AppState, agency: &str) -> ApiResult<Option<hashchain::SigningKey>> {
-    let Some(dir) = &st.policy.signing_key_dir else {
-        return Ok(None);
-    };
-    let path = dir.join(format!("{agency}.key"));
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "record-signing key unreadable");
-        ApiError::unavailable(format!(
-            "the record-signing key of agency '{agency}' is not available"
-        ))
-    })?;
-    hashchain::SigningKey::from_hex(&text)
-        .map(Some)
-        .map_err(|e| ApiError::internal(format!("record-signing key {}: {e}", path.display())))
-}
-
-pub async fn append_record(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    JsonBody(input): JsonBody<EntryInput>,
-) -> ApiResult<(StatusCode, Json<Entry>)> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
-    require_role(
-        &ctx.claims,
-        &[Role::Officer, Role::AgencyAdmin],
-        "recording enforcement actions",
-    )?;
-    if !matches!(input.kind.as_str(), "text" | "av" | "event") {
-        return Err(ApiError::bad_request(
-            "kind",
-            "kind must be one of text, av, event",
-        ));
-    }
-    text(&input.title, "title", 256)?;
-    optional_text(&input.content, "content", 100_000)?;
-    let now = st.clock.now();
-    if let Some(t) = input.occurred_at {
-        instant_in_range(t, "occurredAt")?;
-        if t > now {
-            return Err(ApiError::unprocessable(
-                "occurredAt",
-                "occurredAt must not be in the future",
-            ));
-        }
-    }
-    if input.kind == "av" && input.involves_secrets_or_privacy {
-        return Err(ApiError::unprocessable(
-            "kind",
-            "content involving secrets or privacy is not recorded as audio/video",
-        ));
-    }
-    let media = match (input.kind.as_str(), input.media_sha256.as_deref()) {
-        ("av", None) => {
-            return Err(ApiError::bad_request(
-                "mediaSha256",
-                "A/V evidence needs mediaSha256, the SHA-256 of the media",
-            ));
-        }
-        (_, Some(h)) if !hashchain::is_sha256_hex(h) => {
-            return Err(ApiError::bad_request(
-                "mediaSha256",
-                "mediaSha256 must be 64 hex characters",
-            ));
-        }
-        (_, h) => h.map(str::to_ascii_lowercase),
-    };
-    if input.kind == "text" && input.content.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "content",
-            "a text record needs content",
-        ));
-    }
-    let mut tx = ctx.pool.begin().await?;
-    let no_av: Option<bool> =
-        sqlx::query_scalar("SELECT no_av FROM actions WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(no_av) = no_av else {
-        return Err(ApiError::not_found(format!("action {id} not found")));
-    };
-    if no_av && input.kind == "av" {
-        return Err(ApiError::unprocessable(
-            "kind",
-            "the action's matter involves secrets or privacy: no audio/video recording is attached",
-        ));
-    }
-    let key = signing_key(&st, &ctx.tenant.agency)?;
-    let last: Option<(i32, String)> = sqlx::query_as(
-        "SELECT seq, hash FROM record_entries WHERE action_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (seq, prev) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, hashchain::GENESIS.to_string()),
-    };
-    let recorded_at = hashchain::db_precision(Utc::now());
-    let occurred_at = input.occurred_at.map(hashchain::db_precision);
-    let hash = hashchain::entry_hash(&EntryFields {
-        action_id: id,
-        seq,
-        kind: &input.kind,
-        title: input.title.trim(),
-        content: &input.content,
-        media_sha256: media.as_deref(),
-        recorded_by: &ctx.claims.sub,
-        recorded_at,
-        occurred_at,
-        prev_hash: &prev,
-    });
-    let signature = key.as_ref().map(|k| k.sign(&hash));
-    let key_id = key.as_ref().map(hashchain::SigningKey::key_id);
-    let e: Entry = sqlx::query_as(&format!(
-        "INSERT INTO record_entries ({ENTRY_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
-         RETURNING {ENTRY_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(seq)
-    .bind(&input.kind)
-    .bind(input.title.trim())
-    .bind(&input.content)
-    .bind(&media)
-    .bind(&ctx.claims.sub)
-    .bind(recorded_at)
-    .bind(occurred_at)
-    .bind(&prev)
-    .bind(&hash)
-    .bind(&signature)
-    .bind(&key_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    // The new head goes upward (kept by the province): a rewrite of this database with a
-    // recomputed chain no longer matches it.
-    let anchor = serde_json::json!({
-        "agency": ctx.tenant.agency, "actionId": id, "headHash": hash, "sequence": seq,
-        "at": recorded_at, "signature": signature, "keyId": key_id,
-    });
-    outbox::enqueue(&mut tx, &ctx.tenant, Event::Anchor, &anchor).await?;
-    tx.commit().await?;
-    st.kick_relay(&ctx.tenant.agency);
-    Ok((StatusCode::CREATED, Json(e)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReadQuery {
-    pub purpose: Option<String>,
-}
-
-async fn log_access(ctx: &TenantCtx, action: Uuid, purpose: &str) -> ApiResult<()> {
-    sqlx::query("INSERT INTO record_access_log (action_id, accessed_by, role, purpose) VALUES ($1,$2,$3,$4)")
-        .bind(action)
-        .bind(&ctx.claims.sub)
-        .bind(ctx.claims.role.as_str())
-        .bind(purpose)
-        .execute(&ctx.pool)
-        .await?;
-    Ok(())
-}
-
-async fn load_entries(pool: &PgPool, id: Uuid) -> ApiResult<Option<Vec<Entry>>> {
-    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    if exists.is_none() {
-        return Ok(None);
-    }
-    let entries: Vec<Entry> = sqlx::query_as(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM record_entries WHERE action_id = $1 ORDER BY seq"
-    ))
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    Ok(Some(entries))
-}
-
-fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
-    hashchain::verify(entries.iter().map(|e| StoredEntry {
-        fields: EntryFields {
-            action_id: e.action_id,
-            seq: e.seq,
-            kind: &e.kind,
-            title: &e.title,
-            content: &e.content,
-            media_sha256: e.media_sha256.as_deref(),
-            recorded_by: &e.recorded_by,
-            recorded_at: e.recorded_at,
-            occurred_at: e.occurred_at,
-            prev_hash: &e.prev_hash,
-        },
-        hash: &e.hash,
-    }))
-}
-
-/// Reads the record; the read itself is logged.
-pub async fn read_record(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    QueryParams(q): QueryParams<ReadQuery>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    let entries = load_entries(&ctx.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
-    log_access(&ctx, id, q.purpose.as_deref().unwrap_or("read")).await?;
-    let intact = verify_entries(&entries).is_ok();
-    Ok(Json(
-        serde_json::json!({ "actionId": id, "intact": intact, "entries": entries }),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyQuery {
-    /// A chain head kept upward (the `anchor` event's `headHash`) …
-    pub anchor_hash: Option<String>,
-    /// … and its `sequence`.
-    pub anchor_sequence: Option<i32>,
-}
-
-/// Checks the signatures and a supplied anchor; the first broken link, if any.
-fn check_signatures_and_anchor(
-    entries: &[Entry],
-    key: Option<&hashchain::SigningKey>,
-    anchor: Option<(&str, i32)>,
-) -> Result<(), hashchain::BrokenLink> {
-    if let Some(k) = key {
-        for e in entries {
-            if let Some(sig) = &e.signature
-                && !k.verifies(&e.hash, sig)
-            {
-                return Err(hashchain::BrokenLink {
-                    seq: e.seq,
-                    reason: "the agency's signature does not match the entry".to_string(),
-                });
-            }
-        }
-    }
-    if let Some((hash, seq)) = anchor {
-        match entries.iter().find(|e| e.seq == seq) {
-            None => {
-                return Err(hashchain::BrokenLink {
-                    seq,
-                    reason: format!("entry {seq} of the anchor is missing (entries deleted)"),
-                });
-            }
-            Some(e) if !e.hash.eq_ignore_ascii_case(hash) => {
-                return Err(hashchain::BrokenLink {
-                    seq,
-                    reason: "entry does not match the anchor kept upward (chain rewritten)"
-                        .to_string(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-/// Verifies the hash chain, the agency's signatures and, if given, an anchor kept upward,
-/// and names the first broken link; the check is logged.
-pub async fn verify_record(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    QueryParams(q): QueryParams<VerifyQuery>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let anchor = match (&q.anchor_hash, q.anchor_sequence) {
-        (None, None) => None,
-        (Some(h), Some(seq)) if hashchain::is_sha256_hex(h) && seq >= 1 => Some((h.as_str(), seq)),
-        (Some(h), Some(_)) if !hashchain::is_sha256_hex(h) => {
-            return Err(ApiError::bad_request(
-                "anchorHash",
-                "anchorHash must be 64 hex characters",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "anchorSequence",
-                "anchorSequence must be at least 1",
-            ));
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "anchorHash",
-                "give anchorHash and anchorSequence together",
-            ));
-        }
-    };
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    let entries = load_entries(&ctx.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
-    log_access(&ctx, id, "verify").await?;
-    let key = signing_key(&st, &ctx.tenant.agency)?;
-    let result = verify_entries(&entries)
-        .and_then(|n| check_signatures_and_anchor(&entries, key.as_ref(), anchor).map(|()| n));
-    let signed = entries.iter().filter(|e| e.signature.is_some()).count();
-    Ok(Json(match result {
-        Ok(n) => serde_json::json!({
-            "actionId": id, "intact": true, "entries": n, "signed": signed, "firstBrokenLink": null,
-            "head": entries.last().map(|e| serde_json::json!({"sequence": e.seq, "hash": e.hash})),
-        }),
-        Err(b) => serde_json::json!({
-            "actionId": id, "intact": false, "entries": entries.len(), "signed": signed,
-            "firstBrokenLink": b,
-        }),
-    }))
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessRow {
-    pub id: i64,
-    pub accessed_by: String,
-    pub role: String,
-    pub purpose: String,
-    pub accessed_at: DateTime<Utc>,
-}
-
-pub async fn access_log(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
-    let rows: Vec<AccessRow> = sqlx::query_as(
-        "SELECT id, accessed_by, role, purpose, accessed_at FROM record_access_log WHERE action_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&ctx.pool)
-    .await?;
-    Ok(Json(serde_json::json!({ "actionId": id, "items": rows })))
 }

@@ -1,373 +1,38 @@
-//! Decisions: creation, issue (behind the legal-review gate), disclosure with redaction,
-//! revocation and withdrawal, annual statistics, and the working-day deadline calculator.
+//! Decisions: drafting, revision, listing and issue (behind the legal-review gate), and
+//! the working-day deadline calculator. Publication, revocation and withdrawal live in
+//! [`super::publication`] and [`super::withdrawal`].
+//!
+//! The handlers read as the rule they enforce; the wire types are in [`model`], the rules a
+//! draft meets without the database in [`rules`], the SQL in [`repo`] and the status steps
+//! in [`lifecycle`].
+
+pub mod lifecycle;
+mod model;
+mod repo;
+mod rules;
+
+pub use lifecycle::{DecisionStatus, DecisionStep};
+pub use model::{
+    DeadlineQuery, Decision, DecisionInput, DecisionView, IssueInput, ListQuery, MajorCriteria,
+    PartyInput, ReadQuery,
+};
+pub(crate) use repo::{COLUMNS, load, load_tx, view};
+pub use rules::{MAX_OTHER_PERSONS, matter_requires_review};
 
 use super::matters::{self, Resolved};
 use super::review_state::ReviewState;
-use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
+use super::{JsonBody, QueryParams, date_in_range, optional_text, parse_id};
 use crate::auth::{Access, Role, require_role};
 use crate::deadlines::DisclosureDue;
 use crate::error::{ApiError, ApiResult};
-use crate::redaction::{self, PartyKind};
 use crate::state::{AppState, Inner};
 use crate::tenants::Tenant;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, NaiveDate, Utc};
-use sanxiang_domain::{DecisionDiscretion, DueDate, EnforcementCategory as Category, Procedure};
-use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use chrono::NaiveDate;
+use sanxiang_domain::{DecisionDiscretion, DueDate, EnforcementCategory as Category};
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PartyInput {
-    pub kind: PartyKind,
-    pub name: String,
-    /// ID number (natural person) or unified social credit code (organisation).
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    #[serde(default)]
-    pub is_minor: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MajorCriteria {
-    #[serde(default)]
-    pub hearing_held: bool,
-    #[serde(default)]
-    pub major_public_interest: bool,
-    #[serde(default)]
-    pub major_social_impact: bool,
-    #[serde(default)]
-    pub major_rights: bool,
-    #[serde(default)]
-    pub complex: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DecisionInput {
-    pub document_number: String,
-    /// Comes from the matter (a given category must agree with it).
-    pub category: Option<Category>,
-    pub procedure: Procedure,
-    pub action_id: Option<Uuid>,
-    pub party: PartyInput,
-    /// Names of natural persons other than the party that appear in the text.
-    #[serde(default)]
-    pub other_persons: Vec<String>,
-    /// The facts involve state secrets, trade secrets or personal privacy: the decision is
-    /// not published online unless `publishAfterProcessing`, and only with `notOnlineBasis`
-    /// and the agency admin's approval (`POST …/exemption`).
-    #[serde(default)]
-    pub involves_secrets: bool,
-    /// The legal basis for not publishing online (required with `involvesSecrets`).
-    pub not_online_basis: Option<String>,
-    /// 依法确需公开的，要做适当处理后公开: published after redaction although it involves
-    /// secrets or privacy.
-    #[serde(default)]
-    pub publish_after_processing: bool,
-    pub facts: String,
-    pub legal_basis: String,
-    pub conclusion: String,
-    /// Code of the matter on the agency's effective matter list ([`super::matters`]);
-    /// required (422 naming `matter` without one, or before a matter list is in force).
-    pub matter: Option<String>,
-    #[serde(default)]
-    pub major_criteria: MajorCriteria,
-    /// For a matter with a discretion benchmark: circumstance level, penalty, 说明理由.
-    pub discretion: Option<DecisionDiscretion>,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Decision {
-    pub id: Uuid,
-    pub action_id: Option<Uuid>,
-    pub document_number: String,
-    pub category: String,
-    pub procedure: String,
-    pub party_kind: String,
-    pub party_name: String,
-    pub party_id_number: Option<String>,
-    pub party_phone: Option<String>,
-    pub party_address: Option<String>,
-    pub party_is_minor: bool,
-    pub involves_secrets: bool,
-    pub other_persons: Vec<String>,
-    pub facts: String,
-    pub legal_basis: String,
-    pub conclusion: String,
-    pub major: bool,
-    pub major_reasons: Vec<String>,
-    pub status: String,
-    pub decided_on: Option<NaiveDate>,
-    pub issued_at: Option<DateTime<Utc>>,
-    pub disclosure_days: Option<i32>,
-    /// A date, or "pending: no calendar for YEAR" ([`crate::deadlines`]).
-    #[sqlx(flatten)]
-    pub disclosure_due: DisclosureDue,
-    pub publish_online: bool,
-    pub published_at: Option<DateTime<Utc>>,
-    pub publication: Option<serde_json::Value>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revocation_reason: Option<String>,
-    pub withdrawal_due: Option<DateTime<Utc>>,
-    pub withdrawn_at: Option<DateTime<Utc>>,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub matter: Option<String>,
-    pub not_online_basis: Option<String>,
-    pub not_online_requested_by: Option<String>,
-    pub not_online_approved_by: Option<String>,
-    pub not_online_approved_at: Option<DateTime<Utc>>,
-    pub not_online_opinion: Option<String>,
-    pub publish_after_processing: bool,
-    pub withdrawal_reason: Option<String>,
-    pub publication_requested_by: Option<String>,
-    pub publication_requested_at: Option<DateTime<Utc>>,
-    pub publication_approved_by: Option<String>,
-    pub publication_version: i32,
-    /// The matter list version the draft named its matter from.
-    pub matter_version: Option<i32>,
-    pub discretion: Option<serde_json::Value>,
-}
-
-pub(crate) const COLUMNS: &str = "id, action_id, document_number, category, procedure, party_kind, party_name, \
-    party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
-    legal_basis, conclusion, major, major_reasons, status, decided_on, issued_at, disclosure_days, \
-    disclosure_due, disclosure_due_pending_year, publish_online, published_at, publication, revoked_at, revocation_reason, \
-    withdrawal_due, withdrawn_at, created_by, created_at, matter, not_online_basis, \
-    not_online_requested_by, not_online_approved_by, not_online_approved_at, not_online_opinion, publish_after_processing, \
-    withdrawal_reason, publication_requested_by, publication_requested_at, publication_approved_by, \
-    publication_version, matter_version, discretion";
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DecisionView {
-    #[serde(flatten)]
-    pub decision: Decision,
-    pub review_status: Option<String>,
-}
-
-pub(crate) async fn load(pool: &PgPool, id: Uuid, lock: bool) -> ApiResult<Decision> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM decisions WHERE id = $1{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("decision {id} not found")))
-}
-
-pub(crate) async fn load_tx(tx: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Decision> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM decisions WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(tx)
-    .await?
-    .ok_or_else(|| ApiError::not_found(format!("decision {id} not found")))
-}
-
-pub(crate) async fn view(pool: &PgPool, d: Decision) -> ApiResult<DecisionView> {
-    let review_status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
-            .bind(d.id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(DecisionView {
-        decision: d,
-        review_status,
-    })
-}
-
-/// The review requirement of a matter of the matter list (the 法制审核目录 itself).
-pub fn matter_requires_review(m: Option<&sanxiang_domain::Matter>) -> Option<String> {
-    m.filter(|m| m.legal_review_required)
-        .map(|m| format!("matter:{}", m.code.trim()))
-}
-
-fn major_reasons(input: &DecisionInput, resolved: &Resolved) -> Vec<String> {
-    let mut r = Vec::new();
-    r.extend(matter_requires_review(Some(resolved.matter())));
-    let c = &input.major_criteria;
-    for (on, name) in [
-        (c.hearing_held, "hearing_held"),
-        (c.major_public_interest, "major_public_interest"),
-        (c.major_social_impact, "major_social_impact"),
-        (c.major_rights, "major_rights"),
-        (c.complex, "complex"),
-    ] {
-        if on {
-            r.push(name.to_string());
-        }
-    }
-    r
-}
-
-/// Most natural persons a decision may name besides the party.
-pub const MAX_OTHER_PERSONS: usize = 50;
-
-fn validate(input: &DecisionInput) -> ApiResult<()> {
-    text(&input.document_number, "documentNumber", 128)?;
-    text(&input.party.name, "party.name", 256)?;
-    text(&input.facts, "facts", 20_000)?;
-    text(&input.legal_basis, "legalBasis", 4_000)?;
-    text(&input.conclusion, "conclusion", 4_000)?;
-    let p = &input.party;
-    for (value, field, max) in [
-        (&p.id_number, "party.idNumber", 32),
-        (&p.phone, "party.phone", 32),
-        (&p.address, "party.address", 256),
-        (&input.matter, "matter", 64),
-        (&input.not_online_basis, "notOnlineBasis", 1_000),
-    ] {
-        if let Some(v) = value {
-            optional_text(v, field, max)?;
-        }
-    }
-    bounded(&input.other_persons, "otherPersons", MAX_OTHER_PERSONS)?;
-    if input.involves_secrets
-        && !input.publish_after_processing
-        && input
-            .not_online_basis
-            .as_deref()
-            .is_none_or(|b| b.trim().is_empty())
-    {
-        return Err(ApiError::unprocessable(
-            "notOnlineBasis",
-            "a decision kept offline because it involves secrets or privacy needs notOnlineBasis, \
-             the legal basis for not publishing (or publishAfterProcessing to publish it redacted)",
-        ));
-    }
-    if let Some(id) = p.id_number.as_deref().filter(|s| !s.trim().is_empty()) {
-        let normalized = redaction::normalize(id);
-        let id = normalized.trim();
-        match p.kind {
-            PartyKind::NaturalPerson => {
-                if redaction::classify(id) != Some(redaction::TokenKind::IdNumber) {
-                    return Err(ApiError::unprocessable(
-                        "party.idNumber",
-                        "party.idNumber is not a valid resident ID number (18 characters with a valid birth date)",
-                    ));
-                }
-            }
-            PartyKind::Organisation => {
-                if let Err(e) = sanxiang_domain::validate_credit_code(id) {
-                    return Err(ApiError::unprocessable(
-                        "party.idNumber",
-                        format!(
-                            "party.idNumber of an organisation must be its unified social credit code: {e}"
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(phone) = p.phone.as_deref().filter(|s| !s.trim().is_empty())
-        && !matches!(
-            redaction::classify(&redaction::normalize(phone.trim()).replace([' ', '-'], "")),
-            Some(redaction::TokenKind::Mobile | redaction::TokenKind::Landline)
-        )
-    {
-        return Err(ApiError::unprocessable(
-            "party.phone",
-            "party.phone is not a mobile or landline number",
-        ));
-    }
-    if p.is_minor && p.kind == PartyKind::Organisation {
-        return Err(ApiError::unprocessable(
-            "party.isMinor",
-            "only a natural person can be a minor",
-        ));
-    }
-    for (i, n) in input.other_persons.iter().enumerate() {
-        text(n, &format!("otherPersons[{i}]"), 64)?;
-    }
-    Ok(())
-}
-
-type DecisionQuery<'q> =
-    sqlx::query::QueryAs<'q, sqlx::Postgres, Decision, sqlx::postgres::PgArguments>;
-
-/// Binds a draft's fields as `$2`..`$19`, the column order both the INSERT of `create` and
-/// the UPDATE of `update` use, so the two can never drift apart.
-fn bind_draft<'q>(
-    q: DecisionQuery<'q>,
-    input: &'q DecisionInput,
-    category: Category,
-    reasons: &'q Vec<String>,
-    minor: bool,
-) -> DecisionQuery<'q> {
-    let p = &input.party;
-    let none_if_blank = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
-    q.bind(input.action_id)
-        .bind(input.document_number.trim())
-        .bind(category.code())
-        .bind(input.procedure.as_str())
-        .bind(p.kind.code())
-        .bind(p.name.trim())
-        .bind(none_if_blank(&p.id_number))
-        .bind(none_if_blank(&p.phone))
-        .bind(none_if_blank(&p.address))
-        .bind(minor)
-        .bind(input.involves_secrets)
-        .bind(&input.other_persons)
-        .bind(&input.facts)
-        .bind(&input.legal_basis)
-        .bind(&input.conclusion)
-        .bind(!reasons.is_empty())
-        .bind(reasons)
-        // publish_online: minors' cases are never published online; a case involving
-        // secrets leaves the disclosure duty only once its exemption is approved.
-        .bind(!minor)
-        .bind(none_if_blank(&input.matter))
-        .bind(none_if_blank(&input.not_online_basis))
-        .bind(input.involves_secrets && input.publish_after_processing)
-}
-
-/// The party is a minor: as declared, or as its ID number says on `on`.
-fn party_is_minor(input: &DecisionInput, on: NaiveDate) -> bool {
-    input.party.is_minor
-        || (input.party.kind == PartyKind::NaturalPerson
-            && input
-                .party
-                .id_number
-                .as_deref()
-                .is_some_and(|id| redaction::minor_on(id, on)))
-}
-
-/// A decision may point at an enforcement action only if that action exists.
-async fn ensure_action_exists<'e>(
-    exec: impl sqlx::PgExecutor<'e>,
-    action_id: Option<Uuid>,
-) -> ApiResult<()> {
-    let Some(a) = action_id else {
-        return Ok(());
-    };
-    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
-        .bind(a)
-        .fetch_optional(exec)
-        .await?;
-    if exists.is_none() {
-        return Err(ApiError::unprocessable(
-            "actionId",
-            format!("action {a} does not exist"),
-        ));
-    }
-    Ok(())
-}
 
 /// The draft's matter on the list effective `today`, and its discretion checked against
 /// the matter's benchmark.
@@ -390,23 +55,15 @@ async fn resolve_matter(
     Ok(r)
 }
 
-fn discretion_json(input: &DecisionInput) -> Option<serde_json::Value> {
-    input
-        .discretion
-        .as_ref()
-        .and_then(|d| serde_json::to_value(d).ok())
-}
-
-fn document_number_taken(e: sqlx::Error) -> ApiError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::conflict(
-            "documentNumber",
-            "documentNumber is already used by another decision",
-        ),
-        _ => e.into(),
-    }
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions",
+    tag = "decisions",
+    summary = "Draft a decision",
+    params(super::openapi::AgencyPath),
+    request_body = DecisionInput,
+    responses((status = 201, description = "Created", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -419,40 +76,37 @@ pub async fn create(
         &[Role::Officer, Role::AgencyAdmin],
         "drafting decisions",
     )?;
-    validate(&input)?;
-    ensure_action_exists(&ctx.pool, input.action_id).await?;
+    rules::validate(&input)?;
+    repo::ensure_action_exists(&ctx.pool, input.action_id).await?;
     let mut conn = ctx.pool.acquire().await?;
     let resolved = resolve_matter(&mut conn, &ctx, &input, st.clock.today()).await?;
     drop(conn);
-    let reasons = major_reasons(&input, &resolved);
-    let insert = format!(
-        "INSERT INTO decisions (id, action_id, document_number, category, procedure, party_kind, party_name, \
-         party_id_number, party_phone, party_address, party_is_minor, involves_secrets, other_persons, facts, \
-         legal_basis, conclusion, major, major_reasons, status, publish_online, matter, not_online_basis, \
-         publish_after_processing, created_by, matter_version, discretion) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'draft',$19,$20,$21,$22,$23,$24,$25) \
-         RETURNING {COLUMNS}"
-    );
-    let minor = party_is_minor(&input, st.clock.today());
-    let d: Decision = bind_draft(
-        sqlx::query_as(&insert).bind(Uuid::new_v4()),
+    let reasons = rules::major_reasons(&input, &resolved);
+    let minor = rules::party_is_minor(&input, st.clock.today());
+    let d = repo::insert_draft(
+        &ctx.pool,
         &input,
-        resolved.category,
+        &resolved,
         &reasons,
         minor,
+        &ctx.claims.sub,
     )
-    .bind(&ctx.claims.sub)
-    .bind(resolved.version())
-    .bind(discretion_json(&input))
-    .fetch_one(&ctx.pool)
-    .await
-    .map_err(document_number_taken)?;
+    .await?;
     Ok((StatusCode::CREATED, Json(view(&ctx.pool, d).await?)))
 }
 
 /// Revises a draft: allowed before review, or while the review found issues (the handling
 /// unit revises, then resubmits). Never after an approval, so an approval always covers
 /// the text that is issued.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/decisions/{id}",
+    tag = "decisions",
+    summary = "Revise a draft (before review, when the review found issues, or after a rejecting collective decision); a major decision stays major",
+    params(super::openapi::AgencyIdPath),
+    request_body = DecisionInput,
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn update(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -466,20 +120,11 @@ pub async fn update(
         &[Role::Officer, Role::AgencyAdmin],
         "revising decisions",
     )?;
-    validate(&input)?;
+    rules::validate(&input)?;
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "draft" {
-        return Err(ApiError::conflict(
-            "status",
-            format!("decision is {}, only a draft can be revised", d.status),
-        ));
-    }
-    let review: Option<String> =
-        sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    DecisionStatus::require(&d.status, DecisionStep::Revise)?;
+    let review = repo::review_status(&mut *tx, id).await?;
     if let Some(r) = review.as_deref()
         && !ReviewState::parse(r).is_some_and(ReviewState::draft_may_be_revised)
     {
@@ -491,11 +136,11 @@ pub async fn update(
             ),
         ));
     }
-    ensure_action_exists(&mut *tx, input.action_id).await?;
+    repo::ensure_action_exists(&mut *tx, input.action_id).await?;
     let resolved = resolve_matter(&mut tx, &ctx, &input, st.clock.today()).await?;
     // Once major, a decision stays major: the criteria cannot be dropped by revising the
     // draft, only cleared by the legal office as a recorded step.
-    let mut reasons = major_reasons(&input, &resolved);
+    let mut reasons = rules::major_reasons(&input, &resolved);
     if d.major {
         for r in &d.major_reasons {
             if !reasons.contains(r) {
@@ -503,47 +148,20 @@ pub async fn update(
             }
         }
     }
-    let update = format!(
-        "UPDATE decisions SET action_id=$2, document_number=$3, category=$4, procedure=$5, party_kind=$6, \
-         party_name=$7, party_id_number=$8, party_phone=$9, party_address=$10, party_is_minor=$11, \
-         involves_secrets=$12, other_persons=$13, facts=$14, legal_basis=$15, conclusion=$16, major=$17, \
-         major_reasons=$18, publish_online=$19, matter=$20, not_online_basis=$21, \
-         publish_after_processing=$22, not_online_requested_by=NULL, not_online_approved_by=NULL, \
-         not_online_approved_at=NULL, not_online_opinion=NULL, matter_version=$23, discretion=$24 \
-         WHERE id=$1 RETURNING {COLUMNS}"
-    );
-    let minor = party_is_minor(&input, st.clock.today());
-    let d: Decision = bind_draft(
-        sqlx::query_as(&update).bind(id),
-        &input,
-        resolved.category,
-        &reasons,
-        minor,
-    )
-    .bind(resolved.version())
-    .bind(discretion_json(&input))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(document_number_taken)?;
+    let minor = rules::party_is_minor(&input, st.clock.today());
+    let d = repo::update_draft(&mut tx, id, &input, &resolved, &reasons, minor).await?;
     tx.commit().await?;
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    pub status: Option<String>,
-    /// `overdue`: issued, unpublished, past due.
-    #[serde(default)]
-    pub overdue: bool,
-    /// `exempted`: kept offline (minor party, or an approved exemption with its basis).
-    #[serde(default)]
-    pub exempted: bool,
-    pub limit: Option<i64>,
-    /// Why a supervisor reads (logged with the read).
-    pub purpose: Option<String>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions",
+    tag = "decisions",
+    summary = "Decisions (a supervisor's read is logged)",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [DecisionView]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -552,7 +170,7 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     if let Some(s) = &q.status
-        && !matches!(s.as_str(), "draft" | "issued" | "revoked" | "closed")
+        && DecisionStatus::parse(s).is_none()
     {
         return Err(ApiError::bad_request(
             "status",
@@ -569,24 +187,20 @@ pub async fn list(
             "limit must be between 1 and 1000",
         ));
     }
-    let rows: Vec<Decision> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM decisions WHERE ($1::text IS NULL OR status = $1) \
-         AND (NOT $2 OR (status = 'issued' AND publish_online AND published_at IS NULL AND disclosure_due < $3)) \
-         AND (NOT $5 OR NOT publish_online) \
-         ORDER BY created_at DESC LIMIT $4"
-    ))
-    .bind(&q.status)
-    .bind(q.overdue)
-    .bind(st.clock.today())
-    .bind(limit)
-    .bind(q.exempted)
-    .fetch_all(&ctx.pool)
-    .await?;
+    let rows = repo::list(&ctx.pool, &q, st.clock.today(), limit).await?;
     let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
     log_supervisor_reads(&st, &ctx, &ids, q.purpose.as_deref()).await?;
     Ok(Json(serde_json::json!({ "items": rows })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions/{id}",
+    tag = "decisions",
+    summary = "One decision (a supervisor's read is logged)",
+    params(super::openapi::AgencyIdPath, ReadQuery),
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::ReadErrors)
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -600,12 +214,6 @@ pub async fn get_one(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadQuery {
-    pub purpose: Option<String>,
-}
-
 /// Supervisors read full, unredacted decisions: each read is logged like a record read
 /// (记录信息调阅监督) and counted for the unusual-volume alert.
 async fn log_supervisor_reads(
@@ -617,16 +225,7 @@ async fn log_supervisor_reads(
     if !ctx.claims.role.is_supervisor() || ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO decision_access_log (decision_id, accessed_by, role, purpose) \
-         SELECT unnest($1::uuid[]), $2, $3, $4",
-    )
-    .bind(ids)
-    .bind(&ctx.claims.sub)
-    .bind(ctx.claims.role.as_str())
-    .bind(purpose.unwrap_or("read"))
-    .execute(&ctx.pool)
-    .await?;
+    repo::log_reads(&ctx.pool, ids, &ctx.claims, purpose.unwrap_or("read")).await?;
     st.metrics
         .supervisor_decision_reads_total
         .with_label_values(&ctx.tenant.labels())
@@ -665,13 +264,16 @@ pub fn due_date(
     Ok(due)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IssueInput {
-    /// Date of the decision (default: today, China Standard Time).
-    pub decided_on: Option<NaiveDate>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/issue",
+    tag = "decisions",
+    summary = "Issue a decision; computes the disclosure due date in working days",
+    description = "409 (field review) for a major decision without an approving review; a missing WorkCalendar year leaves the due date pending.",
+    params(super::openapi::AgencyIdPath),
+    request_body = Option<IssueInput>,
+    responses((status = 200, description = "OK", body = DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn issue(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -697,17 +299,8 @@ pub async fn issue(
     }
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "draft" {
-        return Err(ApiError::conflict(
-            "status",
-            format!("decision is {}, only a draft can be issued", d.status),
-        ));
-    }
-    let review: Option<String> =
-        sqlx::query_scalar("SELECT status FROM reviews WHERE decision_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    DecisionStatus::require(&d.status, DecisionStep::Issue)?;
+    let review = repo::review_status(&mut *tx, id).await?;
     let review = review.as_deref().and_then(ReviewState::parse);
     // The matter is taken from the list in force today (or, if it was removed since, from
     // the version the draft named): its review requirement and benchmark apply now, so a
@@ -754,18 +347,7 @@ pub async fn issue(
         .map_or_else(|| ctx.tenant.disclosure_days(category), |o| o.working_days);
     let due = due_date(&st, &ctx.tenant, decided_on, days, "decidedOn", true)?;
     let due = DisclosureDue::from_due(due);
-    let d: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET status = 'issued', decided_on = $2, issued_at = $3, disclosure_days = $4, \
-         disclosure_due = $5, disclosure_due_pending_year = $6 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(decided_on)
-    .bind(st.clock.now())
-    .bind(days as i32)
-    .bind(due.disclosure_due)
-    .bind(due.disclosure_due_pending_year)
-    .fetch_one(&mut *tx)
-    .await?;
+    let d = repo::mark_issued(&mut tx, id, decided_on, st.clock.now(), days, due).await?;
     crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;
     tx.commit().await?;
     st.kick_relay(&ctx.tenant.agency);
@@ -778,14 +360,15 @@ pub async fn issue(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadlineQuery {
-    pub category: Option<String>,
-    pub decided_on: Option<String>,
-}
-
 /// Computes a disclosure due date without writing anything.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/deadlines",
+    tag = "decisions",
+    summary = "Compute a disclosure due date (nothing written)",
+    params(super::openapi::AgencyPath, DeadlineQuery),
+    responses((status = 200, description = "OK: {category, decidedOn, workingDays, disclosureDue, overrideLegalBasis}", body = Object), super::openapi::RuleErrors)
+)]
 pub async fn deadline(
     State(st): State<AppState>,
     Path(agency): Path<String>,

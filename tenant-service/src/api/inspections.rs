@@ -10,16 +10,17 @@
 //! inspection matter (checked against the matter list in force like any action's) with
 //! its inspectors, so the inspection is recorded like any other.
 
-use super::{JsonBody, optional_text, parse_id, text};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, optional_text, text};
 use super::{lists, matters};
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::redaction::{self, PartyKind};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sanxiang_domain::{EnforcementCategory, ListKind, Procedure, RandomInspection};
@@ -52,7 +53,7 @@ fn sample(rng: &mut ChaCha20Rng, pool: &[Uuid], k: usize) -> Vec<Uuid> {
 }
 
 /// One drawn target and its inspectors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Drawn {
     pub target: Uuid,
@@ -92,7 +93,7 @@ pub fn draw(
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TargetInput {
     /// Code of the random-inspection item whose pool this is.
@@ -110,13 +111,19 @@ fn organisation() -> PartyKind {
 }
 
 /// `POST …/inspection-targets`: registers a target in an item's pool.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-targets",
+    tag = "inspections",
+    summary = "Register a target in a random-inspection item's pool",
+    params(super::openapi::AgencyPath),
+    request_body = TargetInput,
+    responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn register_target(
-    State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<TargetInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -141,20 +148,14 @@ pub async fn register_target(
     .bind(input.party_kind.code())
     .bind(&ctx.claims.sub)
     .execute(&ctx.pool)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::conflict("name", "this target is already in the item's pool")
-        }
-        _ => e.into(),
-    })?;
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "item": input.item.trim(), "name": input.name.trim()})),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DrawInput {
     pub item: String,
@@ -175,13 +176,20 @@ struct DrawRow {
 }
 
 /// `POST …/inspection-draws`: draws from an item of the effective random-inspection list.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-draws",
+    tag = "inspections",
+    summary = "Draw targets and inspectors (双随机) from an item of the effective random-inspection list; seed and draw recorded, one action per target",
+    params(super::openapi::AgencyPath),
+    request_body = DrawInput,
+    responses((status = 201, description = "Created: the draw with its drawn targets and inspectors", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn create_draw(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DrawInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -380,13 +388,15 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
 
 /// `GET …/inspection-draws/{id}/verify`: re-runs the draw from its recorded seed and
 /// candidates, and says whether it gives the recorded targets and inspectors.
-pub async fn verify(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/inspection-draws/{id}/verify",
+    tag = "inspections",
+    summary = "Re-run a draw from its recorded seed and candidates",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
+)]
+pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Value>> {
     let row = load(&ctx.pool, id).await?;
     let v: lists::ListVersion = sqlx::query_as(
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
@@ -418,7 +428,7 @@ pub async fn verify(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultInput {
     pub target: Uuid,
@@ -429,7 +439,7 @@ pub struct ResultInput {
     pub handling: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultsInput {
     pub results: Vec<ResultInput>,
@@ -438,14 +448,21 @@ pub struct ResultsInput {
 /// `POST …/inspection-draws/{id}/results`: records the results (抽查情况及查处结果) as
 /// given and publishes them redacted — organisations by name, natural persons' names
 /// masked, personal data in the texts masked, no inspector's personal data.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/inspection-draws/{id}/results",
+    tag = "inspections",
+    summary = "Publish the results of a draw (inspection_results event)",
+    params(super::openapi::AgencyIdPath),
+    request_body = ResultsInput,
+    responses((status = 200, description = "OK: the published results", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn publish_results(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<ResultsInput>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

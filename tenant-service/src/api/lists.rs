@@ -22,49 +22,30 @@
 //! reviewer never saw). The agency then revises the version (`PUT`, which retakes the
 //! records, even of an approved version) and submits it for review again.
 
+mod model;
+pub use model::{DraftInput, EffectiveQuery, ListStep, ListVersion, PublishInput, ReviewInput};
+
 use super::list_reviewers::Reviewer;
+use super::tenant::{Lists, Tenant, Write};
 use super::{JsonBody, QueryParams, date_in_range, optional_text};
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{EnforcementCategory, ListKind, Matter, SubjectEntry};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 /// Most items a list version may hold.
 pub const MAX_ITEMS: usize = 5_000;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct ListVersion {
-    pub kind: String,
-    pub version: i32,
-    pub status: String,
-    pub items: Value,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub effective_from: Option<NaiveDate>,
-    pub published_at: Option<DateTime<Utc>>,
-}
-
 const COLUMNS: &str =
     "kind, version, status, items, created_by, created_at, effective_from, published_at";
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct ListStep {
-    pub step: String,
-    pub actor: String,
-    pub role: String,
-    pub opinion: String,
-    pub at: DateTime<Utc>,
-}
 
 fn kind(s: &str) -> ApiResult<ListKind> {
     ListKind::parse(s).ok_or_else(|| {
@@ -219,23 +200,24 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
     }])
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DraftInput {
-    /// The items (written kinds); absent for subjects and personnel.
-    pub items: Option<Value>,
-}
-
 /// `POST …/lists/{kind}`: a new draft version (the next number).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}",
+    tag = "lists",
+    summary = "Draft a new version (items for written kinds; subjects and personnel are taken from the Agency and the valid active officers)",
+    params(super::openapi::AgencyListPath),
+    request_body = Option<DraftInput>,
+    responses((status = 201, description = "Created", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
-    Path((agency, kind_s)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s)): Path<(String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<ListVersion>)> {
     let kind = kind(&kind_s)?;
     let input: DraftInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "drafting lists")?;
     let today = st.clock.today();
     let mut tx = ctx.pool.begin().await?;
@@ -296,15 +278,23 @@ pub async fn create(
 /// list (subjects, personnel) is not written: revising retakes the current records, and
 /// is also how an approved version that can no longer be published (an officer left) is
 /// brought up to date — its approval lapses and it goes back to draft for a new review.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+    tag = "lists",
+    summary = "Revise the items of a draft or returned version",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = DraftInput,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn revise(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DraftInput>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "revising lists")?;
     let written = match (kind.is_derived(), input.items) {
         (true, Some(_)) => {
@@ -354,14 +344,20 @@ pub async fn revise(
 }
 
 /// `POST …/versions/{version}/submit`: to the justice bureau for review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/submit",
+    tag = "lists",
+    summary = "Submit the version to the same-level justice bureau (agency_admin)",
+    params(super::openapi::AgencyListVersionPath),
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn submit(
-    State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "submitting lists")?;
     let mut tx = ctx.pool.begin().await?;
     let mut v = load(&mut tx, kind, version).await?;
@@ -373,20 +369,20 @@ pub async fn submit(
     Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReviewInput {
-    pub approve: bool,
-    /// The reviewer's opinion (required when returning).
-    #[serde(default)]
-    pub opinion: String,
-}
-
 /// `POST …/versions/{version}/review`: the same-level justice bureau approves or returns.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/review",
+    tag = "lists",
+    summary = "Approve or return with an opinion: only the list's reviewer, county_supervisor of a county agency's county or city_supervisor of a city-level agency's city (market_regulator of that place for random_inspections where configured)",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = ReviewInput,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn review(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Lists>,
     JsonBody(input): JsonBody<ReviewInput>,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
@@ -394,7 +390,6 @@ pub async fn review(
     // Supervisors are read-only on the agency's records; this review is their own step,
     // recorded in their name (authorize has checked the place is theirs), and only the
     // list's one reviewer takes it.
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     Reviewer::of(
         &ctx.tenant,
         kind,
@@ -423,13 +418,6 @@ pub async fn review(
     Ok(Json(v))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PublishInput {
-    /// First day the version applies (default: today).
-    pub effective_from: Option<NaiveDate>,
-}
-
 /// The event payload of a published list version.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -442,16 +430,24 @@ pub struct ListPublication<'a> {
 }
 
 /// `POST …/versions/{version}/publish`: an approved version becomes effective on its date.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/publish",
+    tag = "lists",
+    summary = "Publish an approved version from its effective date (enqueues a list_publication event)",
+    params(super::openapi::AgencyListVersionPath),
+    request_body = Option<PublishInput>,
+    responses((status = 200, description = "OK", body = ListVersion), super::openapi::WriteErrors)
+)]
 pub async fn publish(
     State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ListVersion>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
     let input: PublishInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(&ctx.claims, &[Role::AgencyAdmin], "publishing lists")?;
     let today = st.clock.today();
     let from = input.effective_from.unwrap_or(today);
@@ -512,22 +508,22 @@ pub async fn publish(
     Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EffectiveQuery {
-    /// The date (default: today).
-    pub on: Option<NaiveDate>,
-}
-
 /// `GET …/lists/{kind}`: every version (without items) and the one effective on `on`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/lists/{kind}",
+    tag = "lists",
+    summary = "Versions of a list (事前公开) and the one effective on a date",
+    params(super::openapi::AgencyListPath, EffectiveQuery),
+    responses((status = 200, description = "OK: {kind, name, on, effective: ListVersion|null, versions: [{version, status, effectiveFrom, createdAt}]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_list(
     State(st): State<AppState>,
-    Path((agency, kind_s)): Path<(String, String)>,
+    Path((_agency, kind_s)): Path<(String, String)>,
     QueryParams(q): QueryParams<EffectiveQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Lists>,
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let on = q.on.unwrap_or(st.clock.today());
     date_in_range(on, "on")?;
     let mut conn = ctx.pool.acquire().await?;
@@ -552,14 +548,20 @@ pub async fn get_list(
 }
 
 /// `GET …/lists/{kind}/versions/{version}`: one version with its items and steps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}",
+    tag = "lists",
+    summary = "One version with its items and review steps",
+    params(super::openapi::AgencyListVersionPath),
+    responses((status = 200, description = "OK: ListVersion with steps: [ListStep]", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_version(
-    State(st): State<AppState>,
-    Path((agency, kind_s, version)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_agency, kind_s, version)): Path<(String, String, String)>,
+    ctx: Tenant<Lists>,
 ) -> ApiResult<Json<Value>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Lists).await?;
     let v: ListVersion = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2"
     ))

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MilestoneInput {
     /// SupervisionPlan name.
@@ -25,7 +25,7 @@ pub struct MilestoneInput {
     pub note: String,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct MilestoneReport {
     pub plan: String,
@@ -50,6 +50,14 @@ fn token(value: &str, field: &str) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/milestones",
+    tag = "milestones",
+    summary = "Supervision milestone occurrences reported done",
+    params(super::openapi::AgencyPath),
+    responses((status = 200, description = "OK: {items: [MilestoneReport]}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     Path(agency): Path<String>,
@@ -65,6 +73,15 @@ pub async fn list(
     Ok(Json(serde_json::json!({ "items": rows })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/milestones",
+    tag = "milestones",
+    summary = "Report a supervision milestone occurrence done (sanxiang_milestone_completed)",
+    params(super::openapi::AgencyPath),
+    request_body = MilestoneInput,
+    responses((status = 201, description = "Created", body = MilestoneReport), super::openapi::ConflictErrors)
+)]
 pub async fn report(
     State(st): State<AppState>,
     Path(agency): Path<String>,

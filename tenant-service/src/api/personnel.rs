@@ -1,18 +1,19 @@
 //! Personnel list (执法人员清单): officers and legal reviewers.
 
-use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, QueryParams, bounded, date_in_range, optional_text, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::{EnforcementCategory as Category, PersonnelEntry};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonnelRole {
     Officer,
@@ -28,7 +29,7 @@ impl PersonnelRole {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersonnelInput {
     pub name: String,
@@ -37,6 +38,7 @@ pub struct PersonnelInput {
     pub position: String,
     pub role: PersonnelRole,
     pub certificate_number: String,
+    #[schema(value_type = Vec<super::openapi::CategoryCode>, min_items = 1)]
     pub categories: Vec<Category>,
     pub region: String,
     pub valid_from: NaiveDate,
@@ -78,7 +80,7 @@ impl PersonnelInput {
     }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     pub id: Uuid,
@@ -98,7 +100,7 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonView {
     #[serde(flatten)]
@@ -119,21 +121,30 @@ fn view(person: Person, today: NaiveDate) -> PersonView {
 const COLUMNS: &str = "id, name, unit, position, role, certificate_number, categories, region, \
      valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at";
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// `officer` or `legal_reviewer`.
     pub role: Option<String>,
+    /// Include removed people.
     #[serde(default)]
     pub include_inactive: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/personnel",
+    tag = "personnel",
+    summary = "Personnel list with certificate validity and reviewer ratio",
+    params(super::openapi::AgencyPath, ListQuery),
+    responses((status = 200, description = "OK: {items: [PersonView], validOfficers, validLegalReviewers, requiredLegalReviewers, reviewerRatioMet}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     if let Some(r) = &q.role
         && r != "officer"
         && r != "legal_reviewer"
@@ -172,13 +183,19 @@ pub async fn list(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "One person",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = PersonView), super::openapi::ReadErrors)
+)]
 pub async fn get_one(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<PersonView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let p: Option<Person> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM personnel WHERE id = $1"))
             .bind(id)
@@ -188,28 +205,20 @@ pub async fn get_one(
     Ok(Json(view(p, st.clock.today())))
 }
 
-fn unique_violation(e: sqlx::Error) -> ApiError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        if db.constraint().is_some_and(|c| c.contains("subject")) {
-            return ApiError::conflict("subject", "subject is already another person's");
-        }
-        return ApiError::conflict(
-            "certificateNumber",
-            "certificateNumber is already on the personnel list",
-        );
-    }
-    e.into()
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/personnel",
+    tag = "personnel",
+    summary = "Add a person (agency_admin)",
+    params(super::openapi::AgencyPath),
+    request_body = PersonnelInput,
+    responses((status = 201, description = "Created", body = PersonView), super::openapi::WriteErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<PersonnelInput>,
 ) -> ApiResult<(StatusCode, Json<PersonView>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -240,18 +249,25 @@ pub async fn create(
     .bind(input.subject.as_deref().map(str::trim))
     .fetch_one(&ctx.pool)
     .await
-    .map_err(unique_violation)?;
+    ?;
     Ok((StatusCode::CREATED, Json(view(p, st.clock.today()))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "Replace a person's entry (agency_admin)",
+    params(super::openapi::AgencyIdPath),
+    request_body = PersonnelInput,
+    responses((status = 200, description = "OK", body = PersonView), super::openapi::WriteErrors)
+)]
 pub async fn update(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<PersonnelInput>,
 ) -> ApiResult<Json<PersonView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -281,20 +297,21 @@ pub async fn update(
     .bind(input.legal_qualification)
     .bind(input.subject.as_deref().map(str::trim))
     .fetch_optional(&ctx.pool)
-    .await
-    .map_err(unique_violation)?;
+    .await?;
     let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
     Ok(Json(view(p, st.clock.today())))
 }
 
 /// Removes a person from the current list (kept for history; `active = false`).
-pub async fn deactivate(
-    State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
+#[utoipa::path(
+    delete,
+    path = "/api/v1/agencies/{agency}/personnel/{id}",
+    tag = "personnel",
+    summary = "Remove from the current list (kept for history)",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 204, description = "Removed"), super::openapi::ReadErrors)
+)]
+pub async fn deactivate(PathId(id): PathId, ctx: Tenant<Write>) -> ApiResult<StatusCode> {
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -9,7 +9,9 @@
 //! involvesSecrets + notOnlineBasis ─exemption (agency admin)─► exempt (not online, visible to supervisors)
 //! ```
 
-use super::decisions::{COLUMNS, Decision, DecisionView, load, load_tx, view};
+use super::decisions::{
+    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, load, load_tx, view,
+};
 use super::{JsonBody, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
@@ -25,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The publication: what the public sees (and what is pushed upward).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Publication {
     pub id: Uuid,
@@ -127,19 +129,18 @@ fn build(
 }
 
 fn require_issued(d: &Decision) -> ApiResult<()> {
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be published",
-                d.status
-            ),
-        ));
-    }
-    Ok(())
+    DecisionStatus::require(&d.status, DecisionStep::Publish).map(drop)
 }
 
 /// What the publication would be, without writing anything.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/publication/preview",
+    tag = "decisions",
+    summary = "The publication as it would be (redacted); nothing written",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK: {preview: Publication}", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn preview(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -192,6 +193,15 @@ async fn publish_now(
 
 /// Asks for publication. With an approver role configured (default: agency admin), the
 /// decision waits for a second person's approval (202); without, it is published at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/publish",
+    tag = "decisions",
+    summary = "Request publication (202, awaiting a second person's approval), or publish when no approval is configured",
+    description = "422 (field partyIsMinor or involvesSecrets) for cases not published online.",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 202, description = "Awaiting approval", body = super::decisions::DecisionView), (status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn publish(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -251,6 +261,14 @@ pub async fn publish(
 }
 
 /// A second person of the agency, holding the approver role, approves the publication.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/publication/approve",
+    tag = "decisions",
+    summary = "Approve a requested publication (approver role, another person); publishes and pushes upward",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn approve(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -296,7 +314,7 @@ pub async fn approve(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CorrectionInput {
     /// What was wrong (published with the correction).
@@ -308,6 +326,15 @@ pub struct CorrectionInput {
 
 /// Corrects a publication: a new version, re-redacted, pushed as a `correction` event that
 /// carries the full corrected publication. The approver role corrects.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/publication/correct",
+    tag = "decisions",
+    summary = "Correct a publication: a new version, pushed as a correction event",
+    params(super::openapi::AgencyIdPath),
+    request_body = CorrectionInput,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn correct(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -362,7 +389,7 @@ pub async fn correct(
     Ok(Json(view(&ctx.pool, updated).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExemptionInput {
     /// The admin's opinion on the legal basis.
@@ -372,6 +399,15 @@ pub struct ExemptionInput {
 /// The agency admin approves that a decision involving secrets or privacy is not published
 /// online, on its recorded legal basis. The decision then leaves the disclosure duty and
 /// stays visible to supervisors as exempted (`GET …/decisions?exempted=true`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/exemption",
+    tag = "decisions",
+    summary = "Approve not publishing online a decision that involves secrets or privacy (agency_admin)",
+    params(super::openapi::AgencyIdPath),
+    request_body = ExemptionInput,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn approve_exemption(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,

@@ -7,351 +7,58 @@
 //! draft is kept in `decision_versions`. The opinion is due within the review time limit
 //! (working days, `--review-time-limit-days`); `sanxiang_reviews_overdue` counts the late.
 
+mod model;
+mod repo;
+
+pub use model::{
+    Check, Checklist, CollectiveInput, CollectiveOutcome, NegotiationInput, NegotiationOutcome,
+    OpinionInput, OpinionOutcome, ReviewView, Step, StepInput, Version,
+};
+use repo::{StepRecord, insert_step, keep_version, load, opinion_due, transition};
+
 use super::review_state::{ReviewAction, ReviewState};
-use super::{JsonBody, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, Transaction};
+use axum::extract::State;
+use chrono::NaiveDate;
 use uuid::Uuid;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Step {
-    pub id: i64,
-    pub step: String,
-    pub actor: String,
-    pub role: String,
-    pub opinion: String,
-    pub at: DateTime<Utc>,
-    pub reviewer_id: Option<Uuid>,
-    pub checklist: Option<serde_json::Value>,
-    pub round: Option<i32>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Version {
-    pub version: i32,
-    pub round: i32,
-    pub content: serde_json::Value,
-    pub recorded_by: String,
-    pub recorded_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewView {
-    pub decision_id: Uuid,
-    pub status: String,
-    pub round: i32,
-    pub opinion_due: Option<NaiveDate>,
-    pub steps: Vec<Step>,
-    pub versions: Vec<Version>,
-    /// The decision's matter with its discretion benchmark, next to the decision's own
-    /// discretion ([`super::matters::review_context`]).
-    pub matter: Option<serde_json::Value>,
-}
-
-async fn load(ctx: &TenantCtx, id: Uuid, today: NaiveDate) -> ApiResult<ReviewView> {
-    let r: Option<(String, i32, Option<NaiveDate>)> =
-        sqlx::query_as("SELECT status, round, opinion_due FROM reviews WHERE decision_id = $1")
-            .bind(id)
-            .fetch_optional(&ctx.pool)
-            .await?;
-    let (status, round, opinion_due) =
-        r.ok_or_else(|| ApiError::not_found(format!("decision {id} has no legal review")))?;
-    let steps: Vec<Step> = sqlx::query_as(
-        "SELECT id, step, actor, role, opinion, at, reviewer_id, checklist, round FROM review_steps \
-         WHERE decision_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&ctx.pool)
-    .await?;
-    let versions: Vec<Version> = sqlx::query_as(
-        "SELECT version, round, content, recorded_by, recorded_at FROM decision_versions \
-         WHERE decision_id = $1 ORDER BY version",
-    )
-    .bind(id)
-    .fetch_all(&ctx.pool)
-    .await?;
-    let mut conn = ctx.pool.acquire().await?;
-    let matter = super::matters::review_context(&mut conn, id, today).await?;
-    Ok(ReviewView {
-        decision_id: id,
-        status,
-        round,
-        opinion_due,
-        steps,
-        versions,
-        matter,
-    })
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review",
+    tag = "review",
+    summary = "The legal review and its steps",
+    params(super::openapi::AgencyIdPath),
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ReadErrors)
+)]
 pub async fn get_review(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     Ok(Json(load(&ctx, id, st.clock.today()).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StepInput {
-    pub opinion: String,
-}
-
-/// One item of the review checklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    Pass,
-    Issue,
-}
-
-/// The review checklist (审核内容清单).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Checklist {
-    /// The enforcing subject is lawful.
-    pub subject: Check,
-    /// The officers are qualified (valid certificates).
-    pub officer_qualification: Check,
-    /// The procedure is lawful.
-    pub procedure: Check,
-    /// Facts clear, evidence sufficient.
-    pub facts_and_evidence: Check,
-    /// Law applied correctly, discretion benchmark used properly.
-    pub law_and_discretion: Check,
-    /// No excess of authority.
-    pub authority: Check,
-    /// Documents complete and in form.
-    pub documents: Check,
-    /// A suspected crime to transfer to judicial organs.
-    pub transfer_to_judicial_organs: bool,
-}
-
-impl Checklist {
-    fn issues(&self) -> usize {
-        [
-            self.subject,
-            self.officer_qualification,
-            self.procedure,
-            self.facts_and_evidence,
-            self.law_and_discretion,
-            self.authority,
-            self.documents,
-        ]
-        .iter()
-        .filter(|c| **c == Check::Issue)
-        .count()
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpinionOutcome {
-    Approve,
-    IssuesFound,
-    /// Transfer to judicial organs (suspected crime): the decision is not made here.
-    Transfer,
-    /// The legal office finds the decision is not major: cleared, with the opinion as the
-    /// reason (it may then be issued).
-    NotMajor,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OpinionInput {
-    pub outcome: OpinionOutcome,
-    pub opinion: String,
-    /// The legal reviewer (personnel id) who gives the opinion: the token's own person, on
-    /// the list as a legal reviewer with a valid certificate, and, for penalty decisions,
-    /// holding the national legal professional qualification.
-    pub reviewer_id: Uuid,
-    pub checklist: Checklist,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NegotiationOutcome {
-    /// The handling unit accepts the issues and revises the draft.
-    Revise,
-    /// The legal office withdraws its issues (reviewer token, with reviewerId).
-    IssuesWithdrawn,
-    /// No agreement: the agency decides by collective discussion.
-    Failed,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NegotiationInput {
-    pub outcome: NegotiationOutcome,
-    /// Minutes of the negotiation (协商沟通).
-    pub opinion: String,
-    pub reviewer_id: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CollectiveOutcome {
-    Approve,
-    Reject,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CollectiveInput {
-    pub outcome: CollectiveOutcome,
-    /// Minutes of the collective discussion.
-    pub opinion: String,
-}
-
-/// A recorded step: who, and for the legal office, which reviewer with which checklist.
-struct StepRecord<'a> {
-    action: ReviewAction,
-    opinion: &'a str,
-    reviewer_id: Option<Uuid>,
-    checklist: Option<&'a Checklist>,
-}
-
-/// Moves the review by `s.action`, recording the step, in `tx`. Returns the new state and
-/// round.
-async fn transition(
-    st: &AppState,
-    ctx: &TenantCtx,
-    tx: &mut Transaction<'_, Postgres>,
-    id: Uuid,
-    s: StepRecord<'_>,
-) -> ApiResult<(ReviewState, i32)> {
-    let row: Option<(String, i32)> =
-        sqlx::query_as("SELECT status, round FROM reviews WHERE decision_id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (status, round) = row.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "decision {id} has no legal review; submit it first"
-        ))
-    })?;
-    let state = ReviewState::parse(&status)
-        .ok_or_else(|| ApiError::internal(format!("unknown review status {status}")))?;
-    let Some(to) = state.next(s.action) else {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "review is {status}; '{}' is allowed only when it is {}",
-                s.action.step(),
-                ReviewState::allowed_from(s.action).join(" or ")
-            ),
-        ));
-    };
-    let round = if s.action == ReviewAction::Resubmit {
-        round + 1
-    } else {
-        round
-    };
-    let due = if to.awaits_opinion() {
-        opinion_due(st, ctx)
-    } else {
-        None
-    };
-    sqlx::query(
-        "UPDATE reviews SET status = $2, round = $3, opinion_due = COALESCE($4, opinion_due), \
-         updated_at = now() WHERE decision_id = $1",
-    )
-    .bind(id)
-    .bind(to.as_str())
-    .bind(round)
-    .bind(due)
-    .execute(&mut **tx)
-    .await?;
-    insert_step(ctx, tx, id, s.action.step(), &s, round).await?;
-    Ok((to, round))
-}
-
-async fn insert_step(
-    ctx: &TenantCtx,
-    tx: &mut Transaction<'_, Postgres>,
-    id: Uuid,
-    step: &str,
-    s: &StepRecord<'_>,
-    round: i32,
-) -> ApiResult<()> {
-    let checklist = s
-        .checklist
-        .map(serde_json::to_value)
-        .transpose()
-        .map_err(ApiError::internal)?;
-    sqlx::query(
-        "INSERT INTO review_steps (decision_id, step, actor, role, opinion, reviewer_id, checklist, round) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-    )
-    .bind(id)
-    .bind(step)
-    .bind(&ctx.claims.sub)
-    .bind(ctx.claims.role.as_str())
-    .bind(s.opinion.trim())
-    .bind(s.reviewer_id)
-    .bind(checklist)
-    .bind(round)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// The opinion's due date: the review time limit in working days from today (none when
-/// the calendar lacks the year; the calendar-missing alarm is raised then).
-fn opinion_due(st: &AppState, ctx: &TenantCtx) -> Option<NaiveDate> {
-    let cal = st.calendars.get();
-    match cal.add_working_days(st.clock.today(), st.policy.review_time_limit_days) {
-        Ok(d) => Some(d),
-        Err(crds_err) => {
-            if let crate::calendar::CalendarError::MissingYear(y) = crds_err {
-                st.note_calendar_missing(&ctx.tenant.agency, y);
-            }
-            None
-        }
-    }
-}
-
-/// Keeps the draft as submitted in this round.
-async fn keep_version(
-    ctx: &TenantCtx,
-    tx: &mut Transaction<'_, Postgres>,
-    id: Uuid,
-    round: i32,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO decision_versions (decision_id, version, round, content, recorded_by) \
-         SELECT d.id, COALESCE((SELECT max(version) FROM decision_versions WHERE decision_id = d.id), 0) + 1, \
-           $2, to_jsonb(d) - 'publication', $3 FROM decisions d WHERE d.id = $1",
-    )
-    .bind(id)
-    .bind(round)
-    .bind(&ctx.claims.sub)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// The handling unit submits a draft decision for legal review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/submit",
+    tag = "review",
+    summary = "Submit a draft for legal review",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn submit(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -470,14 +177,21 @@ async fn check_reviewer(
 }
 
 /// The legal office's written opinion, with its checklist. Reviewer role only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/opinion",
+    tag = "review",
+    summary = "Reviewer's opinion with its checklist: approve, issues_found, transfer or not_major (reviewer role)",
+    params(super::openapi::AgencyIdPath),
+    request_body = OpinionInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::WriteErrors)
+)]
 pub async fn opinion(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<OpinionInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Reviewer],
@@ -537,14 +251,11 @@ pub async fn opinion(
 /// A step of the handling unit (officer or agency admin).
 async fn handling_unit_step(
     st: AppState,
-    agency: String,
-    id: String,
-    headers: HeaderMap,
+    id: Uuid,
+    ctx: Tenant<Write>,
     opinion: String,
     action: ReviewAction,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -577,60 +288,78 @@ async fn handling_unit_step(
 }
 
 /// The handling unit revised the decision and resubmits it (a new round and version).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/resubmit",
+    tag = "review",
+    summary = "Resubmit after revision",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn resubmit(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(
-        st,
-        agency,
-        id,
-        headers,
-        input.opinion,
-        ReviewAction::Resubmit,
-    )
-    .await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Resubmit).await
 }
 
 /// The handling unit disagrees with the issues found: the units negotiate first (协商).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/disagree",
+    tag = "review",
+    summary = "Dispute the issues found: the units negotiate first",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn disagree(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(
-        st,
-        agency,
-        id,
-        headers,
-        input.opinion,
-        ReviewAction::Disagree,
-    )
-    .await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Disagree).await
 }
 
 /// The draft is closed (after issues found, a transfer, or a rejecting collective decision).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/close",
+    tag = "review",
+    summary = "Close the draft (after issues found, a transfer or a rejecting collective decision)",
+    params(super::openapi::AgencyIdPath),
+    request_body = StepInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn close(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<StepInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    handling_unit_step(st, agency, id, headers, input.opinion, ReviewAction::Close).await
+    handling_unit_step(st, id, ctx, input.opinion, ReviewAction::Close).await
 }
 
 /// The outcome of the negotiation between the handling unit and the legal office.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/negotiation",
+    tag = "review",
+    summary = "Outcome of the negotiation: revise, issues_withdrawn (reviewer) or failed (to collective discussion)",
+    params(super::openapi::AgencyIdPath),
+    request_body = NegotiationInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::WriteErrors)
+)]
 pub async fn negotiation(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<NegotiationInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     let (action, roles): (ReviewAction, &[Role]) = match input.outcome {
         NegotiationOutcome::Revise => (
             ReviewAction::NegotiationRevise,
@@ -670,14 +399,21 @@ pub async fn negotiation(
 }
 
 /// The agency's collective discussion (集体讨论) decides. Agency admin only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/review/collective-decision",
+    tag = "review",
+    summary = "Collective discussion outcome (agency_admin)",
+    params(super::openapi::AgencyIdPath),
+    request_body = CollectiveInput,
+    responses((status = 200, description = "OK", body = ReviewView), super::openapi::ConflictErrors)
+)]
 pub async fn collective_decision(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<CollectiveInput>,
 ) -> ApiResult<Json<ReviewView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -8,14 +8,15 @@
 //! report is never changed: a correction is a new version with its reason. The due date
 //! (January 31 by default) moves to the next working day when it is not one.
 
+use super::tenant::{Read, Tenant, Write};
 use super::text;
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, Inner};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sanxiang_domain::EnforcementCategory as Category;
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,7 @@ pub const MANDATORY: [Category; 6] = [
 ];
 
 /// The figures of one category.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Figures {
     #[serde(default)]
@@ -180,13 +181,20 @@ struct Report {
     period_to: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{agency}/statistics/{year}",
+    tag = "statistics",
+    summary = "Annual statistics (reported, or computed so far)",
+    params(super::openapi::AgencyYearPath),
+    responses((status = 200, description = "OK: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::ReadErrors)
+)]
 pub async fn get_statistics(
     State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, year)): Path<(String, String)>,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let year = parse_year(&year, &st)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let rows: Vec<Report> = sqlx::query_as(
         "SELECT version, figures, manual, source, reported_by, reported_at, period_from, period_to \
          FROM annual_reports WHERE year = $1 ORDER BY version",
@@ -213,11 +221,12 @@ pub async fn get_statistics(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportInput {
     /// Figures kept outside the platform (before onboarding, paper files), per category.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Figures>)]
     pub manual: BTreeMap<Category, Figures>,
     /// Where the manual figures come from (required with `manual`).
     pub source: Option<String>,
@@ -225,17 +234,25 @@ pub struct ReportInput {
     pub correction_reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/statistics/{year}",
+    tag = "statistics",
+    summary = "Report a finished year's statistics (computed + manual entries with source; correctionReason files a new version) and push them upward (agency_admin)",
+    params(super::openapi::AgencyYearPath),
+    request_body = Option<ReportInput>,
+    responses((status = 201, description = "Created: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::WriteErrors)
+)]
 pub async fn report_statistics(
     State(st): State<AppState>,
-    Path((agency, year)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_agency, year)): Path<(String, String)>,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let year = parse_year(&year, &st)?;
     // An empty body or `{}` files the computed figures; anything else is read, never
     // ignored.
     let input: ReportInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

@@ -7,7 +7,9 @@
 //! now or in the past, never in the future; a published decision is withdrawn in the same
 //! transaction as its revocation, with the reason stored and published.
 
-use super::decisions::{COLUMNS, Decision, DecisionView, due_date, load_tx, view};
+use super::decisions::{
+    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, due_date, load_tx, view,
+};
 use super::{JsonBody, instant_in_range, parse_id, text};
 use crate::auth::{Access, Role, require_role};
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +23,7 @@ use sanxiang_domain::china_offset;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RevokeInput {
     pub reason: String,
@@ -100,6 +102,15 @@ async fn withdraw_in(
 }
 
 /// Revokes an issued decision; a published one is withdrawn at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/revoke",
+    tag = "decisions",
+    summary = "Revoke an issued decision (effect now or past); a published one is withdrawn at once",
+    params(super::openapi::AgencyIdPath),
+    request_body = RevokeInput,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::WriteErrors)
+)]
 pub async fn revoke(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -125,15 +136,7 @@ pub async fn revoke(
     }
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "issued" {
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "decision is {}, only an issued decision can be revoked",
-                d.status
-            ),
-        ));
-    }
+    DecisionStatus::require(&d.status, DecisionStep::Revoke)?;
     let due = match d.published_at {
         Some(_) => Some(withdrawal_due(&st, &ctx, effective)?),
         None => None,
@@ -160,7 +163,7 @@ pub async fn revoke(
     Ok(Json(view(&ctx.pool, d).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WithdrawInput {
     /// Reason published with the withdrawal (default: the revocation reason).
@@ -169,6 +172,15 @@ pub struct WithdrawInput {
 
 /// Withdraws a revoked decision still online (revoked before withdrawal followed
 /// revocation automatically).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies/{agency}/decisions/{id}/withdraw",
+    tag = "decisions",
+    summary = "Withdraw a revoked publication and push the withdrawal upward",
+    params(super::openapi::AgencyIdPath),
+    request_body = Option<WithdrawInput>,
+    responses((status = 200, description = "OK", body = super::decisions::DecisionView), super::openapi::ConflictErrors)
+)]
 pub async fn withdraw(
     State(st): State<AppState>,
     Path((agency, id)): Path<(String, String)>,
@@ -188,12 +200,7 @@ pub async fn withdraw(
     }
     let mut tx = ctx.pool.begin().await?;
     let d = load_tx(&mut tx, id).await?;
-    if d.status != "revoked" {
-        return Err(ApiError::conflict(
-            "status",
-            "only a revoked decision is withdrawn; revoke it first",
-        ));
-    }
+    DecisionStatus::require(&d.status, DecisionStep::Withdraw)?;
     if d.published_at.is_none() {
         return Err(ApiError::conflict(
             "publishedAt",

@@ -181,9 +181,14 @@ impl TestTenant {
     }
 }
 
+/// The base URL of an in-process harness (no listener).
+const IN_PROCESS: &str = "http://in-process";
+
 pub struct Harness {
     pub platform: &'static Platform,
     pub service: Option<Service>,
+    /// The in-process router ([`Harness::in_process`]).
+    pub router: Option<axum::Router>,
     pub http: reqwest::Client,
     pub base: String,
     pub admin: String,
@@ -233,38 +238,64 @@ pub fn platform_nats(platform: &Platform) -> NatsSettings {
     }
 }
 
+/// The service's settings for `tenants` under `opts`.
+fn settings(tenants: &[TestTenant], opts: &Options) -> anyhow::Result<Settings> {
+    let registry =
+        TenantRegistry::with_tenants(tenants.iter().map(|t| t.tenant.clone()).collect())?;
+    Ok(Settings {
+        tenants: registry,
+        tenant_source: None,
+        calendars: test_calendars()?,
+        calendar_source: None,
+        verifier: Verifier::new().with_hs256_secret(SECRET),
+        clock: opts.clock.clone(),
+        pools: PoolSettings {
+            max_total_connections: 20,
+            per_tenant_connections: 4,
+            ..Default::default()
+        },
+        nats: opts.nats.clone(),
+        scan_interval: opts.scan_interval,
+        relay_sweep: Duration::from_millis(500),
+        header_read_timeout: opts.header_read_timeout,
+        policy: opts.policy.clone(),
+    })
+}
+
 impl Harness {
+    /// The service on listeners: requests go over real HTTP.
     pub async fn start(tenants: Vec<TestTenant>, opts: Options) -> anyhow::Result<Self> {
-        let platform = Platform::shared()?;
-        let clock = opts.clock.clone();
-        let registry =
-            TenantRegistry::with_tenants(tenants.iter().map(|t| t.tenant.clone()).collect())?;
-        let settings = Settings {
-            tenants: registry,
-            tenant_source: None,
-            calendars: test_calendars()?,
-            calendar_source: None,
-            verifier: Verifier::new().with_hs256_secret(SECRET),
-            clock: opts.clock,
-            pools: PoolSettings {
-                max_total_connections: 20,
-                per_tenant_connections: 4,
-                ..Default::default()
-            },
-            nats: opts.nats,
-            scan_interval: opts.scan_interval,
-            relay_sweep: Duration::from_millis(500),
-            header_read_timeout: opts.header_read_timeout,
-            policy: opts.policy.clone(),
-        };
+        let settings = settings(&tenants, &opts)?;
         let api = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let service = Service::start(settings, api, admin).await?;
         let base = format!("http://{}", service.api_addr);
         let admin = format!("http://{}", service.admin_addr);
+        Self::ready(tenants, opts, Some(service), None, base, admin).await
+    }
+
+    /// The middle tier: the API router alone (no listeners, NATS or background loops) on
+    /// the tenants' real databases; [`Harness::call`] sends each request with `oneshot`.
+    pub async fn in_process(tenants: Vec<TestTenant>, opts: Options) -> anyhow::Result<Self> {
+        let router = sanxiang_tenant_service::in_process_router(settings(&tenants, &opts)?)?;
+        let base = IN_PROCESS.to_string();
+        Self::ready(tenants, opts, None, Some(router), base, String::new()).await
+    }
+
+    async fn ready(
+        tenants: Vec<TestTenant>,
+        opts: Options,
+        service: Option<Service>,
+        router: Option<axum::Router>,
+        base: String,
+        admin: String,
+    ) -> anyhow::Result<Self> {
+        let platform = Platform::shared()?;
+        let clock = opts.clock.clone();
         let h = Self {
             platform,
-            service: Some(service),
+            service,
+            router,
             http: reqwest::Client::new(),
             base,
             admin,
@@ -291,6 +322,53 @@ impl Harness {
         Ok(h)
     }
 
+    /// [`publish_matter_list`]'s four steps through [`Harness::call`], for the in-process
+    /// harness (`sanxiang_e2e::tenant_api` speaks to a port).
+    async fn publish_matters_by_calls(
+        &self,
+        i: usize,
+        items: Option<Value>,
+        effective_from: Option<String>,
+    ) -> anyhow::Result<Value> {
+        let t = &self.tenants[i].tenant;
+        let cats: Vec<&str> = t.categories.iter().map(|c| c.code()).collect();
+        let items = items.unwrap_or_else(|| {
+            sanxiang_e2e::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
+        });
+        let admin = self.tok(i, Role::AgencyAdmin);
+        let reviewer = self.list_reviewer(i);
+        let (s, v) = self
+            .call(
+                "POST",
+                &self.url(i, "/lists/matters"),
+                Some(&admin),
+                Some(json!({"items": items})),
+            )
+            .await?;
+        anyhow::ensure!(s == StatusCode::CREATED, "draft matter list: {s} {v}");
+        let n = v["version"].as_i64().context("draft without a version")?;
+        let mut last = Value::Null;
+        for (step, token, body) in [
+            ("submit", &admin, None),
+            (
+                "review",
+                &reviewer,
+                Some(json!({"approve": true, "opinion": "同意"})),
+            ),
+            (
+                "publish",
+                &admin,
+                Some(json!({"effectiveFrom": effective_from})),
+            ),
+        ] {
+            let url = self.url(i, &format!("/lists/matters/versions/{n}/{step}"));
+            let (s, v) = self.call("POST", &url, Some(token), body).await?;
+            anyhow::ensure!(s == StatusCode::OK, "matter list {step}: {s} {v}");
+            last = v;
+        }
+        Ok(last)
+    }
+
     /// The token of the one reviewer of tenant `i`'s lists ([`list_reviewer_token`]).
     pub fn list_reviewer(&self, i: usize) -> String {
         list_reviewer_token(&self.tenants[i].tenant)
@@ -303,6 +381,11 @@ impl Harness {
         items: Option<Value>,
         effective_from: Option<String>,
     ) -> anyhow::Result<Value> {
+        if self.router.is_some() {
+            return self
+                .publish_matters_by_calls(i, items, effective_from)
+                .await;
+        }
         publish_matter_list(
             self.service().api_addr.port(),
             &self.tenants[i].tenant,
@@ -349,6 +432,9 @@ impl Harness {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<(StatusCode, Value)> {
+        if let Some(router) = &self.router {
+            return call_router(router, method, url, token, body).await;
+        }
         let mut req = match method {
             "GET" => self.http.get(url),
             "POST" => self.http.post(url),
@@ -621,4 +707,36 @@ pub fn metric(page: &str, name: &str, agency: &str) -> Option<f64> {
         .find(|l| l.contains(&format!("agency=\"{agency}\"")))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+/// One request to the in-process router, answered as [`Harness::call`] answers.
+async fn call_router(
+    router: &axum::Router,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> anyhow::Result<(StatusCode, Value)> {
+    use tower::ServiceExt;
+    let path = url.strip_prefix(IN_PROCESS).context("an in-process URL")?;
+    let mut req = axum::http::Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(serde_json::to_vec(&b)?))?,
+        None => req.body(axum::body::Body::empty())?,
+    };
+    let resp = router.clone().oneshot(req).await?;
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await?;
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Ok((status, value))
 }
