@@ -64,6 +64,10 @@ pub struct Args {
     /// Watch the cluster's WorkCalendar objects (KUBECONFIG or in-cluster).
     #[arg(long, env = "SANXIANG_CALENDARS_FROM_KUBE")]
     pub calendars_from_kube: bool,
+    /// Watch the cluster's SupervisionPlan and Agency objects for milestones due and missed
+    /// (needs `get/list/watch` on `supervisionplans` and `agencies.sanxiang.io`).
+    #[arg(long, env = "SANXIANG_PLANS_FROM_KUBE")]
+    pub plans_from_kube: bool,
     /// Pin "now" (RFC 3339) for tests and demonstrations.
     #[arg(long, env = "SANXIANG_TEST_NOW")]
     pub now: Option<String>,
