@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::ResourceExt;
 
 use crate::calendar::{Calendar, CalendarError};
@@ -93,11 +93,7 @@ pub fn milestone_dates(
 ) -> Result<Vec<MilestoneDates>, CalendarError> {
     let mut out = Vec::new();
     for plan in plans {
-        let issued = plan
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| sanxiang_domain::china_date(t.0));
+        let issued = created_on(&plan.metadata);
         for m in plan
             .spec
             .milestones
@@ -134,6 +130,14 @@ pub fn milestone_dates(
         }
     }
     Ok(out)
+}
+
+/// The China date an object was created: when a plan was issued, since when an agency
+/// existed.
+pub fn created_on(meta: &ObjectMeta) -> Option<NaiveDate> {
+    meta.creation_timestamp
+        .as_ref()
+        .map(|t| sanxiang_domain::china_date(t.0))
 }
 
 /// Label selector semantics (matchLabels and the four matchExpressions operators).

@@ -29,7 +29,7 @@ use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::calendar::{Calendar, CalendarError};
 use sanxiang_crds::plan::SupervisionPlan;
-use sanxiang_crds::responsibility::{ResponsibleAgency, milestone_dates};
+use sanxiang_crds::responsibility::{ResponsibleAgency, created_on, milestone_dates};
 use serde::Serialize;
 
 use crate::AppState;
@@ -230,11 +230,7 @@ pub fn duties(
         jurisdiction: &a.spec.jurisdiction,
         city: place.city,
         province: place.province,
-        existed_since: a
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| sanxiang_domain::china_date(t.0)),
+        existed_since: created_on(&a.metadata),
     };
     let since = today - chrono::Duration::days(LOOK_BACK_DAYS);
     let mut out = AgencyDuties {
@@ -245,11 +241,7 @@ pub fn duties(
         // From the plan's issue on (and the agency's existence, which the shared
         // function applies too): a window that starts there needs no calendar of the
         // years before.
-        let issued = plan
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| sanxiang_domain::china_date(t.0));
+        let issued = created_on(&plan.metadata);
         let from = [Some(since), issued, agency.existed_since]
             .into_iter()
             .flatten()

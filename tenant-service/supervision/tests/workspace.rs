@@ -256,7 +256,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     let city_sup = token(Role::CitySupervisor, None, Some(CITY), None);
     let county_sup = token(Role::CountySupervisor, None, Some(CITY), Some(COUNTY));
     let other_sup = token(Role::CitySupervisor, None, Some(OTHER_CITY), None);
-    let staff = token(Role::AgencyAdmin, Some(&agency), Some(CITY), None);
+    let staff = token(Role::AgencyAdmin, Some(agency), Some(CITY), None);
 
     // ---- decision metadata, no personal data --------------------------------------------
     let doc = format!("铁县市监罚〔2026〕{}号", rand::random::<u16>());
@@ -435,11 +435,11 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(s, 404, "out of scope reads as unknown");
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_notices_open", &agency),
+        common::metric(&page, "sanxiang_supervision_notices_open", agency),
         Some(1.0)
     );
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(0.0)
     );
     // The deadline day passes.
@@ -448,7 +448,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(v["overdue"], json!(true), "{v}");
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(1.0),
         "{page}"
     );
@@ -515,13 +515,13 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     );
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(0.0)
     );
     clock.set(None);
 
     // ---- milestones ------------------------------------------------------------------------
-    let due = h_today(&h);
+    let due = h_today(h);
     let (s, v) = h
         .post(
             0,
@@ -542,11 +542,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     .await?;
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(
-            &page,
-            "sanxiang_supervision_milestones_unconfirmed",
-            &agency
-        ),
+        common::metric(&page, "sanxiang_supervision_milestones_unconfirmed", agency),
         Some(1.0)
     );
     let body = json!({"agency": agency, "plan": "tieling-2026", "milestone": "monthly-report", "due": due});
@@ -566,11 +562,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(s, 409);
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(
-            &page,
-            "sanxiang_supervision_milestones_unconfirmed",
-            &agency
-        ),
+        common::metric(&page, "sanxiang_supervision_milestones_unconfirmed", agency),
         Some(0.0)
     );
 
@@ -662,7 +654,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(v["results"][0]["averageScore"], json!(80.0));
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_case_review_score", &agency),
+        common::metric(&page, "sanxiang_supervision_case_review_score", agency),
         Some(80.0)
     );
     let (s, _) = c.get(&format!("/reviews/{cid}"), &other_sup).await;
