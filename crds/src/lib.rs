@@ -10,7 +10,7 @@
 //! | [`Jurisdiction`] | cluster | `jur` | [`jurisdiction`] |
 //! | [`Agency`] | namespaced | `ag` | [`agency`] |
 //! | [`JurisdictionPolicy`] | namespaced | `jpol` | [`jurisdiction_policy`] |
-//! | [`SupervisionPlan`] | namespaced | `splan` | [`plan`] (due dates: [`schedule`]) |
+//! | [`SupervisionPlan`] | namespaced | `splan` | [`plan`] (due dates: [`schedule`]; who answers for what: [`responsibility`]) |
 //! | [`WorkCalendar`] | cluster | `wcal` | [`calendar`] |
 //!
 //! Besides its own kinds the crate defines the subset of prometheus-operator's
@@ -44,6 +44,7 @@ pub mod jurisdiction_policy;
 pub mod manifests;
 pub mod month_day;
 pub mod plan;
+pub mod responsibility;
 pub mod schedule;
 
 pub use agency::*;

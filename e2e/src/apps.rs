@@ -346,6 +346,7 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             format!("--oidc-issuer={}", p.oidc_issuer()),
             format!("--oidc-audience={}", crate::platform::TENANT_API_AUDIENCE),
             "--calendars-from-kube".into(),
+            "--plans-from-kube".into(),
         ],
         log: p.log("supervision"),
         user: None,

@@ -53,26 +53,9 @@ pub struct Args {
     /// PEM public key (Ed25519 or RSA) for bearer tokens.
     #[arg(long, env = "SANXIANG_JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
-    /// OpenID Connect issuer whose tokens are accepted (exactly as in its tokens' `iss`);
-    /// its keys are found by discovery and JWKS.
-    #[arg(long, env = "SANXIANG_OIDC_ISSUER")]
-    pub oidc_issuer: Option<String>,
-    /// Audience the provider's tokens must be issued for (this API).
-    #[arg(long, env = "SANXIANG_OIDC_AUDIENCE", requires = "oidc_issuer")]
-    pub oidc_audience: Option<String>,
-    /// Claim holding the user's groups (a dotted path for nested claims, e.g. `ext.groups`).
-    #[arg(long, env = "SANXIANG_OIDC_GROUPS_CLAIM", default_value = "groups")]
-    pub oidc_groups_claim: String,
-    /// Prefix of Sanxiang's groups (`<prefix>:<agency>:officer`, …).
-    #[arg(long, env = "SANXIANG_OIDC_GROUP_PREFIX", default_value = "sx")]
-    pub oidc_group_prefix: String,
-    /// Fewest seconds between two fetches of the provider's keys (an unknown `kid` asks
-    /// for a fetch).
-    #[arg(long, env = "SANXIANG_OIDC_JWKS_REFETCH_SECONDS", default_value_t = 30)]
-    pub oidc_jwks_refetch_seconds: u64,
-    /// PEM CA bundle to trust for the provider's TLS (besides the system's).
-    #[arg(long, env = "SANXIANG_OIDC_CA_FILE")]
-    pub oidc_ca_file: Option<PathBuf>,
+    /// OpenID Connect (`--oidc-*`), shared with the supervision workspace.
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// NATS URL; without it the outbox is kept but not relayed.
     #[arg(long, env = "SANXIANG_NATS_URL")]
     pub nats_url: Option<String>,
@@ -135,30 +118,6 @@ pub struct Args {
 }
 
 impl Args {
-    fn oidc_settings(&self) -> anyhow::Result<Option<crate::auth::OidcSettings>> {
-        let Some(issuer) = &self.oidc_issuer else {
-            return Ok(None);
-        };
-        let audience = self
-            .oidc_audience
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("--oidc-issuer needs --oidc-audience"))?;
-        anyhow::ensure!(
-            !self.oidc_group_prefix.is_empty() && !self.oidc_group_prefix.contains(':'),
-            "--oidc-group-prefix must be non-empty and hold no ':'"
-        );
-        let mut s = crate::auth::OidcSettings::new(issuer.clone(), audience);
-        s.mapping = crate::auth::GroupMapping {
-            claim: self.oidc_groups_claim.clone(),
-            prefix: self.oidc_group_prefix.clone(),
-        };
-        s.refetch_min_interval = Duration::from_secs(self.oidc_jwks_refetch_seconds.max(1));
-        if let Some(f) = &self.oidc_ca_file {
-            s.ca_pem = Some(std::fs::read(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
-        }
-        Ok(Some(s))
-    }
-
     pub fn settings(&self) -> anyhow::Result<Settings> {
         let clock = match &self.now {
             Some(n) => Clock::parse_fixed(n).map_err(|e| anyhow::anyhow!("--now {n:?}: {e}"))?,
@@ -167,7 +126,7 @@ impl Args {
         let verifier = Verifier::from_files(
             self.jwt_hs256_secret_file.as_deref(),
             self.jwt_public_key_file.as_deref(),
-            self.oidc_settings()?,
+            self.oidc.settings()?,
         )?
         .with_max_lifetime(Duration::from_secs(self.max_token_lifetime_seconds));
         let publication_approver = match self.publication_approver_role.as_str() {
@@ -246,6 +205,60 @@ impl Args {
                     .market_regulator_reviews_random_inspections,
             },
         })
+    }
+}
+
+/// The OpenID Connect flags, one definition for every binary that verifies the platform's
+/// tokens (the tenant service and the supervision workspace flatten it into their
+/// arguments).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OidcArgs {
+    /// OpenID Connect issuer whose tokens are accepted (exactly as in its tokens' `iss`);
+    /// its keys are found by discovery and JWKS.
+    #[arg(long, env = "SANXIANG_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Audience the provider's tokens must be issued for (this API).
+    #[arg(long, env = "SANXIANG_OIDC_AUDIENCE", requires = "oidc_issuer")]
+    pub oidc_audience: Option<String>,
+    /// Claim holding the user's groups (a dotted path for nested claims, e.g. `ext.groups`).
+    #[arg(long, env = "SANXIANG_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Prefix of Sanxiang's groups (`<prefix>:<agency>:officer`, …).
+    #[arg(long, env = "SANXIANG_OIDC_GROUP_PREFIX", default_value = "sx")]
+    pub oidc_group_prefix: String,
+    /// Fewest seconds between two fetches of the provider's keys (an unknown `kid` asks
+    /// for a fetch).
+    #[arg(long, env = "SANXIANG_OIDC_JWKS_REFETCH_SECONDS", default_value_t = 30)]
+    pub oidc_jwks_refetch_seconds: u64,
+    /// PEM CA bundle to trust for the provider's TLS (besides the system's).
+    #[arg(long, env = "SANXIANG_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
+}
+
+impl OidcArgs {
+    /// The verifier's OIDC settings, or `None` without `--oidc-issuer`.
+    pub fn settings(&self) -> anyhow::Result<Option<crate::auth::OidcSettings>> {
+        let Some(issuer) = &self.oidc_issuer else {
+            return Ok(None);
+        };
+        let audience = self
+            .oidc_audience
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--oidc-issuer needs --oidc-audience"))?;
+        anyhow::ensure!(
+            !self.oidc_group_prefix.is_empty() && !self.oidc_group_prefix.contains(':'),
+            "--oidc-group-prefix must be non-empty and hold no ':'"
+        );
+        let mut s = crate::auth::OidcSettings::new(issuer.clone(), audience);
+        s.mapping = crate::auth::GroupMapping {
+            claim: self.oidc_groups_claim.clone(),
+            prefix: self.oidc_group_prefix.clone(),
+        };
+        s.refetch_min_interval = Duration::from_secs(self.oidc_jwks_refetch_seconds.max(1));
+        if let Some(f) = &self.oidc_ca_file {
+            s.ca_pem = Some(std::fs::read(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+        }
+        Ok(Some(s))
     }
 }
 

@@ -4,15 +4,16 @@
 //! a missed one keeps alerting until it is reported done) and the next one (so "due soon"
 //! fires in time). Dates come from the working-day calendar, never a guess: a milestone
 //! whose dates reach into a year without a WorkCalendar is listed as pending (its alerts
-//! appear the moment the year is loaded) and the agency stays Ready.
+//! appear the moment the year is loaded) and the agency stays Ready. Which milestones
+//! apply and their dates are computed by `sanxiang_crds::responsibility`, as in the
+//! supervision workspace; what is here is what the alerts take of them.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::ResourceExt;
 use sanxiang_crds::calendar::{Calendar, CalendarError};
-use sanxiang_crds::plan::{SupervisionPlan, next_due, occurrences};
+use sanxiang_crds::plan::SupervisionPlan;
+use sanxiang_crds::responsibility::{ResponsibleAgency, milestone_dates};
 
 use crate::alerts::MilestoneOccurrence;
 use crate::naming::Placement;
@@ -36,6 +37,11 @@ pub struct AgencyMilestones {
     pub pending: Vec<PendingMilestone>,
 }
 
+/// Which milestones apply and their dates are [`milestone_dates`] (shared with the
+/// supervision workspace); the alerts take the most recent past date and the next one,
+/// each with the first day of its "due soon" reminder. Occurrences before the agency
+/// existed are left out by the alert rules ([`crate::alerts::agency_rule_spec`]).
+///
 /// Fails only when a schedule or a calendar is inconsistent ([`CalendarError::Invalid`]).
 pub fn for_agency(
     plans: &[&SupervisionPlan],
@@ -46,80 +52,42 @@ pub fn for_agency(
     calendar: &Calendar,
     today: NaiveDate,
 ) -> Result<AgencyMilestones, CalendarError> {
+    let agency = ResponsibleAgency {
+        namespace,
+        labels: agency_labels,
+        jurisdiction: jurisdiction_code,
+        city: placement.city.as_deref(),
+        province: &placement.province,
+        existed_since: None,
+    };
+    let since = today - chrono::Duration::days(LOOK_BACK_DAYS);
     let mut out = Vec::new();
     let mut pending = Vec::new();
-    let ancestry = [
-        Some(jurisdiction_code),
-        placement.city.as_deref(),
-        Some(placement.province.as_str()),
-    ];
-    for plan in plans {
-        // An occurrence that fell due before the plan was issued is not missed.
-        let issued = plan
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| sanxiang_domain::china_date(t.0));
-        for m in &plan.spec.milestones {
-            let by_jurisdiction = m
-                .responsible
-                .jurisdictions
-                .iter()
-                .any(|c| ancestry.contains(&Some(c.as_str())));
-            let by_selector = plan.namespace().as_deref() == Some(namespace)
-                && m.responsible
-                    .agency_selector
-                    .as_ref()
-                    .is_some_and(|s| selects(s, agency_labels));
-            if !(by_jurisdiction || by_selector) {
-                continue;
-            }
-            // Only the years actually needed are asked of the calendar: the window behind
-            // today, and up to the next due date. A year without a calendar leaves what
-            // needs it pending; the rest (a missed past date) still counts.
-            let mut missing = None;
-            let mut keep = |r: Result<Vec<NaiveDate>, CalendarError>| match r {
-                Ok(dues) => Ok(dues),
+    for m in milestone_dates(plans, &agency, calendar, since, today)? {
+        let mut missing = m.pending_year;
+        for due in m.past.last().into_iter().chain(m.next.as_ref()) {
+            let from = match due_soon_from(calendar, *due, m.due_soon_working_days) {
+                Ok(from) => from,
                 Err(CalendarError::MissingYear(y)) => {
                     missing.get_or_insert(y);
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(e),
-            };
-            let past = match today.pred_opt() {
-                Some(yesterday) => keep(occurrences(
-                    &m.schedule,
-                    calendar,
-                    today - chrono::Duration::days(LOOK_BACK_DAYS),
-                    yesterday,
-                ))?,
-                None => Vec::new(),
-            };
-            let next = keep(next_due(&m.schedule, calendar, today).map(Vec::from_iter))?;
-            let past: Vec<NaiveDate> = past
-                .into_iter()
-                .filter(|d| issued.is_none_or(|i| *d >= i))
-                .collect();
-            for due in past.last().into_iter().chain(next.first()) {
-                let from = due_soon_from(calendar, *due, m.schedule.due_soon_working_days);
-                let Some(from) = keep(from.map(|d| vec![d]))?.pop() else {
                     continue;
-                };
-                out.push(MilestoneOccurrence {
-                    plan: plan.name_any(),
-                    milestone: m.id.clone(),
-                    task: m.task.clone(),
-                    due: *due,
-                    due_soon_from: from,
-                });
-            }
-            if let Some(year) = missing {
-                pending.push(PendingMilestone {
-                    plan: plan.name_any(),
-                    milestone: m.id.clone(),
-                    year,
-                });
-            }
+                }
+                Err(e) => return Err(e),
+            };
+            out.push(MilestoneOccurrence {
+                plan: m.plan.clone(),
+                milestone: m.milestone.clone(),
+                task: m.task.clone(),
+                due: *due,
+                due_soon_from: from,
+            });
+        }
+        if let Some(year) = missing {
+            pending.push(PendingMilestone {
+                plan: m.plan,
+                milestone: m.milestone,
+                year,
+            });
         }
     }
     out.sort_by(|a, b| (&a.plan, &a.milestone, a.due).cmp(&(&b.plan, &b.milestone, b.due)));
@@ -141,28 +109,6 @@ fn due_soon_from(calendar: &Calendar, due: NaiveDate, n: u32) -> Result<NaiveDat
         }
         from = prev;
     }
-}
-
-/// Label selector semantics (matchLabels and the four matchExpressions operators).
-pub fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = selector
-        .match_labels
-        .as_ref()
-        .is_none_or(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)));
-    let expressions_ok = selector.match_expressions.as_ref().is_none_or(|exprs| {
-        exprs.iter().all(|e| {
-            let values = e.values.clone().unwrap_or_default();
-            let value = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => value.is_some_and(|v| values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
-    });
-    labels_ok && expressions_ok
 }
 
 #[cfg(test)]

@@ -341,19 +341,30 @@ pub enum Access {
 /// `-`, [`sanxiang_domain::NO_CITY`]) is in no city's or county's scope: only the
 /// province's supervisors see it.
 fn in_scope(claims: &Claims, t: &Tenant) -> bool {
-    let province = claims.province.as_deref().is_none_or(|p| p == t.province);
-    let city =
-        || t.city != sanxiang_domain::NO_CITY && claims.city.as_deref() == Some(t.city.as_str());
-    let county = |c: &str| c != sanxiang_domain::NO_COUNTY && c == t.county;
+    covers(claims, &t.province, &t.city, &t.county)
+}
+
+/// The scope rule, defined once for the tenant service and the supervision workspace:
+/// whether the place of `claims` covers an agency in `province`, `city` and `county`
+/// (GB/T 2260 codes, county `-` for a city-level agency, city and county `-` for a
+/// province-level one, which only the province's supervisors cover). A province supervisor covers
+/// its province; a city supervisor its city; a county supervisor its county, never the
+/// city-level agencies of its city; the market regulator its county, or its city when
+/// it has no county. A province claim, when present, must match too. Agency staff cover
+/// no place: they reach their own agency by name.
+pub fn covers(claims: &Claims, province: &str, city: &str, county: &str) -> bool {
+    let in_province = claims.province.as_deref().is_none_or(|p| p == province);
+    let in_city = || city != sanxiang_domain::NO_CITY && claims.city.as_deref() == Some(city);
+    let in_county = |c: &str| c != sanxiang_domain::NO_COUNTY && c == county;
     match claims.role {
-        Role::ProvinceSupervisor => claims.province.as_deref() == Some(t.province.as_str()),
-        Role::CitySupervisor => province && city(),
-        Role::CountySupervisor => province && claims.county.as_deref().is_some_and(county),
+        Role::ProvinceSupervisor => claims.province.as_deref() == Some(province),
+        Role::CitySupervisor => in_province && in_city(),
+        Role::CountySupervisor => in_province && claims.county.as_deref().is_some_and(in_county),
         Role::MarketRegulator => {
-            province
+            in_province
                 && match claims.county.as_deref() {
-                    Some(c) => county(c),
-                    None => city(),
+                    Some(c) => in_county(c),
+                    None => in_city(),
                 }
         }
         Role::Officer | Role::Reviewer | Role::AgencyAdmin => false,

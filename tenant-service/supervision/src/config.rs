@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use sanxiang_domain::Clock;
-use sanxiang_tenant_service::auth::{OidcSettings, Verifier};
+use sanxiang_tenant_service::auth::Verifier;
+use sanxiang_tenant_service::config::OidcArgs;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -49,11 +50,11 @@ pub struct Args {
     /// Ed25519 or RSA public key (PEM) for tokens.
     #[arg(long, env = "SANXIANG_JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
-    /// The OpenID Connect issuer whose tokens are accepted (roles from its groups).
-    #[arg(long, env = "SANXIANG_OIDC_ISSUER")]
-    pub oidc_issuer: Option<String>,
-    #[arg(long, env = "SANXIANG_OIDC_AUDIENCE", requires = "oidc_issuer")]
-    pub oidc_audience: Option<String>,
+    /// OpenID Connect, exactly as the tenant service takes it (`--oidc-issuer`,
+    /// `--oidc-audience`, `--oidc-groups-claim`, `--oidc-group-prefix`,
+    /// `--oidc-jwks-refetch-seconds`, `--oidc-ca-file`).
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// WorkCalendar YAML files (for runs without Kubernetes).
     #[arg(
         long,
@@ -64,6 +65,10 @@ pub struct Args {
     /// Watch the cluster's WorkCalendar objects (KUBECONFIG or in-cluster).
     #[arg(long, env = "SANXIANG_CALENDARS_FROM_KUBE")]
     pub calendars_from_kube: bool,
+    /// Watch the cluster's SupervisionPlan and Agency objects for milestones due and missed
+    /// (needs `get/list/watch` on `supervisionplans` and `agencies.sanxiang.io`).
+    #[arg(long, env = "SANXIANG_PLANS_FROM_KUBE")]
+    pub plans_from_kube: bool,
     /// Pin "now" (RFC 3339) for tests and demonstrations.
     #[arg(long, env = "SANXIANG_TEST_NOW")]
     pub now: Option<String>,
@@ -71,15 +76,10 @@ pub struct Args {
 
 impl Args {
     pub fn verifier(&self) -> anyhow::Result<Verifier> {
-        let oidc = match (&self.oidc_issuer, &self.oidc_audience) {
-            (Some(i), Some(a)) => Some(OidcSettings::new(i.clone(), a.clone())),
-            (Some(_), None) => anyhow::bail!("--oidc-issuer needs --oidc-audience"),
-            _ => None,
-        };
         Verifier::from_files(
             self.jwt_hs256_secret_file.as_deref(),
             self.jwt_public_key_file.as_deref(),
-            oidc,
+            self.oidc.settings()?,
         )
     }
 
@@ -92,5 +92,47 @@ impl Args {
 
     pub fn nats_timeout(&self) -> Duration {
         Duration::from_secs(5)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_tenant_services_oidc_flags() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca.path(), b"-----BEGIN CERTIFICATE-----\n").unwrap();
+        let args = Args::try_parse_from([
+            "sanxiang-supervision",
+            "--database-url=postgres://x/y",
+            "--stream=SX_PROVINCE_210000",
+            "--oidc-issuer=https://id.example.invalid/",
+            "--oidc-audience=sanxiang-api",
+            "--oidc-groups-claim=ext.groups",
+            "--oidc-group-prefix=lnsx",
+            &format!("--oidc-ca-file={}", ca.path().display()),
+        ])
+        .unwrap();
+        let s = args.oidc.settings().unwrap().expect("OIDC configured");
+        assert_eq!(
+            (s.mapping.claim.as_str(), s.mapping.prefix.as_str()),
+            ("ext.groups", "lnsx")
+        );
+        assert_eq!(
+            s.ca_pem.as_deref(),
+            Some(&b"-----BEGIN CERTIFICATE-----\n"[..])
+        );
+        let bad = Args::try_parse_from([
+            "sanxiang-supervision",
+            "--database-url=postgres://x/y",
+            "--stream=S",
+            "--oidc-issuer=https://id.example.invalid/",
+            "--oidc-audience=a",
+            "--oidc-group-prefix=a:b",
+        ])
+        .unwrap();
+        let e = bad.oidc.settings().unwrap_err().to_string();
+        assert!(e.contains("--oidc-group-prefix"), "{e}");
     }
 }

@@ -8,10 +8,12 @@
 //! (通报) with a rectification deadline in working days, the agency's answers, acceptance or
 //! return, accountability (问责) ([`api::notices`]); inspections; confirmation of reported
 //! milestones ([`api::milestones`]); case-file review (案卷评查) on a reproducible sample
-//! ([`sample`], [`api::reviews`]). Who sees what: [`scope`].
+//! ([`sample`], [`api::reviews`]). Milestones due and missed per agency come from the
+//! SupervisionPlans it watches ([`duties`]). Who sees what: [`scope`].
 
 pub mod api;
 pub mod config;
+pub mod duties;
 pub mod ingest;
 pub mod metrics;
 pub mod sample;
@@ -40,6 +42,8 @@ pub struct Inner {
     pub clock: Clock,
     pub metrics: metrics::Metrics,
     pub ingest: ingest::Status,
+    /// The SupervisionPlans and Agencies watched for milestones due and missed.
+    pub plans: duties::Plans,
 }
 
 pub type AppState = Arc<Inner>;
@@ -137,6 +141,14 @@ pub async fn run(args: config::Args) -> anyhow::Result<()> {
     } else {
         Calendars::from_dir(args.calendar_dir.as_deref())?
     };
+    let plans = if args.plans_from_kube {
+        let client = kube::Client::try_default()
+            .await
+            .context("kube client for --plans-from-kube")?;
+        duties::Plans::watch(client)
+    } else {
+        duties::Plans::none()
+    };
     let nats = match &args.nats_creds {
         Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
             .await
@@ -156,6 +168,7 @@ pub async fn run(args: config::Args) -> anyhow::Result<()> {
         clock,
         metrics: metrics::Metrics::new(),
         ingest: Default::default(),
+        plans,
     });
     let api = TcpListener::bind(args.listen).await?;
     let admin = TcpListener::bind(args.admin_listen).await?;

@@ -1,7 +1,7 @@
 //! Prometheus metrics and the admin port (`/live`, `/ready`, `/metrics`).
 //!
 //! The supervision gauges (`…_notices_open`, `…_rectification_overdue`,
-//! `…_milestones_unconfirmed`, `…_case_review_score`, labelled province, city, county,
+//! `…_milestones_unconfirmed`, `…_milestones_missed`, `…_case_review_score`, labelled province, city, county,
 //! agency) are computed from the database at each scrape: the database is the truth, and
 //! several replicas report the same figures. "Overdue" is judged against the service's
 //! clock, so a scrape after a deadline passes reports it without any write.
@@ -29,6 +29,9 @@ pub struct Metrics {
     pub notices_open: IntGaugeVec,
     pub rectification_overdue: IntGaugeVec,
     pub milestones_unconfirmed: IntGaugeVec,
+    /// Past milestone occurrences not reported (or returned), per agency whose plans are
+    /// known ([`crate::duties`]).
+    pub milestones_missed: IntGaugeVec,
     /// Average total score (0–100) per agency in the latest campaign that scored any of
     /// its cases.
     pub case_review_score: prometheus::GaugeVec,
@@ -109,6 +112,11 @@ impl Metrics {
                 "sanxiang_supervision_milestones_unconfirmed",
                 "Milestones reported done that no supervisor has confirmed or returned yet, per agency",
             ),
+            milestones_missed: gauge(
+                &r,
+                "sanxiang_supervision_milestones_missed",
+                "Supervision milestone occurrences past due and not reported done (or returned), per agency",
+            ),
             case_review_score,
             registry: r,
         }
@@ -133,10 +141,16 @@ impl Metrics {
         .bind(today)
         .fetch_all(&state.pool)
         .await?;
+        let places: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| (r.3.clone(), r.0.clone(), r.1.clone()))
+            .collect();
+        let duties = state.plans.for_agencies(state, &places).await?;
         self.notices_open.reset();
         self.rectification_overdue.reset();
         self.milestones_unconfirmed.reset();
         self.case_review_score.reset();
+        self.milestones_missed.reset();
         for (p, c, k, a, open, overdue, unconfirmed, score) in rows {
             let l = [p.as_str(), &c, &k, &a];
             self.notices_open.with_label_values(&l).set(open);
@@ -146,6 +160,11 @@ impl Metrics {
             self.milestones_unconfirmed
                 .with_label_values(&l)
                 .set(unconfirmed);
+            if let Some(d) = duties.get(&a).filter(|d| d.known) {
+                self.milestones_missed
+                    .with_label_values(&l)
+                    .set(d.missed.len() as i64);
+            }
             if let Some(s) = score {
                 self.case_review_score.with_label_values(&l).set(s);
             }
@@ -175,6 +194,9 @@ async fn ready(State(st): State<AppState>) -> (StatusCode, String) {
     }
     if !st.ingest.following.load(Ordering::Relaxed) {
         problems.push("not attached to the stream yet".into());
+    }
+    if !st.plans.is_ready() {
+        problems.push("SupervisionPlans and Agencies not listed yet".into());
     }
     if !st.calendars.is_loaded() {
         problems.push("working-day calendars not loaded yet".into());

@@ -1,22 +1,25 @@
 //! Who sees what: the place a token covers, as a filter every query applies.
 //!
-//! The roles and their places are the tenant service's ([`sanxiang_tenant_service::auth`]):
-//! a `province_supervisor` covers its province, a `city_supervisor` its city, a
-//! `county_supervisor` its county (never the city-level agencies of its city); agency
-//! staff (`officer`, `reviewer`, `agency_admin`) cover their own agency only, to read what
-//! concerns it and to answer notices. The market regulator has no business here.
+//! The rule is the tenant service's, defined once in [`covers`]: a `province_supervisor`
+//! covers its province, a `city_supervisor` its city, a `county_supervisor` its county
+//! (never the city-level agencies of its city); agency staff (`officer`, `reviewer`,
+//! `agency_admin`) cover their own agency only, to read what concerns it and to answer
+//! notices. The market regulator has no business here. Queries filter in SQL with the
+//! place parameters [`Scope::of`] derives from the claims ([`Scope::condition`]); a unit
+//! test checks that the filter and the rule agree on a table of places.
 //!
 //! Out-of-scope objects are answered like missing ones (404 for an id, absent from a
 //! list); acting on an agency out of scope is 403, whether or not the agency exists, so
 //! that a refusal never reveals which agencies are known.
 
-use sanxiang_tenant_service::auth::{Claims, Role};
+use sanxiang_tenant_service::auth::{Claims, Role, covers};
 use sanxiang_tenant_service::error::ApiError;
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 
-/// The place a token covers; `None` parts are not restricted.
+/// The place a token covers, as the SQL filter's parameters: `None` parts are not
+/// restricted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     pub province: Option<String>,
@@ -25,6 +28,8 @@ pub struct Scope {
     pub agency: Option<String>,
     pub role: Role,
     pub subject: String,
+    /// The verified claims, for the rule itself ([`covers`]).
+    pub claims: Claims,
 }
 
 impl Scope {
@@ -44,6 +49,7 @@ impl Scope {
             agency: None,
             role: claims.role,
             subject: claims.sub.clone(),
+            claims: claims.clone(),
         };
         match claims.role {
             Role::ProvinceSupervisor => {
@@ -89,13 +95,13 @@ impl Scope {
         .with_field("role"))
     }
 
-    /// Whether an agency at this place is covered.
+    /// Whether an agency at this place is covered: staff their own agency, supervisors by
+    /// the tenant service's rule ([`covers`]).
     pub fn contains(&self, province: &str, city: &str, county: &str, agency: &str) -> bool {
-        let ok = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        ok(&self.province, province)
-            && ok(&self.city, city)
-            && ok(&self.county, county)
-            && ok(&self.agency, agency)
+        match &self.agency {
+            Some(own) => own == agency,
+            None => covers(&self.claims, province, city, county),
+        }
     }
 
     /// The SQL condition on table alias `t` (columns province, city, county, agency), with
@@ -163,5 +169,62 @@ mod tests {
             Scope::of(&no_city).unwrap_err().field.as_deref(),
             Some("city")
         );
+    }
+
+    /// What [`Scope::condition`] asks of PostgreSQL: each bound parameter equal, a NULL
+    /// one unrestricted.
+    fn sql_filter(s: &Scope, place: [&str; 4]) -> bool {
+        [&s.province, &s.city, &s.county, &s.agency]
+            .iter()
+            .zip(place)
+            .all(|(want, have)| want.as_deref().is_none_or(|w| w == have))
+    }
+
+    #[test]
+    fn the_sql_filter_and_the_rule_agree() {
+        let places = [
+            ["210000", "211200", "211221", "a"],
+            ["210000", "211200", "211221", "b"],
+            ["210000", "211200", "211223", "a"],
+            ["210000", "211200", "-", "a"],
+            ["210000", "210100", "210102", "a"],
+            ["210000", "210100", "-", "b"],
+            ["220000", "211200", "211221", "a"],
+            ["220000", "220100", "-", "a"],
+        ];
+        let mut tokens = Vec::new();
+        for role in [
+            Role::ProvinceSupervisor,
+            Role::CitySupervisor,
+            Role::CountySupervisor,
+            Role::AgencyAdmin,
+            Role::Officer,
+            Role::Reviewer,
+        ] {
+            let c = claims(role);
+            let mut no_province = c.clone();
+            no_province.province = None;
+            let mut no_county = c.clone();
+            no_county.county = None;
+            tokens.extend([c, no_province, no_county]);
+        }
+        let mut compared = 0;
+        for t in &tokens {
+            let Ok(scope) = Scope::of(t) else {
+                continue;
+            };
+            for p in places {
+                assert_eq!(
+                    scope.contains(p[0], p[1], p[2], p[3]),
+                    sql_filter(&scope, p),
+                    "{:?} (province {:?}, county {:?}) at {p:?}",
+                    t.role,
+                    t.province,
+                    t.county
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 100, "{compared}");
     }
 }

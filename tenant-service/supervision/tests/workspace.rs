@@ -121,99 +121,142 @@ fn noon(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
         .with_timezone(&chrono::Utc)
 }
 
+/// A county agency of Tieling served by the tenant service, the operator's chain of
+/// streams on a private nats-server, and the workspace following it with a database of
+/// its own.
+struct World {
+    h: Harness,
+    c: Client,
+    service: Service,
+    clock: Clock,
+    agency: String,
+    prefix: String,
+    js: jetstream::Context,
+    admin: sqlx::PgPool,
+    db_name: String,
+    _nats: PrivateNats,
+}
+
+impl World {
+    async fn start(name: &str, plans: sanxiang_supervision::duties::Plans) -> anyhow::Result<Self> {
+        let platform = Platform::shared()?;
+        let mut tenant = TestTenant::new(platform, name, CITY).await?;
+        tenant.tenant.county = COUNTY.into();
+        tenant.tenant.display_name = DISPLAY_NAME.into();
+        let agency = tenant.tenant.agency.clone();
+        let prefix = tenant.tenant.subject_prefix.clone();
+        let id = tenant.scope.id.clone();
+
+        // The chain of streams the operator builds.
+        let nats = PrivateNats::start()?;
+        let js = jetstream::new(async_nats::connect(nats.url()).await?);
+        let agency_stream = format!("SX_AG_{id}");
+        js.create_stream(stream::Config {
+            name: agency_stream.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            duplicate_window: Duration::from_secs(3600),
+            ..Default::default()
+        })
+        .await?;
+        let mut source = agency_stream;
+        for aggregate in [
+            format!("SX_COUNTY_{COUNTY}"),
+            format!("SX_CITY_{CITY}"),
+            format!("SX_PROVINCE_{PROVINCE}"),
+        ] {
+            js.create_stream(stream::Config {
+                name: aggregate.clone(),
+                sources: Some(vec![stream::Source {
+                    name: source.clone(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            })
+            .await?;
+            source = aggregate;
+        }
+        let h = Harness::start(
+            vec![tenant],
+            Options {
+                nats: Some(NatsSettings {
+                    url: nats.url(),
+                    ..Default::default()
+                }),
+                scan_interval: Duration::from_secs(1),
+                ..Default::default()
+            },
+        )
+        .await?;
+
+        // An empty database of its own (the workspace migrates it), not a tenant's.
+        let db_name = format!("sx_supervision_{}", id.to_lowercase().replace('-', "_"));
+        let admin = sqlx::PgPool::connect(&platform.postgres_url("postgres")).await?;
+        sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
+            .execute(&admin)
+            .await?;
+        let pool = sanxiang_supervision::connect_db(&platform.postgres_url(&db_name), 5).await?;
+        let clock = Clock::system();
+        let state = std::sync::Arc::new(Inner {
+            pool,
+            verifier: Verifier::new().with_hs256_secret(SECRET),
+            calendars: common::test_calendars()?,
+            clock: clock.clone(),
+            metrics: Default::default(),
+            ingest: Default::default(),
+            plans,
+        });
+        let service = Service::start(
+            state,
+            js.clone(),
+            StreamSettings {
+                stream: format!("SX_PROVINCE_{PROVINCE}"),
+                consumer: "supervision".into(),
+                batch: 64,
+            },
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        )
+        .await?;
+        let c = Client {
+            http: reqwest::Client::new(),
+            base: format!("http://{}", service.api_addr),
+            admin: format!("http://{}", service.admin_addr),
+        };
+        Ok(Self {
+            h,
+            c,
+            service,
+            clock,
+            agency,
+            prefix,
+            js,
+            admin,
+            db_name,
+            _nats: nats,
+        })
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        drop(self.service);
+        self.h.stop().await;
+        sqlx::query(&format!("DROP DATABASE \"{}\" WITH (FORCE)", self.db_name))
+            .execute(&self.admin)
+            .await?;
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("warn,sanxiang_supervision=info")
         .try_init();
-    let platform = Platform::shared()?;
-    // The agency: a county market regulator of Tieling.
-    let mut tenant = TestTenant::new(platform, "supv", CITY).await?;
-    tenant.tenant.county = COUNTY.into();
-    tenant.tenant.display_name = DISPLAY_NAME.into();
-    let agency = tenant.tenant.agency.clone();
-    let prefix = tenant.tenant.subject_prefix.clone();
-    let id = tenant.scope.id.clone();
-
-    // The chain of streams the operator builds.
-    let nats = PrivateNats::start()?;
-    let js = jetstream::new(async_nats::connect(nats.url()).await?);
-    let agency_stream = format!("SX_AG_{id}");
-    js.create_stream(stream::Config {
-        name: agency_stream.clone(),
-        subjects: vec![format!("{prefix}.>")],
-        duplicate_window: Duration::from_secs(3600),
-        ..Default::default()
-    })
-    .await?;
-    let mut source = agency_stream;
-    for aggregate in [
-        format!("SX_COUNTY_{COUNTY}"),
-        format!("SX_CITY_{CITY}"),
-        format!("SX_PROVINCE_{PROVINCE}"),
-    ] {
-        js.create_stream(stream::Config {
-            name: aggregate.clone(),
-            sources: Some(vec![stream::Source {
-                name: source.clone(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        })
-        .await?;
-        source = aggregate;
-    }
-    let h = Harness::start(
-        vec![tenant],
-        Options {
-            nats: Some(NatsSettings {
-                url: nats.url(),
-                ..Default::default()
-            }),
-            scan_interval: Duration::from_secs(1),
-            ..Default::default()
-        },
-    )
-    .await?;
-
-    // The workspace, with its own database.
-    // An empty database of its own (the workspace migrates it), not a tenant's.
-    let db_name = format!("sx_supervision_{}", id.to_lowercase().replace('-', "_"));
-    let admin = sqlx::PgPool::connect(&platform.postgres_url("postgres")).await?;
-    sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
-        .execute(&admin)
-        .await?;
-    let pool = sanxiang_supervision::connect_db(&platform.postgres_url(&db_name), 5).await?;
-    let clock = Clock::system();
-    let state = std::sync::Arc::new(Inner {
-        pool,
-        verifier: Verifier::new().with_hs256_secret(SECRET),
-        calendars: common::test_calendars()?,
-        clock: clock.clone(),
-        metrics: Default::default(),
-        ingest: Default::default(),
-    });
-    let service = Service::start(
-        state,
-        js.clone(),
-        StreamSettings {
-            stream: format!("SX_PROVINCE_{PROVINCE}"),
-            consumer: "supervision".into(),
-            batch: 64,
-        },
-        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-    )
-    .await?;
-    let c = Client {
-        http: reqwest::Client::new(),
-        base: format!("http://{}", service.api_addr),
-        admin: format!("http://{}", service.admin_addr),
-    };
+    let w = World::start("supv", Default::default()).await?;
+    let (h, c, clock, agency, prefix, js) = (&w.h, &w.c, &w.clock, &w.agency, &w.prefix, &w.js);
     let city_sup = token(Role::CitySupervisor, None, Some(CITY), None);
     let county_sup = token(Role::CountySupervisor, None, Some(CITY), Some(COUNTY));
     let other_sup = token(Role::CitySupervisor, None, Some(OTHER_CITY), None);
-    let staff = token(Role::AgencyAdmin, Some(&agency), Some(CITY), None);
+    let staff = token(Role::AgencyAdmin, Some(agency), Some(CITY), None);
 
     // ---- decision metadata, no personal data --------------------------------------------
     let doc = format!("铁县市监罚〔2026〕{}号", rand::random::<u16>());
@@ -392,11 +435,11 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(s, 404, "out of scope reads as unknown");
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_notices_open", &agency),
+        common::metric(&page, "sanxiang_supervision_notices_open", agency),
         Some(1.0)
     );
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(0.0)
     );
     // The deadline day passes.
@@ -405,7 +448,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(v["overdue"], json!(true), "{v}");
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(1.0),
         "{page}"
     );
@@ -472,13 +515,13 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     );
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_rectification_overdue", &agency),
+        common::metric(&page, "sanxiang_supervision_rectification_overdue", agency),
         Some(0.0)
     );
     clock.set(None);
 
     // ---- milestones ------------------------------------------------------------------------
-    let due = h_today(&h);
+    let due = h_today(h);
     let (s, v) = h
         .post(
             0,
@@ -499,11 +542,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     .await?;
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(
-            &page,
-            "sanxiang_supervision_milestones_unconfirmed",
-            &agency
-        ),
+        common::metric(&page, "sanxiang_supervision_milestones_unconfirmed", agency),
         Some(1.0)
     );
     let body = json!({"agency": agency, "plan": "tieling-2026", "milestone": "monthly-report", "due": due});
@@ -523,11 +562,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(s, 409);
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(
-            &page,
-            "sanxiang_supervision_milestones_unconfirmed",
-            &agency
-        ),
+        common::metric(&page, "sanxiang_supervision_milestones_unconfirmed", agency),
         Some(0.0)
     );
 
@@ -619,7 +654,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     assert_eq!(v["results"][0]["averageScore"], json!(80.0));
     let page = c.metrics().await;
     assert_eq!(
-        common::metric(&page, "sanxiang_supervision_case_review_score", &agency),
+        common::metric(&page, "sanxiang_supervision_case_review_score", agency),
         Some(80.0)
     );
     let (s, _) = c.get(&format!("/reviews/{cid}"), &other_sup).await;
@@ -635,12 +670,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     ] {
         assert!(page.contains(name), "{name} missing");
     }
-    drop(service);
-    h.stop().await;
-    sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
-    Ok(())
+    w.stop().await
 }
 
 /// Today in China by the harness's clock, as the tenant service sees it.
@@ -664,6 +694,7 @@ fn router() -> axum::Router {
         clock: Clock::system(),
         metrics: Default::default(),
         ingest: Default::default(),
+        plans: Default::default(),
     }))
 }
 
@@ -1007,4 +1038,171 @@ async fn redeliveries_old_versions_and_unknown_events_change_nothing() -> anyhow
         .execute(&admin)
         .await?;
     Ok(())
+}
+
+/// Milestones due and missed: a SupervisionPlan on the platform's apiserver applies to the
+/// county agency; the workspace watches it (and the Agency) and, with its clock past the
+/// due date, shows the occurrence missed, in the API and the gauge, until the agency
+/// reports it and a supervisor confirms. A one-off date before the plan was issued is
+/// never missed.
+#[tokio::test(flavor = "multi_thread")]
+async fn milestones_due_then_missed_until_reported_and_confirmed() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams, PostParams};
+    use sanxiang_crds::agency::Agency;
+    use sanxiang_crds::plan::SupervisionPlan;
+
+    let platform = Platform::shared()?;
+    tokio::task::block_in_place(|| platform.install_sanxiang_crds())?;
+    let kube = platform.kube_client().await?;
+    let plans = sanxiang_supervision::duties::Plans::watch(kube.clone());
+    let w = World::start("supm", plans).await?;
+    let (c, agency) = (&w.c, w.agency.as_str());
+    let city_sup = token(Role::CitySupervisor, None, Some(CITY), None);
+
+    // The Agency object (no operator here: it is only read) and the plan, in a namespace
+    // of this run.
+    let ns = format!("sx-supm-{}", rand::random::<u32>());
+    let namespaces: Api<Namespace> = Api::all(kube.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns, "labels": {
+                // Agencies live in a city's namespace (the admission policy's rule).
+                "sanxiang.io/city-code": CITY, "sanxiang.io/province-code": PROVINCE}}}))?,
+        )
+        .await?;
+    let agencies: Api<Agency> = Api::namespaced(kube.clone(), &ns);
+    agencies
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "sanxiang.io/v1alpha1", "kind": "Agency",
+                "metadata": {"name": agency, "namespace": ns},
+                "spec": {"jurisdiction": COUNTY, "displayName": DISPLAY_NAME,
+                         "creditCode": "11211221MB00000030", "categories": ["Penalty"]}
+            }))?,
+        )
+        .await?;
+    let today = w.clock.today();
+    let due = today + chrono::Duration::days(2);
+    let plan_name = format!("tieling-supm-{}", rand::random::<u32>());
+    let plans_api: Api<SupervisionPlan> = Api::namespaced(kube.clone(), &ns);
+    plans_api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "sanxiang.io/v1alpha1", "kind": "SupervisionPlan",
+                "metadata": {"name": plan_name, "namespace": ns},
+                "spec": {"title": "铁岭县推行三项制度任务", "issuedBy": CITY, "milestones": [
+                    {"id": "summary", "task": "报送年度总结",
+                     "responsible": {"jurisdictions": [COUNTY]}, "schedule": {"due": due}},
+                    {"id": "before-the-plan", "task": "计划印发前的任务",
+                     "responsible": {"jurisdictions": [CITY]},
+                     "schedule": {"due": today - chrono::Duration::days(1)}},
+                    {"id": "other-county", "task": "别县任务",
+                     "responsible": {"jurisdictions": ["211223"]}, "schedule": {"due": due}}
+                ]}
+            }))?,
+        )
+        .await?;
+    // This plan's entries of a list (other tests' plans may apply to the agency too).
+    let mine = |v: &Value, list: &str| -> Vec<(String, String, Option<String>)> {
+        v["milestones"][list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| o["plan"] == json!(plan_name))
+            .map(|o| {
+                (
+                    o["milestone"].as_str().unwrap_or_default().to_string(),
+                    o["due"].as_str().unwrap_or_default().to_string(),
+                    o["report"].as_str().map(String::from),
+                )
+            })
+            .collect()
+    };
+    let summary = |report: Option<&str>| {
+        vec![(
+            "summary".to_string(),
+            due.to_string(),
+            report.map(String::from),
+        )]
+    };
+    let path = format!("/agencies/{agency}");
+    let started = Instant::now();
+    let seen = loop {
+        let (s, v) = c.get(&path, &city_sup).await;
+        if s == 200 && mine(&v, "due") == summary(None) {
+            break v;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the plan's milestone not due in the workspace: {s} {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(mine(&seen, "missed").is_empty(), "{seen}");
+    assert_eq!(seen["milestones"]["scheduleKnown"], json!(true));
+
+    // Past the due date: missed, in the list of agencies and the gauge.
+    w.clock.set(Some(noon(due + chrono::Duration::days(1))));
+    let (_, v) = c
+        .get(&format!("/agencies?county={COUNTY}"), &city_sup)
+        .await;
+    let item = v["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|a| a["agency"] == json!(agency)))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(mine(&item, "missed"), summary(None), "{item}");
+    assert!(mine(&item, "due").is_empty(), "{item}");
+    let missed = item["milestones"]["missedCount"].as_f64().expect("a count");
+    assert!(missed >= 1.0);
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_milestones_missed", agency),
+        Some(missed),
+        "the gauge counts what the API lists"
+    );
+
+    // The agency reports it (late): no longer missed, awaiting confirmation.
+    let (s, v) =
+        w.h.post(
+            0,
+            "/milestones",
+            Role::AgencyAdmin,
+            json!({"plan": plan_name, "milestone": "summary", "due": due}),
+        )
+        .await?;
+    anyhow::ensure!(s.is_success(), "report: {v}");
+    eventually(
+        "the report in the workspace",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get(&path, &city_sup).await;
+            mine(&v, "missed").is_empty()
+        },
+    )
+    .await?;
+    let body = json!({"agency": agency, "plan": plan_name, "milestone": "summary", "due": due});
+    let (s, v) = c.post("/milestones/confirm", &city_sup, body).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("confirmed")), "{v}");
+    let (_, v) = c.get(&path, &city_sup).await;
+    assert!(mine(&v, "missed").is_empty(), "{v}");
+    assert!(
+        mine(&v, "due").is_empty(),
+        "a one-off milestone has no next date: {v}"
+    );
+    let page = c.metrics().await;
+    assert_eq!(
+        common::metric(&page, "sanxiang_supervision_milestones_missed", agency),
+        Some(missed - 1.0)
+    );
+
+    w.clock.set(None);
+    let _ = plans_api.delete(&plan_name, &DeleteParams::default()).await;
+    let _ = agencies.delete(agency, &DeleteParams::default()).await;
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+    w.stop().await
 }

@@ -4,7 +4,8 @@
 //! disclosures and withdrawals, pending and overdue reviews, A/V gaps, officers and legal
 //! reviewers against the ratio, statistics reported) with what the workspace itself knows
 //! (open and overdue notices, milestones reported, confirmed, returned, awaiting
-//! confirmation, the latest case-review score). Names come with the compliance event
+//! confirmation, the latest case-review score) and the milestones its SupervisionPlans ask
+//! of it, due and missed ([`crate::duties`]). Names come with the compliance event
 //! (the Agency's display name as the operator wrote it into the tenant contract).
 
 use axum::Json;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use super::{ApiResult, QueryParams, agency_in_scope, agency_name, limit, place_code, scope};
 use crate::AppState;
+use crate::duties::AgencyDuties;
 use crate::scope::Scope;
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +65,7 @@ const AGENCY_SELECT: &str = "SELECT a.agency, a.province, a.city, a.county, a.di
        WHERE x.agency = a.agency AND x.total IS NOT NULL ORDER BY c.created_at DESC LIMIT 1)) AS case_review_score \
     FROM agencies a";
 
-fn view(r: AgencyRow) -> Value {
+fn view(r: AgencyRow, duties: Option<&AgencyDuties>) -> Value {
     let compliance: Option<ComplianceReport> =
         r.compliance.and_then(|c| serde_json::from_value(c).ok());
     json!({
@@ -94,6 +96,12 @@ fn view(r: AgencyRow) -> Value {
             "awaitingConfirmation": r.milestones_reported,
             "confirmed": r.milestones_confirmed,
             "returned": r.milestones_returned,
+            "scheduleKnown": duties.is_some_and(|d| d.known),
+            "due": duties.map(|d| &d.due),
+            "missed": duties.map(|d| &d.missed),
+            "missedCount": duties.filter(|d| d.known).map(|d| d.missed.len()),
+            "pending": duties.map(|d| &d.pending),
+            "scheduleError": duties.and_then(|d| d.error.as_ref()),
         },
         "caseReviewScore": r.case_review_score,
     })
@@ -128,9 +136,15 @@ pub async fn list(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.agency.clone()))
         .flatten();
-    Ok(Json(
-        json!({ "items": rows.into_iter().map(view).collect::<Vec<_>>(), "next": next }),
-    ))
+    let duties = duties_of(&st, &rows).await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let d = duties.get(&r.agency).cloned();
+            view(r, d.as_ref())
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": next })))
 }
 
 pub async fn one(
@@ -145,7 +159,21 @@ pub async fn one(
         .bind(&agency)
         .fetch_one(&st.pool)
         .await?;
-    Ok(Json(view(row)))
+    let duties = duties_of(&st, std::slice::from_ref(&row)).await?;
+    let d = duties.get(&row.agency).cloned();
+    Ok(Json(view(row, d.as_ref())))
+}
+
+/// The milestones due and missed of the agencies of `rows`.
+async fn duties_of(
+    st: &AppState,
+    rows: &[AgencyRow],
+) -> ApiResult<std::collections::HashMap<String, AgencyDuties>> {
+    let places: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.agency.clone(), r.province.clone(), r.city.clone()))
+        .collect();
+    Ok(st.plans.for_agencies(st, &places).await?)
 }
 
 #[derive(Debug, Deserialize)]
