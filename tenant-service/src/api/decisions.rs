@@ -21,15 +21,16 @@ pub use rules::{MAX_OTHER_PERSONS, matter_requires_review};
 
 use super::matters::{self, Resolved};
 use super::review_state::ReviewState;
-use super::{JsonBody, QueryParams, date_in_range, optional_text, parse_id};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Read, Tenant, Write};
+use super::{JsonBody, QueryParams, date_in_range, optional_text};
+use crate::auth::{Role, require_role};
 use crate::deadlines::DisclosureDue;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Inner};
-use crate::tenants::Tenant;
+use crate::tenants;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 use sanxiang_domain::{DecisionDiscretion, DueDate, EnforcementCategory as Category};
 use uuid::Uuid;
@@ -66,11 +67,9 @@ async fn resolve_matter(
 )]
 pub async fn create(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DecisionInput>,
 ) -> ApiResult<(StatusCode, Json<DecisionView>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -109,12 +108,10 @@ pub async fn create(
 )]
 pub async fn update(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<DecisionInput>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -164,11 +161,9 @@ pub async fn update(
 )]
 pub async fn list(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     if let Some(s) = &q.status
         && DecisionStatus::parse(s).is_none()
     {
@@ -203,12 +198,10 @@ pub async fn list(
 )]
 pub async fn get_one(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
+    PathId(id): PathId,
     QueryParams(q): QueryParams<ReadQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let d = load(&ctx.pool, id, false).await?;
     log_supervisor_reads(&st, &ctx, &[id], q.purpose.as_deref()).await?;
     Ok(Json(view(&ctx.pool, d).await?))
@@ -237,7 +230,7 @@ async fn log_supervisor_reads(
 /// without a WorkCalendar (never a refusal: see [`crate::deadlines`]).
 pub fn due_date(
     st: &Inner,
-    tenant: &Tenant,
+    tenant: &tenants::Tenant,
     decided_on: NaiveDate,
     days: u32,
     field: &str,
@@ -276,13 +269,11 @@ pub fn due_date(
 )]
 pub async fn issue(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
     let input: IssueInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -371,11 +362,9 @@ pub async fn issue(
 )]
 pub async fn deadline(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
     QueryParams(q): QueryParams<DeadlineQuery>,
-    headers: HeaderMap,
+    ctx: Tenant<Read>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
     let cat = q
         .category
         .as_deref()

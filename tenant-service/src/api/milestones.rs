@@ -2,13 +2,14 @@
 //! annual reviewer training, …). Exported as `sanxiang_milestone_completed{plan,milestone,due}`,
 //! which the operator's "due soon" / "missed" alerts test.
 
+use super::tenant::{Read, Tenant, Write};
 use super::{JsonBody, text};
-use crate::auth::{Access, Role, require_role};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,12 +59,7 @@ fn token(value: &str, field: &str) -> ApiResult<()> {
     params(super::openapi::AgencyPath),
     responses((status = 200, description = "OK: {items: [MilestoneReport]}", body = Object), super::openapi::ReadErrors)
 )]
-pub async fn list(
-    State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Read).await?;
+pub async fn list(ctx: Tenant<Read>) -> ApiResult<Json<serde_json::Value>> {
     let rows: Vec<MilestoneReport> = sqlx::query_as(
         "SELECT plan, milestone, due, note, reported_by, reported_at FROM milestone_reports \
          ORDER BY due DESC, plan, milestone",
@@ -84,11 +80,9 @@ pub async fn list(
 )]
 pub async fn report(
     State(st): State<AppState>,
-    Path(agency): Path<String>,
-    headers: HeaderMap,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<MilestoneInput>,
 ) -> ApiResult<(StatusCode, Json<MilestoneReport>)> {
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin, Role::Officer],
@@ -131,13 +125,7 @@ pub async fn report(
     .bind(&ctx.claims.sub)
     .bind(st.clock.now())
     .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            ApiError::conflict("due", "this milestone occurrence was already reported done")
-        }
-        _ => e.into(),
-    })?;
+    .await?;
     let (plan, milestone) = (&row.plan, &row.milestone);
     crate::upward::milestone_reported(
         &mut tx,

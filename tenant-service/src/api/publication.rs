@@ -12,16 +12,17 @@
 use super::decisions::{
     COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, load, load_tx, view,
 };
-use super::{JsonBody, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Tenant, Write};
+use super::{JsonBody, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::redaction::{self, DecisionText, PartyKind};
 use crate::state::{AppState, TenantCtx};
-use crate::tenants::Tenant;
+use crate::tenants;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -62,7 +63,7 @@ pub struct PublicText {
 /// The redacted publication of `d`, or why it is not published online.
 fn build(
     d: &Decision,
-    t: &Tenant,
+    t: &tenants::Tenant,
     text: &PublicText,
     version: i32,
     at: DateTime<Utc>,
@@ -143,11 +144,9 @@ fn require_issued(d: &Decision) -> ApiResult<()> {
 )]
 pub async fn preview(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -204,11 +203,9 @@ async fn publish_now(
 )]
 pub async fn publish(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
 ) -> ApiResult<(StatusCode, Json<DecisionView>)> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -271,11 +268,9 @@ pub async fn publish(
 )]
 pub async fn approve(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     let Some(role) = st.policy.publication_approver else {
         return Err(ApiError::conflict(
             "publication",
@@ -337,12 +332,10 @@ pub struct CorrectionInput {
 )]
 pub async fn correct(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<CorrectionInput>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     let roles = match st.policy.publication_approver {
         Some(r) => vec![r],
         None => vec![Role::Officer, Role::AgencyAdmin],
@@ -410,12 +403,10 @@ pub struct ExemptionInput {
 )]
 pub async fn approve_exemption(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<ExemptionInput>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],

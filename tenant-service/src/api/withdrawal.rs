@@ -10,14 +10,14 @@
 use super::decisions::{
     COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, due_date, load_tx, view,
 };
-use super::{JsonBody, instant_in_range, parse_id, text};
-use crate::auth::{Access, Role, require_role};
+use super::tenant::{PathId, Tenant, Write};
+use super::{JsonBody, instant_in_range, text};
+use crate::auth::{Role, require_role};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Event};
 use crate::state::{AppState, TenantCtx};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use sanxiang_domain::china_offset;
 use serde::{Deserialize, Serialize};
@@ -113,12 +113,10 @@ async fn withdraw_in(
 )]
 pub async fn revoke(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     JsonBody(input): JsonBody<RevokeInput>,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -183,13 +181,11 @@ pub struct WithdrawInput {
 )]
 pub async fn withdraw(
     State(st): State<AppState>,
-    Path((agency, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    PathId(id): PathId,
+    ctx: Tenant<Write>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<DecisionView>> {
-    let id = parse_id(&id, "id")?;
     let input: WithdrawInput = super::parse_json_or_default(&body)?;
-    let ctx = st.tenant_ctx(&headers, &agency, Access::Write).await?;
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
