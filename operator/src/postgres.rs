@@ -14,9 +14,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor, PgPool};
+use sqlx::{ConnectOptions, Executor, PgConnection, PgPool};
 
 use crate::tenant_schema::{self, TenantRoles};
+
+/// Connections of a server's pool beyond one per concurrent reconcile.
+const SPARE_CONNECTIONS: u32 = 4;
 
 /// Connection pools to the configured servers, by name.
 #[derive(Clone)]
@@ -51,8 +54,15 @@ pub enum DbError {
 }
 
 impl Servers {
-    /// Pools (connected lazily) for each `name -> URL` of the operator's role.
-    pub fn new(urls: &BTreeMap<String, String>, tenant_host: Option<&str>) -> anyhow::Result<Self> {
+    /// Pools (connected lazily) for each `name -> URL` of the operator's role, sized for
+    /// `concurrency` reconciles: each holds at most one connection at a time (its
+    /// [`tenant_schema::OwnerSession`], or one short statement), and a few more serve the
+    /// other controllers and the orphan sweep without waiting for the reconciles.
+    pub fn new(
+        urls: &BTreeMap<String, String>,
+        tenant_host: Option<&str>,
+        concurrency: u16,
+    ) -> anyhow::Result<Self> {
         let mut pools = BTreeMap::new();
         for (name, url) in urls {
             let options: PgConnectOptions = url
@@ -64,7 +74,7 @@ impl Servers {
             };
             let tenant_port = options.get_port();
             let pool = PgPoolOptions::new()
-                .max_connections(8)
+                .max_connections(u32::from(concurrency) + SPARE_CONNECTIONS)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_lazy_with(options.log_statements(tracing::log::LevelFilter::Debug));
             pools.insert(
@@ -123,7 +133,11 @@ pub async fn ensure_tenant_database(
          CONNECTION LIMIT 64 PASSWORD {}",
         quote_literal(password)
     );
-    if ensure_role(pool, roles.app, &app_attributes).await? {
+    // One connection of the pool for the whole provisioning, the owner session included:
+    // every acquisition costs a round trip (sqlx tests the connection), and a reconcile
+    // never waits for a second connection while holding one.
+    let mut conn = pool.acquire().await?;
+    if ensure_role(&mut conn, roles.app, &app_attributes).await? {
         result.created_role = true;
         result.password_set = true;
     } else if reset_password {
@@ -132,37 +146,37 @@ pub async fn ensure_tenant_database(
             roles.app,
             quote_literal(password)
         ))
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
         result.password_set = true;
     }
     ensure_role(
-        pool,
+        &mut conn,
         roles.owner,
         "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
     )
     .await?;
-    result.created_database = tenant_schema::ensure_schema(pool, roles).await?;
+    result.created_database = tenant_schema::ensure_schema(pool, conn, roles).await?;
     Ok(result)
 }
 
 /// Creates `role` with `attributes` unless it exists; whether it was created. Two
 /// replicas (or a retried reconcile) may race here; a duplicate is fine.
 pub(crate) async fn ensure_role(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     role: &str,
     attributes: &str,
 ) -> Result<bool, DbError> {
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
             .bind(role)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
     if exists {
         return Ok(false);
     }
     match sqlx::query(&format!("CREATE ROLE {role} {attributes}"))
-        .execute(pool)
+        .execute(&mut *conn)
         .await
     {
         Ok(_) => Ok(true),

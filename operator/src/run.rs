@@ -93,6 +93,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let postgres = Servers::new(
         &config.postgres_servers()?,
         config.postgres_tenant_host.as_deref(),
+        config.concurrency,
     )?;
     let nats = Arc::new(Nats::connect(&config, metrics.phase.clone()).await?);
     tokio::spawn(nats.clone().run_maintenance());
