@@ -141,12 +141,14 @@ pub async fn ensure_tenant_database(
         result.created_role = true;
         result.password_set = true;
     } else if reset_password {
-        sqlx::query(&format!(
-            "ALTER ROLE {} PASSWORD {}",
-            roles.app,
-            quote_literal(password)
-        ))
-        .execute(&mut *conn)
+        conn.execute(
+            format!(
+                "ALTER ROLE {} PASSWORD {}",
+                roles.app,
+                quote_literal(password)
+            )
+            .as_str(),
+        )
         .await?;
         result.password_set = true;
     }
@@ -175,8 +177,9 @@ pub(crate) async fn ensure_role(
     if exists {
         return Ok(false);
     }
-    match sqlx::query(&format!("CREATE ROLE {role} {attributes}"))
-        .execute(&mut *conn)
+    // A simple query: a statement made once needs no preparing (two round trips).
+    match conn
+        .execute(format!("CREATE ROLE {role} {attributes}").as_str())
         .await
     {
         Ok(_) => Ok(true),

@@ -124,8 +124,13 @@ pub struct OwnerSession<'a> {
     granted: Vec<&'a str>,
 }
 
-/// The advisory lock serialising one owner's sessions on a server.
-const OWNER_LOCK: &str = "hashtext('sanxiang-owner:' || $1)";
+/// The advisory lock serialising one owner's sessions on a server (pure).
+fn owner_lock(owner: &str) -> String {
+    format!(
+        "hashtext({})",
+        crate::postgres::quote_literal(&format!("sanxiang-owner:{owner}"))
+    )
+}
 
 impl<'a> OwnerSession<'a> {
     /// Locks the owner's sessions and makes the operator a member of `roles.owner`
@@ -139,37 +144,38 @@ impl<'a> OwnerSession<'a> {
     }
 
     /// [`OwnerSession::begin`] on a connection the caller already holds from `pool`.
+    /// The lock and the grants go as one batch (a round trip costs more than they take).
     pub async fn begin_on(
         pool: &PgPool,
-        mut admin: PoolConnection<Postgres>,
+        admin: PoolConnection<Postgres>,
         roles: TenantRoles<'a>,
         convert_from_app: bool,
     ) -> Result<Self, DbError> {
-        let options = (*pool.connect_options()).clone();
-        sqlx::query(&format!("SELECT pg_advisory_lock({OWNER_LOCK})"))
-            .bind(roles.owner)
-            .execute(&mut *admin)
-            .await?;
         let mut session = OwnerSession {
             admin: Some(admin),
-            options,
+            options: (*pool.connect_options()).clone(),
             roles,
-            granted: Vec::new(),
+            granted: vec![roles.owner],
         };
-        let mut members = vec![roles.owner];
         if convert_from_app {
-            members.push(roles.app);
+            session.granted.push(roles.app);
         }
-        for role in members {
-            session.granted.push(role);
-            if let Err(e) = session
-                .admin()
-                .execute(format!("GRANT {role} TO CURRENT_USER").as_str())
-                .await
-            {
-                session.end().await;
-                return Err(e.into());
-            }
+        let batch: Vec<String> = std::iter::once(format!(
+            "SELECT pg_advisory_lock({})",
+            owner_lock(roles.owner)
+        ))
+        .chain(
+            session
+                .granted
+                .iter()
+                .map(|role| format!("GRANT {role} TO CURRENT_USER")),
+        )
+        .collect();
+        // A failed grant leaves the lock held (session-level locks survive an aborted
+        // transaction): `end` releases it, or closes the connection.
+        if let Err(e) = session.admin().execute(batch.join(";\n").as_str()).await {
+            session.end().await;
+            return Err(e.into());
         }
         Ok(session)
     }
@@ -208,11 +214,10 @@ impl<'a> OwnerSession<'a> {
             .collect();
         let options = self.options.clone().database(self.roles.database);
         let mut tenant = PgConnection::connect_with(&options).await?;
-        for statement in &statements {
-            if let Err(e) = tenant.execute(statement.as_str()).await {
-                let _ = tenant.close().await;
-                return Err(e.into());
-            }
+        // One batch, run as one transaction: the ownership moves whole or not at all.
+        if let Err(e) = tenant.execute(statements.join(";\n").as_str()).await {
+            let _ = tenant.close().await;
+            return Err(e.into());
         }
         Ok(tenant)
     }
@@ -224,25 +229,26 @@ impl<'a> OwnerSession<'a> {
         let Some(mut admin) = self.admin.take() else {
             return;
         };
-        // A failed statement may have left the connection acting as the owner.
-        let mut clean = admin.execute("RESET ROLE").await.is_ok();
-        for role in std::mem::take(&mut self.granted) {
-            if let Err(e) = admin
-                .execute(format!("REVOKE {role} FROM CURRENT_USER").as_str())
-                .await
-            {
-                tracing::warn!(role, error = %e, "could not revoke the operator's membership");
-                clean = false;
-            }
-        }
-        clean = clean
-            && sqlx::query_scalar::<_, bool>(&format!("SELECT pg_advisory_unlock({OWNER_LOCK})"))
-                .bind(self.roles.owner)
-                .fetch_one(&mut *admin)
-                .await
-                .unwrap_or(false);
-        if !clean {
-            // Closing the session releases whatever it still holds.
+        // A failed statement may have left the connection acting as the owner. One
+        // batch; if any of it fails, closing the session releases what it still holds.
+        let granted = std::mem::take(&mut self.granted);
+        let batch: Vec<String> = std::iter::once("RESET ROLE".to_string())
+            .chain(
+                granted
+                    .iter()
+                    .map(|role| format!("REVOKE {role} FROM CURRENT_USER")),
+            )
+            .chain([format!(
+                "SELECT pg_advisory_unlock({})",
+                owner_lock(self.roles.owner)
+            )])
+            .collect();
+        if let Err(e) = admin.execute(batch.join(";\n").as_str()).await {
+            tracing::warn!(
+                roles = ?granted,
+                error = %e,
+                "could not revoke the operator's membership; the owner's next session will"
+            );
             let _ = admin.close().await;
         }
     }
@@ -298,8 +304,10 @@ const APPEND_ONLY_TABLES: &str = "SELECT DISTINCT c.relname::text FROM pg_trigge
 
 /// The application role's privileges, from scratch (idempotent; one transaction, run as
 /// the owner, with `and_then` after the grants): everything it had is revoked first, so a
-/// converted database keeps nothing of its former ownership. The statements go as one
-/// batch: a round trip each cost more than most of them take to run.
+/// converted database keeps nothing of its former ownership. Everything goes as one
+/// simple query, which PostgreSQL runs as one transaction (the append-only tables are
+/// found by a `DO` block in it): a round trip per statement cost more, on a loaded
+/// server, than most of them take to run.
 pub async fn sync_privileges(
     conn: &mut PgConnection,
     roles: &TenantRoles<'_>,
@@ -310,10 +318,6 @@ pub async fn sync_privileges(
         owner,
         app,
     } = *roles;
-    let mut tx = conn.begin().await?;
-    let append_only: Vec<String> = sqlx::query_scalar(APPEND_ONLY_TABLES)
-        .fetch_all(&mut *tx)
-        .await?;
     let mut statements = vec![
         format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC, {app}"),
         format!("GRANT CONNECT ON DATABASE {db} TO {app}"),
@@ -339,15 +343,17 @@ pub async fn sync_privileges(
              GRANT USAGE ON SEQUENCES TO {app}"
         ),
     ];
-    statements.extend(
-        append_only
-            .iter()
-            .map(|t| format!("REVOKE UPDATE ON {t} FROM {app}")),
-    );
+    statements.push(format!(
+        "DO $sx$ DECLARE t text; BEGIN \
+           FOR t IN {APPEND_ONLY_TABLES} LOOP \
+             EXECUTE format('REVOKE UPDATE ON %I FROM %I', t, {}); \
+           END LOOP; \
+         END $sx$",
+        crate::postgres::quote_literal(app)
+    ));
     statements.extend_from_slice(and_then);
     // Without arguments sqlx sends a simple query, which may hold several statements.
-    (&mut *tx).execute(statements.join(";\n").as_str()).await?;
-    tx.commit().await?;
+    conn.execute(statements.join(";\n").as_str()).await?;
     Ok(())
 }
 
