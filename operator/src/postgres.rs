@@ -107,11 +107,25 @@ pub struct Provisioned {
     pub password_set: bool,
 }
 
-/// Ensures the owner role (NOLOGIN), the application role (LOGIN) and the database (owned
-/// by the owner, closed to PUBLIC, migrated, the application's grants synced:
-/// [`tenant_schema::ensure_schema`]). The application password is set when the role is
-/// created, or when `reset_password` is true (its Secret was lost and a new password was
-/// generated).
+/// What the server says about one agency's roles and database, in one query.
+const TENANT_STATE: &str = "SELECT \
+       (SELECT rolcanlogin FROM pg_roles WHERE rolname = $1), \
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2), \
+       (SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $3), \
+       (SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $3), \
+       EXISTS (SELECT 1 FROM pg_database WHERE datname = $3)";
+
+/// Ensures the owner role (NOLOGIN), the application role (LOGIN, logging in again if a
+/// retained role was locked out) and the database (owned by the owner, closed to PUBLIC,
+/// migrated, the application's grants synced: [`tenant_schema::ensure_schema`]). The
+/// application password is set when the role is created, or when `reset_password` is
+/// true (its Secret was lost and a new password was generated).
+///
+/// One connection of the pool for the whole provisioning, the owner session included
+/// (every acquisition costs a round trip, as sqlx tests the connection, and a reconcile
+/// never waits for a second connection while holding one), and one catalog read first:
+/// a reconcile that finds everything in place — most of them, as every write of the
+/// agency's status or Secrets triggers one — costs that read and nothing else.
 pub async fn ensure_tenant_database(
     pool: &PgPool,
     roles: TenantRoles<'_>,
@@ -128,37 +142,60 @@ pub async fn ensure_tenant_database(
         created_database: false,
         password_set: false,
     };
+    let mut conn = pool.acquire().await?;
+    let (app_login, owner_exists, db_owner, marker, db_exists): (
+        Option<bool>,
+        bool,
+        Option<String>,
+        Option<String>,
+        bool,
+    ) = sqlx::query_as(TENANT_STATE)
+        .bind(roles.app)
+        .bind(roles.owner)
+        .bind(roles.database)
+        .fetch_one(&mut *conn)
+        .await?;
     let app_attributes = format!(
         "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
          CONNECTION LIMIT 64 PASSWORD {}",
         quote_literal(password)
     );
-    // One connection of the pool for the whole provisioning, the owner session included:
-    // every acquisition costs a round trip (sqlx tests the connection), and a reconcile
-    // never waits for a second connection while holding one.
-    let mut conn = pool.acquire().await?;
-    if ensure_role(&mut conn, roles.app, &app_attributes).await? {
+    if app_login.is_none() && ensure_role(&mut conn, roles.app, &app_attributes).await? {
         result.created_role = true;
         result.password_set = true;
-    } else if reset_password {
-        conn.execute(
-            format!(
-                "ALTER ROLE {} PASSWORD {}",
-                roles.app,
-                quote_literal(password)
+    } else {
+        if reset_password {
+            conn.execute(
+                format!(
+                    "ALTER ROLE {} PASSWORD {}",
+                    roles.app,
+                    quote_literal(password)
+                )
+                .as_str(),
             )
-            .as_str(),
+            .await?;
+            result.password_set = true;
+        }
+        // A role retained from an earlier Agency of the same name logs in again.
+        if app_login == Some(false) {
+            conn.execute(format!("ALTER ROLE {} LOGIN", roles.app).as_str())
+                .await?;
+        }
+    }
+    if !owner_exists {
+        ensure_role(
+            &mut conn,
+            roles.owner,
+            "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
         )
         .await?;
-        result.password_set = true;
     }
-    ensure_role(
-        &mut conn,
-        roles.owner,
-        "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-    )
-    .await?;
-    result.created_database = tenant_schema::ensure_schema(pool, conn, roles).await?;
+    let found = tenant_schema::Catalog {
+        exists: db_exists,
+        owner: db_owner,
+        marker,
+    };
+    result.created_database = tenant_schema::ensure_schema(pool, conn, roles, found).await?;
     Ok(result)
 }
 
@@ -236,22 +273,6 @@ pub async fn disable_login(pool: &PgPool, role: &str) -> Result<(), DbError> {
             .await?;
     if exists {
         sqlx::query(&format!("ALTER ROLE {role} NOLOGIN"))
-            .execute(pool)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Re-enables login for a retained role when its Agency comes back.
-pub async fn enable_login(pool: &PgPool, role: &str) -> Result<(), DbError> {
-    debug_assert!(is_identifier(role));
-    let can_login: Option<bool> =
-        sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1")
-            .bind(role)
-            .fetch_optional(pool)
-            .await?;
-    if can_login == Some(false) {
-        sqlx::query(&format!("ALTER ROLE {role} LOGIN"))
             .execute(pool)
             .await?;
     }

@@ -359,14 +359,15 @@ pub async fn sync_privileges(
 
 /// Brings one tenant database to the current schema and grants as its owner: creates it
 /// when missing, converts one provisioned before the owner/application split. Returns
-/// whether the database was created. Both roles must exist. Works on `conn`, a
-/// connection of `pool`, which becomes the owner session's.
+/// whether the database was created. Both roles must exist. `found` is what the catalog
+/// said of the database just before; works on `conn`, a connection of `pool`, which
+/// becomes the owner session's.
 pub async fn ensure_schema(
     pool: &PgPool,
     mut conn: PoolConnection<Postgres>,
     roles: TenantRoles<'_>,
+    found: Catalog,
 ) -> Result<bool, DbError> {
-    let found = catalog_on(&mut conn, roles.database).await?;
     if !found.needs_owner_session(&roles) {
         return Ok(false);
     }

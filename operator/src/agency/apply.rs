@@ -88,16 +88,9 @@ async fn apply_database(
         };
         let unavailable = |e: postgres::DbError| (reason::DATABASE_UNAVAILABLE, e.to_string());
         let timer = step("database_postgres");
-        let provisioned =
-            postgres::ensure_tenant_database(&server.pool, names.tenant_roles(), &password, reset)
-                .await
-                .map_err(unavailable)?;
-        if !provisioned.created_role {
-            // A role retained from an earlier Agency of the same name logs in again.
-            postgres::enable_login(&server.pool, &names.role)
-                .await
-                .map_err(unavailable)?;
-        }
+        postgres::ensure_tenant_database(&server.pool, names.tenant_roles(), &password, reset)
+            .await
+            .map_err(unavailable)?;
         drop(timer);
         let secret = build::database_secret(
             meta.clone(),
