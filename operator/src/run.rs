@@ -61,7 +61,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (calendar_watch_tx, calendar_watch_rx) = mpsc::channel::<()>(1);
     // Jurisdictions and the cities' policy objects both move the policy bounds.
     let (policy_trigger_tx, policy_trigger_rx) = mpsc::channel::<()>(1);
-    let jurisdictions = cache::<Jurisdiction>(
+    // Only their specs (and their coming and going) matter to agencies and policies: the
+    // statuses, rewritten as the agency counts move, would re-run every agency each time.
+    let jurisdictions = spec_cache::<Jurisdiction>(
         &client,
         watcher::Config::default(),
         vec![trigger_tx.clone(), policy_trigger_tx.clone()],
@@ -269,6 +271,49 @@ where
         .default_backoff()
         .reflect(writer)
         .touched_objects();
+    tokio::spawn(drive(stream, changes));
+    store
+}
+
+/// Like [`cache`], but pings only when an object's `metadata.generation` moves (its
+/// spec changed), when it appears or goes, and when the watch (re)starts; a change of
+/// status alone pings nobody. Onboarding 1,000 agencies rewrote the Jurisdictions'
+/// `agencyCount` about twenty times, and each rewrite reconciled every agency again.
+fn spec_cache<K>(
+    client: &Client,
+    config: watcher::Config,
+    changes: Vec<mpsc::Sender<()>>,
+) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let mut generations = std::collections::HashMap::new();
+    let stream = watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .reflect(writer)
+        .filter_map(move |event| {
+            let key = |o: &K| o.meta().uid.clone().or_else(|| o.meta().name.clone());
+            let ping = match &event {
+                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                    let generation = o.meta().generation;
+                    generations.insert(key(o), generation) != Some(generation)
+                }
+                Ok(watcher::Event::Delete(o)) => {
+                    generations.remove(&key(o));
+                    true
+                }
+                Ok(watcher::Event::Init) => false,
+                Ok(watcher::Event::InitDone) | Err(_) => true,
+            };
+            futures::future::ready(ping.then_some(event.map(|_| ())))
+        });
     tokio::spawn(drive(stream, changes));
     store
 }
