@@ -36,6 +36,12 @@ const PHASES: [&str; 5] = [
     "prometheus_rule",
     "status",
 ];
+/// What the `database` phase is made of.
+const DATABASE_STEPS: [&str; 3] = [
+    "database_secret_read",
+    "database_postgres",
+    "database_secret_write",
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -99,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
             "       phases (summed over concurrent reconciles): {}",
             phases.join(", ")
         );
+        let steps: Vec<String> = r
+            .database_steps
+            .iter()
+            .map(|(p, s)| format!("{p} {s:.1}s ({:.2}s per agency)", s / n as f64))
+            .collect();
+        println!("       of the database phase: {}", steps.join(", "));
         println!(
             "       nats-server: RSS {:.1} MiB (peak {:.1}); restart with {n} accounts: ready in {:.2}s, an agency's creds work again after {:.2}s",
             r.nats_rss_mib, r.nats_peak_mib, r.nats_restart_secs, r.nats_first_publish_secs
@@ -114,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
 struct Run {
     ready_secs: f64,
     phases: Vec<(&'static str, f64)>,
+    database_steps: Vec<(&'static str, f64)>,
     nats_rss_mib: f64,
     nats_peak_mib: f64,
     nats_restart_secs: f64,
@@ -192,14 +205,18 @@ async fn onboard(
     let ready_secs = start.elapsed().as_secs_f64();
     let (rss_mib, peak_mib) = memory(pid)?;
     let phases_after = phase_sums(&operator.metrics()?);
-    let phases = PHASES
-        .iter()
-        .map(|p| {
-            let d = phases_after.get(*p).copied().unwrap_or(0.0)
-                - phases_before.get(*p).copied().unwrap_or(0.0);
-            (*p, d)
-        })
-        .collect();
+    let spent = |names: &[&'static str]| -> Vec<(&'static str, f64)> {
+        names
+            .iter()
+            .map(|p| {
+                let d = phases_after.get(*p).copied().unwrap_or(0.0)
+                    - phases_before.get(*p).copied().unwrap_or(0.0);
+                (*p, d)
+            })
+            .collect()
+    };
+    let phases = spent(&PHASES);
+    let database_steps = spent(&DATABASE_STEPS);
     let (nats_rss_mib, nats_peak_mib, nats_restart_secs, nats_first_publish_secs) =
         restart_nats(platform, &client, &ns).await?;
 
@@ -261,6 +278,7 @@ async fn onboard(
     Ok(Run {
         ready_secs,
         phases,
+        database_steps,
         nats_rss_mib,
         nats_peak_mib,
         nats_restart_secs,

@@ -19,7 +19,8 @@ pub struct Metrics {
     /// 1 for a year that should have a WorkCalendar and has none (`calendar_watch`).
     pub calendar_year_missing: IntGaugeVec,
     /// Time spent in each provisioning phase of an agency (database, nats_account,
-    /// streams, prometheus_rule, status), summed over concurrent reconciles.
+    /// streams, prometheus_rule, status), summed over concurrent reconciles; the database
+    /// phase also by step (database_secret_read, database_postgres, database_secret_write).
     pub phase: HistogramVec,
 }
 

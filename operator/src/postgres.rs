@@ -14,9 +14,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor, PgPool};
+use sqlx::{ConnectOptions, Executor, PgConnection, PgPool};
 
 use crate::tenant_schema::{self, TenantRoles};
+
+/// Connections of a server's pool beyond one per concurrent reconcile.
+const SPARE_CONNECTIONS: u32 = 4;
 
 /// Connection pools to the configured servers, by name.
 #[derive(Clone)]
@@ -51,8 +54,15 @@ pub enum DbError {
 }
 
 impl Servers {
-    /// Pools (connected lazily) for each `name -> URL` of the operator's role.
-    pub fn new(urls: &BTreeMap<String, String>, tenant_host: Option<&str>) -> anyhow::Result<Self> {
+    /// Pools (connected lazily) for each `name -> URL` of the operator's role, sized for
+    /// `concurrency` reconciles: each holds at most one connection at a time (its
+    /// [`tenant_schema::OwnerSession`], or one short statement), and a few more serve the
+    /// other controllers and the orphan sweep without waiting for the reconciles.
+    pub fn new(
+        urls: &BTreeMap<String, String>,
+        tenant_host: Option<&str>,
+        concurrency: u16,
+    ) -> anyhow::Result<Self> {
         let mut pools = BTreeMap::new();
         for (name, url) in urls {
             let options: PgConnectOptions = url
@@ -64,7 +74,7 @@ impl Servers {
             };
             let tenant_port = options.get_port();
             let pool = PgPoolOptions::new()
-                .max_connections(8)
+                .max_connections(u32::from(concurrency) + SPARE_CONNECTIONS)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_lazy_with(options.log_statements(tracing::log::LevelFilter::Debug));
             pools.insert(
@@ -97,11 +107,25 @@ pub struct Provisioned {
     pub password_set: bool,
 }
 
-/// Ensures the owner role (NOLOGIN), the application role (LOGIN) and the database (owned
-/// by the owner, closed to PUBLIC, migrated, the application's grants synced:
-/// [`tenant_schema::ensure_schema`]). The application password is set when the role is
-/// created, or when `reset_password` is true (its Secret was lost and a new password was
-/// generated).
+/// What the server says about one agency's roles and database, in one query.
+const TENANT_STATE: &str = "SELECT \
+       (SELECT rolcanlogin FROM pg_roles WHERE rolname = $1), \
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2), \
+       (SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $3), \
+       (SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $3), \
+       EXISTS (SELECT 1 FROM pg_database WHERE datname = $3)";
+
+/// Ensures the owner role (NOLOGIN), the application role (LOGIN, logging in again if a
+/// retained role was locked out) and the database (owned by the owner, closed to PUBLIC,
+/// migrated, the application's grants synced: [`tenant_schema::ensure_schema`]). The
+/// application password is set when the role is created, or when `reset_password` is
+/// true (its Secret was lost and a new password was generated).
+///
+/// One connection of the pool for the whole provisioning, the owner session included
+/// (every acquisition costs a round trip, as sqlx tests the connection, and a reconcile
+/// never waits for a second connection while holding one), and one catalog read first:
+/// a reconcile that finds everything in place — most of them, as every write of the
+/// agency's status or Secrets triggers one — costs that read and nothing else.
 pub async fn ensure_tenant_database(
     pool: &PgPool,
     roles: TenantRoles<'_>,
@@ -118,51 +142,81 @@ pub async fn ensure_tenant_database(
         created_database: false,
         password_set: false,
     };
+    let mut conn = pool.acquire().await?;
+    let (app_login, owner_exists, db_owner, marker, db_exists): (
+        Option<bool>,
+        bool,
+        Option<String>,
+        Option<String>,
+        bool,
+    ) = sqlx::query_as(TENANT_STATE)
+        .bind(roles.app)
+        .bind(roles.owner)
+        .bind(roles.database)
+        .fetch_one(&mut *conn)
+        .await?;
     let app_attributes = format!(
         "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
          CONNECTION LIMIT 64 PASSWORD {}",
         quote_literal(password)
     );
-    if ensure_role(pool, roles.app, &app_attributes).await? {
+    if app_login.is_none() && ensure_role(&mut conn, roles.app, &app_attributes).await? {
         result.created_role = true;
         result.password_set = true;
-    } else if reset_password {
-        sqlx::query(&format!(
-            "ALTER ROLE {} PASSWORD {}",
-            roles.app,
-            quote_literal(password)
-        ))
-        .execute(pool)
-        .await?;
-        result.password_set = true;
+    } else {
+        if reset_password {
+            conn.execute(
+                format!(
+                    "ALTER ROLE {} PASSWORD {}",
+                    roles.app,
+                    quote_literal(password)
+                )
+                .as_str(),
+            )
+            .await?;
+            result.password_set = true;
+        }
+        // A role retained from an earlier Agency of the same name logs in again.
+        if app_login == Some(false) {
+            conn.execute(format!("ALTER ROLE {} LOGIN", roles.app).as_str())
+                .await?;
+        }
     }
-    ensure_role(
-        pool,
-        roles.owner,
-        "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-    )
-    .await?;
-    result.created_database = tenant_schema::ensure_schema(pool, roles).await?;
+    if !owner_exists {
+        ensure_role(
+            &mut conn,
+            roles.owner,
+            "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+        )
+        .await?;
+    }
+    let found = tenant_schema::Catalog {
+        exists: db_exists,
+        owner: db_owner,
+        marker,
+    };
+    result.created_database = tenant_schema::ensure_schema(pool, conn, roles, found).await?;
     Ok(result)
 }
 
 /// Creates `role` with `attributes` unless it exists; whether it was created. Two
 /// replicas (or a retried reconcile) may race here; a duplicate is fine.
 pub(crate) async fn ensure_role(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     role: &str,
     attributes: &str,
 ) -> Result<bool, DbError> {
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
             .bind(role)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
     if exists {
         return Ok(false);
     }
-    match sqlx::query(&format!("CREATE ROLE {role} {attributes}"))
-        .execute(pool)
+    // A simple query: a statement made once needs no preparing (two round trips).
+    match conn
+        .execute(format!("CREATE ROLE {role} {attributes}").as_str())
         .await
     {
         Ok(_) => Ok(true),
@@ -219,22 +273,6 @@ pub async fn disable_login(pool: &PgPool, role: &str) -> Result<(), DbError> {
             .await?;
     if exists {
         sqlx::query(&format!("ALTER ROLE {role} NOLOGIN"))
-            .execute(pool)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Re-enables login for a retained role when its Agency comes back.
-pub async fn enable_login(pool: &PgPool, role: &str) -> Result<(), DbError> {
-    debug_assert!(is_identifier(role));
-    let can_login: Option<bool> =
-        sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1")
-            .bind(role)
-            .fetch_optional(pool)
-            .await?;
-    if can_login == Some(false) {
-        sqlx::query(&format!("ALTER ROLE {role} LOGIN"))
             .execute(pool)
             .await?;
     }

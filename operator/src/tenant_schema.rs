@@ -30,8 +30,9 @@
 //! Its name and password stay, so the Secret and the running service keep working.
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
 
 use crate::postgres::DbError;
 
@@ -68,12 +69,17 @@ pub struct Catalog {
 }
 
 pub async fn catalog(pool: &PgPool, database: &str) -> Result<Catalog, DbError> {
+    catalog_on(&mut *pool.acquire().await?, database).await
+}
+
+/// [`catalog`] on a connection the caller holds.
+pub async fn catalog_on(conn: &mut PgConnection, database: &str) -> Result<Catalog, DbError> {
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT pg_get_userbyid(datdba)::text, shobj_description(oid, 'pg_database') \
          FROM pg_database WHERE datname = $1",
     )
     .bind(database)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(match row {
         Some((owner, marker)) => Catalog {
@@ -99,15 +105,31 @@ impl Catalog {
     }
 }
 
-/// The operator acting as a tenant's owner: a dedicated connection to the server's
-/// maintenance database holding the owner's advisory lock and, while it lives, the
-/// operator's membership of the owner role (and of the application role during a
-/// conversion, which `REASSIGN OWNED` needs). [`OwnerSession::end`] revokes both.
+/// The operator acting as a tenant's owner: a connection of the server's pool holding the
+/// owner's advisory lock and, while it lives, the operator's membership of the owner role
+/// (and of the application role during a conversion, which `REASSIGN OWNED` needs).
+/// [`OwnerSession::end`] revokes both, releases the lock and returns the connection to
+/// the pool.
+///
+/// The connection is borrowed, not opened: a fresh password-authenticated connection
+/// costs a process start and a SCRAM exchange on both sides, and onboarding made three per
+/// agency (issue 10). A session that is not ended (an error path that skipped
+/// [`OwnerSession::end`], a cancelled reconcile) closes its connection instead of
+/// returning it, so no pooled connection ever carries a lock or a role into another
+/// reconcile; the membership itself is revoked by the owner's next session.
 pub struct OwnerSession<'a> {
-    admin: PgConnection,
+    admin: Option<PoolConnection<Postgres>>,
     options: PgConnectOptions,
     roles: TenantRoles<'a>,
     granted: Vec<&'a str>,
+}
+
+/// The advisory lock serialising one owner's sessions on a server (pure).
+fn owner_lock(owner: &str) -> String {
+    format!(
+        "hashtext({})",
+        crate::postgres::quote_literal(&format!("sanxiang-owner:{owner}"))
+    )
 }
 
 impl<'a> OwnerSession<'a> {
@@ -118,121 +140,155 @@ impl<'a> OwnerSession<'a> {
         roles: TenantRoles<'a>,
         convert_from_app: bool,
     ) -> Result<Self, DbError> {
-        let options = (*pool.connect_options()).clone();
-        let mut admin = PgConnection::connect_with(&options).await?;
-        sqlx::query("SELECT pg_advisory_lock(hashtext('sanxiang-owner:' || $1))")
-            .bind(roles.owner)
-            .execute(&mut admin)
-            .await?;
+        Self::begin_on(pool, pool.acquire().await?, roles, convert_from_app).await
+    }
+
+    /// [`OwnerSession::begin`] on a connection the caller already holds from `pool`.
+    /// The lock and the grants go as one batch (a round trip costs more than they take).
+    pub async fn begin_on(
+        pool: &PgPool,
+        admin: PoolConnection<Postgres>,
+        roles: TenantRoles<'a>,
+        convert_from_app: bool,
+    ) -> Result<Self, DbError> {
         let mut session = OwnerSession {
-            admin,
-            options,
+            admin: Some(admin),
+            options: (*pool.connect_options()).clone(),
             roles,
-            granted: Vec::new(),
+            granted: vec![roles.owner],
         };
-        let mut members = vec![roles.owner];
         if convert_from_app {
-            members.push(roles.app);
+            session.granted.push(roles.app);
         }
-        for role in members {
-            session.granted.push(role);
-            if let Err(e) = session
-                .admin
-                .execute(format!("GRANT {role} TO CURRENT_USER").as_str())
-                .await
-            {
-                session.end().await;
-                return Err(e.into());
-            }
+        let batch: Vec<String> = std::iter::once(format!(
+            "SELECT pg_advisory_lock({})",
+            owner_lock(roles.owner)
+        ))
+        .chain(
+            session
+                .granted
+                .iter()
+                .map(|role| format!("GRANT {role} TO CURRENT_USER")),
+        )
+        .collect();
+        // A failed grant leaves the lock held (session-level locks survive an aborted
+        // transaction): `end` releases it, or closes the connection.
+        if let Err(e) = session.admin().execute(batch.join(";\n").as_str()).await {
+            session.end().await;
+            return Err(e.into());
         }
         Ok(session)
     }
 
     /// The maintenance-database connection (the operator's own role, member of the owner).
     pub fn admin(&mut self) -> &mut PgConnection {
-        &mut self.admin
+        self.admin
+            .as_mut()
+            .expect("a session's connection lives until it ends")
     }
 
-    /// A one-connection pool on the tenant database whose connection acts as the owner
-    /// (`SET ROLE`), for migrations and grants. Every object of each role in
-    /// `reassign_from` is first moved to the owner: the application role of a database
+    /// A connection to the tenant database acting as the owner (`SET ROLE`), for
+    /// migrations, grants and counting; the caller closes it. Every object of each role
+    /// in `reassign_from` is first moved to the owner: the application role of a database
     /// being converted, or the template owner of a database copied from the tenant
     /// template ([`crate::tenant_template`]). The operator must be a member of them.
-    pub async fn tenant_pool(&self, reassign_from: &[&str]) -> Result<PgPool, DbError> {
-        let owner = self.roles.owner.to_string();
+    ///
+    /// One direct connection (a database's sessions cannot be pooled across databases):
+    /// a failing statement is reported as itself, never as a pool's "timed out".
+    pub async fn tenant_connection(&self, reassign_from: &[&str]) -> Result<PgConnection, DbError> {
+        let owner = self.roles.owner;
         // The database first: PostgreSQL 15's schema `public` belongs to the database's
         // owner, and a table can be given only to a role that may create in its schema. Left
         // to REASSIGN, the order follows the catalog and a table may come before the database
         // ("permission denied for schema public", seen on a long-used server).
         let database_first = (!reassign_from.is_empty())
             .then(|| format!("ALTER DATABASE {} OWNER TO {owner}", self.roles.database));
-        let reassign: Vec<String> = database_first
+        let statements: Vec<String> = database_first
             .into_iter()
             .chain(
                 reassign_from
                     .iter()
                     .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}")),
             )
+            .chain([format!("SET ROLE {owner}")])
             .collect();
-        // The ownership moves once per session, on a direct connection: a pool would hide a
-        // failing statement behind "pool timed out" after retrying for its acquire timeout.
         let options = self.options.clone().database(self.roles.database);
-        let mut first = PgConnection::connect_with(&options).await?;
-        for statement in &reassign {
-            first.execute(statement.as_str()).await?;
+        let mut tenant = PgConnection::connect_with(&options).await?;
+        // One batch, run as one transaction: the ownership moves whole or not at all.
+        if let Err(e) = tenant.execute(statements.join(";\n").as_str()).await {
+            let _ = tenant.close().await;
+            return Err(e.into());
         }
-        first.execute(format!("SET ROLE {owner}").as_str()).await?;
-        let _ = first.close().await;
-        // The pool's connection (re-made after idling) only acts as the owner.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .after_connect(move |conn, _| {
-                let set_role = format!("SET ROLE {owner}");
-                Box::pin(async move {
-                    conn.execute(set_role.as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(pool)
+        Ok(tenant)
     }
 
-    /// Revokes the memberships and releases the lock (best effort: a failure is logged,
-    /// and the next session of this owner revokes again).
+    /// Revokes the memberships, releases the lock and returns the connection to the pool
+    /// (best effort: a failure is logged, the connection is closed instead, and the next
+    /// session of this owner revokes again).
     pub async fn end(mut self) {
-        // A failed statement may have left the connection acting as the owner.
-        let _ = self.admin.execute("RESET ROLE").await;
-        for role in std::mem::take(&mut self.granted) {
-            if let Err(e) = self
-                .admin
-                .execute(format!("REVOKE {role} FROM CURRENT_USER").as_str())
-                .await
-            {
-                tracing::warn!(role, error = %e, "could not revoke the operator's membership");
-            }
+        let Some(mut admin) = self.admin.take() else {
+            return;
+        };
+        // A failed statement may have left the connection acting as the owner. One
+        // batch; if any of it fails, closing the session releases what it still holds.
+        let granted = std::mem::take(&mut self.granted);
+        let batch: Vec<String> = std::iter::once("RESET ROLE".to_string())
+            .chain(
+                granted
+                    .iter()
+                    .map(|role| format!("REVOKE {role} FROM CURRENT_USER")),
+            )
+            .chain([format!(
+                "SELECT pg_advisory_unlock({})",
+                owner_lock(self.roles.owner)
+            )])
+            .collect();
+        if let Err(e) = admin.execute(batch.join(";\n").as_str()).await {
+            tracing::warn!(
+                roles = ?granted,
+                error = %e,
+                "could not revoke the operator's membership; the owner's next session will"
+            );
+            let _ = admin.close().await;
         }
-        let _ = self.admin.close().await;
     }
 }
 
-/// Migrates the tenant database as its owner, syncs the application role's privileges and
-/// writes the marker. `pool` is an [`OwnerSession::tenant_pool`].
-pub async fn migrate_and_grant(pool: &PgPool, roles: &TenantRoles<'_>) -> Result<(), DbError> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|e| DbError::Sql(sqlx::Error::Migrate(Box::new(e))))?;
-    sync_privileges(pool, roles).await?;
-    sqlx::query(&format!(
+impl Drop for OwnerSession<'_> {
+    fn drop(&mut self) {
+        if let Some(admin) = self.admin.take() {
+            // Not ended: the connection may hold the lock or act as the owner. Detached,
+            // it closes as it drops, which ends its server session.
+            drop(admin.detach());
+        }
+    }
+}
+
+/// Migrates the tenant database as its owner, then syncs the application role's
+/// privileges and writes the marker in one transaction. `conn` is an
+/// [`OwnerSession::tenant_connection`]. A database this session has just copied from the
+/// complete template skips the migrator (`fresh_copy`): the template's name hashes every
+/// embedded migration's version and checksum ([`crate::tenant_template::template_name`]),
+/// so the copy holds exactly them, and asking sqlx costs five statements per agency.
+pub async fn migrate_and_grant(
+    conn: &mut PgConnection,
+    roles: &TenantRoles<'_>,
+    fresh_copy: bool,
+) -> Result<(), DbError> {
+    if !fresh_copy {
+        // `run_direct` is `run` on a connection: `run(&mut PgConnection)` makes the
+        // reconcile's future fail the controller's `Send` bound ("not general enough").
+        MIGRATOR
+            .run_direct(conn)
+            .await
+            .map_err(|e| DbError::Sql(sqlx::Error::Migrate(Box::new(e))))?;
+    }
+    let marked = format!(
         "COMMENT ON DATABASE {} IS {}",
         roles.database,
         crate::postgres::quote_literal(&marker())
-    ))
-    .execute(pool)
-    .await?;
-    Ok(())
+    );
+    sync_privileges(conn, roles, &[marked]).await
 }
 
 /// Tables of the public schema whose rows an `sx_reject_change` trigger keeps from being
@@ -247,18 +303,21 @@ const APPEND_ONLY_TABLES: &str = "SELECT DISTINCT c.relname::text FROM pg_trigge
      ORDER BY 1";
 
 /// The application role's privileges, from scratch (idempotent; one transaction, run as
-/// the owner): everything it had is revoked first, so a converted database keeps nothing
-/// of its former ownership.
-pub async fn sync_privileges(pool: &PgPool, roles: &TenantRoles<'_>) -> Result<(), DbError> {
+/// the owner, with `and_then` after the grants): everything it had is revoked first, so a
+/// converted database keeps nothing of its former ownership. Everything goes as one
+/// simple query, which PostgreSQL runs as one transaction (the append-only tables are
+/// found by a `DO` block in it): a round trip per statement cost more, on a loaded
+/// server, than most of them take to run.
+pub async fn sync_privileges(
+    conn: &mut PgConnection,
+    roles: &TenantRoles<'_>,
+    and_then: &[String],
+) -> Result<(), DbError> {
     let TenantRoles {
         database: db,
         owner,
         app,
     } = *roles;
-    let mut tx = pool.begin().await?;
-    let append_only: Vec<String> = sqlx::query_scalar(APPEND_ONLY_TABLES)
-        .fetch_all(&mut *tx)
-        .await?;
     let mut statements = vec![
         format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC, {app}"),
         format!("GRANT CONNECT ON DATABASE {db} TO {app}"),
@@ -284,23 +343,31 @@ pub async fn sync_privileges(pool: &PgPool, roles: &TenantRoles<'_>) -> Result<(
              GRANT USAGE ON SEQUENCES TO {app}"
         ),
     ];
-    statements.extend(
-        append_only
-            .iter()
-            .map(|t| format!("REVOKE UPDATE ON {t} FROM {app}")),
-    );
-    for statement in statements {
-        (&mut *tx).execute(statement.as_str()).await?;
-    }
-    tx.commit().await?;
+    statements.push(format!(
+        "DO $sx$ DECLARE t text; BEGIN \
+           FOR t IN {APPEND_ONLY_TABLES} LOOP \
+             EXECUTE format('REVOKE UPDATE ON %I FROM %I', t, {}); \
+           END LOOP; \
+         END $sx$",
+        crate::postgres::quote_literal(app)
+    ));
+    statements.extend_from_slice(and_then);
+    // Without arguments sqlx sends a simple query, which may hold several statements.
+    conn.execute(statements.join(";\n").as_str()).await?;
     Ok(())
 }
 
 /// Brings one tenant database to the current schema and grants as its owner: creates it
 /// when missing, converts one provisioned before the owner/application split. Returns
-/// whether the database was created. Both roles must exist.
-pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool, DbError> {
-    let found = catalog(pool, roles.database).await?;
+/// whether the database was created. Both roles must exist. `found` is what the catalog
+/// said of the database just before; works on `conn`, a connection of `pool`, which
+/// becomes the owner session's.
+pub async fn ensure_schema(
+    pool: &PgPool,
+    mut conn: PoolConnection<Postgres>,
+    roles: TenantRoles<'_>,
+    found: Catalog,
+) -> Result<bool, DbError> {
     if !found.needs_owner_session(&roles) {
         return Ok(false);
     }
@@ -321,7 +388,7 @@ pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool
     // finished (a crash between the copy and the marker): its objects may still belong to
     // the template owner, whom the session then reassigns from.
     let template = match found.marker {
-        None => Some(crate::tenant_template::ensure_template(pool).await?),
+        None => Some(crate::tenant_template::ensure_template(pool, &mut conn).await?),
         Some(_) => None,
     };
     let mut reassign_from = Vec::new();
@@ -331,11 +398,12 @@ pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool
     if template.is_some() {
         reassign_from.push(crate::tenant_template::TEMPLATE_OWNER);
     }
-    let mut session = OwnerSession::begin(pool, roles, convert).await?;
+    let mut session = OwnerSession::begin_on(pool, conn, roles, convert).await?;
     let result = async {
         let mut created = false;
+        // Checked again under the owner's lock.
         if let Some(template) = template.as_deref()
-            && !catalog(pool, roles.database).await?.exists
+            && !catalog_on(session.admin(), roles.database).await?.exists
         {
             // A copy of the migrated template (CREATE DATABASE cannot run in a
             // transaction block; sqlx runs it plainly).
@@ -357,9 +425,9 @@ pub async fn ensure_schema(pool: &PgPool, roles: TenantRoles<'_>) -> Result<bool
                 Err(e) => return Err(e.into()),
             }
         }
-        let tenant = session.tenant_pool(&reassign_from).await?;
-        let migrated = migrate_and_grant(&tenant, &roles).await;
-        tenant.close().await;
+        let mut tenant = session.tenant_connection(&reassign_from).await?;
+        let migrated = migrate_and_grant(&mut tenant, &roles, created).await;
+        let _ = tenant.close().await;
         migrated.map(|()| created)
     }
     .await;

@@ -34,7 +34,7 @@
 
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, Executor, PgConnection, PgExecutor, PgPool};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 use crate::postgres::{DbError, ensure_role};
 use crate::tenant_schema::MIGRATOR;
@@ -82,10 +82,11 @@ const STATE: &str = "SELECT shobj_description(d.oid, 'pg_database'), \
 
 /// The name of a complete template for the embedded migrations on this server, built
 /// first when missing; afterwards the operator is a member of [`TEMPLATE_OWNER`]. A
-/// reconcile that finds it pays one catalog read.
-pub async fn ensure_template(pool: &PgPool) -> Result<String, DbError> {
+/// reconcile that finds it pays one catalog read, on its own connection `conn`; a build
+/// uses a connection of its own, made with `pool`'s options.
+pub async fn ensure_template(pool: &PgPool, conn: &mut PgConnection) -> Result<String, DbError> {
     let name = template_name();
-    if is_complete(pool, &name).await? {
+    if is_complete(conn, &name).await? {
         return Ok(name);
     }
     let mut admin = PgConnection::connect_with(&pool.connect_options()).await?;
@@ -104,7 +105,7 @@ pub async fn ensure_template(pool: &PgPool) -> Result<String, DbError> {
     built.map(|()| name)
 }
 
-async fn is_complete<'c>(conn: impl PgExecutor<'c>, name: &str) -> Result<bool, DbError> {
+async fn is_complete(conn: &mut PgConnection, name: &str) -> Result<bool, DbError> {
     let row: Option<(Option<String>, bool)> = sqlx::query_as(STATE)
         .bind(name)
         .bind(TEMPLATE_OWNER)
@@ -118,7 +119,7 @@ async fn is_complete<'c>(conn: impl PgExecutor<'c>, name: &str) -> Result<bool, 
 /// template owner, then closed to connections and marked complete; older templates go.
 async fn build(pool: &PgPool, admin: &mut PgConnection, name: &str) -> Result<(), DbError> {
     ensure_role(
-        pool,
+        admin,
         TEMPLATE_OWNER,
         "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
     )

