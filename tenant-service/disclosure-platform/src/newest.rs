@@ -10,7 +10,8 @@
 //! documents a day at province scale: the clause that drives the intersection), and the
 //! search stops as soon as the page is full. Sparse queries, which fill no page within
 //! [`WINDOWS`] windows, search what is left below the windows in one go, as a plain
-//! query (cheap for them: their other clauses are selective).
+//! query (cheap for them: their other clauses are selective); so does a first page whose
+//! matches were all counted (an agency's page): they are few.
 //!
 //! Windows partition the days and follow the key order, so the page is exactly the one a
 //! search of every match gives: same items, same order, the same cursor (the last key).
@@ -41,6 +42,9 @@ pub struct Windows<'a> {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub after: Option<u64>,
+    /// The matches are few (counted exactly on this first page): searching them all at
+    /// once costs no more than counting them did, and less than several windows.
+    pub few: bool,
 }
 
 impl Windows<'_> {
@@ -55,14 +59,14 @@ impl Windows<'_> {
             .min();
         let floor = self.from.unwrap_or(i64::MIN).max(*KEY_DAYS.start());
         let mut rest_to = self.to;
-        if let Some(mut hi) = newest.filter(|d| KEY_DAYS.contains(d)) {
+        if let Some(mut hi) = newest.filter(|d| KEY_DAYS.contains(d) && !self.few) {
             let mut days = 1;
             for _ in 0..WINDOWS {
                 if hi < floor {
                     break;
                 }
                 let lo = (hi - days + 1).max(floor);
-                hits.extend(self.search(self.days(lo, hi), limit - hits.len())?);
+                hits.extend(self.search(Some(self.days(lo, hi)), limit - hits.len())?);
                 if hits.len() == limit {
                     return Ok(hits);
                 }
@@ -78,7 +82,10 @@ impl Windows<'_> {
                     Bound::Included(Term::from_field_i64(self.decided, d))
                 })
             };
-            let range = Box::new(RangeQuery::new(bound(self.from), bound(rest_to)));
+            // No bound at all (an empty index): no range either (tantivy needs one).
+            let range = (self.from.is_some() || rest_to.is_some()).then(|| {
+                Box::new(RangeQuery::new(bound(self.from), bound(rest_to))) as Box<dyn Query>
+            });
             hits.extend(self.search(range, limit - hits.len())?);
         }
         Ok(hits)
@@ -111,13 +118,17 @@ impl Windows<'_> {
     }
 
     /// The `want` highest keys below the cursor among the matches also matching `part`.
-    fn search(&self, part: Box<dyn Query>, want: usize) -> tantivy::Result<Vec<(u64, DocAddress)>> {
+    fn search(
+        &self,
+        part: Option<Box<dyn Query>>,
+        want: usize,
+    ) -> tantivy::Result<Vec<(u64, DocAddress)>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = self
             .clauses
             .iter()
             .map(|(o, q)| (*o, q.box_clone()))
             .collect();
-        clauses.push((Occur::Must, part));
+        clauses.extend(part.map(|q| (Occur::Must, q)));
         let after = self.after;
         let collector = TopDocs::with_limit(want).order_by(move |seg: &SegmentReader| {
             let keys = sort_keys(seg);

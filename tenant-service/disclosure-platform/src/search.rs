@@ -397,6 +397,7 @@ impl DecisionQuery {
                 from: self.from.map(day_number),
                 to: self.to.map(day_number),
                 after,
+                few: total.is_some_and(Total::is_exact),
             }
             .page(limit)?;
             let next = (hits.len() == limit)
