@@ -514,7 +514,7 @@ async fn newest_pages_cross_day_windows_in_key_order() {
         docs.push((sanxiang_disclosure::index::sort_key(day, id), id, day, n));
     }
     rig.writer.commit(&rig.index).unwrap();
-    docs.sort_by(|a, b| b.0.cmp(&a.0));
+    docs.sort_by_key(|d| std::cmp::Reverse(d.0));
     let from = start + chrono::Duration::days(900);
     let to = start + chrono::Duration::days(1098);
     let cases: Vec<(String, Vec<String>)> = vec![
