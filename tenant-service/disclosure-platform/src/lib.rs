@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod inspection;
 pub mod labels;
 pub mod metrics;
+pub mod newest;
 pub mod prepublication;
 pub mod reindex;
 pub mod retention;
@@ -161,6 +162,7 @@ pub async fn serve(c: Common, s: Serve) -> anyhow::Result<()> {
         trust_forwarded_for: s.trust_forwarded_for,
         natural_person_retention_days: s.natural_person_retention_days,
         cache_max_age: s.cache_max_age,
+        count_limit: search::COUNT_LIMIT,
     };
     let app = web::router(web::AppState::new(index, dir.clone(), metrics.clone(), web));
     let admin = admin::router(admin::AdminState {

@@ -4,16 +4,25 @@
 //! Pagination is by keyset: the cursor is the sort key of the last item shown, and the
 //! next page holds the items strictly after it. Sort keys are unique (see
 //! [`crate::index::sort_key`]), so every item is reachable and none is shown twice, however
-//! deep, without an OFFSET.
+//! deep, without an OFFSET. Newest-first pages are searched day window by day window
+//! ([`crate::newest`]), so a page costs what it shows rather than every match.
+//!
+//! The first page counts the matches only up to [`COUNT_LIMIT`]: past that the number
+//! is shown as a lower bound ("超过 10000 条"), as counting a million matches exactly costs
+//! more than finding the page itself and tells a reader nothing more.
 
 use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tantivy::collector::{Count, TopDocs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::ColumnValues;
-use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, TantivyDocument, Term,
+};
 
 use crate::event::{DecisionRecord, StatisticsReport};
 use crate::index::{IndexError, KIND_DECISION, KIND_STATISTICS, SearchIndex, Stored, day_number};
@@ -83,13 +92,117 @@ pub struct DecisionQuery {
     pub limit: usize,
     /// Retention: natural persons' publications published before this are not shown.
     pub natural_person_cutoff: Option<DateTime<Utc>>,
+    /// Matches counted at most (None: [`COUNT_LIMIT`]).
+    pub count_limit: Option<usize>,
+}
+
+/// Matches counted on a first page at most; more are shown as "more than this".
+pub const COUNT_LIMIT: usize = 10_000;
+
+/// How many items match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(usize),
+    /// More than this many (counting stopped there, see [`COUNT_LIMIT`]).
+    MoreThan(usize),
+}
+
+impl Total {
+    /// The exact number, or the bound exceeded.
+    pub fn count(self) -> usize {
+        match self {
+            Total::Exact(n) | Total::MoreThan(n) => n,
+        }
+    }
+
+    pub fn is_exact(self) -> bool {
+        matches!(self, Total::Exact(_))
+    }
+}
+
+/// Counts the matches of a query up to `limit + 1`, then stops: what [`Total`] needs.
+struct CountUpTo {
+    limit: usize,
+    counted: AtomicUsize,
+}
+
+impl CountUpTo {
+    fn run(searcher: &Searcher, query: &dyn Query, limit: usize) -> Result<Total, IndexError> {
+        let n = searcher.search(
+            query,
+            &CountUpTo {
+                limit,
+                counted: AtomicUsize::new(0),
+            },
+        )?;
+        Ok(if n > limit {
+            Total::MoreThan(limit)
+        } else {
+            Total::Exact(n)
+        })
+    }
+}
+
+/// The segment part of [`CountUpTo`] (only its fruit type is used: the collector walks
+/// the matches itself to stop early).
+struct Counted(usize);
+
+impl SegmentCollector for Counted {
+    type Fruit = usize;
+    fn collect(&mut self, _doc: DocId, _score: Score) {
+        self.0 += 1;
+    }
+    fn harvest(self) -> usize {
+        self.0
+    }
+}
+
+impl Collector for CountUpTo {
+    type Fruit = usize;
+    type Child = Counted;
+
+    fn for_segment(&self, _: u32, _: &SegmentReader) -> tantivy::Result<Counted> {
+        Ok(Counted(0))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, counts: Vec<usize>) -> tantivy::Result<usize> {
+        Ok(counts.into_iter().sum())
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        _: u32,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<usize> {
+        let budget = (self.limit + 1).saturating_sub(self.counted.load(Ordering::Relaxed));
+        if budget == 0 {
+            return Ok(0);
+        }
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut n = 0;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED && n < budget {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                n += 1;
+            }
+            doc = scorer.advance();
+        }
+        self.counted.fetch_add(n, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// One page of results.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
-    /// All matches (first page only; later pages do not count again).
-    pub total: Option<usize>,
+    /// The matches (first page only; later pages do not count again).
+    pub total: Option<Total>,
     pub items: Vec<T>,
     pub next: Option<Cursor>,
 }
@@ -141,10 +254,22 @@ fn words(index: &SearchIndex, field: Field, text: &str) -> Option<Box<dyn Query>
 
 /// The text part: every whitespace-separated word must occur, as jieba words or as a
 /// substring of Han characters.
-fn text_query(index: &SearchIndex, q: &str) -> Vec<Box<dyn Query>> {
+///
+/// Unscored (`scored` false: newest first), a word of two Han characters or more is only
+/// looked up as a substring: jieba words in a row are a run of the text, so every match
+/// of the jieba words contains the substring and the bigram phrase alone finds the same
+/// decisions, walking one posting list instead of two. Scored, both count in the score.
+fn text_query(index: &SearchIndex, q: &str, scored: bool) -> Vec<Box<dyn Query>> {
     let f = &index.fields;
     q.split_whitespace()
         .map(|word| {
+            let han = word.chars().count() >= 2 && word.chars().all(crate::tokenize::is_han);
+            if !scored
+                && han
+                && let Some(q) = words(index, f.bigram, word)
+            {
+                return q;
+            }
             let alternatives: Vec<(Occur, Box<dyn Query>)> = [f.text, f.bigram]
                 .into_iter()
                 .filter_map(|field| words(index, field, word))
@@ -156,7 +281,18 @@ fn text_query(index: &SearchIndex, q: &str) -> Vec<Box<dyn Query>> {
 }
 
 impl DecisionQuery {
+    /// Newest first (relevance needs a text query to score).
+    fn newest(&self) -> bool {
+        !(self.order == Order::Relevance && self.q.is_some())
+    }
+
     fn query(&self, index: &SearchIndex) -> BooleanQuery {
+        BooleanQuery::new(self.clauses(index, true))
+    }
+
+    /// The clauses of the query; `dates`: with the date range (the day windows of
+    /// [`crate::newest`] bring their own).
+    pub(crate) fn clauses(&self, index: &SearchIndex, dates: bool) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &index.fields;
         // Only decisions have `listed`: no need to intersect with kind:decision as well
         // (one posting list of every decision less to walk per query).
@@ -181,7 +317,7 @@ impl DecisionQuery {
                     .collect(),
             )));
         }
-        if self.from.is_some() || self.to.is_some() {
+        if dates && (self.from.is_some() || self.to.is_some()) {
             let bound = |d: Option<NaiveDate>| {
                 d.map_or(Bound::Unbounded, |d| {
                     Bound::Included(Term::from_field_i64(f.decided, day_number(d)))
@@ -200,19 +336,19 @@ impl DecisionQuery {
             ])));
         }
         if let Some(q) = self.q.as_deref() {
-            must.extend(text_query(index, q));
+            must.extend(text_query(index, q, !self.newest()));
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
             must.into_iter().map(|q| (Occur::Must, q)).collect();
         clauses.push((Occur::MustNot, expired(index)));
-        BooleanQuery::new(clauses)
+        clauses
     }
 
     /// Runs the search.
     pub fn run(&self, index: &SearchIndex) -> Result<Page<DecisionRecord>, IndexError> {
         if self.agencies.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Page {
-                total: Some(0),
+                total: Some(Total::Exact(0)),
                 items: Vec::new(),
                 next: None,
             });
@@ -220,12 +356,15 @@ impl DecisionQuery {
         let searcher = index.reader.searcher();
         let query = self.query(index);
         let total = match self.cursor {
-            None => Some(searcher.search(&query, &Count)?),
+            None => Some(CountUpTo::run(
+                &searcher,
+                &query,
+                self.count_limit.unwrap_or(COUNT_LIMIT),
+            )?),
             Some(_) => None,
         };
         let limit = self.limit.max(1);
-        let relevance = self.order == Order::Relevance && self.q.is_some();
-        let (addrs, next): (Vec<DocAddress>, Option<Cursor>) = if relevance {
+        let (addrs, next): (Vec<DocAddress>, Option<Cursor>) = if !self.newest() {
             let after = match self.cursor {
                 Some(Cursor::Relevance(s, k)) => Some((s, k)),
                 _ => None,
@@ -251,18 +390,16 @@ impl DecisionQuery {
                 Some(Cursor::Newest(k)) => Some(k),
                 _ => None,
             };
-            let collector = TopDocs::with_limit(limit).order_by(move |seg: &SegmentReader| {
-                let keys = sort_keys(seg);
-                move |doc| {
-                    let key = keys.get_val(doc);
-                    after.is_none_or(|a| key < a).then_some(key)
-                }
-            });
-            let hits = searcher.search(&query, &collector)?;
-            let hits: Vec<_> = hits
-                .into_iter()
-                .filter_map(|(k, a)| Some((k?, a)))
-                .collect();
+            let hits = crate::newest::Windows {
+                searcher: &searcher,
+                decided: index.fields.decided,
+                clauses: self.clauses(index, false),
+                from: self.from.map(day_number),
+                to: self.to.map(day_number),
+                after,
+                few: total.is_some_and(Total::is_exact),
+            }
+            .page(limit)?;
             let next = (hits.len() == limit)
                 .then(|| hits.last().map(|(k, _)| Cursor::Newest(*k)))
                 .flatten();
@@ -277,15 +414,15 @@ impl DecisionQuery {
 }
 
 /// A segment's fast column of `field`, read as 0 where absent (every decision has one).
-struct Column<T>(Option<std::sync::Arc<dyn ColumnValues<T>>>);
+pub(crate) struct Column<T>(Option<std::sync::Arc<dyn ColumnValues<T>>>);
 
 impl<T: tantivy::columnar::MonotonicallyMappableToU64 + Default + PartialOrd> Column<T> {
-    fn get_val(&self, doc: u32) -> T {
+    pub(crate) fn get_val(&self, doc: u32) -> T {
         self.0.as_ref().map_or_else(T::default, |c| c.get_val(doc))
     }
 }
 
-fn sort_keys(seg: &SegmentReader) -> Column<u64> {
+pub(crate) fn sort_keys(seg: &SegmentReader) -> Column<u64> {
     Column(
         seg.fast_fields()
             .u64("sort_key")
@@ -325,7 +462,7 @@ pub fn withdrawals(
     let searcher = index.reader.searcher();
     let total = cursor
         .is_none()
-        .then(|| searcher.search(&query, &Count))
+        .then(|| searcher.search(&query, &Count).map(Total::Exact))
         .transpose()?;
     let after = match cursor {
         Some(Cursor::Withdrawn(t, k)) => Some((t, k)),

@@ -480,3 +480,133 @@ async fn openapi_lists_exactly_the_routed_api() {
         );
     }
 }
+
+/// Newest-first pages are searched in windows of days (1, 2, 4 … days from the newest,
+/// then the rest at once): pages through the boundaries of windows, filtered or not,
+/// give every match once, exactly in the order of the sort key.
+#[tokio::test]
+async fn newest_pages_cross_day_windows_in_key_order() {
+    let mut rig = Rig::new(WebSettings {
+        rate_limit_burst: 10_000.0,
+        ..Default::default()
+    });
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let mut docs = Vec::new();
+    for n in 0..90u32 {
+        let id = Uuid::new_v4();
+        // Clusters on a few days near the newest, gaps of weeks, a long tail of years.
+        let offset = match n % 3 {
+            0 => 1100 - (n % 4),
+            1 => 1100 - (n * 7) % 130,
+            _ => (n * n * 13) % 1100,
+        };
+        let day = start + chrono::Duration::days(i64::from(offset));
+        let facts = if n % 2 == 0 {
+            "销售过期食品"
+        } else {
+            "超限超载运输"
+        };
+        let mut p = publication(id, n, 1, facts);
+        p["decidedOn"] = json!(day.to_string());
+        rig.seq += 1;
+        let e = envelope(Uuid::new_v4(), "disclosure", p);
+        ingest::apply_message(&mut rig.writer, &rig.index, &rig.metrics, &e, rig.seq).unwrap();
+        docs.push((sanxiang_disclosure::index::sort_key(day, id), id, day, n));
+    }
+    rig.writer.commit(&rig.index).unwrap();
+    docs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let from = start + chrono::Duration::days(900);
+    let to = start + chrono::Duration::days(1098);
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            String::new(),
+            docs.iter().map(|d| d.1.to_string()).collect(),
+        ),
+        (
+            format!("q={}&", q("过期")),
+            docs.iter()
+                .filter(|d| d.3 % 2 == 0)
+                .map(|d| d.1.to_string())
+                .collect(),
+        ),
+        (
+            format!("from={from}&to={to}&"),
+            docs.iter()
+                .filter(|d| (from..=to).contains(&d.2))
+                .map(|d| d.1.to_string())
+                .collect(),
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert!(expected.len() > 10, "{filter}: a few pages");
+        for limit in [3, 7] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut uri = format!("/api/v1/decisions?{filter}limit={limit}");
+                if let Some(c) = &cursor {
+                    uri.push_str(&format!("&cursor={c}"));
+                }
+                let (s, v) = rig.json(&uri).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                if cursor.is_none() {
+                    assert_eq!(v["total"], expected.len(), "{filter}: {v}");
+                    assert_eq!(v["totalExact"], true, "{filter}: {v}");
+                }
+                for item in v["items"].as_array().unwrap() {
+                    seen.push(item["id"].as_str().unwrap().to_string());
+                }
+                match v["next"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                seen, expected,
+                "{filter} limit {limit}: key order, each once"
+            );
+        }
+    }
+}
+
+/// Past the counting limit the first page says "more than" instead of counting on.
+#[tokio::test]
+async fn counts_stop_at_the_limit_and_say_more_than() {
+    let mut rig = Rig::new(WebSettings {
+        count_limit: 3,
+        ..Default::default()
+    });
+    for n in 0..5u32 {
+        let p = publication(Uuid::new_v4(), n, 1 + n, "销售过期食品");
+        rig.apply(&envelope(Uuid::new_v4(), "disclosure", p));
+    }
+    let (_, v) = rig.json("/api/v1/decisions?limit=2").await;
+    assert_eq!(
+        (v["total"].clone(), v["totalExact"].clone()),
+        (json!(3), json!(false)),
+        "{v}"
+    );
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    let (_, v) = rig
+        .json(&format!(
+            "/api/v1/decisions?limit=2&cursor={}",
+            v["next"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        (v["total"].clone(), v["totalExact"].clone()),
+        (Value::Null, Value::Null),
+        "{v}"
+    );
+    // At the limit or under it the count is exact.
+    let (_, v) = rig.json("/api/v1/decisions?from=2026-03-03").await;
+    assert_eq!(
+        (v["total"].clone(), v["totalExact"].clone()),
+        (json!(3), json!(true)),
+        "{v}"
+    );
+    let (_, html, _) = rig.get(&format!("/?q={}", q("过期"))).await;
+    assert!(html.contains("超过 3 条，可添加条件缩小范围"), "{html}");
+    let (_, html, _) = rig.get("/?from=2026-03-04").await;
+    assert!(html.contains("共 2 条"), "{html}");
+}

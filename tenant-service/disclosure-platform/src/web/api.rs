@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::params::Params;
 use super::problem::{JsonProblem, Problem};
 use super::{AppState, SEARCH_PARAMS, decision_query, search};
+use crate::search::Total;
 
 type ApiResult = Result<Json<Value>, JsonProblem>;
 
@@ -15,7 +16,8 @@ pub const INSPECTIONS_SHOWN: usize = 200;
 
 fn page_json(st: &AppState, page: &crate::search::Page<crate::event::DecisionRecord>) -> Value {
     json!({
-        "total": page.total,
+        "total": page.total.map(Total::count),
+        "totalExact": page.total.map(Total::is_exact),
         "items": page.items.iter().map(|r| st.view(r)).collect::<Vec<_>>(),
         "next": page.next.map(|c| c.encode()),
     })

@@ -11,7 +11,7 @@ use super::params::Params;
 use super::problem::{HtmlProblem, Problem};
 use super::{AppState, DecisionView, SEARCH_PARAMS, decision, decision_query, search};
 use crate::labels;
-use crate::search::{Cursor, Page};
+use crate::search::{Cursor, Page, Total};
 
 type PageResult = Result<Html<String>, HtmlProblem>;
 
@@ -203,6 +203,16 @@ fn next_link(path: &str, p: &Params, next: Option<Cursor>) -> String {
     )
 }
 
+/// The number of results: exact, or "more than" past the counting limit.
+fn total_line(total: Total) -> String {
+    match total {
+        Total::Exact(n) => format!("<p role=\"status\">共 {n} 条</p>\n"),
+        Total::MoreThan(n) => {
+            format!("<p role=\"status\">超过 {n} 条，可添加条件缩小范围</p>\n")
+        }
+    }
+}
+
 pub async fn home(State(st): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
     let p = Params::parse(raw.as_deref(), &SEARCH_PARAMS)?;
     let query = decision_query(&st, &p)?;
@@ -211,7 +221,7 @@ pub async fn home(State(st): State<AppState>, RawQuery(raw): RawQuery) -> PageRe
     body.push_str(&search_form(&st, &p));
     body.push_str("<section aria-labelledby=\"results\">\n<h2 id=\"results\">公示结果</h2>\n");
     if let Some(total) = result.total {
-        let _ = writeln!(body, "<p role=\"status\">共 {total} 条</p>");
+        body.push_str(&total_line(total));
     }
     if result.items.is_empty() {
         body.push_str("<p>没有符合条件的公示信息。</p>\n");
@@ -413,6 +423,7 @@ pub async fn agency_page(
         cursor: p.cursor()?,
         limit: p.limit()?,
         natural_person_cutoff: st.natural_person_cutoff(),
+        count_limit: Some(st.web.count_limit),
         ..Default::default()
     };
     let result = search(&st, query).await?;
@@ -473,7 +484,7 @@ pub async fn agency_page(
     )));
     body.push_str("<section aria-labelledby=\"decisions\"><h2 id=\"decisions\">公示决定</h2>\n");
     if let Some(total) = result.total {
-        let _ = writeln!(body, "<p role=\"status\">共 {total} 条</p>");
+        body.push_str(&total_line(total));
     }
     body.push_str(&result_list(&st, &result));
     body.push_str(&next_link(

@@ -39,6 +39,9 @@ pub struct WebSettings {
     pub trust_forwarded_for: bool,
     pub natural_person_retention_days: Option<u32>,
     pub cache_max_age: u32,
+    /// Matches a search counts at most; past it the page says "more than"
+    /// ([`crate::search::COUNT_LIMIT`] by default).
+    pub count_limit: usize,
 }
 
 impl Default for WebSettings {
@@ -51,6 +54,7 @@ impl Default for WebSettings {
             trust_forwarded_for: false,
             natural_person_retention_days: None,
             cache_max_age: 10,
+            count_limit: crate::search::COUNT_LIMIT,
         }
     }
 }
@@ -172,6 +176,7 @@ pub fn decision_query(st: &AppState, p: &Params) -> Result<DecisionQuery, Proble
         cursor: p.cursor()?,
         limit: p.limit()?,
         natural_person_cutoff: st.natural_person_cutoff(),
+        count_limit: Some(st.web.count_limit),
     })
 }
 

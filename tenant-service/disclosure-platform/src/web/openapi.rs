@@ -24,6 +24,13 @@ fn responses(ok: &str) -> Value {
     })
 }
 
+fn page_responses(ok: &str) -> Value {
+    let mut r = responses(ok);
+    r["200"]["content"] =
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/DecisionPage"}}});
+    r
+}
+
 /// API paths (also checked against the router).
 pub const PATHS: [&str; 6] = [
     "/api/v1/decisions",
@@ -107,7 +114,7 @@ pub fn document() -> Value {
             "/api/v1/decisions": {"get": {
                 "summary": "Search published decisions (newest first by default)",
                 "parameters": search_params,
-                "responses": responses("A page of decisions"),
+                "responses": page_responses("A page of decisions"),
             }},
             "/api/v1/decisions/{id}": {"get": {
                 "summary": "One decision; a withdrawn one shows only its withdrawal notice",
@@ -117,7 +124,7 @@ pub fn document() -> Value {
             "/api/v1/withdrawals": {"get": {
                 "summary": "Withdrawal notices, newest first",
                 "parameters": [param("agency", "Agency name", string()), cursor, limit],
-                "responses": responses("A page of withdrawn decisions"),
+                "responses": page_responses("A page of withdrawn decisions"),
             }},
             "/api/v1/agencies": {"get": {
                 "summary": "The directory of agencies",
@@ -145,6 +152,14 @@ pub fn document() -> Value {
                 "prepublication": {"type": "object", "description": "on, lists"},
                 "inspections": {"type": "array", "items": {"$ref": "#/components/schemas/InspectionResults"}},
                 "statistics": {"type": "array", "items": {"type": "object"}},
+            }},
+            "DecisionPage": {"type": "object", "required": ["items"], "properties": {
+                "total": {"type": "integer", "nullable": true, "description": format!(
+                    "Matching decisions, on the first page only (null on later pages). Decision searches count up to {}: when `totalExact` is false, more than `total` match",
+                    crate::search::COUNT_LIMIT)},
+                "totalExact": {"type": "boolean", "nullable": true, "description": "Whether `total` is the exact number (false: a lower bound, more match)"},
+                "items": {"type": "array", "items": {"type": "object", "description": "A decision as `/api/v1/decisions/{id}` shows it"}},
+                "next": {"type": "string", "nullable": true, "description": "Cursor of the next page (absent: the last page)"},
             }},
             "InspectionResults": {"type": "object",
                 "description": "The published results of one random-inspection draw (双随机). Public fields only: no seed, candidate pools or inspectors.",
