@@ -8,7 +8,7 @@
 //! ([`crate::newest`]), so a page costs what it shows rather than every match.
 //!
 //! The first page counts the matches only up to [`COUNT_LIMIT`]: past that the number
-//! is shown as a lower bound ("超过 10000 条"), as counting a million matches exactly costs
+//! is shown as a lower bound ("超过 1000 条"), as counting a million matches exactly costs
 //! more than finding the page itself and tells a reader nothing more.
 
 use std::ops::Bound;
@@ -97,7 +97,7 @@ pub struct DecisionQuery {
 }
 
 /// Matches counted on a first page at most; more are shown as "more than this".
-pub const COUNT_LIMIT: usize = 10_000;
+pub const COUNT_LIMIT: usize = 1_000;
 
 /// How many items match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
