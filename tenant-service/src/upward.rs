@@ -190,12 +190,14 @@ pub async fn milestone_reported(
     milestone: &str,
     due: NaiveDate,
     reported_at: DateTime<Utc>,
+    revision: i32,
 ) -> sqlx::Result<()> {
     let data = MilestoneReported {
         plan: plan.to_string(),
         milestone: milestone.to_string(),
         due,
         reported_at,
+        revision,
     };
     outbox::enqueue(tx, tenant, Event::MilestoneReport, &data).await?;
     Ok(())

@@ -101,6 +101,14 @@ pub struct MilestoneReported {
     pub milestone: String,
     pub due: NaiveDate,
     pub reported_at: DateTime<Utc>,
+    /// 1 for the first report, one more for each report made again after a return
+    /// (missing in events of earlier versions: 1).
+    #[serde(default = "first_revision")]
+    pub revision: i32,
+}
+
+fn first_revision() -> i32 {
+    1
 }
 
 #[cfg(test)]

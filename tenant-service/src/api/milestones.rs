@@ -24,6 +24,11 @@ pub struct MilestoneInput {
     pub due: NaiveDate,
     #[serde(default)]
     pub note: String,
+    /// Report the occurrence again, after the supervisor returned it (the workspace's
+    /// `milestones/return`, with a reason): the report is kept as the next revision. Without
+    /// it, a second report of the same occurrence is refused (409).
+    #[serde(default)]
+    pub resubmission: bool,
 }
 
 #[derive(utoipa::ToSchema, Debug, Serialize, sqlx::FromRow)]
@@ -35,6 +40,8 @@ pub struct MilestoneReport {
     pub note: String,
     pub reported_by: String,
     pub reported_at: DateTime<Utc>,
+    /// 1 for the first report of the occurrence, then one more per resubmission.
+    pub revision: i32,
 }
 
 fn token(value: &str, field: &str) -> ApiResult<()> {
@@ -61,8 +68,8 @@ fn token(value: &str, field: &str) -> ApiResult<()> {
 )]
 pub async fn list(ctx: Tenant<Read>) -> ApiResult<Json<serde_json::Value>> {
     let rows: Vec<MilestoneReport> = sqlx::query_as(
-        "SELECT plan, milestone, due, note, reported_by, reported_at FROM milestone_reports \
-         ORDER BY due DESC, plan, milestone",
+        "SELECT plan, milestone, due, note, reported_by, reported_at, revision FROM milestone_reports \
+         ORDER BY due DESC, plan, milestone, revision",
     )
     .fetch_all(&ctx.pool)
     .await?;
@@ -114,9 +121,30 @@ pub async fn report(
         ));
     }
     let mut tx = ctx.pool.begin().await?;
+    // The revision: 1 for a first report; a resubmission follows the latest one. Two
+    // concurrent reports of one occurrence meet on the primary key (409).
+    let latest: Option<i32> = sqlx::query_scalar(
+        "SELECT max(revision) FROM milestone_reports WHERE plan = $1 AND milestone = $2 AND due = $3",
+    )
+    .bind(&input.plan)
+    .bind(&input.milestone)
+    .bind(input.due)
+    .fetch_one(&mut *tx)
+    .await?;
+    let revision = match (input.resubmission, latest) {
+        (false, _) => 1,
+        (true, Some(latest)) => latest + 1,
+        (true, None) => {
+            return Err(ApiError::unprocessable(
+                "resubmission",
+                "resubmission reports an occurrence again after it was returned; this one was never reported",
+            ));
+        }
+    };
     let row: MilestoneReport = sqlx::query_as(
-        "INSERT INTO milestone_reports (plan, milestone, due, note, reported_by, reported_at) \
-         VALUES ($1,$2,$3,$4,$5,$6) RETURNING plan, milestone, due, note, reported_by, reported_at",
+        "INSERT INTO milestone_reports (plan, milestone, due, note, reported_by, reported_at, revision) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7) \
+         RETURNING plan, milestone, due, note, reported_by, reported_at, revision",
     )
     .bind(&input.plan)
     .bind(&input.milestone)
@@ -124,6 +152,7 @@ pub async fn report(
     .bind(input.note.trim())
     .bind(&ctx.claims.sub)
     .bind(st.clock.now())
+    .bind(revision)
     .fetch_one(&mut *tx)
     .await?;
     let (plan, milestone) = (&row.plan, &row.milestone);
@@ -134,6 +163,7 @@ pub async fn report(
         milestone,
         row.due,
         row.reported_at,
+        row.revision,
     )
     .await?;
     tx.commit().await?;

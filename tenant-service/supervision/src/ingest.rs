@@ -193,14 +193,22 @@ pub async fn apply_message(
         }
         Data::Milestone(m) => {
             sqlx::query(
-                "INSERT INTO milestones (agency, plan, milestone, due, reported_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                // A newer revision (reported again after a return) re-opens the
+                // occurrence for the supervisor's decision; a redelivered or older one
+                // changes nothing.
+                "INSERT INTO milestones (agency, plan, milestone, due, reported_at, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (agency, plan, milestone, due) DO UPDATE \
+                 SET reported_at = EXCLUDED.reported_at, revision = EXCLUDED.revision, \
+                     status = 'reported', decided_by = NULL, decided_at = NULL \
+                 WHERE milestones.revision < EXCLUDED.revision",
             )
             .bind(&env.agency)
             .bind(&m.plan)
             .bind(&m.milestone)
             .bind(m.due)
             .bind(m.reported_at)
+            .bind(m.revision)
             .execute(&mut **tx)
             .await?;
         }

@@ -556,6 +556,42 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         .post("/milestones/confirm", &other_sup, body.clone())
         .await;
     assert_eq!(s, 403);
+    // Returned with its reason, the agency reports it again (the next revision), which
+    // re-opens it for the supervisor; reporting it again without saying so stays a 409,
+    // and a "resubmission" of an occurrence never reported is refused naming the field.
+    let mut returned = body.clone();
+    returned["reason"] = json!("月度报告未附执法数据统计表");
+    let (s, v) = c.post("/milestones/return", &city_sup, returned).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("returned")), "{v}");
+    let report = json!({"plan": "tieling-2026", "milestone": "monthly-report", "due": due});
+    let (s, v) = h
+        .post(0, "/milestones", Role::AgencyAdmin, report.clone())
+        .await?;
+    assert_eq!((s.as_u16(), v["field"].as_str()), (409, Some("due")), "{v}");
+    let mut never = report.clone();
+    let yesterday = chrono::NaiveDate::parse_from_str(&h_today(h), "%Y-%m-%d")?.pred_opt();
+    never["due"] = json!(yesterday);
+    never["resubmission"] = json!(true);
+    let (s, v) = h.post(0, "/milestones", Role::AgencyAdmin, never).await?;
+    assert_eq!(
+        (s.as_u16(), v["field"].as_str()),
+        (422, Some("resubmission")),
+        "{v}"
+    );
+    let mut again = report;
+    again["resubmission"] = json!(true);
+    again["note"] = json!("已补附统计表");
+    let (s, v) = h.post(0, "/milestones", Role::AgencyAdmin, again).await?;
+    assert_eq!((s.as_u16(), v["revision"].as_i64()), (201, Some(2)), "{v}");
+    eventually(
+        "the report made again re-opens the occurrence",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get("/milestones?status=reported", &city_sup).await;
+            v["items"].as_array().is_some_and(|i| i.len() == 1)
+        },
+    )
+    .await?;
     let (s, v) = c.post("/milestones/confirm", &city_sup, body.clone()).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("confirmed")), "{v}");
     let (s, _) = c.post("/milestones/confirm", &city_sup, body).await;

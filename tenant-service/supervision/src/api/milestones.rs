@@ -34,6 +34,8 @@ pub struct Milestone {
     pub milestone: String,
     pub due: NaiveDate,
     pub reported_at: DateTime<Utc>,
+    /// The report's revision: above 1 when the agency reported it again after a return.
+    pub revision: i32,
     pub status: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -61,7 +63,7 @@ pub async fn list(
     }
     let limit = limit(q.limit)?;
     let sql = format!(
-        "SELECT m.agency, a.display_name, a.city, a.county, m.plan, m.milestone, m.due, m.reported_at, \
+        "SELECT m.agency, a.display_name, a.city, a.county, m.plan, m.milestone, m.due, m.reported_at, m.revision, \
          m.status, m.decided_by, m.decided_at, m.reason FROM milestones m JOIN agencies a ON a.agency = m.agency \
          WHERE {} AND ($5::text IS NULL OR m.agency = $5) AND ($6::text IS NULL OR m.status = $6) \
          ORDER BY m.due DESC, m.agency, m.plan, m.milestone LIMIT $7",
