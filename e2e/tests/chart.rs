@@ -292,6 +292,7 @@ fn lint_strict_and_server_side_dry_run_with_every_option_on() -> Result<()> {
     for arg in [
         "--stream=SX_PROVINCE_210000",
         "--calendars-from-kube",
+        "--plans-from-kube",
         "--nats-creds=/etc/sanxiang/nats/supervision.creds",
         "--oidc-issuer=https://idp.ln.gov.cn/",
     ] {
