@@ -412,7 +412,7 @@ fn openmetrics(now: i64) -> String {
         )
     };
     type PerAgency = fn(&SampleAgency) -> f64;
-    let supervision_gauges: [(&str, PerAgency); 4] = [
+    let supervision_gauges: [(&str, PerAgency); 5] = [
         ("sanxiang_supervision_notices_open", |a| {
             f64::from(a.officers % 3)
         }),
@@ -425,6 +425,9 @@ fn openmetrics(now: i64) -> String {
         }),
         ("sanxiang_supervision_milestones_unconfirmed", |a| {
             f64::from(a.officers % 2)
+        }),
+        ("sanxiang_supervision_milestones_missed", |a| {
+            f64::from((a.officers + 1) % 2)
         }),
         ("sanxiang_supervision_case_review_score", |a| {
             60.0 + f64::from(a.officers % 40)
