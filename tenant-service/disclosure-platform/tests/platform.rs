@@ -192,6 +192,10 @@ async fn browse(rig: &Rig, portal: &Portal, doc: &str) -> anyhow::Result<()> {
             let q = client.find(Locator::Css("input#q")).await?;
             q.send_keys("过期").await?;
             client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+            // The home page may list the same decision among the newest: look for the link
+            // only once the browser is on the results page, or the element found may belong
+            // to the page being left (a stale element when clicked).
+            wait_for_url(&client, |u| u.contains("q=")).await?;
             let link = client
                 .wait()
                 .for_element(Locator::LinkText(doc))
@@ -199,7 +203,9 @@ async fn browse(rig: &Rig, portal: &Portal, doc: &str) -> anyhow::Result<()> {
             let results = client.find(Locator::Css("main")).await?.text().await?;
             anyhow::ensure!(results.contains(DISPLAY_NAME), "results: {results}");
             std::fs::write(rig.out_dir.join("search.png"), client.screenshot().await?)?;
+            let results_url = client.current_url().await?.to_string();
             link.click().await?;
+            wait_for_url(&client, |u| u != results_url).await?;
             let h1 = client.wait().for_element(Locator::Css("h1")).await?.text().await?;
             anyhow::ensure!(h1 == doc, "detail heading {h1}");
             let text = client.find(Locator::Css("main")).await?.text().await?;
@@ -216,6 +222,25 @@ async fn browse(rig: &Rig, portal: &Portal, doc: &str) -> anyhow::Result<()> {
     let _ = driver.kill();
     let _ = driver.wait();
     result
+}
+
+/// Waits (up to 20 s) until the browser's URL satisfies `done`.
+async fn wait_for_url(
+    client: &fantoccini::Client,
+    done: impl Fn(&str) -> bool,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await?;
+        if done(url.as_str()) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the browser stayed on {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Every listed decision of the portal, by id (pages followed to the end).
