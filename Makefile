@@ -10,9 +10,10 @@ setup:
 	@e2e/scripts/setup.sh
 
 ## up: start the whole local platform (profile dev): control plane, PostgreSQL, NATS,
-## Prometheus, the operator, the tenant service and the sample province
+## Prometheus, Alertmanager, the operator, the tenant service, the disclosure platform, the
+## supervision workspace and the sample province
 up: setup
-	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-disclosure -p sanxiang-e2e
+	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-disclosure -p sanxiang-supervision -p sanxiang-e2e
 	@$(LOCAL) up --apps
 
 ## down / purge: stop the local platform (purge also deletes its data)
