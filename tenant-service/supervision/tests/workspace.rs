@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, consumer};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{NaiveDate, TimeZone};
@@ -150,31 +150,7 @@ impl World {
         // The chain of streams the operator builds.
         let nats = PrivateNats::start()?;
         let js = jetstream::new(async_nats::connect(nats.url()).await?);
-        let agency_stream = format!("SX_AG_{id}");
-        js.create_stream(stream::Config {
-            name: agency_stream.clone(),
-            subjects: vec![format!("{prefix}.>")],
-            duplicate_window: Duration::from_secs(3600),
-            ..Default::default()
-        })
-        .await?;
-        let mut source = agency_stream;
-        for aggregate in [
-            format!("SX_COUNTY_{COUNTY}"),
-            format!("SX_CITY_{CITY}"),
-            format!("SX_PROVINCE_{PROVINCE}"),
-        ] {
-            js.create_stream(stream::Config {
-                name: aggregate.clone(),
-                sources: Some(vec![stream::Source {
-                    name: source.clone(),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            })
-            .await?;
-            source = aggregate;
-        }
+        common::create_aggregate_chain(&js, &prefix, &id, (PROVINCE, CITY, COUNTY)).await?;
         let h = Harness::start(
             vec![tenant],
             Options {

@@ -127,6 +127,48 @@ impl Drop for PrivateNats {
     }
 }
 
+/// The chain of streams the operator builds, on a private nats-server: an agency stream
+/// `SX_AG_<id>` capturing `<prefix>.>` (with a duplicate window, so message ids hold),
+/// sourced by `SX_COUNTY_<county>`, sourced by `SX_CITY_<city>`, sourced by
+/// `SX_PROVINCE_<province>`. Used by the disclosure platform's and the supervision
+/// workspace's tests, which read the province end.
+pub async fn create_aggregate_chain(
+    js: &async_nats::jetstream::Context,
+    prefix: &str,
+    id: &str,
+    (province, city, county): (&str, &str, &str),
+) -> anyhow::Result<()> {
+    use async_nats::jetstream::stream;
+    let agency_stream = format!("SX_AG_{id}");
+    js.create_stream(stream::Config {
+        name: agency_stream.clone(),
+        subjects: vec![format!("{prefix}.>")],
+        storage: stream::StorageType::File,
+        duplicate_window: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await?;
+    let mut source = agency_stream;
+    for aggregate in [
+        format!("SX_COUNTY_{county}"),
+        format!("SX_CITY_{city}"),
+        format!("SX_PROVINCE_{province}"),
+    ] {
+        js.create_stream(stream::Config {
+            name: aggregate.clone(),
+            storage: stream::StorageType::File,
+            sources: Some(vec![stream::Source {
+                name: source.clone(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .await?;
+        source = aggregate;
+    }
+    Ok(())
+}
+
 /// A loopback port nothing listens on (at the time of asking).
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

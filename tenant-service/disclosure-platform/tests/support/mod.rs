@@ -10,7 +10,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
@@ -186,33 +186,8 @@ impl Rig {
         // The chain of streams the operator builds: agency → county → city → province.
         let nats = PrivateNats::start()?;
         let js = jetstream::new(async_nats::connect(nats.url()).await?);
-        let agency_stream = format!("SX_AG_{}", tenant.scope.id);
-        js.create_stream(stream::Config {
-            name: agency_stream.clone(),
-            subjects: vec![format!("{prefix}.>")],
-            storage: stream::StorageType::File,
-            duplicate_window: Duration::from_secs(3600),
-            ..Default::default()
-        })
-        .await?;
-        let mut source = agency_stream;
-        for aggregate in [
-            format!("SX_COUNTY_{county}"),
-            format!("SX_CITY_{city}"),
-            format!("SX_PROVINCE_{province}"),
-        ] {
-            js.create_stream(stream::Config {
-                name: aggregate.clone(),
-                storage: stream::StorageType::File,
-                sources: Some(vec![stream::Source {
-                    name: source.clone(),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            })
+        common::create_aggregate_chain(&js, &prefix, &tenant.scope.id, (&province, &city, &county))
             .await?;
-            source = aggregate;
-        }
         let harness = Harness::start(
             vec![tenant],
             Options {
