@@ -303,17 +303,27 @@ async fn city_administrators_tighten_their_own_policies_only() -> anyhow::Result
         "the rest still applies"
     );
 
-    // Withdrawn, the province's limit applies again, down to the contract.
+    // Withdrawn, the province's limit applies again, down to the contract. The reconcile
+    // writes the contract (Secret) before the status, so both are awaited.
     as_alice
         .delete(&city_name, &DeleteParams::default())
         .await?;
     eventually(
-        "the province's limit back in the contract",
+        "the province's limit back in the contract and the status",
         Duration::from_secs(30),
         || {
-            let admin = admin.clone();
+            let (admin, agencies) = (admin.clone(), agencies.clone());
             let (ns, name) = (ns.clone(), city_agency.clone());
-            async move { Ok(contract(&admin, &ns, &name).await?.withdrawal_deadline_days == 2) }
+            async move {
+                Ok(
+                    contract(&admin, &ns, &name).await?.withdrawal_deadline_days == 2
+                        && effective(&agencies, &name)
+                            .await?
+                            .withdrawal_deadline_days
+                            .value
+                            == 2,
+                )
+            }
         },
     )
     .await?;
