@@ -1,7 +1,7 @@
 # Sanxiang developer entry points. The README names two of them: `make up` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
-LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
+LOCAL := $(CARGO) run --quiet -p sanxiang-local --bin sanxiang-local --
 
 .PHONY: setup up down purge status test lint bench bench-tenant bench-portal generate images
 
@@ -13,7 +13,7 @@ setup:
 ## Prometheus, Alertmanager, the operator, the tenant service, the disclosure platform, the
 ## supervision workspace and the sample province
 up: setup
-	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-disclosure -p sanxiang-supervision -p sanxiang-e2e
+	@$(CARGO) build --quiet --bins -p sanxiang-operator -p sanxiang-tenant-service -p sanxiang-disclosure -p sanxiang-supervision -p sanxiang-local
 	@$(LOCAL) up --apps
 
 ## down / purge: stop the local platform (purge also deletes its data)

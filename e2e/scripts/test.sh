@@ -22,9 +22,9 @@ cargo build --workspace --bins --locked --quiet
 cargo test --workspace --locked --no-run --quiet
 
 log "starting the test platform"
-cargo run --quiet --locked -p sanxiang-e2e --bin sanxiang-local -- up --profile "$SANXIANG_PROFILE" >/dev/null
+cargo run --quiet --locked -p sanxiang-local --bin sanxiang-local -- up --profile "$SANXIANG_PROFILE" >/dev/null
 if [[ ${SANXIANG_KEEP_PLATFORM:-0} != 1 ]]; then
-	trap 'cargo run --quiet -p sanxiang-e2e --bin sanxiang-local -- purge --profile "$SANXIANG_PROFILE" >/dev/null 2>&1 || true' EXIT
+	trap 'cargo run --quiet -p sanxiang-local --bin sanxiang-local -- purge --profile "$SANXIANG_PROFILE" >/dev/null 2>&1 || true' EXIT
 fi
 
 log "running tests"

@@ -8,10 +8,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
-use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
-use sanxiang_e2e::platform::process::{http_get, wait_until};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::apps::AppBinaries;
+use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
+use sanxiang_testkit::platform::process::{http_get, wait_until};
+use sanxiang_testkit::rules_sync::sync_rules_once;
 
 mod support;
 use support::{secret_value, start_prometheus, start_tenant_service};

@@ -18,11 +18,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::alerting::{alertmanager_args, ensure_initial_config, sync_alertmanager_once};
-use sanxiang_e2e::apps::{AppBinaries, sync_rules_once};
-use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
-use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::alerting::{
+    alertmanager_args, ensure_initial_config, sync_alertmanager_once,
+};
+use sanxiang_testkit::apps::AppBinaries;
+use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
+use sanxiang_testkit::platform::process::{free_port, http_get, wait_until};
+use sanxiang_testkit::rules_sync::sync_rules_once;
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};

@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use sanxiang_e2e::operator::workspace_root;
-use sanxiang_e2e::platform::process::{self, free_port, wait_until};
-use sanxiang_e2e::{Platform, TestScope, tenant_api};
+use sanxiang_testkit::operator::workspace_root;
+use sanxiang_testkit::platform::process::{self, free_port, wait_until};
+use sanxiang_testkit::{Platform, TestScope, tenant_api};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -29,17 +29,11 @@ fn tenant_service_binary() -> PathBuf {
 }
 
 fn token(agency: &str, role: &str) -> Result<String> {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        + 600;
-    let claims = json!({"sub": format!("backup-{role}"), "role": role, "agency": agency,
-                        "province": "210000", "exp": exp});
-    Ok(jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET),
-    )?)
+    sanxiang_testkit::token::hs256(
+        JWT_SECRET,
+        &json!({"sub": format!("backup-{role}"), "role": role, "agency": agency,
+                "province": "210000"}),
+    )
 }
 
 /// The tenant service binary serving one agency from `database_url`; stopped when dropped.
@@ -158,7 +152,7 @@ impl ScratchPostgres {
         let root = dir.join("restore-server");
         fs::create_dir_all(&root)?;
         // PostgreSQL refuses to run as root: run it as the `postgres` user then.
-        let user = sanxiang_e2e::platform::postgres_user()?;
+        let user = sanxiang_testkit::platform::postgres_user()?;
         if let Some((uid, gid)) = user {
             process::run(Command::new("chmod").arg("a+x").arg(dir), "chmod")?;
             process::run(
@@ -170,7 +164,7 @@ impl ScratchPostgres {
             )?;
         }
         let data = root.join("data");
-        sanxiang_e2e::platform::initdb(bin, &root, &data, password, user)
+        sanxiang_testkit::platform::initdb(bin, &root, &data, password, user)
             .context("initdb of the restore server")?;
         let port = free_port()?;
         let log = root.join("postgres.log");

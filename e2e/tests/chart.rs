@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::operator::workspace_root;
-use sanxiang_e2e::platform::process;
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::operator::workspace_root;
+use sanxiang_testkit::platform::process;
 use serde_json::Value;
 
 /// The local platform's Kubernetes version (source-built helm assumes 1.20 offline).

@@ -22,11 +22,11 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition};
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::apps::AppBinaries;
-use sanxiang_e2e::operator::{OperatorProcess, kubectl_apply_with, workspace_root};
-use sanxiang_e2e::platform::private_apiserver::PrivateApiserver;
-use sanxiang_e2e::platform::process;
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::apps::AppBinaries;
+use sanxiang_testkit::operator::{OperatorProcess, kubectl_apply_with, workspace_root};
+use sanxiang_testkit::platform::private_apiserver::PrivateApiserver;
+use sanxiang_testkit::platform::process;
 use serde_json::{Value, json};
 
 const PLURALS: [&str; 4] = [

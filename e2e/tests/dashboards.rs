@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -701,10 +701,6 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn program(name: &str) -> PathBuf {
     for dir in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
         let p = Path::new(dir).join(name);
@@ -744,7 +740,7 @@ fn start_prometheus(dir: &Path) -> Result<Prometheus> {
             rules.display()
         ),
     )?;
-    let port = free_port()?;
+    let port = sanxiang_testkit::free_port()?;
     let log = dir.join("prometheus.log");
     let child = Command::new(program("prometheus"))
         .arg(format!("--config.file={}", config.display()))

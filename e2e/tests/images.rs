@@ -19,9 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::operator::{operator_args, workspace_root};
-use sanxiang_e2e::platform::process::{self, free_port, http_get, wait_until};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::operator::{operator_args, workspace_root};
+use sanxiang_testkit::platform::process::{self, free_port, http_get, wait_until};
 use serde_json::{Value, json};
 
 /// The user every image runs as (`USER` in the Containerfiles, `runAsUser` in the chart).
@@ -412,7 +412,7 @@ fn serving(name: &str, platform: &Platform, work: &Path) -> Result<Serving> {
         // The supervision workspace on its own database and role (as `make up` makes them),
         // following the province stream with the reader credentials.
         "sanxiang-supervision" => {
-            sanxiang_e2e::apps::ensure_supervision_database(platform)?;
+            sanxiang_testkit::apps::ensure_supervision_database(platform)?;
             let creds = platform.province_reader_creds("210000")?;
             let creds = readable_file(work, "province-reader.creds", &fs::read(creds)?)?;
             let jwt = readable_file(work, "jwt", b"image-test-secret-0123456789abcdef\n")?;
@@ -422,7 +422,7 @@ fn serving(name: &str, platform: &Platform, work: &Path) -> Result<Serving> {
                     format!("--admin-listen=127.0.0.1:{admin_port}"),
                     format!(
                         "--database-url={}",
-                        sanxiang_e2e::apps::supervision_postgres_url(platform)
+                        sanxiang_testkit::apps::supervision_postgres_url(platform)
                     ),
                     format!("--nats-url={}", platform.nats_url()),
                     "--nats-creds=/etc/sanxiang/province-reader.creds".into(),

@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use base64::Engine;
-use sanxiang_e2e::operator::workspace_root;
-use sanxiang_e2e::platform::process::{self, free_port, wait_until};
-use sanxiang_e2e::platform::{
+use sanxiang_testkit::operator::workspace_root;
+use sanxiang_testkit::platform::process::{self, free_port, wait_until};
+use sanxiang_testkit::platform::{
     CONSOLE_CLIENT_ID, CONSOLE_REDIRECT_URI, SAMPLE_PASSWORD, TENANT_API_AUDIENCE,
 };
-use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_testkit::{Platform, TestScope};
 use serde_json::{Value, json};
 use sha2::Digest;
 

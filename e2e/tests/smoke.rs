@@ -9,7 +9,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
-use sanxiang_e2e::{Platform, TestScope};
+use sanxiang_testkit::{Platform, TestScope};
 use sqlx::Connection;
 
 #[tokio::test]
@@ -72,7 +72,7 @@ async fn postgres_answers_as_the_scope_role() -> anyhow::Result<()> {
     assert_eq!(db, scope.database);
     // The scope's database is provisioned as the operator provisions an agency's: the
     // migrated schema belongs to the owner role, this login role writes rows only.
-    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "公示").await?;
+    sanxiang_testkit::scope::assert_login_writes_rows_only(&mut conn, "公示").await?;
     let (v,): (String,) = sqlx::query_as("SELECT purpose FROM record_access_log")
         .fetch_one(&mut conn)
         .await?;

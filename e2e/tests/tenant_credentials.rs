@@ -26,11 +26,13 @@ use kube::{Api, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition};
 use sanxiang_crds::domain::DATABASE_SOURCE_SELECTOR;
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::apps::AppBinaries;
-use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
-use sanxiang_e2e::platform::process::{self, free_port, wait_until};
 use sanxiang_operator::credential_copies::copy_name;
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::apps::AppBinaries;
+use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
+use sanxiang_testkit::platform::process::{self, free_port, wait_until};
+use sanxiang_testkit::token;
+use sanxiang_testkit::wait::eventually;
 use serde::Deserialize as _;
 use serde_json::json;
 use support::Guard;
@@ -57,17 +59,11 @@ impl Drop for Cleanup<'_> {
 }
 
 fn token(agency: &str, province: &str) -> Result<String> {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        + 600;
-    let claims = json!({"sub": "copies-admin", "role": "agency_admin", "agency": agency,
-                        "province": province, "exp": exp});
-    Ok(jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET),
-    )?)
+    token::hs256(
+        JWT_SECRET,
+        &json!({"sub": "copies-admin", "role": "agency_admin", "agency": agency,
+                "province": province}),
+    )
 }
 
 /// `kubectl` as the identity of `kubeconfig`: (succeeded, stdout + stderr).
@@ -87,26 +83,8 @@ fn kubectl_as(platform: &Platform, kubeconfig: &Path, args: &[&str]) -> Result<(
     ))
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut last = None;
-    loop {
-        match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(e) => last = Some(e),
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(last.unwrap_or_else(|| anyhow::anyhow!("still false")))
-                .with_context(|| format!("{what}: not true within 60 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
+/// How long the operator and the tenant service get to act on a change.
+const WITHIN: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
@@ -215,7 +193,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
     )?;
     let client = platform.kube_client().await?;
     let agencies: Api<Agency> = Api::namespaced(client.clone(), &city_ns);
-    eventually(&format!("namespace {city_ns}"), || {
+    eventually(&format!("namespace {city_ns}"), WITHIN, || {
         let c = client.clone();
         let ns = city_ns.clone();
         async move {
@@ -234,7 +212,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
     platform.kubectl_apply(&format!(
         "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata:\n  name: {agency}\n  namespace: {city_ns}\nspec:\n  jurisdiction: \"{city}\"\n  displayName: \"复制测试 市场监督管理局\"\n  creditCode: \"{credit}\"\n  categories: [Licensing, Penalty, Coercion]\n  database:\n    deletionPolicy: Retain\n"
     ))?;
-    eventually(&format!("agency {agency} Ready"), || {
+    eventually(&format!("agency {agency} Ready"), WITHIN, || {
         let api = agencies.clone();
         async move {
             let a = api.get(agency).await?;
@@ -274,7 +252,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
     let sources: Api<Secret> = Api::namespaced(client.clone(), &city_ns);
     let copies_api: Api<Secret> = Api::namespaced(client.clone(), &copies);
     let source = sources.get(&format!("{agency}-db")).await?;
-    eventually("the copy exists", || {
+    eventually("the copy exists", WITHIN, || {
         let api = copies_api.clone();
         let name = copied.clone();
         async move { Ok(api.get_opt(&name).await?.is_some()) }
@@ -361,7 +339,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
             )
         }
     };
-    eventually("the service serves the new agency", || async {
+    eventually("the service serves the new agency", WITHIN, || async {
         Ok(status().await? == 200)
     })
     .await?;
@@ -369,7 +347,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
     // ---- a copy deleted by hand comes back, one edited by hand is repaired ------------
     let old_uid = copy.uid();
     copies_api.delete(&copied, &DeleteParams::default()).await?;
-    eventually("the deleted copy is put back", || {
+    eventually("the deleted copy is put back", WITHIN, || {
         let api = copies_api.clone();
         let name = copied.clone();
         let old = old_uid.clone();
@@ -383,7 +361,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
             &Patch::Merge(json!({"data": {"password": "dGFtcGVyZWQ="}})),
         )
         .await?;
-    eventually("the edited copy is repaired", || {
+    eventually("the edited copy is repaired", WITHIN, || {
         let api = copies_api.clone();
         let name = copied.clone();
         let data = source.data.clone();
@@ -398,7 +376,7 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
             &Patch::Merge(json!({"metadata": {"labels": {"sanxiang.io/credentials": null}}})),
         )
         .await?;
-    eventually("the unlabelled copy is labelled again", || {
+    eventually("the unlabelled copy is labelled again", WITHIN, || {
         let api = copies_api.clone();
         let name = copied.clone();
         async move {
@@ -411,24 +389,26 @@ async fn the_tenant_service_reads_only_the_operators_copies() -> Result<()> {
         }
     })
     .await?;
-    eventually("the service still serves the agency", || async {
+    eventually("the service still serves the agency", WITHIN, || async {
         Ok(status().await? == 200)
     })
     .await?;
 
     // ---- deleting the Agency (Retain) removes the copy; the service stops serving ------
     agencies.delete(agency, &DeleteParams::default()).await?;
-    eventually("the copy is removed with the Agency", || {
+    eventually("the copy is removed with the Agency", WITHIN, || {
         let api = copies_api.clone();
         let name = copied.clone();
         async move { Ok(api.get_opt(&name).await?.is_none()) }
     })
     .await?;
-    eventually("the service no longer serves the agency", || async {
-        Ok(status().await? == 404)
-    })
+    eventually(
+        "the service no longer serves the agency",
+        WITHIN,
+        || async { Ok(status().await? == 404) },
+    )
     .await?;
-    eventually("the Agency's deletion completes", || {
+    eventually("the Agency's deletion completes", WITHIN, || {
         let api = agencies.clone();
         async move { Ok(api.get_opt(agency).await?.is_none()) }
     })

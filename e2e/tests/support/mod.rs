@@ -10,10 +10,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Result;
-use sanxiang_e2e::apps::AppBinaries;
-use sanxiang_e2e::operator::workspace_root;
-use sanxiang_e2e::platform::process::{free_port, http_get, wait_until};
-use sanxiang_e2e::{Platform, tenant_api};
+use sanxiang_testkit::apps::AppBinaries;
+use sanxiang_testkit::operator::workspace_root;
+use sanxiang_testkit::platform::process::{free_port, http_get, wait_until};
+use sanxiang_testkit::{Platform, tenant_api};
 
 /// Kills a child process when dropped (test failure included).
 pub struct Guard(pub std::process::Child);
@@ -89,11 +89,9 @@ impl TenantService {
     ) -> Result<()> {
         use anyhow::Context as _;
         self.publish_matters(secret, agency, place).await?;
-        let token = jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &serde_json::json!({"sub": "officer-1", "agency": agency, "role": "officer",
-                                "exp": chrono::Utc::now().timestamp() + 3600}),
-            &jsonwebtoken::EncodingKey::from_secret(secret),
+        let token = sanxiang_testkit::token::hs256(
+            secret,
+            &serde_json::json!({"sub": "officer-1", "agency": agency, "role": "officer"}),
         )?;
         let http = reqwest::Client::new();
         let base = format!(

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::Platform;
-use crate::apps::{dev_key, dev_token};
-use crate::tenant_api::{self, ListSteps, Place, call};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::tenant_api::{self, ListSteps, Place, call};
+
+use crate::token::{dev_key, dev_token};
 
 /// The sample agencies (`e2e/fixtures/sample-province/20-agencies.yaml`): name, short
 /// document-number prefix, city, county (`-`: city-level), categories held.
@@ -148,7 +149,7 @@ impl Agency<'_> {
         if kind == "random_inspections" {
             reviewer["role"] = json!("market_regulator");
         }
-        let reviewer = tenant_api::hs256_token(&dev_key(self.p)?, &reviewer)?;
+        let reviewer = sanxiang_testkit::token::hs256(&dev_key(self.p)?, &reviewer)?;
         ListSteps {
             port: self.port,
             agency: self.name,

@@ -1,48 +1,23 @@
-//! The applications on top of the local platform, for `make up`: the operator, the
-//! tenant service, Prometheus with the rules the operator generates, and the sample
+//! `sanxiang-local up --apps`: the applications on top of the local platform — the
+//! operator, the tenant service, the disclosure platform, the supervision workspace,
+//! Prometheus with the rules the operator generates, Alertmanager, and the sample
 //! province (Liaoning). Each runs detached and is tracked in `platform.json` like the
 //! infrastructure, so `sanxiang-local down` stops everything.
-//!
-//! Prometheus here has no Prometheus operator to turn PrometheusRule objects into rule
-//! files, so a small loop (`sanxiang-local rules-sync`, also detached) does exactly that:
-//! it writes each PrometheusRule's `spec` to a rule file and asks Prometheus to reload.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::Platform;
-use crate::operator::{operator_args, workspace_root};
-use crate::platform::process::{self, Spawn, http_get, wait_until};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::apps::{
+    AppBinaries, ensure_supervision_database, name_needle, supervision_postgres_url,
+};
+use sanxiang_testkit::operator::{operator_args, workspace_root};
+use sanxiang_testkit::platform::process::{self, Spawn, http_get, wait_until};
 
-/// Where the application binaries are (built by `cargo build`).
-pub struct AppBinaries {
-    pub operator: PathBuf,
-    pub tenant_service: PathBuf,
-    pub disclosure: PathBuf,
-    pub supervision: PathBuf,
-    pub local: PathBuf,
-}
-
-impl AppBinaries {
-    /// The debug binaries of this workspace (`$CARGO_TARGET_DIR` honoured).
-    pub fn from_target_dir() -> Self {
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| workspace_root().join("target"));
-        let dir = target.join("debug");
-        Self {
-            operator: dir.join("sanxiang-operator"),
-            tenant_service: dir.join("sanxiang-tenant-service"),
-            disclosure: dir.join("sanxiang-disclosure"),
-            supervision: dir.join("sanxiang-supervision"),
-            local: std::env::current_exe().unwrap_or_else(|_| dir.join("sanxiang-local")),
-        }
-    }
-}
+use crate::summary::SAMPLE_CALENDAR_YEARS;
 
 /// Where the operator keeps the copies of the database Secrets the tenant service reads:
 /// the chart's default for a release in namespace `default`, as
@@ -222,7 +197,10 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             // Sign-in through the platform's Ory Hydra (the sample users of
             // e2e/fixtures/oidc/users.json); the HS256 key stays for `sanxiang-local token`.
             format!("--oidc-issuer={}", p.oidc_issuer()),
-            format!("--oidc-audience={}", crate::platform::TENANT_API_AUDIENCE),
+            format!(
+                "--oidc-audience={}",
+                sanxiang_testkit::platform::TENANT_API_AUDIENCE
+            ),
             format!("--nats-url={}", p.nats_url()),
             format!(
                 "--nats-creds={}",
@@ -243,12 +221,12 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
     // Alertmanager, routing by the cities' AlertmanagerConfigs (rendered by the sync loop
     // below; until its first pass, routing nothing).
     let alertmanager_dir = p.state_dir.join("alertmanager");
-    crate::alerting::ensure_initial_config(&alertmanager_dir)?;
+    sanxiang_testkit::alerting::ensure_initial_config(&alertmanager_dir)?;
     let alertmanager_bin = p.tools.alertmanager.clone();
     let spawn = Spawn {
         name: "alertmanager",
         program: &alertmanager_bin,
-        args: crate::alerting::alertmanager_args(&alertmanager_dir, ports.alertmanager),
+        args: sanxiang_testkit::alerting::alertmanager_args(&alertmanager_dir, ports.alertmanager),
         log: p.log("alertmanager"),
         user: None,
         env: Vec::new(),
@@ -344,7 +322,10 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
             ),
             format!("--jwt-hs256-secret-file={}", jwt_secret.display()),
             format!("--oidc-issuer={}", p.oidc_issuer()),
-            format!("--oidc-audience={}", crate::platform::TENANT_API_AUDIENCE),
+            format!(
+                "--oidc-audience={}",
+                sanxiang_testkit::platform::TENANT_API_AUDIENCE
+            ),
             "--calendars-from-kube".into(),
             "--plans-from-kube".into(),
         ],
@@ -361,60 +342,6 @@ pub fn up(mut p: Platform, bins: &AppBinaries, progress: &mut dyn FnMut(&str)) -
 
     crate::demo::fill(&p, ports.tenant_api, Duration::from_secs(180), progress)?;
     Ok(p)
-}
-
-/// The supervision workspace's database on the platform's PostgreSQL, and the role that
-/// owns it: the workspace migrates its own schema, so it owns its database, and nothing
-/// else (no superuser, no CREATEDB, no CREATEROLE, no access to any tenant database, whose
-/// CONNECT is revoked from PUBLIC).
-pub const SUPERVISION_DATABASE: &str = "sanxiang_supervision";
-pub const SUPERVISION_ROLE: &str = "sanxiang_supervision";
-
-/// The workspace's URL: its own role on its own database. The password is derived from
-/// the superuser's random one, as the operator role's is (a local, disposable platform).
-pub fn supervision_postgres_url(p: &Platform) -> String {
-    format!(
-        "postgres://{SUPERVISION_ROLE}:sv{}@127.0.0.1:{}/{SUPERVISION_DATABASE}",
-        p.postgres_password, p.ports.postgres
-    )
-}
-
-/// Creates the workspace's role and database (as the superuser) if they are missing, and
-/// hands a database created by an earlier version (owned by the superuser) to the role.
-pub fn ensure_supervision_database(p: &Platform) -> Result<()> {
-    let psql = |sql: &str| {
-        let mut cmd = std::process::Command::new(p.tools.postgres_bin.join("psql"));
-        cmd.args(["-h", "127.0.0.1", "-p", &p.ports.postgres.to_string()])
-            .args(["-U", "postgres", "-d", "postgres", "-tAc", sql])
-            .env("PGPASSWORD", &p.postgres_password);
-        process::run(&mut cmd, "psql (the supervision database)")
-    };
-    let (role, db) = (SUPERVISION_ROLE, SUPERVISION_DATABASE);
-    if psql(&format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}'"))?.trim() != "1" {
-        psql(&format!(
-            "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'sv{}'",
-            p.postgres_password
-        ))?;
-    }
-    if psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{db}'"))?.trim() != "1" {
-        psql(&format!("CREATE DATABASE {db} OWNER {role}"))?;
-    } else {
-        psql(&format!("ALTER DATABASE {db} OWNER TO {role}"))?;
-    }
-    Ok(())
-}
-
-/// What the command line of application `name` contains (checked before it is signalled,
-/// so a reused pid is never stopped).
-pub(crate) fn name_needle(name: &str) -> &str {
-    match name {
-        "tenant-service" => "sanxiang-tenant-service",
-        "disclosure-platform" => "sanxiang-disclosure",
-        "supervision" => "sanxiang-supervision",
-        "rules-sync" => "rules-sync",
-        "alertmanager" => "prometheus-alertmanager",
-        other => other,
-    }
 }
 
 fn healthy(port: u16, path: &str) -> bool {
@@ -473,186 +400,4 @@ pub fn apply_sample_province(p: &Platform) -> Result<()> {
     p.kubectl_apply(&fs::read_to_string(dir.join("20-agencies.yaml"))?)?;
     p.kubectl_apply(&fs::read_to_string(dir.join("30-plans.yaml"))?)?;
     Ok(())
-}
-
-/// One pass of the rule sync: every PrometheusRule's groups into `rules/<ns>_<name>.yaml`,
-/// stale files removed; returns whether anything changed.
-pub fn sync_rules_once(p: &Platform, rules_dir: &Path) -> Result<bool> {
-    let out = process::run(
-        p.kubectl()
-            .args(["get", "prometheusrules", "--all-namespaces", "-o", "json"]),
-        "listing PrometheusRules",
-    )?;
-    let list: serde_json::Value = serde_json::from_str(&out)?;
-    let mut wanted = BTreeSet::new();
-    let mut changed = false;
-    for item in list["items"].as_array().into_iter().flatten() {
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or("cluster");
-        let name = item["metadata"]["name"].as_str().unwrap_or("rule");
-        let file = format!("{ns}_{name}.yaml");
-        let content = serde_yaml::to_string(&item["spec"])?;
-        let path = rules_dir.join(&file);
-        if fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
-            fs::write(&path, content)?;
-            changed = true;
-        }
-        wanted.insert(file);
-    }
-    for entry in fs::read_dir(rules_dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".yaml") && !wanted.contains(&name) {
-            fs::remove_file(entry.path())?;
-            changed = true;
-        }
-    }
-    Ok(changed)
-}
-
-/// Runs the rule sync forever (the `rules-sync` process): PrometheusRules into Prometheus,
-/// AlertmanagerConfigs into Alertmanager ([`crate::alerting`]).
-pub fn rules_sync_loop(p: &Platform) -> Result<()> {
-    let ports = AppPorts::load_or_create(p)?;
-    let rules_dir = p.state_dir.join("prometheus/rules");
-    fs::create_dir_all(&rules_dir)?;
-    let alertmanager_dir = p.state_dir.join("alertmanager");
-    let mut reported = String::new();
-    loop {
-        match crate::alerting::sync_alertmanager_once(
-            p,
-            &alertmanager_dir,
-            Some(ports.alertmanager),
-        ) {
-            Ok(outcome) => {
-                // Said once per change; the objects' Accepted conditions say it for good.
-                let now = format!("{:?}", outcome.rejected);
-                if now != reported {
-                    for (object, errors) in &outcome.rejected {
-                        eprintln!("rules-sync: AlertmanagerConfig {object} left out: {errors:?}");
-                    }
-                    reported = now;
-                }
-            }
-            Err(e) => eprintln!("rules-sync: alertmanager: {e:#}"),
-        }
-        match sync_rules_once(p, &rules_dir) {
-            Ok(true) => match process::http_request(ports.prometheus, "POST", "/-/reload") {
-                Ok((200, _)) => {}
-                Ok((status, body)) => eprintln!("rules-sync: reload answered {status}: {body}"),
-                Err(e) => eprintln!("rules-sync: reloading Prometheus failed: {e}"),
-            },
-            Ok(false) => {}
-            Err(e) => eprintln!("rules-sync: {e:#}"),
-        }
-        std::thread::sleep(Duration::from_secs(10));
-    }
-}
-
-/// The HS256 key the local tenant service accepts (`sanxiang-local token`, the demo).
-pub fn dev_key(p: &Platform) -> Result<Vec<u8>> {
-    fs::read(p.state_dir.join("jwt-hs256.key"))
-        .context("no tenant-service key yet: run `make up` first")
-}
-
-/// A bearer token for the dev tenant service (HS256 with the platform's secret), valid for
-/// 12 hours: `role` is officer, reviewer, agency_admin, city_supervisor or
-/// province_supervisor.
-pub fn dev_token(
-    p: &Platform,
-    agency: Option<&str>,
-    role: &str,
-    city: Option<&str>,
-) -> Result<String> {
-    dev_token_in(p, agency, role, city, None)
-}
-
-/// [`dev_token`] with a county too (county_supervisor, a county's market_regulator).
-pub fn dev_token_in(
-    p: &Platform,
-    agency: Option<&str>,
-    role: &str,
-    city: Option<&str>,
-    county: Option<&str>,
-) -> Result<String> {
-    let secret = dev_key(p)?;
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        + 12 * 3600;
-    let mut claims = serde_json::json!({"sub": format!("dev-{role}"), "role": role, "exp": exp, "province": "210000"});
-    for (name, value) in [("agency", agency), ("city", city), ("county", county)] {
-        if let Some(v) = value {
-            claims[name] = v.into();
-        }
-    }
-    Ok(jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(&secret),
-    )?)
-}
-
-/// The years whose State Council holiday notice ships as a WorkCalendar fixture.
-const SAMPLE_CALENDAR_YEARS: [i32; 2] = [2025, 2026];
-
-/// Which alerts the sample province is expected to fire today, for the summary: the demo
-/// data itself keeps every deadline, but from November 1 (the operator's default
-/// `--calendar-warn-from`) the calendar alert says, truthfully, that next year's notice is
-/// not loaded yet.
-fn expected_alerts(today: chrono::NaiveDate) -> String {
-    let warn_from = sanxiang_operator::calendar_watch::parse_month_day("11-01")
-        .expect("the operator's default warn date parses");
-    let missing =
-        sanxiang_operator::calendar_watch::missing_years(&SAMPLE_CALENDAR_YEARS, today, warn_from);
-    let kept = "the demo data publishes what it issues, withdraws what it revokes and reports 2025";
-    match missing.as_slice() {
-        [] => format!("none should fire: {kept}"),
-        years => format!(
-            "{kept}; SanxiangWorkCalendarNotLoaded fires: no WorkCalendar for {} is loaded \
-             (add the State Council's holiday notice with kubectl apply)",
-            years
-                .iter()
-                .map(i32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// What `make up` prints at the end.
-pub fn summary(p: &Platform) -> Result<String> {
-    let ports = AppPorts::load_or_create(p).context("apps.json")?;
-    Ok(format!(
-        "kube-apiserver   {api}\n\
-         kubeconfig       {kc}\n\
-         postgres         {pg}\n\
-         nats             {nats} (operator mode; admin creds {creds})\n\
-         operator         http://127.0.0.1:{op}/metrics\n\
-         tenant service   http://127.0.0.1:{ta}/openapi.json  (metrics http://127.0.0.1:{tm}/metrics)\n\
-         portal           http://127.0.0.1:{portal}/  (公示平台 of Liaoning; API http://127.0.0.1:{portal}/api/v1/openapi.json)\n\
-         supervision      http://127.0.0.1:{sv}/api/v1/supervision/agencies  (执法监督 workspace; metrics http://127.0.0.1:{svm}/metrics)\n\
-         sign-in          {issuer}  (Ory Hydra; users of e2e/fixtures/oidc/users.json, password {pw}, client {client})\n\
-         prometheus       http://127.0.0.1:{prom}/alerts  ({alerts})\n\
-         alertmanager     http://127.0.0.1:{am}/#/status  (routes: each city's AlertmanagerConfig, `kubectl get amcfg -A`)\n\
-         logs             {logs}\n\n\
-         Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-e2e --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
-        alerts = expected_alerts(sanxiang_crds::domain::time::china_date(chrono::Utc::now())),
-        api = p.apiserver_url(),
-        kc = p.kubeconfig().display(),
-        pg = p.postgres_url("postgres"),
-        nats = p.nats_url(),
-        creds = p.nats_admin_creds().display(),
-        op = ports.operator_admin,
-        ta = ports.tenant_api,
-        tm = ports.tenant_admin,
-        prom = ports.prometheus,
-        am = ports.alertmanager,
-        portal = ports.portal,
-        sv = ports.supervision,
-        svm = ports.supervision_admin,
-        issuer = p.oidc_issuer(),
-        pw = crate::platform::SAMPLE_PASSWORD,
-        client = crate::platform::CONSOLE_CLIENT_ID,
-        logs = p.state_dir.join("logs").display(),
-    ))
 }

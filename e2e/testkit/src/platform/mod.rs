@@ -207,7 +207,7 @@ impl Platform {
             .with_context(|| format!("{} is unreadable; run `make down-purge`", path.display()))
     }
 
-    pub(crate) fn save(&self) -> Result<()> {
+    pub fn save(&self) -> Result<()> {
         let path = self.state_dir.join("platform.json");
         let tmp = path.with_extension("json.tmp");
         fs::write(&tmp, serde_json::to_string_pretty(self)?)?;

@@ -36,7 +36,7 @@ impl Tools {
     /// Finds every program, building the Go ones first if they are not cached yet (the
     /// build script prints its progress on stderr).
     pub fn locate() -> Result<Self> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/build.sh");
+        let script = crate::operator::e2e_dir().join("tools/build.sh");
         let out = Command::new("bash")
             .arg(&script)
             .stderr(Stdio::inherit())

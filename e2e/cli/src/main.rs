@@ -1,8 +1,19 @@
 //! `sanxiang-local`: start, inspect and stop the local Sanxiang platform.
+//!
+//! The developer's face of [`sanxiang_testkit::platform`] (the same platform the tests
+//! use, under another profile): `up` (with `--apps` the applications and the sample
+//! province, [`up`], and the demo data, [`demo`]), `down`, `purge`, `status`, `env`,
+//! `token` ([`token`]), `kubeconfig`, `tenant-db`, and the detached `rules-sync` loop.
+
+mod demo;
+mod rules_sync;
+mod summary;
+mod token;
+mod up;
 
 use std::process::ExitCode;
 
-use sanxiang_e2e::platform::{DEV_PROFILE, Platform};
+use sanxiang_testkit::platform::{DEV_PROFILE, Platform};
 
 const USAGE: &str = "usage: sanxiang-local <up|down|purge|status|env|token|kubeconfig|tenant-db> [--profile NAME] [--apps]
 
@@ -77,7 +88,7 @@ fn main() -> ExitCode {
         Some("up") => up(&profile, apps),
         Some("rules-sync") => Platform::load(&profile).and_then(|p| {
             let p = p.ok_or_else(|| anyhow::anyhow!("profile {profile} was never started"))?;
-            sanxiang_e2e::apps::rules_sync_loop(&p)
+            rules_sync::rules_sync_loop(&p)
         }),
         Some("down") => Platform::down(&profile, false, &mut log),
         Some("purge") => Platform::down(&profile, true, &mut log),
@@ -89,7 +100,7 @@ fn main() -> ExitCode {
             })?;
             println!(
                 "{}",
-                sanxiang_e2e::apps::dev_token_in(
+                token::dev_token_in(
                     &p,
                     agency.as_deref(),
                     &role,
@@ -177,9 +188,9 @@ fn up(profile: &str, apps: bool) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let mut p = Platform::up(profile, &mut log)?;
     if apps {
-        p = sanxiang_e2e::apps::up(
+        p = up::up(
             p,
-            &sanxiang_e2e::apps::AppBinaries::from_target_dir(),
+            &sanxiang_testkit::apps::AppBinaries::from_target_dir(),
             &mut log,
         )?;
     }
@@ -189,7 +200,7 @@ fn up(profile: &str, apps: bool) -> anyhow::Result<()> {
         p.state_dir.display()
     ));
     if apps {
-        println!("{}", sanxiang_e2e::apps::summary(&p)?);
+        println!("{}", summary::summary(&p)?);
     } else {
         print_summary(&p);
     }

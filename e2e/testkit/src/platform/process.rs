@@ -135,8 +135,9 @@ pub fn http_request(port: u16, method: &str, path: &str) -> Result<(u16, String)
     Ok((status, body))
 }
 
-/// Polls `check` until it succeeds or `timeout` passes; the error names the component and
-/// points at its log.
+/// Polls `check` until it succeeds or `timeout` passes ([`crate::wait::until`]), giving up
+/// at once if the process `watch` exits; the error names the component and shows the end
+/// of its log.
 pub fn wait_until(
     what: &str,
     log: &Path,
@@ -144,36 +145,23 @@ pub fn wait_until(
     watch: Option<u32>,
     mut check: impl FnMut() -> Result<bool>,
 ) -> Result<()> {
-    let start = Instant::now();
-    let mut last_err = None;
-    while start.elapsed() < timeout {
+    crate::wait::until(&format!("{what} ready"), timeout, || {
         if let Some(pid) = watch
             && !running(pid)
         {
-            last_err = Some(anyhow::anyhow!("the process exited"));
-            break;
+            return Err(crate::wait::GiveUp("the process exited".into()).into());
         }
-        match check() {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(e) => last_err = Some(e),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let tail = fs::read_to_string(log)
-        .map(|l| {
-            let lines: Vec<&str> = l.lines().collect();
-            lines[lines.len().saturating_sub(15)..].join("\n")
-        })
-        .unwrap_or_default();
-    bail!(
-        "{what} did not become ready within {}s (last error: {}); log {}:\n{tail}",
-        start.elapsed().as_secs(),
-        last_err
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "none".into()),
-        log.display()
-    )
+        check()
+    })
+    .map_err(|e| {
+        let tail = fs::read_to_string(log)
+            .map(|l| {
+                let lines: Vec<&str> = l.lines().collect();
+                lines[lines.len().saturating_sub(15)..].join("\n")
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("{e:#}; log {}:\n{tail}", log.display())
+    })
 }
 
 /// Runs a short command to completion, failing with its stderr.

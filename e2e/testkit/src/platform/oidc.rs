@@ -38,7 +38,7 @@ impl Platform {
 
     /// The sample users and clients file.
     pub fn oidc_users_file() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/oidc/users.json")
+        crate::operator::e2e_dir().join("fixtures/oidc/users.json")
     }
 }
 

@@ -410,7 +410,7 @@ pub(crate) fn apiserver_args(p: &Platform, port: u16, cert_dir: &Path) -> Vec<St
 
 /// CRDs of the wider ecosystem that Sanxiang writes objects of (PrometheusRule, …).
 pub(crate) fn ecosystem_crds_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem-crds")
+    crate::operator::e2e_dir().join("fixtures/ecosystem-crds")
 }
 
 fn apiserver_ready(p: &Platform) -> Result<()> {

@@ -121,9 +121,16 @@ pub fn operator_args(platform: &Platform, admin_port: u16, lease_name: &str) -> 
 /// The workspace root (for `crds/yaml`, the chart, fixtures).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("e2e lives in the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("the testkit lives in e2e/testkit of the workspace")
         .to_path_buf()
+}
+
+/// `e2e/` of the workspace: the platform's fixtures, Go tools and images, shared by the
+/// testkit, the system tests and `sanxiang-local`.
+pub fn e2e_dir() -> PathBuf {
+    workspace_root().join("e2e")
 }
 
 impl Platform {

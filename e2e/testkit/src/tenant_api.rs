@@ -9,12 +9,15 @@
 //! are written once. The calls are blocking (std `TcpStream`, HTTP/1.0) so that the
 //! synchronous demo can use them; async callers wrap them in `spawn_blocking`.
 
+use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
+
+use crate::token;
 
 /// One call to the tenant service on 127.0.0.1:`port`: the status and the JSON body
 /// (`null` when there is none).
@@ -109,40 +112,63 @@ pub struct ListSteps<'a> {
 }
 
 impl ListSteps<'_> {
-    /// Drafts a version of list `kind` (with `items`, none for derived lists), submits it,
-    /// has the reviewer approve it and publishes it from `effective_from` (default: the
-    /// service's today); returns the published version.
+    /// [`publish_list`] over [`call`] on 127.0.0.1:`port`, blocking.
     pub fn publish(
         &self,
         kind: &str,
         items: Option<&Value>,
         effective_from: Option<&str>,
     ) -> Result<Value> {
-        let url = |step: &str| format!("/api/v1/agencies/{}/lists/{kind}{step}", self.agency);
-        let draft = items.map(|i| json!({"items": i}));
-        let (s, v) = call(self.port, "POST", &url(""), self.admin, draft.as_ref())?;
-        anyhow::ensure!(s == 201, "draft {kind} list of {}: {s} {v}", self.agency);
-        let n = v["version"].as_i64().context("draft without a version")?;
-        let approve = json!({"approve": true, "opinion": "同意"});
-        let publish = json!({"effectiveFrom": effective_from});
-        let mut last = Value::Null;
-        for (step, token, body) in [
-            ("submit", self.admin, None),
-            ("review", self.reviewer, Some(&approve)),
-            ("publish", self.admin, Some(&publish)),
-        ] {
-            let (s, v) = call(
-                self.port,
-                "POST",
-                &url(&format!("/versions/{n}/{step}")),
-                token,
-                body,
-            )?;
-            anyhow::ensure!(s == 200, "{kind} list {step} of {}: {s} {v}", self.agency);
-            last = v;
-        }
-        Ok(last)
+        let port = self.port;
+        futures::executor::block_on(publish_list(
+            |method, path, token, body| {
+                std::future::ready(call(port, method, &path, &token, body.as_ref()))
+            },
+            self.agency,
+            kind,
+            (self.admin, self.reviewer),
+            items,
+            effective_from,
+        ))
     }
+}
+
+/// Puts a version of list `kind` of `agency` in force, over any transport: `send(method,
+/// path, token, body)` answers (status, JSON body) — [`call`] on a port, or a test
+/// harness's in-process router. The admin of `(admin, reviewer)` drafts it (with `items`,
+/// none for derived lists) and submits it, the reviewer approves it, the admin publishes it
+/// from `effective_from` (default: the service's today); returns the published version.
+pub async fn publish_list<S, Fut>(
+    mut send: S,
+    agency: &str,
+    kind: &str,
+    (admin, reviewer): (&str, &str),
+    items: Option<&Value>,
+    effective_from: Option<&str>,
+) -> Result<Value>
+where
+    S: FnMut(&'static str, String, String, Option<Value>) -> Fut,
+    Fut: Future<Output = Result<(u16, Value)>>,
+{
+    let url = |step: &str| format!("/api/v1/agencies/{agency}/lists/{kind}{step}");
+    let draft = items.map(|i| json!({"items": i}));
+    let (s, v) = send("POST", url(""), admin.to_string(), draft).await?;
+    anyhow::ensure!(s == 201, "draft {kind} list of {agency}: {s} {v}");
+    let n = v["version"].as_i64().context("draft without a version")?;
+    let approve = json!({"approve": true, "opinion": "同意"});
+    let publish = json!({"effectiveFrom": effective_from});
+    let mut last = Value::Null;
+    for (step, token, body) in [
+        ("submit", admin, None),
+        ("review", reviewer, Some(approve)),
+        ("publish", admin, Some(publish)),
+    ] {
+        let path = url(&format!("/versions/{n}/{step}"));
+        let (s, v) = send("POST", path, token.to_string(), body).await?;
+        anyhow::ensure!(s == 200, "{kind} list {step} of {agency}: {s} {v}");
+        last = v;
+    }
+    Ok(last)
 }
 
 /// Where an agency sits (GB/T 2260 codes; county `-` for a city-level agency).
@@ -168,18 +194,6 @@ impl Place<'_> {
     }
 }
 
-/// A token for `claims` (an hour) signed with the tenant service's HS256 `secret`.
-pub fn hs256_token(secret: &[u8], claims: &Value) -> Result<String> {
-    let mut claims = claims.clone();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
-    claims["exp"] = json!(now.as_secs() + 3600);
-    Ok(jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret),
-    )?)
-}
-
 /// Publishes a matter list for `agency` on a tenant service at 127.0.0.1:`port` that
 /// accepts HS256 tokens signed with `secret`: `items`, or [`sample_matters`] (every
 /// category); the agency admin drafts, submits and publishes (from `effective_from`,
@@ -192,11 +206,11 @@ pub fn publish_matters(
     items: Option<Value>,
     effective_from: Option<&str>,
 ) -> Result<Value> {
-    let admin = hs256_token(
+    let admin = token::hs256(
         secret,
         &json!({"sub": "agency-admin", "role": "agency_admin", "agency": agency}),
     )?;
-    let reviewer = hs256_token(secret, &place.justice_bureau())?;
+    let reviewer = token::hs256(secret, &place.justice_bureau())?;
     let items = items.unwrap_or_else(|| sample_matters(&format!("{agency} 执法机关"), &[]));
     ListSteps {
         port,
