@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use clap::Parser;
 use sanxiang_e2e::platform::{NatsAuth, Tools, nats_info_ready, process::free_port};
+use sanxiang_e2e::wait::eventually;
 use sanxiang_operator::config::Config;
 use sanxiang_operator::naming::Placement;
 use sanxiang_operator::nats::{AgencyLimits, AgencyMessaging, Nats, credentials::Stored};
@@ -119,24 +120,6 @@ fn config(auth: &NatsAuth, url: &str) -> Config {
         "--lease-namespace=default".into(),
         "--lease-name=unused".into(),
     ])
-}
-
-async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) if tokio::time::Instant::now() < deadline => {}
-            Ok(false) => anyhow::bail!("{what}: not within {timeout:?}"),
-            Err(e) if tokio::time::Instant::now() < deadline => eprintln!("{what}: {e:#}"),
-            Err(e) => return Err(e.context(format!("{what}: not within {timeout:?}"))),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn publish_ids(creds: &str, url: &str, subject: &str, ids: &[String]) -> anyhow::Result<()> {

@@ -8,7 +8,6 @@
 use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
-use jsonwebtoken::{EncodingKey, Header, encode};
 use sanxiang_domain::{Clock, TenantContract};
 use sanxiang_e2e::{Platform, TestScope, tenant_api};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
@@ -123,8 +122,8 @@ async fn main() -> anyhow::Result<()> {
         "http://{}/api/v1/agencies/{}",
         service.api_addr, tenant.agency
     );
-    let token = encode(
-        &Header::default(),
+    let token = sanxiang_e2e::token::hs256(
+        SECRET,
         &Claims {
             sub: "bench".into(),
             agency: Some(tenant.agency.clone()),
@@ -135,7 +134,6 @@ async fn main() -> anyhow::Result<()> {
             exp: (chrono::Utc::now().timestamp() + 3600) as u64,
             nbf: None,
         },
-        &EncodingKey::from_secret(SECRET),
     )?;
     let http = reqwest::Client::new();
     // The agency's matter list, as every agency publishes it before deciding anything.

@@ -21,14 +21,6 @@ impl Drop for Guard {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
@@ -41,7 +33,7 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
     )?;
     let secret = dir.path().join("jwt");
     std::fs::write(&secret, SECRET)?;
-    let (api, admin) = (free_port(), free_port());
+    let (api, admin) = (free_port()?, free_port()?);
     let mut child = Guard(
         Command::new(env!("CARGO_BIN_EXE_sanxiang-tenant-service"))
             .arg(format!("--listen=127.0.0.1:{api}"))

@@ -325,15 +325,14 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         (s, v["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("token expired"))
     );
-    let forged = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
+    let forged = sanxiang_e2e::token::hs256(
+        b"not-the-secret-at-all",
         &Claims {
             exp: soon(),
             ..serde_json::from_value(
                 json!({"sub":"u","role":"officer","agency":h.agency(1),"exp":0}),
             )?
         },
-        &jsonwebtoken::EncodingKey::from_secret(b"not-the-secret-at-all"),
     )?;
     let (s, _) = h
         .call("GET", &h.url(1, "/decisions"), Some(&forged), None)

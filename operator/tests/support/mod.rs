@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kube::Api;
 use rand::Rng;
 use sanxiang_crds::agency::Agency;
@@ -245,27 +245,7 @@ pub async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
     .await
 }
 
-/// Waits until `check` holds, polling.
-pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut last = None;
-    loop {
-        match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(e) => last = Some(e),
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(last.unwrap_or_else(|| anyhow::anyhow!("condition false")))
-                .with_context(|| format!("{what}: not true within {timeout:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
+pub use sanxiang_e2e::wait::eventually;
 
 /// Waits until the operator has created a city's namespace.
 pub async fn wait_namespace(client: &kube::Client, ns: &str) -> Result<()> {

@@ -22,6 +22,7 @@ use common::{Harness, Options, PrivateNats, SECRET, TestTenant, token_for};
 use futures::StreamExt;
 use sanxiang_domain::Clock;
 use sanxiang_e2e::Platform;
+use sanxiang_e2e::wait::eventually;
 use sanxiang_supervision::{Inner, Service, StreamSettings};
 use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
@@ -98,19 +99,6 @@ impl Client {
             .await
             .expect("text")
     }
-}
-
-async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        anyhow::ensure!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(())
 }
 
 /// 12:00 China time on `d`.
@@ -326,7 +314,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         Duration::from_secs(20),
         || async {
             let (_, v) = c.get(&format!("/agencies/{agency}"), &city_sup).await;
-            v["compliance"].is_object() && v["displayName"] == DISPLAY_NAME
+            Ok(v["compliance"].is_object() && v["displayName"] == DISPLAY_NAME)
         },
     )
     .await?;
@@ -512,7 +500,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         Duration::from_secs(20),
         || async {
             let (_, v) = c.get("/milestones?status=reported", &city_sup).await;
-            v["items"].as_array().is_some_and(|i| i.len() == 1)
+            Ok(v["items"].as_array().is_some_and(|i| i.len() == 1))
         },
     )
     .await?;
@@ -564,7 +552,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         Duration::from_secs(20),
         || async {
             let (_, v) = c.get("/milestones?status=reported", &city_sup).await;
-            v["items"].as_array().is_some_and(|i| i.len() == 1)
+            Ok(v["items"].as_array().is_some_and(|i| i.len() == 1))
         },
     )
     .await?;
@@ -603,7 +591,7 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
         Duration::from_secs(20),
         || async {
             let (_, v) = c.get("/decisions?status=issued", &city_sup).await;
-            v["items"].as_array().is_some_and(|i| i.len() == 4)
+            Ok(v["items"].as_array().is_some_and(|i| i.len() == 4))
         },
     )
     .await?;
@@ -1193,7 +1181,7 @@ async fn milestones_due_then_missed_until_reported_and_confirmed() -> anyhow::Re
         Duration::from_secs(20),
         || async {
             let (_, v) = c.get(&path, &city_sup).await;
-            mine(&v, "missed").is_empty()
+            Ok(mine(&v, "missed").is_empty())
         },
     )
     .await?;

@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use chrono::Datelike;
-use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use sanxiang_crds::calendar::{HolidayPeriod, WorkCalendarSpec};
 use sanxiang_domain::Clock;
@@ -169,25 +168,10 @@ pub async fn create_aggregate_chain(
     Ok(())
 }
 
-/// A loopback port nothing listens on (at the time of asking).
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
+pub use sanxiang_e2e::free_port;
 
 /// Waits until something accepts connections on the loopback `port`.
-pub fn wait_port(port: u16, within: Duration) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + within;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
+pub use sanxiang_e2e::wait::port_open as wait_port;
 
 /// One tenant on the platform: its scope (database, subject prefix) and config.
 pub struct TestTenant {
@@ -364,8 +348,8 @@ impl Harness {
         Ok(h)
     }
 
-    /// [`publish_matter_list`]'s four steps through [`Harness::call`], for the in-process
-    /// harness (`sanxiang_e2e::tenant_api` speaks to a port).
+    /// [`publish_matter_list`]'s steps ([`sanxiang_e2e::tenant_api::publish_list`]) sent
+    /// through [`Harness::call`], for the in-process harness.
     async fn publish_matters_by_calls(
         &self,
         i: usize,
@@ -379,36 +363,19 @@ impl Harness {
         });
         let admin = self.tok(i, Role::AgencyAdmin);
         let reviewer = self.list_reviewer(i);
-        let (s, v) = self
-            .call(
-                "POST",
-                &self.url(i, "/lists/matters"),
-                Some(&admin),
-                Some(json!({"items": items})),
-            )
-            .await?;
-        anyhow::ensure!(s == StatusCode::CREATED, "draft matter list: {s} {v}");
-        let n = v["version"].as_i64().context("draft without a version")?;
-        let mut last = Value::Null;
-        for (step, token, body) in [
-            ("submit", &admin, None),
-            (
-                "review",
-                &reviewer,
-                Some(json!({"approve": true, "opinion": "同意"})),
-            ),
-            (
-                "publish",
-                &admin,
-                Some(json!({"effectiveFrom": effective_from})),
-            ),
-        ] {
-            let url = self.url(i, &format!("/lists/matters/versions/{n}/{step}"));
-            let (s, v) = self.call("POST", &url, Some(token), body).await?;
-            anyhow::ensure!(s == StatusCode::OK, "matter list {step}: {s} {v}");
-            last = v;
-        }
-        Ok(last)
+        sanxiang_e2e::tenant_api::publish_list(
+            |method, path, token, body| async move {
+                let url = format!("{}{path}", self.base);
+                let (s, v) = self.call(method, &url, Some(&token), body).await?;
+                Ok((s.as_u16(), v))
+            },
+            &t.agency,
+            "matters",
+            (&admin, &reviewer),
+            Some(&items),
+            effective_from.as_deref(),
+        )
+        .await
     }
 
     /// The token of the one reviewer of tenant `i`'s lists ([`list_reviewer_token`]).
@@ -676,7 +643,7 @@ pub fn list_reviewer_token(t: &Tenant) -> String {
         city: &t.city,
         county: &t.county,
     };
-    sanxiang_e2e::tenant_api::hs256_token(SECRET, &place.justice_bureau()).expect("token")
+    sanxiang_e2e::token::hs256(SECRET, &place.justice_bureau()).expect("token")
 }
 
 /// Publishes a matter list for `t` on the tenant service at 127.0.0.1:`port` the way an
@@ -712,13 +679,9 @@ pub async fn publish_matter_list(
     .await?
 }
 
+/// `claims` signed with the harness's [`SECRET`] by the testkit's one minter.
 pub fn token_for(claims: Claims) -> String {
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET),
-    )
-    .unwrap()
+    sanxiang_e2e::token::hs256(SECRET, &claims).expect("claims serialize")
 }
 
 /// A penalty decision against a natural person, of the sample penalty matter.

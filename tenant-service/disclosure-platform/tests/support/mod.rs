@@ -268,27 +268,20 @@ impl Rig {
         Ok((r.status().as_u16(), r.text().await?))
     }
 
-    /// Waits until `check` holds, polling every 100 ms.
+    /// Waits until `check` holds ([`sanxiang_e2e::wait::eventually`]); returns how long
+    /// it took.
     pub async fn eventually<F, Fut>(
         what: &str,
         within: Duration,
-        mut check: F,
+        check: F,
     ) -> anyhow::Result<Duration>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<bool>>,
     {
         let started = Instant::now();
-        loop {
-            match check().await {
-                Ok(true) => return Ok(started.elapsed()),
-                Ok(false) => {}
-                Err(e) if started.elapsed() > within => return Err(e.context(what.to_string())),
-                Err(_) => {}
-            }
-            anyhow::ensure!(started.elapsed() < within, "{what}: not within {within:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        sanxiang_e2e::wait::eventually(what, within, check).await?;
+        Ok(started.elapsed())
     }
 
     pub async fn cleanup(self) -> anyhow::Result<()> {
