@@ -27,6 +27,7 @@ use sanxiang_testkit::apps::AppBinaries;
 use sanxiang_testkit::operator::{OperatorProcess, kubectl_apply_with, workspace_root};
 use sanxiang_testkit::platform::private_apiserver::PrivateApiserver;
 use sanxiang_testkit::platform::process;
+use sanxiang_testkit::wait::{eventually, eventually_some};
 use serde_json::{Value, json};
 
 const PLURALS: [&str; 4] = [
@@ -154,23 +155,22 @@ async fn stored_as(
 }
 
 async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let a = api.get(name).await?;
-        if let Some(s) = &a.status
-            && s.observed_generation == a.metadata.generation
-            && find_condition(&s.conditions, condition_type::READY)
-                .is_some_and(|c| c.status == "True")
-        {
-            return Ok(a);
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "agency {name} not Ready at its generation: {:#?}",
-            a.status
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    eventually_some(
+        &format!("agency {name} Ready at its generation"),
+        Duration::from_secs(90),
+        || async {
+            let a = api.get(name).await?;
+            if let Some(s) = &a.status
+                && s.observed_generation == a.metadata.generation
+                && find_condition(&s.conditions, condition_type::READY)
+                    .is_some_and(|c| c.status == "True")
+            {
+                return Ok(Some(a));
+            }
+            anyhow::bail!("status: {:#?}", a.status)
+        },
+    )
+    .await
 }
 
 fn agency_yaml(name: &str, ns: &str, city: &str, serial: u32) -> Result<String> {
@@ -267,14 +267,12 @@ async fn a_crd_version_bump_is_migrated_while_the_operator_keeps_reconciling() -
         Some(&apiserver.kubeconfig),
     )?;
     let agencies: Api<Agency> = Api::namespaced(client.clone(), &ns);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while kubectl(&apiserver, &["get", "namespace", &ns]).is_err() {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "namespace {ns} never created"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    eventually(
+        &format!("namespace {ns} created"),
+        Duration::from_secs(30),
+        || async { kubectl(&apiserver, &["get", "namespace", &ns]).map(|_| true) },
+    )
+    .await?;
     let (old_agency, new_agency) = (format!("bump-old-{suffix}"), format!("bump-new-{suffix}"));
     kubectl_apply_with(
         &apiserver.kubectl(),
@@ -346,19 +344,20 @@ async fn a_crd_version_bump_is_migrated_while_the_operator_keeps_reconciling() -
         &operator_args,
         Some(&identity),
     )?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let versions = stored_versions(&apiserver)?;
-        if versions.iter().all(|v| v == r#"["v1beta1"]"#) {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "storedVersions never trimmed: {versions:?}; operator log:\n{}",
-            std::fs::read_to_string(&second.log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    eventually(
+        "storedVersions trimmed",
+        Duration::from_secs(60),
+        || async {
+            let versions = stored_versions(&apiserver)?;
+            ensure!(
+                versions.iter().all(|v| v == r#"["v1beta1"]"#),
+                "storedVersions {versions:?}; operator log:\n{}",
+                std::fs::read_to_string(&second.log).unwrap_or_default()
+            );
+            Ok(true)
+        },
+    )
+    .await?;
     for path in &objects {
         let v = stored_as(platform, &apiserver, path).await?;
         ensure!(

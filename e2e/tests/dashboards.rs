@@ -20,9 +20,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
+use sanxiang_testkit::wait::until;
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {
@@ -753,18 +754,11 @@ fn start_prometheus(dir: &Path) -> Result<Prometheus> {
         .spawn()
         .context("starting prometheus")?;
     let prometheus = Prometheus { child, port, log };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok((200, _)) = prometheus.get("/-/ready") {
-            return Ok(prometheus);
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "Prometheus not ready within 60s:\n{}",
-            prometheus.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until("Prometheus ready", Duration::from_secs(60), || {
+        Ok(matches!(prometheus.get("/-/ready"), Ok((200, _))))
+    })
+    .map_err(|e| anyhow::anyhow!("{e:#}:\n{}", prometheus.log_tail()))?;
+    Ok(prometheus)
 }
 
 /// Sample values for the template variables and Grafana's built-in intervals.
@@ -796,30 +790,25 @@ fn every_panel_query_answers_from_a_real_prometheus() -> Result<()> {
     let prometheus = start_prometheus(dir.path())?;
 
     // The sample agency's rules fire (no `for:`): wait for their ALERTS series.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    until("the sample rules fire", Duration::from_secs(60), || {
         let alerts = prometheus.query(r#"ALERTS{alertstate="firing", agency="tieling-market"}"#)?;
         let names: BTreeSet<String> = alerts
             .iter()
             .filter_map(|a| a["metric"]["alertname"].as_str().map(str::to_string))
             .collect();
-        if [
-            "SanxiangMilestoneMissed",
-            "SanxiangMilestoneDueSoon",
-            "SanxiangDisclosureOverdue",
-        ]
-        .iter()
-        .all(|n| names.contains(*n))
-        {
-            break;
-        }
         ensure!(
-            Instant::now() < deadline,
-            "the sample rules did not fire within 60s (firing: {names:?}):\n{}",
-            prometheus.log_tail()
+            [
+                "SanxiangMilestoneMissed",
+                "SanxiangMilestoneDueSoon",
+                "SanxiangDisclosureOverdue",
+            ]
+            .iter()
+            .all(|n| names.contains(*n)),
+            "firing: {names:?}"
         );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+        Ok(true)
+    })
+    .map_err(|e| anyhow::anyhow!("{e:#}:\n{}", prometheus.log_tail()))?;
 
     let mut failures = Vec::new();
     let mut evaluated = 0;

@@ -40,21 +40,20 @@ async fn kubernetes_stores_objects_and_deletes_namespaces() -> anyhow::Result<()
     namespaces
         .delete(&scope.namespace, &DeleteParams::default())
         .await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        match namespaces.get_opt(&scope.namespace).await? {
-            None => break,
-            Some(ns) => {
-                let phase = ns.status.and_then(|s| s.phase).unwrap_or_default();
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "namespace {} still present (phase {phase}) after 60s",
-                    scope.namespace
-                );
-                tokio::time::sleep(Duration::from_millis(250)).await;
+    sanxiang_testkit::wait::eventually(
+        &format!("namespace {} gone", scope.namespace),
+        Duration::from_secs(60),
+        || async {
+            match namespaces.get_opt(&scope.namespace).await? {
+                None => Ok(true),
+                Some(ns) => {
+                    let phase = ns.status.and_then(|s| s.phase).unwrap_or_default();
+                    anyhow::bail!("still present (phase {phase})")
+                }
             }
-        }
-    }
+        },
+    )
+    .await?;
     scope.cleanup().await
 }
 

@@ -36,12 +36,11 @@ impl Server {
                 .stderr(log)
                 .spawn()?,
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !nats_info_ready(self.port).unwrap_or(false) {
-            anyhow::ensure!(Instant::now() < deadline, "{} did not start", self.name);
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(())
+        sanxiang_e2e::wait::until(
+            &format!("{} started", self.name),
+            Duration::from_secs(30),
+            || nats_info_ready(self.port),
+        )
     }
 
     fn kill(&mut self) {

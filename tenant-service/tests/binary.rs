@@ -5,9 +5,10 @@ mod common;
 
 use common::*;
 use sanxiang_e2e::Platform;
+use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_tenant_service::auth::{Claims, Role};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Kills the child if the test fails before it exits.
 struct Guard(std::process::Child);
@@ -48,19 +49,14 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
             .spawn()?,
     );
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ok = http
+    eventually("binary ready", Duration::from_secs(30), || async {
+        let r = http
             .get(format!("http://127.0.0.1:{admin}/ready"))
             .send()
-            .await
-            .map(|r| r.status().is_success());
-        if matches!(ok, Ok(true)) {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "binary not ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .await?;
+        Ok(r.status().is_success())
+    })
+    .await?;
     // The agency's matter list first: no decision without one.
     publish_matter_list(api, &t.tenant, None, None).await?;
     // Issue a penalty decided on 2026-03-02 (due 2026-03-11): overdue at the test clock.
@@ -91,37 +87,31 @@ async fn binary_serves_tenants_from_a_file_with_a_test_clock() -> anyhow::Result
         .send()
         .await?
         .error_for_status()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let page = eventually_some("overdue gauge at 1", Duration::from_secs(30), || async {
         let page = http
             .get(format!("http://127.0.0.1:{admin}/metrics"))
             .send()
             .await?
             .text()
             .await?;
-        if metric(&page, "sanxiang_disclosures_overdue", &t.tenant.agency) == Some(1.0) {
-            assert!(page.contains("sanxiang_http_requests_total{route=\"/api/v1/agencies/{agency}/decisions\",status=\"201\"} 1"), "{page}");
-            break;
-        }
         anyhow::ensure!(
-            Instant::now() < deadline,
-            "overdue gauge never reached 1:\n{page}"
+            metric(&page, "sanxiang_disclosures_overdue", &t.tenant.agency) == Some(1.0),
+            "metrics:\n{page}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        Ok(Some(page))
+    })
+    .await?;
+    assert!(page.contains("sanxiang_http_requests_total{route=\"/api/v1/agencies/{agency}/decisions\",status=\"201\"} 1"), "{page}");
     // SIGTERM: a clean exit.
     Command::new("kill")
         .arg("-TERM")
         .arg(child.0.id().to_string())
         .status()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.0.try_wait()? {
-            break s;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "binary did not exit on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = eventually_some("binary exited on SIGTERM", Duration::from_secs(20), || {
+        let exited = child.0.try_wait();
+        async move { Ok(exited?) }
+    })
+    .await?;
     assert!(status.success(), "{status}");
     t.scope.cleanup().await?;
     Ok(())

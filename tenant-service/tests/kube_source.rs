@@ -6,7 +6,7 @@ use kube::api::{DeleteParams, PostParams};
 use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::kube_source::KubeSecretSource;
 use sanxiang_tenant_service::tenants::{TenantRegistry, TenantSource};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn secret(name: &str, agency: &str, county: &str) -> anyhow::Result<Secret> {
     Ok(serde_json::from_value(serde_json::json!({
@@ -29,12 +29,11 @@ fn secret(name: &str, agency: &str, county: &str) -> anyhow::Result<Secret> {
 }
 
 async fn wait(what: &str, f: impl Fn() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    sanxiang_e2e::wait::eventually(what, Duration::from_secs(30), || {
+        let done = f();
+        async move { Ok(done) }
+    })
+    .await
 }
 
 #[tokio::test]

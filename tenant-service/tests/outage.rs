@@ -13,7 +13,7 @@ use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::Role;
 use serde_json::json;
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn backlog(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
     Ok(
@@ -24,15 +24,12 @@ async fn backlog(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
 }
 
 async fn wait_backlog_zero(pool: &sqlx::PgPool, within: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    loop {
+    sanxiang_e2e::wait::eventually("the outbox relayed", within, || async {
         let n = backlog(pool).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "outbox still has {n} rows");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        anyhow::ensure!(n == 0, "outbox still has {n} rows");
+        Ok(true)
+    })
+    .await
 }
 
 /// (message ids, subjects) of every message in the stream, but the harness's matter-list

@@ -13,13 +13,14 @@
 //!
 //! Idempotent: an agency whose personnel list is not empty is left as it is.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use sanxiang_testkit::Platform;
 use sanxiang_testkit::tenant_api::{self, ListSteps, Place, call};
+use sanxiang_testkit::wait::until_some;
 
 use crate::token::{dev_key, dev_token};
 
@@ -315,16 +316,15 @@ pub fn fill(
             },
             categories,
         };
-        let started = Instant::now();
-        let existing = loop {
-            let url = format!("/api/v1/agencies/{name}/personnel");
-            match call(tenant_api, "GET", &url, &a.token("officer")?, None) {
-                Ok((200, v)) => break v["items"].as_array().map_or(0, Vec::len),
-                _ if started.elapsed() < within => std::thread::sleep(Duration::from_secs(1)),
-                Ok((s, v)) => anyhow::bail!("{name} not served by the tenant service: {s} {v}"),
-                Err(e) => return Err(e.context(format!("{name}: tenant service"))),
-            }
-        };
+        let url = format!("/api/v1/agencies/{name}/personnel");
+        let existing = until_some(
+            &format!("{name} served by the tenant service"),
+            within,
+            || match call(tenant_api, "GET", &url, &a.token("officer")?, None)? {
+                (200, v) => Ok(Some(v["items"].as_array().map_or(0, Vec::len))),
+                (s, v) => anyhow::bail!("{s} {v}"),
+            },
+        )?;
         if existing > 0 {
             progress(&format!("demo data of {name} already there"));
             continue;

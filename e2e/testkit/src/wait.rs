@@ -35,19 +35,33 @@ fn ran_out(what: &str, timeout: Duration, last: Option<anyhow::Error>) -> anyhow
 }
 
 /// Polls the async `check` until it returns `Ok(true)` or `timeout` passes. An `Err` from
-/// the check counts as "not yet" (the thing may still be starting); the last one is
-/// reported if the time runs out.
+/// the check counts as "not yet" (the thing may still be starting, or the check says what
+/// it saw); the last one is reported if the time runs out, unless it is a [`GiveUp`].
 pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool>>,
 {
+    eventually_some(what, timeout, || {
+        let done = check();
+        async move { Ok(done.await?.then_some(())) }
+    })
+    .await
+}
+
+/// [`eventually`] for a check that finds something: polls until it returns `Ok(Some(value))`
+/// and returns the value.
+pub async fn eventually_some<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = None;
     for n in 0.. {
         match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
             Err(e) if e.is::<GiveUp>() => return Err(e.context(what.to_string())),
             Err(e) => last = Some(e),
         }
@@ -61,12 +75,21 @@ where
 
 /// [`eventually`] for blocking code: polls `check` on this thread.
 pub fn until(what: &str, timeout: Duration, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
+    until_some(what, timeout, || Ok(check()?.then_some(())))
+}
+
+/// [`eventually_some`] for blocking code.
+pub fn until_some<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
     let deadline = Instant::now() + timeout;
     let mut last = None;
     for n in 0.. {
         match check() {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
             Err(e) if e.is::<GiveUp>() => return Err(e.context(what.to_string())),
             Err(e) => last = Some(e),
         }
@@ -105,6 +128,17 @@ mod tests {
             "{text}"
         );
         assert!(calls >= 2, "polled {calls} times");
+    }
+
+    #[test]
+    fn a_give_up_ends_the_wait_at_once() {
+        let started = Instant::now();
+        let e = until("the server", Duration::from_secs(30), || {
+            Err(GiveUp("the process exited".into()).into())
+        })
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(format!("{e:#}"), "the server: the process exited");
     }
 
     #[tokio::test]

@@ -198,27 +198,26 @@ pub async fn wait_condition(
     status: &str,
     timeout: Duration,
 ) -> Result<Agency> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let agency = api.get_opt(name).await?;
-        if let Some(a) = &agency
-            && let Some(s) = &a.status
-            && find_condition(&s.conditions, type_).is_some_and(|c| c.status == status)
-            && s.observed_generation == a.metadata.generation
-        {
-            return Ok(a.clone());
-        }
-        if tokio::time::Instant::now() > deadline {
+    eventually_some(
+        &format!("agency {name}: {type_} {status} at its generation"),
+        timeout,
+        || async {
+            let agency = api.get_opt(name).await?;
+            if let Some(a) = &agency
+                && let Some(s) = &a.status
+                && find_condition(&s.conditions, type_).is_some_and(|c| c.status == status)
+                && s.observed_generation == a.metadata.generation
+            {
+                return Ok(Some(a.clone()));
+            }
             let conditions = agency
                 .and_then(|a| a.status)
                 .map(|s| format!("{:#?}", s.conditions))
                 .unwrap_or_else(|| "no status".into());
-            anyhow::bail!(
-                "agency {name}: {type_} never became {status} within {timeout:?}; conditions: {conditions}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            anyhow::bail!("conditions: {conditions}")
+        },
+    )
+    .await
 }
 
 /// Waits until the agency's condition `type_` is False and returns that condition.
@@ -245,7 +244,7 @@ pub async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
     .await
 }
 
-pub use sanxiang_e2e::wait::eventually;
+pub use sanxiang_e2e::wait::{eventually, eventually_some};
 
 /// Waits until the operator has created a city's namespace.
 pub async fn wait_namespace(client: &kube::Client, ns: &str) -> Result<()> {

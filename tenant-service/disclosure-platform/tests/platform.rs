@@ -229,18 +229,16 @@ async fn wait_for_url(
     client: &fantoccini::Client,
     done: impl Fn(&str) -> bool,
 ) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let url = client.current_url().await?;
-        if done(url.as_str()) {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "the browser stayed on {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sanxiang_e2e::wait::eventually(
+        "the browser's next page",
+        Duration::from_secs(20),
+        || async {
+            let url = client.current_url().await?;
+            anyhow::ensure!(done(url.as_str()), "the browser stayed on {url}");
+            Ok(true)
+        },
+    )
+    .await
 }
 
 /// Every listed decision of the portal, by id (pages followed to the end).

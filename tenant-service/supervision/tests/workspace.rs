@@ -22,7 +22,7 @@ use common::{Harness, Options, PrivateNats, SECRET, TestTenant, token_for};
 use futures::StreamExt;
 use sanxiang_domain::Clock;
 use sanxiang_e2e::Platform;
-use sanxiang_e2e::wait::eventually;
+use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_supervision::{Inner, Service, StreamSettings};
 use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
@@ -237,17 +237,16 @@ async fn county_decisions_reach_the_workspace_and_notices_escalate() -> anyhow::
     anyhow::ensure!(s.is_success(), "issue: {v}");
     h.publish(0, &decision).await?;
     let started = Instant::now();
-    let seen = loop {
-        let (_, v) = c.get("/decisions", &city_sup).await;
-        if v["items"][0]["disclosedAt"].is_string() {
-            break v;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(20),
-            "disclosed metadata not in the workspace: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let seen = eventually_some(
+        "disclosed metadata in the workspace",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = c.get("/decisions", &city_sup).await;
+            anyhow::ensure!(v["items"][0]["disclosedAt"].is_string(), "{v}");
+            Ok(Some(v))
+        },
+    )
+    .await?;
     println!(
         "metadata with its disclosure in the workspace after {:?}",
         started.elapsed()
@@ -1130,18 +1129,16 @@ async fn milestones_due_then_missed_until_reported_and_confirmed() -> anyhow::Re
         )]
     };
     let path = format!("/agencies/{agency}");
-    let started = Instant::now();
-    let seen = loop {
-        let (s, v) = c.get(&path, &city_sup).await;
-        if s == 200 && mine(&v, "due") == summary(None) {
-            break v;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "the plan's milestone not due in the workspace: {s} {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let seen = eventually_some(
+        "the plan's milestone due in the workspace",
+        Duration::from_secs(30),
+        || async {
+            let (s, v) = c.get(&path, &city_sup).await;
+            anyhow::ensure!(s == 200 && mine(&v, "due") == summary(None), "{s} {v}");
+            Ok(Some(v))
+        },
+    )
+    .await?;
     assert!(mine(&seen, "missed").is_empty(), "{seen}");
     assert_eq!(seen["milestones"]["scheduleKnown"], json!(true));
 
