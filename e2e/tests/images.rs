@@ -21,6 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use sanxiang_testkit::Platform;
 use sanxiang_testkit::operator::{operator_args, workspace_root};
+use sanxiang_testkit::platform::debian_program;
 use sanxiang_testkit::platform::process::{self, free_port, http_get, wait_until};
 use serde_json::{Value, json};
 
@@ -38,17 +39,7 @@ fn listed_binaries() -> Result<Vec<String>> {
 }
 
 fn program(name: &str) -> Result<PathBuf> {
-    for dir in std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .chain(["/usr/sbin", "/usr/bin"])
-    {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    bail!("{name} not found: install the Debian package `{name}` (run `make setup`)")
+    debian_program(name, name)
 }
 
 fn debug_binaries() -> PathBuf {

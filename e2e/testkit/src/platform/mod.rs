@@ -30,7 +30,7 @@ pub use components::{COMPONENTS, initdb, nats_info_ready, postgres_user};
 pub use nats_auth::{LOCAL_QUOTA, LOCAL_STREAM_MAX_BYTES, NatsAuth, local_nats_auth};
 pub use oidc::{CONSOLE_CLIENT_ID, CONSOLE_REDIRECT_URI, SAMPLE_PASSWORD, TENANT_API_AUDIENCE};
 pub use pki::Pki;
-pub use tools::Tools;
+pub use tools::{Tools, debian_program};
 
 /// The PostgreSQL role the operator uses (`LOGIN CREATEDB CREATEROLE`, no superuser).
 pub const OPERATOR_POSTGRES_ROLE: &str = "sanxiang_operator";

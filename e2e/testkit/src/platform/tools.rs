@@ -104,7 +104,9 @@ fn postgres_bin() -> Result<PathBuf> {
     )
 }
 
-fn debian_program(name: &str, package: &str) -> Result<PathBuf> {
+/// The path of Debian program `name` (on `PATH`, or in /usr/sbin, /usr/bin); the error
+/// names the `package` to install.
+pub fn debian_program(name: &str, package: &str) -> Result<PathBuf> {
     for dir in std::env::var("PATH")
         .unwrap_or_default()
         .split(':')
