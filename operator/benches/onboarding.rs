@@ -174,34 +174,26 @@ async fn onboard(
         platform.kubectl_apply(&docs.join("---\n"))?;
     }
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
-    loop {
-        // A busy apiserver may drop a connection; look again rather than abort the run.
-        let list = match api.list(&ListParams::default()).await {
-            Ok(list) => list,
-            Err(e) => {
-                eprintln!("listing agencies (retrying): {e}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        let ready = list
-            .items
-            .iter()
-            .filter(|a| {
-                a.status
-                    .as_ref()
-                    .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
-            })
-            .count();
-        if ready == n {
-            break;
-        }
-        anyhow::ensure!(
-            start.elapsed() < Duration::from_secs(1800),
-            "only {ready}/{n} Ready after 30 min"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // A busy apiserver may drop a connection: a failed list is looked at again.
+    eventually(
+        &format!("all {n} agencies Ready"),
+        Duration::from_secs(1800),
+        || async {
+            let list = api.list(&ListParams::default()).await?;
+            let ready = list
+                .items
+                .iter()
+                .filter(|a| {
+                    a.status
+                        .as_ref()
+                        .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
+                })
+                .count();
+            anyhow::ensure!(ready == n, "only {ready}/{n} Ready");
+            Ok(true)
+        },
+    )
+    .await?;
     let ready_secs = start.elapsed().as_secs_f64();
     let (rss_mib, peak_mib) = memory(pid)?;
     let phases_after = phase_sums(&operator.metrics()?);
@@ -251,28 +243,24 @@ async fn onboard(
     {
         eprintln!("delete collection (continuing): {e}");
     }
-    loop {
-        match api.list(&ListParams::default()).await {
-            Ok(list) if list.items.is_empty() => break,
-            Ok(list) => {
-                // What a dropped delete-collection never reached is deleted one by one.
-                for a in list
-                    .items
-                    .iter()
-                    .filter(|a| a.metadata.deletion_timestamp.is_none())
-                {
-                    let name = a.metadata.name.clone().unwrap_or_default();
-                    let _ = api.delete(&name, &DeleteParams::default()).await;
-                }
+    eventually(
+        "teardown: no agency left",
+        Duration::from_secs(1800),
+        || async {
+            let list = api.list(&ListParams::default()).await?;
+            // What a dropped delete-collection never reached is deleted one by one.
+            for a in list
+                .items
+                .iter()
+                .filter(|a| a.metadata.deletion_timestamp.is_none())
+            {
+                let name = a.metadata.name.clone().unwrap_or_default();
+                let _ = api.delete(&name, &DeleteParams::default()).await;
             }
-            Err(e) => eprintln!("listing agencies (retrying): {e}"),
-        }
-        anyhow::ensure!(
-            teardown.elapsed() < Duration::from_secs(1800),
-            "teardown stuck"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+            Ok(list.items.is_empty())
+        },
+    )
+    .await?;
     let teardown_secs = teardown.elapsed().as_secs_f64();
     delete_jurisdictions(platform, &province);
     Ok(Run {

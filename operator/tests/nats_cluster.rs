@@ -7,12 +7,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use clap::Parser;
 use sanxiang_e2e::platform::{NatsAuth, Tools, nats_info_ready, process::free_port};
-use sanxiang_e2e::wait::eventually;
+use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_operator::config::Config;
 use sanxiang_operator::naming::Placement;
 use sanxiang_operator::nats::{AgencyLimits, AgencyMessaging, Nats, credentials::Stored};
@@ -129,26 +129,19 @@ async fn publish_ids(creds: &str, url: &str, subject: &str, ids: &[String]) -> a
     for id in ids {
         // While a killed server's streams elect new leaders JetStream briefly answers
         // "no stream"; a publisher retries (the message id makes a retry harmless).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
-            let acked = async {
+        eventually(
+            &format!("publish {id} acked"),
+            Duration::from_secs(20),
+            || async {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
                 js.publish_with_headers(subject.to_string(), headers, id.clone().into())
                     .await?
                     .await?;
-                anyhow::Ok(())
-            }
-            .await;
-            match acked {
-                Ok(()) => break,
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    eprintln!("publish {id}: {e:#}; retrying");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+                Ok(true)
+            },
+        )
+        .await?;
     }
     Ok(())
 }
@@ -215,17 +208,10 @@ async fn accounts_and_aggregates_survive_a_server_restart() -> anyhow::Result<()
         },
     };
     // Streams need the JetStream meta leader; retry until elected.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let provisioned = loop {
-        match nats.ensure_agency(&agency, None).await {
-            Ok(p) => break p,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("provisioning (retrying): {e:#}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let provisioned = eventually_some("agency provisioned", Duration::from_secs(60), || async {
+        Ok(Some(nats.ensure_agency(&agency, None).await?))
+    })
+    .await?;
     let creds = provisioned.data["creds"].clone();
     let account = provisioned.data["account"].clone();
     let stored = Stored {
@@ -295,17 +281,10 @@ async fn accounts_and_aggregates_survive_a_server_restart() -> anyhow::Result<()
     std::fs::remove_dir_all(servers[2].dir.join("resolver"))?;
     std::fs::create_dir_all(servers[2].dir.join("resolver"))?;
     servers[2].start()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let repaired = loop {
-        match nats.repair_drift().await {
-            Ok(n) => break n,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("drift check (retrying): {e:#}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let repaired = eventually_some("drift check", Duration::from_secs(30), || async {
+        Ok(Some(nats.repair_drift().await?))
+    })
+    .await?;
     let listed = nats.accounts_by_server().await?;
     assert!(
         listed.values().all(|a| a.contains(&account)),

@@ -37,14 +37,19 @@ fn refusal<T: std::fmt::Debug>(r: kube::Result<T>) -> (u16, String) {
 /// The refusal of creating `agency` once it names `spec.jurisdiction`: until the
 /// operator's Role for the namespace exists, RBAC refuses first.
 async fn admission_refusal(api: &Api<Agency>, agency: &Agency) -> anyhow::Result<(u16, String)> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (code, message) = refusal(api.create(&PostParams::default(), agency).await);
-        if message.contains("spec.jurisdiction") || tokio::time::Instant::now() > deadline {
-            return Ok((code, message));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    eventually_some(
+        "a refusal naming spec.jurisdiction",
+        Duration::from_secs(30),
+        || async {
+            let (code, message) = refusal(api.create(&PostParams::default(), agency).await);
+            anyhow::ensure!(
+                message.contains("spec.jurisdiction"),
+                "refused first with {code}: {message}"
+            );
+            Ok(Some((code, message)))
+        },
+    )
+    .await
 }
 
 fn agency(name: &str, namespace: &str, jurisdiction: &str, serial: u32) -> Agency {
