@@ -425,12 +425,12 @@ async fn freshness(
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     let url = format!("nats://127.0.0.1:{port}");
-    let client = loop {
-        if let Ok(c) = async_nats::connect(&url).await {
-            break c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let client = sanxiang_e2e::wait::eventually_some(
+        "nats-server accepts connections",
+        Duration::from_secs(30),
+        || async { Ok(Some(async_nats::connect(&url).await?)) },
+    )
+    .await?;
     let js = async_nats::jetstream::new(client);
     js.create_stream(async_nats::jetstream::stream::Config {
         name: "SX_PROVINCE_210000".into(),
