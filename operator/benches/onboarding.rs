@@ -139,8 +139,8 @@ struct Run {
 }
 
 async fn onboard(
-    platform: &sanxiang_e2e::Platform,
-    operator: &sanxiang_e2e::operator::OperatorProcess,
+    platform: &sanxiang_testkit::Platform,
+    operator: &sanxiang_testkit::operator::OperatorProcess,
     pid: u32,
     n: usize,
 ) -> anyhow::Result<Run> {
@@ -295,7 +295,7 @@ fn memory(pid: u32) -> anyhow::Result<(f64, f64)> {
 }
 
 /// Mutating requests the apiserver has served, by resource, from its own metrics.
-fn write_counts(platform: &sanxiang_e2e::Platform) -> anyhow::Result<BTreeMap<String, u64>> {
+fn write_counts(platform: &sanxiang_testkit::Platform) -> anyhow::Result<BTreeMap<String, u64>> {
     let out = platform
         .kubectl()
         .args(["get", "--raw", "/metrics"])
@@ -343,7 +343,7 @@ fn phase_sums(metrics: &str) -> BTreeMap<String, f64> {
 /// Creates (timed) and drops (untimed) plain databases with PostgreSQL alone, as the
 /// operator's role, copying `template0` with `strategy`: databases per second.
 async fn postgres_create_rate(
-    platform: &sanxiang_e2e::Platform,
+    platform: &sanxiang_testkit::Platform,
     strategy: &'static str,
 ) -> anyhow::Result<f64> {
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -391,12 +391,12 @@ async fn postgres_create_rate(
 /// again from its resolver directory, time until it serves clients and until an agency's
 /// credentials publish again.
 async fn restart_nats(
-    platform: &sanxiang_e2e::Platform,
+    platform: &sanxiang_testkit::Platform,
     client: &kube::Client,
     ns: &str,
 ) -> anyhow::Result<(f64, f64, f64, f64)> {
     let current =
-        sanxiang_e2e::Platform::load(&platform.profile)?.unwrap_or_else(|| platform.clone());
+        sanxiang_testkit::Platform::load(&platform.profile)?.unwrap_or_else(|| platform.clone());
     let pid = current
         .nats_pid()
         .ok_or_else(|| anyhow::anyhow!("nats-server not running"))?;
@@ -406,9 +406,9 @@ async fn restart_nats(
     let data = secret.data.unwrap_or_default();
     let get = |k: &str| String::from_utf8_lossy(&data[k].0).to_string();
     let (creds, prefix) = (get("creds"), get("subjectPrefix"));
-    sanxiang_e2e::platform::process::stop(pid, "nats-server", Duration::from_secs(15));
+    sanxiang_testkit::platform::process::stop(pid, "nats-server", Duration::from_secs(15));
     let start = Instant::now();
-    sanxiang_e2e::Platform::up(&platform.profile, &mut |_| {})?;
+    sanxiang_testkit::Platform::up(&platform.profile, &mut |_| {})?;
     let ready = start.elapsed().as_secs_f64();
     loop {
         let attempt = async {

@@ -76,7 +76,7 @@ async fn a_city_administrator_sets_an_agencys_retention_and_alert_routing() -> a
     let ns = home.namespace();
     wait_namespace(&admin, &ns).await?;
     let path = platform.kubeconfig_for(&format!("alice-{}", home.city), Some(&home.admin_group))?;
-    let alice = sanxiang_e2e::platform::client_from_kubeconfig(&path).await?;
+    let alice = sanxiang_testkit::platform::client_from_kubeconfig(&path).await?;
     let county = &home.counties[0];
 
     // The county keeps publications online for 5 years (the city's object for it).

@@ -76,7 +76,7 @@ async fn city_administrators_tighten_their_own_policies_only() -> anyhow::Result
     }
     let user = |name: String, group: &str| {
         let path = platform.kubeconfig_for(&name, Some(group));
-        async move { sanxiang_e2e::platform::client_from_kubeconfig(&path?).await }
+        async move { sanxiang_testkit::platform::client_from_kubeconfig(&path?).await }
     };
     let alice = user(format!("alice-{}", home.city), &home.admin_group).await?;
     let bob = user(format!("bob-{}", other.city), &other.admin_group).await?;

@@ -19,9 +19,9 @@ use kube::{Api, Client};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition, reason};
 use sanxiang_crds::jurisdiction::Jurisdiction;
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
-use sanxiang_e2e::platform::client_from_kubeconfig;
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
+use sanxiang_testkit::platform::client_from_kubeconfig;
 use sqlx::{Connection, PgConnection};
 use support::*;
 
@@ -82,7 +82,8 @@ async fn write_record(admin: &Client, ns: &str, agency: &str) -> anyhow::Result<
     let url = secret_value(&secrets.get(&format!("{agency}-db")).await?, "url");
     let mut conn = PgConnection::connect(&url).await?;
     // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
-    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "行政处罚决定书 第1号").await?;
+    sanxiang_testkit::scope::assert_login_writes_rows_only(&mut conn, "行政处罚决定书 第1号")
+        .await?;
     Ok(conn)
 }
 

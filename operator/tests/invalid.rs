@@ -103,7 +103,7 @@ async fn the_operator_marks_what_the_schema_cannot_see() -> anyhow::Result<()> {
     assert!(err.to_string().contains(&expected), "{err}");
 
     // Outside any city namespace: refused too.
-    let scope = sanxiang_e2e::TestScope::new(platform, "no-city").await?;
+    let scope = sanxiang_testkit::TestScope::new(platform, "no-city").await?;
     scope.create_namespace().await?;
     let err = platform
         .kubectl_apply(&agency_yaml(

@@ -6,8 +6,8 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::operator::OperatorProcess;
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::operator::OperatorProcess;
 use support::eventually;
 
 fn leads(op: &OperatorProcess) -> bool {

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use clap::Parser;
-use sanxiang_e2e::platform::{NatsAuth, Tools, nats_info_ready, process::free_port};
-use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_operator::config::Config;
 use sanxiang_operator::naming::Placement;
 use sanxiang_operator::nats::{AgencyLimits, AgencyMessaging, Nats, credentials::Stored};
+use sanxiang_testkit::platform::{NatsAuth, Tools, nats_info_ready, process::free_port};
+use sanxiang_testkit::wait::{eventually, eventually_some};
 
 struct Server {
     name: String,
@@ -36,7 +36,7 @@ impl Server {
                 .stderr(log)
                 .spawn()?,
         );
-        sanxiang_e2e::wait::until(
+        sanxiang_testkit::wait::until(
             &format!("{} started", self.name),
             Duration::from_secs(30),
             || nats_info_ready(self.port),
@@ -84,7 +84,10 @@ fn cluster(root: &Path, auth: &NatsAuth) -> anyhow::Result<Vec<Server>> {
                  cluster {{ name: sx, listen: 127.0.0.1:{cluster_port}, routes: [{}] }}\n{}",
                 dir.join("js").display(),
                 routes.join(", "),
-                auth.server_config(&dir.join("resolver"), sanxiang_e2e::platform::LOCAL_QUOTA)?,
+                auth.server_config(
+                    &dir.join("resolver"),
+                    sanxiang_testkit::platform::LOCAL_QUOTA
+                )?,
             ),
         )?;
         servers.push(Server {

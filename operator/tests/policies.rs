@@ -176,7 +176,7 @@ async fn the_database_server_may_be_corrected_only_until_provisioned() -> anyhow
     let admin = platform.kube_client().await?;
     let ns = p.namespace();
     wait_namespace(&admin, &ns).await?;
-    let alice = sanxiang_e2e::platform::client_from_kubeconfig(
+    let alice = sanxiang_testkit::platform::client_from_kubeconfig(
         &platform.kubeconfig_for(&format!("alice-{}", p.city), Some(&p.admin_group))?,
     )
     .await?;
@@ -247,7 +247,7 @@ async fn city_administrators_issue_only_their_citys_plans() -> anyhow::Result<()
     }
     let client = |user: String, group: &str| {
         let path = platform.kubeconfig_for(&user, Some(group));
-        async move { sanxiang_e2e::platform::client_from_kubeconfig(&path?).await }
+        async move { sanxiang_testkit::platform::client_from_kubeconfig(&path?).await }
     };
     let alice = client(format!("alice-{}", home.city), &home.admin_group).await?;
     let bob = client(format!("bob-{}", other.city), &other.admin_group).await?;

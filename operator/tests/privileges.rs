@@ -6,11 +6,11 @@
 //! database; a database provisioned before the owner/application split is converted in
 //! place, idempotently; and locking and dropping still work for both roles.
 
-use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_operator::agency::records;
 use sanxiang_operator::postgres::{drop_tenant_database, ensure_tenant_database};
 use sanxiang_operator::tenant_schema::{self, MIGRATOR, TenantRoles};
 use sanxiang_operator::tenant_template;
+use sanxiang_testkit::{Platform, TestScope};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 /// The SQLSTATE of a refused statement (or the statement's success, as an error).
@@ -466,7 +466,7 @@ async fn fresh_databases_are_copies_of_a_closed_template_and_owe_it_nothing() ->
     .bind(&template)
     .fetch_one(&mut su)
     .await?;
-    assert_eq!(db_owner, sanxiang_e2e::platform::OPERATOR_POSTGRES_ROLE);
+    assert_eq!(db_owner, sanxiang_testkit::platform::OPERATOR_POSTGRES_ROLE);
     assert!(!allow_conn, "the template accepts no connections");
     assert!(!is_template, "only its owner may copy it");
     // NULL would mean the default ACL, which lets PUBLIC connect.

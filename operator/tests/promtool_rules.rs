@@ -414,7 +414,7 @@ fn helm_binary() -> Result<PathBuf> {
     if let Ok(h) = std::env::var("HELM") {
         return Ok(h.into());
     }
-    Ok(sanxiang_e2e::platform::Tools::locate()?.helm)
+    Ok(sanxiang_testkit::platform::Tools::locate()?.helm)
 }
 
 fn helm_template(helm: &Path, extra: &[&str]) -> Result<Vec<Value>> {
@@ -566,7 +566,7 @@ fn helm_lint_and_template() -> Result<()> {
 
 #[test]
 fn helm_install_is_accepted_by_the_apiserver() -> Result<()> {
-    let platform = sanxiang_e2e::Platform::shared()?;
+    let platform = sanxiang_testkit::Platform::shared()?;
     let helm = &platform.tools.helm;
     let chart = repo_root().join("charts/sanxiang");
     let suffix: String = format!(

@@ -18,7 +18,7 @@ use kube::api::{DynamicObject, PostParams};
 use kube::{Api, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_domain::TenantContract;
-use sanxiang_e2e::platform::client_from_kubeconfig;
+use sanxiang_testkit::platform::client_from_kubeconfig;
 use sqlx::Connection;
 use support::*;
 
@@ -208,7 +208,7 @@ async fn province_level_agencies_are_onboarded_by_provincial_it_only() -> anyhow
     );
     assert_eq!(contract.legal_reviewer_ratio_permille, 70);
     let mut conn = sqlx::PgConnection::connect(&secret(&db, "url")).await?;
-    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "省级执法记录").await?;
+    sanxiang_testkit::scope::assert_login_writes_rows_only(&mut conn, "省级执法记录").await?;
 
     // ---- its event reaches the province stream, once ---------------------------------
     let nats = secrets.get(&format!("{name}-nats")).await?;

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ListParams, PostParams};
 use kube::{Api, ResourceExt};
 use sanxiang_crds::agency::Agency;
-use sanxiang_e2e::platform::client_from_kubeconfig;
+use sanxiang_testkit::platform::client_from_kubeconfig;
 use sqlx::Connection;
 use support::*;
 
@@ -62,7 +62,7 @@ async fn agencies_become_isolated_tenants() -> anyhow::Result<()> {
     let db2 = secrets.get("county-two-ecology-db").await?;
     let mut conn = sqlx::PgConnection::connect(&secret(&db1, "url")).await?;
     // The operator migrated the tenant schema; the tenant's role writes rows, never tables.
-    sanxiang_e2e::scope::assert_login_writes_rows_only(&mut conn, "执法记录").await?;
+    sanxiang_testkit::scope::assert_login_writes_rows_only(&mut conn, "执法记录").await?;
     conn.close().await?;
     let foreign = format!(
         "postgres://{}:{}@127.0.0.1:{}/{}",
@@ -385,7 +385,7 @@ async fn supervision_milestones_reach_the_agency_alerts() -> anyhow::Result<()> 
     let calendars: Vec<WorkCalendar> = ["2025", "2026"]
         .iter()
         .map(|y| {
-            let path = sanxiang_e2e::operator::workspace_root()
+            let path = sanxiang_testkit::operator::workspace_root()
                 .join(format!("e2e/fixtures/calendars/{y}.yaml"));
             serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         })

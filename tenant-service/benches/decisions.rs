@@ -9,12 +9,12 @@ use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use sanxiang_domain::{Clock, TenantContract};
-use sanxiang_e2e::{Platform, TestScope, tenant_api};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
 use sanxiang_tenant_service::db::PoolSettings;
 use sanxiang_tenant_service::tenants::{Tenant, TenantRegistry};
 use sanxiang_tenant_service::{NatsSettings, Service, Settings};
+use sanxiang_testkit::{Platform, TestScope, tenant_api};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
         "http://{}/api/v1/agencies/{}",
         service.api_addr, tenant.agency
     );
-    let token = sanxiang_e2e::token::hs256(
+    let token = sanxiang_testkit::token::hs256(
         SECRET,
         &Claims {
             sub: "bench".into(),

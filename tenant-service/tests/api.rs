@@ -4,9 +4,9 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::auth::Role;
 use sanxiang_tenant_service::scan;
+use sanxiang_testkit::Platform;
 use serde_json::json;
 
 async fn one_tenant(label: &str) -> anyhow::Result<Harness> {
@@ -463,7 +463,7 @@ async fn major_decisions_wait_for_an_approving_legal_review() -> anyhow::Result<
 
     // Catalog matter: issues found, resubmitted, approved.
     let mut body = penalty("沈市监罚〔2026〕11号");
-    body["matter"] = json!(sanxiang_e2e::tenant_api::REVIEWED_PENALTY);
+    body["matter"] = json!(sanxiang_testkit::tenant_api::REVIEWED_PENALTY);
     let id = h.draft(0, body).await?;
     let r = |step: &str| format!("/decisions/{id}/review/{step}");
     h.post(0, &r("submit"), Role::Officer, json!({"opinion": "请审核"}))

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_tenant_service::auth::{Claims, Role};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::wait::{eventually, eventually_some};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -7,10 +7,10 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::auth::Role;
 use sanxiang_tenant_service::scan;
 use sanxiang_tenant_service::state::Policy;
+use sanxiang_testkit::Platform;
 use serde_json::{Value, json};
 
 async fn one_tenant(label: &str, opts: Options) -> anyhow::Result<Harness> {

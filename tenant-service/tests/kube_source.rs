@@ -3,9 +3,9 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
-use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::kube_source::KubeSecretSource;
 use sanxiang_tenant_service::tenants::{TenantRegistry, TenantSource};
+use sanxiang_testkit::{Platform, TestScope};
 use std::time::Duration;
 
 fn secret(name: &str, agency: &str, county: &str) -> anyhow::Result<Secret> {
@@ -29,7 +29,7 @@ fn secret(name: &str, agency: &str, county: &str) -> anyhow::Result<Secret> {
 }
 
 async fn wait(what: &str, f: impl Fn() -> bool) -> anyhow::Result<()> {
-    sanxiang_e2e::wait::eventually(what, Duration::from_secs(30), || {
+    sanxiang_testkit::wait::eventually(what, Duration::from_secs(30), || {
         let done = f();
         async move { Ok(done) }
     })

@@ -202,8 +202,9 @@ async fn provider_tokens_are_checked_for_issuer_audience_times_and_groups() {
     .await;
     assert_eq!((s, m.as_str()), (401, "token signature is invalid"));
     // A symmetric token claiming the provider's issuer.
-    let hs = sanxiang_e2e::token::hs256(b"0123456789abcdef0123", &claims(&iss, &["sx:a:officer"]))
-        .unwrap();
+    let hs =
+        sanxiang_testkit::token::hs256(b"0123456789abcdef0123", &claims(&iss, &["sx:a:officer"]))
+            .unwrap();
     let (s, m) = refusal(&v, &hs).await;
     assert!(
         s == 401 && m.contains("HS256 is not accepted from the identity provider"),
@@ -228,7 +229,7 @@ async fn provider_tokens_are_checked_for_issuer_audience_times_and_groups() {
     );
 
     // Tokens without `iss` still go to the static key (local tools and tests).
-    let local = sanxiang_e2e::token::hs256(
+    let local = sanxiang_testkit::token::hs256(
         b"0123456789abcdef0123",
         &json!({"sub": "dev", "role": "officer", "agency": "a", "exp": now() + 60}),
     )

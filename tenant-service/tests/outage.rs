@@ -8,9 +8,9 @@ mod common;
 
 use async_nats::jetstream::{self, stream};
 use common::*;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::Role;
+use sanxiang_testkit::Platform;
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -24,7 +24,7 @@ async fn backlog(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
 }
 
 async fn wait_backlog_zero(pool: &sqlx::PgPool, within: Duration) -> anyhow::Result<()> {
-    sanxiang_e2e::wait::eventually("the outbox relayed", within, || async {
+    sanxiang_testkit::wait::eventually("the outbox relayed", within, || async {
         let n = backlog(pool).await?;
         anyhow::ensure!(n == 0, "outbox still has {n} rows");
         Ok(true)
@@ -279,7 +279,7 @@ async fn two_replicas_relay_each_row_once_in_commit_order() -> anyhow::Result<()
     let config = tenant.tenant.clone();
     let a = Harness::start(vec![tenant], settings()).await?;
     // Replica B serves the same tenant (same database) from another process-like instance.
-    let b_scope = sanxiang_e2e::TestScope::new(platform, "replicas-b").await?;
+    let b_scope = sanxiang_testkit::TestScope::new(platform, "replicas-b").await?;
     let b = Harness::start(
         vec![TestTenant {
             scope: b_scope,

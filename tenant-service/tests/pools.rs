@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::db::{JobConn, PoolCache, PoolSettings};
+use sanxiang_testkit::Platform;
 
 #[tokio::test]
 async fn concurrent_replicas_migrate_once_and_pools_stay_bounded() -> anyhow::Result<()> {

@@ -10,8 +10,8 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use sanxiang_domain::EnforcementCategory;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::auth::Role;
+use sanxiang_testkit::Platform;
 use serde_json::{Value, json};
 
 /// A city-level market regulator without a matter list (the tests publish their own).
@@ -897,7 +897,7 @@ async fn nothing_is_created_before_a_matter_list_is_in_force() -> anyhow::Result
     let (s, v) = h.post(0, "/actions", Role::Officer, action).await?;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let mut major = penalty("沈市监罚〔2026〕602号");
-    major["matter"] = json!(sanxiang_e2e::tenant_api::REVIEWED_PENALTY);
+    major["matter"] = json!(sanxiang_testkit::tenant_api::REVIEWED_PENALTY);
     let (s, v) = h.post(0, "/decisions", Role::Officer, major).await?;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["majorReasons"], json!(["matter:M-001"]), "{v}");

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::auth::{Claims, Role};
+use sanxiang_testkit::Platform;
 use serde_json::json;
 
 async fn one_tenant(label: &str) -> anyhow::Result<Harness> {
@@ -325,7 +325,7 @@ async fn tokens_never_cross_tenants() -> anyhow::Result<()> {
         (s, v["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("token expired"))
     );
-    let forged = sanxiang_e2e::token::hs256(
+    let forged = sanxiang_testkit::token::hs256(
         b"not-the-secret-at-all",
         &Claims {
             exp: soon(),

@@ -11,8 +11,8 @@ use kube::Api;
 use rand::Rng;
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{condition_type, find_condition};
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::operator::{OperatorProcess, workspace_root};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
 
 /// The platform with CRDs and this year's calendars installed, and one operator process
 /// for the whole test binary.
@@ -244,7 +244,7 @@ pub async fn wait_ready(api: &Api<Agency>, name: &str) -> Result<Agency> {
     .await
 }
 
-pub use sanxiang_e2e::wait::{eventually, eventually_some};
+pub use sanxiang_testkit::wait::{eventually, eventually_some};
 
 /// Waits until the operator has created a city's namespace.
 pub async fn wait_namespace(client: &kube::Client, ns: &str) -> Result<()> {

@@ -402,12 +402,13 @@ async fn main() -> anyhow::Result<()> {
         .local_addr()?
         .port();
     let nats_dir = tempfile::tempdir()?;
-    let mut nats = std::process::Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(nats_dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
+    let mut nats =
+        std::process::Command::new(sanxiang_testkit::platform::Tools::locate()?.nats_server)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(nats_dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
     let result = freshness(port, index.clone(), metrics.clone(), &p, addr).await;
     let _ = nats.kill();
     let _ = nats.wait();
@@ -425,7 +426,7 @@ async fn freshness(
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     let url = format!("nats://127.0.0.1:{port}");
-    let client = sanxiang_e2e::wait::eventually_some(
+    let client = sanxiang_testkit::wait::eventually_some(
         "nats-server accepts connections",
         Duration::from_secs(30),
         || async { Ok(Some(async_nats::connect(&url).await?)) },

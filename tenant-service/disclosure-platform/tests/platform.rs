@@ -229,7 +229,7 @@ async fn wait_for_url(
     client: &fantoccini::Client,
     done: impl Fn(&str) -> bool,
 ) -> anyhow::Result<()> {
-    sanxiang_e2e::wait::eventually(
+    sanxiang_testkit::wait::eventually(
         "the browser's next page",
         Duration::from_secs(20),
         || async {

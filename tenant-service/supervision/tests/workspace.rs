@@ -21,11 +21,11 @@ use chrono::{NaiveDate, TimeZone};
 use common::{Harness, Options, PrivateNats, SECRET, TestTenant, token_for};
 use futures::StreamExt;
 use sanxiang_domain::Clock;
-use sanxiang_e2e::Platform;
-use sanxiang_e2e::wait::{eventually, eventually_some};
 use sanxiang_supervision::{Inner, Service, StreamSettings};
 use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
+use sanxiang_testkit::Platform;
+use sanxiang_testkit::wait::{eventually, eventually_some};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

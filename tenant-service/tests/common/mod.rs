@@ -7,13 +7,13 @@ use reqwest::StatusCode;
 use sanxiang_crds::calendar::{HolidayPeriod, WorkCalendarSpec};
 use sanxiang_domain::Clock;
 use sanxiang_domain::{DisclosureOverride, TenantContract};
-use sanxiang_e2e::{Platform, TestScope};
 use sanxiang_tenant_service::auth::{Claims, Role, Verifier};
 use sanxiang_tenant_service::calendar::Calendars;
 use sanxiang_tenant_service::db::PoolSettings;
 use sanxiang_tenant_service::state::Policy;
 use sanxiang_tenant_service::tenants::{Tenant, TenantRegistry};
 use sanxiang_tenant_service::{NatsSettings, Service, Settings};
+use sanxiang_testkit::{Platform, TestScope};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,7 +90,7 @@ impl PrivateNats {
     /// Starts it (again) on the same port and store.
     pub fn up(&mut self) -> anyhow::Result<()> {
         let child =
-            std::process::Command::new(sanxiang_e2e::platform::Tools::locate()?.nats_server)
+            std::process::Command::new(sanxiang_testkit::platform::Tools::locate()?.nats_server)
                 .args([
                     "-js",
                     "-a",
@@ -168,10 +168,10 @@ pub async fn create_aggregate_chain(
     Ok(())
 }
 
-pub use sanxiang_e2e::free_port;
+pub use sanxiang_testkit::free_port;
 
 /// Waits until something accepts connections on the loopback `port`.
-pub use sanxiang_e2e::wait::port_open as wait_port;
+pub use sanxiang_testkit::wait::port_open as wait_port;
 
 /// One tenant on the platform: its scope (database, subject prefix) and config.
 pub struct TestTenant {
@@ -227,7 +227,7 @@ pub struct Options {
     pub header_read_timeout: Duration,
     pub policy: Policy,
     pub scan_interval: Duration,
-    /// Publish the sample matter list ([`sanxiang_e2e::tenant_api::sample_matters`]) for
+    /// Publish the sample matter list ([`sanxiang_testkit::tenant_api::sample_matters`]) for
     /// every tenant at start, in force since [`MATTERS_SINCE`] (default: yes). Tests of
     /// the lists themselves turn it off.
     pub matter_list: bool,
@@ -348,7 +348,7 @@ impl Harness {
         Ok(h)
     }
 
-    /// [`publish_matter_list`]'s steps ([`sanxiang_e2e::tenant_api::publish_list`]) sent
+    /// [`publish_matter_list`]'s steps ([`sanxiang_testkit::tenant_api::publish_list`]) sent
     /// through [`Harness::call`], for the in-process harness.
     async fn publish_matters_by_calls(
         &self,
@@ -359,11 +359,11 @@ impl Harness {
         let t = &self.tenants[i].tenant;
         let cats: Vec<&str> = t.categories.iter().map(|c| c.code()).collect();
         let items = items.unwrap_or_else(|| {
-            sanxiang_e2e::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
+            sanxiang_testkit::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
         });
         let admin = self.tok(i, Role::AgencyAdmin);
         let reviewer = self.list_reviewer(i);
-        sanxiang_e2e::tenant_api::publish_list(
+        sanxiang_testkit::tenant_api::publish_list(
             |method, path, token, body| async move {
                 let url = format!("{}{path}", self.base);
                 let (s, v) = self.call(method, &url, Some(&token), body).await?;
@@ -638,16 +638,16 @@ impl Harness {
 /// The token of the one reviewer of `t`'s lists: the same-level justice bureau
 /// (`county_supervisor` of a county agency's county, else `city_supervisor` of its city).
 pub fn list_reviewer_token(t: &Tenant) -> String {
-    let place = sanxiang_e2e::tenant_api::Place {
+    let place = sanxiang_testkit::tenant_api::Place {
         province: &t.province,
         city: &t.city,
         county: &t.county,
     };
-    sanxiang_e2e::token::hs256(SECRET, &place.justice_bureau()).expect("token")
+    sanxiang_testkit::token::hs256(SECRET, &place.justice_bureau()).expect("token")
 }
 
 /// Publishes a matter list for `t` on the tenant service at 127.0.0.1:`port` the way an
-/// agency does ([`sanxiang_e2e::tenant_api::publish_matters`]: draft, submit, the justice
+/// agency does ([`sanxiang_testkit::tenant_api::publish_matters`]: draft, submit, the justice
 /// bureau approves, publish): `items`, or the sample matters of the tenant's categories;
 /// from `effective_from` (default: the service's today). Returns the published version.
 pub async fn publish_matter_list(
@@ -658,16 +658,16 @@ pub async fn publish_matter_list(
 ) -> anyhow::Result<Value> {
     let cats: Vec<&str> = t.categories.iter().map(|c| c.code()).collect();
     let items = items.unwrap_or_else(|| {
-        sanxiang_e2e::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
+        sanxiang_testkit::tenant_api::sample_matters(&format!("{} 执法机关", t.agency), &cats)
     });
     let t = t.clone();
     tokio::task::spawn_blocking(move || {
-        let place = sanxiang_e2e::tenant_api::Place {
+        let place = sanxiang_testkit::tenant_api::Place {
             province: &t.province,
             city: &t.city,
             county: &t.county,
         };
-        sanxiang_e2e::tenant_api::publish_matters(
+        sanxiang_testkit::tenant_api::publish_matters(
             port,
             SECRET,
             &t.agency,
@@ -681,7 +681,7 @@ pub async fn publish_matter_list(
 
 /// `claims` signed with the harness's [`SECRET`] by the testkit's one minter.
 pub fn token_for(claims: Claims) -> String {
-    sanxiang_e2e::token::hs256(SECRET, &claims).expect("claims serialize")
+    sanxiang_testkit::token::hs256(SECRET, &claims).expect("claims serialize")
 }
 
 /// A penalty decision against a natural person, of the sample penalty matter.
@@ -702,7 +702,7 @@ pub fn penalty(doc: &str) -> Value {
 
 /// The sample matter of `category` on the harness's matter list.
 pub fn matter(category: &str) -> &'static str {
-    sanxiang_e2e::tenant_api::sample_matter(category)
+    sanxiang_testkit::tenant_api::sample_matter(category)
 }
 
 /// Reads `name{...agency="a"...} value` from a metrics page.

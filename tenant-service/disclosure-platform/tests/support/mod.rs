@@ -15,9 +15,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use rand::Rng;
-use sanxiang_e2e::Platform;
 use sanxiang_tenant_service::NatsSettings;
 use sanxiang_tenant_service::auth::Role;
+use sanxiang_testkit::Platform;
 use serde_json::{Value, json};
 
 #[path = "../../../tests/common/mod.rs"]
@@ -268,7 +268,7 @@ impl Rig {
         Ok((r.status().as_u16(), r.text().await?))
     }
 
-    /// Waits until `check` holds ([`sanxiang_e2e::wait::eventually`]); returns how long
+    /// Waits until `check` holds ([`sanxiang_testkit::wait::eventually`]); returns how long
     /// it took.
     pub async fn eventually<F, Fut>(
         what: &str,
@@ -280,7 +280,7 @@ impl Rig {
         Fut: std::future::Future<Output = anyhow::Result<bool>>,
     {
         let started = Instant::now();
-        sanxiang_e2e::wait::eventually(what, within, check).await?;
+        sanxiang_testkit::wait::eventually(what, within, check).await?;
         Ok(started.elapsed())
     }
 
