@@ -110,6 +110,14 @@ fn organisation() -> PartyKind {
     PartyKind::Organisation
 }
 
+/// A target just registered in an item's pool.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct RegisteredTarget {
+    pub id: Uuid,
+    pub item: String,
+    pub name: String,
+}
+
 /// `POST …/inspection-targets`: registers a target in an item's pool.
 #[utoipa::path(
     post,
@@ -118,12 +126,12 @@ fn organisation() -> PartyKind {
     summary = "Register a target in a random-inspection item's pool",
     params(super::openapi::AgencyPath),
     request_body = TargetInput,
-    responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
+    responses((status = 201, description = "Created: the target", body = RegisteredTarget), super::openapi::WriteErrors)
 )]
 pub async fn register_target(
     ctx: Tenant<Write>,
     JsonBody(input): JsonBody<TargetInput>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RegisteredTarget>)> {
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -151,7 +159,11 @@ pub async fn register_target(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "item": input.item.trim(), "name": input.name.trim()})),
+        Json(RegisteredTarget {
+            id,
+            item: input.item.trim().to_string(),
+            name: input.name.trim().to_string(),
+        }),
     ))
 }
 
@@ -386,6 +398,15 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     .ok_or_else(|| ApiError::not_found(format!("draw {id} not found")))
 }
 
+/// What re-running a draw gave: `matches` is whether it equals the recorded draw.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct DrawCheck {
+    pub id: Uuid,
+    pub seed: String,
+    pub matches: bool,
+    pub rerun: Vec<Drawn>,
+}
+
 /// `GET …/inspection-draws/{id}/verify`: re-runs the draw from its recorded seed and
 /// candidates, and says whether it gives the recorded targets and inspectors.
 #[utoipa::path(
@@ -394,9 +415,9 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     tag = "inspections",
     summary = "Re-run a draw from its recorded seed and candidates",
     params(super::openapi::AgencyIdPath),
-    responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
+    responses((status = 200, description = "OK", body = DrawCheck), super::openapi::WriteErrors)
 )]
-pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Value>> {
+pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<DrawCheck>> {
     let row = load(&ctx.pool, id).await?;
     let v: lists::ListVersion = sqlx::query_as(
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
@@ -423,9 +444,12 @@ pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Val
         .flatten()
         .filter_map(|d| serde_json::from_value(d.clone()).ok())
         .collect();
-    Ok(Json(json!({
-        "id": row.id, "seed": row.seed, "matches": rerun == recorded, "rerun": rerun,
-    })))
+    Ok(Json(DrawCheck {
+        id: row.id,
+        seed: row.seed,
+        matches: rerun == recorded,
+        rerun,
+    }))
 }
 
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
