@@ -150,7 +150,7 @@ pub fn db_precision(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The first broken link of a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokenLink {
     pub seq: i32,

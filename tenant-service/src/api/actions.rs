@@ -268,6 +268,29 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+/// One action in `GET …/actions`: what it is, and whether its record is complete.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionSummary {
+    pub id: Uuid,
+    pub title: String,
+    #[schema(value_type = super::openapi::CategoryCode)]
+    pub category: String,
+    #[schema(value_type = super::openapi::ProcedureCode)]
+    pub procedure: String,
+    pub kind: String,
+    /// Full-process A/V recording is required and none is attached.
+    pub av_missing: bool,
+    /// Entries in the action's record.
+    pub record_entries: i64,
+}
+
+/// `GET …/actions`: the newest actions first.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct ActionList {
+    pub items: Vec<ActionSummary>,
+}
+
 #[derive(utoipa::IntoParams, Debug, Deserialize)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
@@ -285,12 +308,12 @@ pub struct ListQuery {
     tag = "actions",
     summary = "Enforcement actions",
     params(super::openapi::AgencyPath, ListQuery),
-    responses((status = 200, description = "OK: {items: [ActionView]}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = ActionList), super::openapi::ReadErrors)
 )]
 pub async fn list(
     QueryParams(q): QueryParams<ListQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ActionList>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -310,12 +333,19 @@ pub async fn list(
     let items: Vec<_> = rows
         .into_iter()
         .filter(|r| !q.av_missing || r.5)
-        .map(|(id, title, category, procedure, kind, av_missing, entries)| {
-            serde_json::json!({"id": id, "title": title, "category": category, "procedure": procedure,
-                "kind": kind, "avMissing": av_missing, "recordEntries": entries})
-        })
+        .map(
+            |(id, title, category, procedure, kind, av_missing, record_entries)| ActionSummary {
+                id,
+                title,
+                category,
+                procedure,
+                kind,
+                av_missing,
+                record_entries,
+            },
+        )
         .collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(ActionList { items }))
 }
 
 #[utoipa::path(

@@ -13,8 +13,8 @@ mod rules;
 
 pub use lifecycle::{DecisionStatus, DecisionStep};
 pub use model::{
-    DeadlineQuery, Decision, DecisionInput, DecisionView, IssueInput, ListQuery, MajorCriteria,
-    PartyInput, ReadQuery,
+    DeadlineQuery, Decision, DecisionInput, DecisionList, DecisionView, DisclosureDeadline,
+    IssueInput, ListQuery, MajorCriteria, PartyInput, ReadQuery,
 };
 pub(crate) use repo::{COLUMNS, load, load_tx, view};
 pub use rules::{MAX_OTHER_PERSONS, matter_requires_review};
@@ -157,13 +157,13 @@ pub async fn update(
     tag = "decisions",
     summary = "Decisions (a supervisor's read is logged)",
     params(super::openapi::AgencyPath, ListQuery),
-    responses((status = 200, description = "OK: {items: [DecisionView]}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = DecisionList), super::openapi::ReadErrors)
 )]
 pub async fn list(
     State(st): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DecisionList>> {
     if let Some(s) = &q.status
         && DecisionStatus::parse(s).is_none()
     {
@@ -185,7 +185,7 @@ pub async fn list(
     let rows = repo::list(&ctx.pool, &q, st.clock.today(), limit).await?;
     let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
     log_supervisor_reads(&st, &ctx, &ids, q.purpose.as_deref()).await?;
-    Ok(Json(serde_json::json!({ "items": rows })))
+    Ok(Json(DecisionList { items: rows }))
 }
 
 #[utoipa::path(
@@ -358,13 +358,13 @@ pub async fn issue(
     tag = "decisions",
     summary = "Compute a disclosure due date (nothing written)",
     params(super::openapi::AgencyPath, DeadlineQuery),
-    responses((status = 200, description = "OK: {category, decidedOn, workingDays, disclosureDue, overrideLegalBasis}", body = Object), super::openapi::RuleErrors)
+    responses((status = 200, description = "OK", body = DisclosureDeadline), super::openapi::RuleErrors)
 )]
 pub async fn deadline(
     State(st): State<AppState>,
     QueryParams(q): QueryParams<DeadlineQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DisclosureDeadline>> {
     let cat = q
         .category
         .as_deref()
@@ -390,8 +390,11 @@ pub async fn deadline(
         .iter()
         .find(|o| o.category == category)
         .map(|o| o.legal_basis.clone());
-    Ok(Json(serde_json::json!({
-        "category": category.code(), "decidedOn": decided_on, "workingDays": days,
-        "disclosureDue": due.to_string(), "overrideLegalBasis": basis,
-    })))
+    Ok(Json(DisclosureDeadline {
+        category: category.code().to_string(),
+        decided_on,
+        working_days: days,
+        disclosure_due: due.to_string(),
+        override_legal_basis: basis,
+    }))
 }

@@ -3,7 +3,7 @@
 //! ratio of an item of the agency's effective random-inspection list; results published.
 //!
 //! A draw is reproducible: the seed, the candidate targets and the candidate inspectors
-//! (each in a fixed order) are recorded with the draw, and [`draw`] is a pure function of
+//! (each in a fixed order) are recorded with the draw, and [`draw()`] is a pure function of
 //! them over ChaCha20 (a specified stream cipher, so the same seed gives the same numbers
 //! on any machine and any version of this service). `GET …/verify` re-runs it from the
 //! record and compares. Each drawn target becomes an enforcement action of the item's
@@ -21,77 +21,13 @@ use crate::state::{AppState, TenantCtx};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sanxiang_domain::{EnforcementCategory, ListKind, Procedure, RandomInspection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// An unbiased index below `n` from the stream (rejection sampling).
-fn below(rng: &mut ChaCha20Rng, n: usize) -> usize {
-    let n = n as u64;
-    let zone = u64::MAX - (u64::MAX % n);
-    loop {
-        let x = rng.next_u64();
-        if x < zone {
-            return (x % n) as usize;
-        }
-    }
-}
-
-/// `k` distinct elements of `pool`, by a partial Fisher–Yates shuffle.
-fn sample(rng: &mut ChaCha20Rng, pool: &[Uuid], k: usize) -> Vec<Uuid> {
-    let mut p = pool.to_vec();
-    let k = k.min(p.len());
-    for i in 0..k {
-        let j = i + below(rng, p.len() - i);
-        p.swap(i, j);
-    }
-    p.truncate(k);
-    p
-}
-
-/// One drawn target and its inspectors.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Drawn {
-    pub target: Uuid,
-    pub inspectors: Vec<Uuid>,
-}
-
-/// How many of `pool` targets the ratio (per thousand) draws: rounded up, at least one.
-pub fn target_count(pool: usize, ratio_permille: u32) -> usize {
-    if pool == 0 {
-        return 0;
-    }
-    (pool * ratio_permille as usize)
-        .div_ceil(1000)
-        .clamp(1, pool)
-}
-
-/// The draw: targets at the item's ratio, then per target its inspectors, all from one
-/// ChaCha20 stream seeded by `seed`.
-pub fn draw(
-    seed: u64,
-    targets: &[Uuid],
-    inspectors: &[Uuid],
-    item: &RandomInspection,
-) -> Vec<Drawn> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let picked = sample(
-        &mut rng,
-        targets,
-        target_count(targets.len(), item.ratio_permille),
-    );
-    picked
-        .into_iter()
-        .map(|target| Drawn {
-            target,
-            inspectors: sample(&mut rng, inspectors, item.inspectors_per_target as usize),
-        })
-        .collect()
-}
+mod draw;
+pub use draw::{Drawn, draw, target_count};
 
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -110,6 +46,14 @@ fn organisation() -> PartyKind {
     PartyKind::Organisation
 }
 
+/// A target just registered in an item's pool.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct RegisteredTarget {
+    pub id: Uuid,
+    pub item: String,
+    pub name: String,
+}
+
 /// `POST …/inspection-targets`: registers a target in an item's pool.
 #[utoipa::path(
     post,
@@ -118,12 +62,12 @@ fn organisation() -> PartyKind {
     summary = "Register a target in a random-inspection item's pool",
     params(super::openapi::AgencyPath),
     request_body = TargetInput,
-    responses((status = 201, description = "Created: the target", body = Object), super::openapi::WriteErrors)
+    responses((status = 201, description = "Created: the target", body = RegisteredTarget), super::openapi::WriteErrors)
 )]
 pub async fn register_target(
     ctx: Tenant<Write>,
     JsonBody(input): JsonBody<TargetInput>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RegisteredTarget>)> {
     require_role(
         &ctx.claims,
         &[Role::AgencyAdmin],
@@ -151,7 +95,11 @@ pub async fn register_target(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "item": input.item.trim(), "name": input.name.trim()})),
+        Json(RegisteredTarget {
+            id,
+            item: input.item.trim().to_string(),
+            name: input.name.trim().to_string(),
+        }),
     ))
 }
 
@@ -386,6 +334,15 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     .ok_or_else(|| ApiError::not_found(format!("draw {id} not found")))
 }
 
+/// What re-running a draw gave: `matches` is whether it equals the recorded draw.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct DrawCheck {
+    pub id: Uuid,
+    pub seed: String,
+    pub matches: bool,
+    pub rerun: Vec<Drawn>,
+}
+
 /// `GET …/inspection-draws/{id}/verify`: re-runs the draw from its recorded seed and
 /// candidates, and says whether it gives the recorded targets and inspectors.
 #[utoipa::path(
@@ -394,9 +351,9 @@ async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
     tag = "inspections",
     summary = "Re-run a draw from its recorded seed and candidates",
     params(super::openapi::AgencyIdPath),
-    responses((status = 200, description = "OK: {matches, …}", body = Object), super::openapi::WriteErrors)
+    responses((status = 200, description = "OK", body = DrawCheck), super::openapi::WriteErrors)
 )]
-pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Value>> {
+pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<DrawCheck>> {
     let row = load(&ctx.pool, id).await?;
     let v: lists::ListVersion = sqlx::query_as(
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
@@ -423,9 +380,12 @@ pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<Val
         .flatten()
         .filter_map(|d| serde_json::from_value(d.clone()).ok())
         .collect();
-    Ok(Json(json!({
-        "id": row.id, "seed": row.seed, "matches": rerun == recorded, "rerun": rerun,
-    })))
+    Ok(Json(DrawCheck {
+        id: row.id,
+        seed: row.seed,
+        matches: rerun == recorded,
+        rerun,
+    }))
 }
 
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
@@ -535,52 +495,4 @@ pub async fn publish_results(
     tx.commit().await?;
     st.kick_relay(&ctx.tenant.agency);
     Ok(Json(payload))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(ratio: u32, per: u32) -> RandomInspection {
-        RandomInspection {
-            code: "SJ-1".into(),
-            name: "食品经营抽查".into(),
-            matter: "JC-0001".into(),
-            inspector: "市场监管局".into(),
-            legal_basis: "《食品安全法》".into(),
-            targets: "食品经营者".into(),
-            content: "许可、台账".into(),
-            ratio_permille: ratio,
-            inspectors_per_target: per,
-            method: "现场检查".into(),
-            frequency: "每年一次".into(),
-        }
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_draw_and_another_seed_another() {
-        let targets: Vec<Uuid> = (1..=50u128).map(Uuid::from_u128).collect();
-        let people: Vec<Uuid> = (100..=110u128).map(Uuid::from_u128).collect();
-        let a = draw(42, &targets, &people, &item(100, 2));
-        assert_eq!(a, draw(42, &targets, &people, &item(100, 2)));
-        assert_ne!(a, draw(43, &targets, &people, &item(100, 2)));
-        assert_eq!(a.len(), 5);
-        for d in &a {
-            assert_eq!(d.inspectors.len(), 2);
-            assert_ne!(d.inspectors[0], d.inspectors[1]);
-        }
-        let mut t: Vec<_> = a.iter().map(|d| d.target).collect();
-        t.sort();
-        t.dedup();
-        assert_eq!(t.len(), 5, "targets are distinct");
-    }
-
-    #[test]
-    fn counts_round_up_and_stay_within_the_pool() {
-        assert_eq!(target_count(0, 100), 0);
-        assert_eq!(target_count(3, 1), 1);
-        assert_eq!(target_count(50, 100), 5);
-        assert_eq!(target_count(51, 100), 6);
-        assert_eq!(target_count(7, 1000), 7);
-    }
 }

@@ -23,7 +23,10 @@
 //! records, even of an approved version) and submits it for review again.
 
 mod model;
-pub use model::{DraftInput, EffectiveQuery, ListStep, ListVersion, PublishInput, ReviewInput};
+pub use model::{
+    DraftInput, EffectiveQuery, ListHistory, ListStep, ListVersion, ListVersionSummary,
+    ListVersionWithSteps, PublishInput, ReviewInput,
+};
 
 use super::list_reviewers::Reviewer;
 use super::tenant::{Lists, Tenant, Write};
@@ -515,14 +518,14 @@ pub async fn publish(
     tag = "lists",
     summary = "Versions of a list (事前公开) and the one effective on a date",
     params(super::openapi::AgencyListPath, EffectiveQuery),
-    responses((status = 200, description = "OK: {kind, name, on, effective: ListVersion|null, versions: [{version, status, effectiveFrom, createdAt}]}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = ListHistory), super::openapi::ReadErrors)
 )]
 pub async fn get_list(
     State(st): State<AppState>,
     Path((_agency, kind_s)): Path<(String, String)>,
     QueryParams(q): QueryParams<EffectiveQuery>,
     ctx: Tenant<Lists>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListHistory>> {
     let kind = kind(&kind_s)?;
     let on = q.on.unwrap_or(st.clock.today());
     date_in_range(on, "on")?;
@@ -535,16 +538,24 @@ pub async fn get_list(
     .bind(kind.as_str())
     .fetch_all(&mut *conn)
     .await?;
-    let versions: Vec<Value> = versions
+    let versions = versions
         .into_iter()
-        .map(|(version, status, effective_from, created_at)| {
-            json!({ "version": version, "status": status, "effectiveFrom": effective_from, "createdAt": created_at })
-        })
+        .map(
+            |(version, status, effective_from, created_at)| ListVersionSummary {
+                version,
+                status,
+                effective_from,
+                created_at,
+            },
+        )
         .collect();
-    Ok(Json(json!({
-        "kind": kind, "name": kind.chinese_name(), "on": on,
-        "effective": current, "versions": versions,
-    })))
+    Ok(Json(ListHistory {
+        kind,
+        name: kind.chinese_name().to_string(),
+        on,
+        effective: current,
+        versions,
+    }))
 }
 
 /// `GET …/lists/{kind}/versions/{version}`: one version with its items and steps.
@@ -554,12 +565,12 @@ pub async fn get_list(
     tag = "lists",
     summary = "One version with its items and review steps",
     params(super::openapi::AgencyListVersionPath),
-    responses((status = 200, description = "OK: ListVersion with steps: [ListStep]", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = ListVersionWithSteps), super::openapi::ReadErrors)
 )]
 pub async fn get_version(
     Path((_agency, kind_s, version)): Path<(String, String, String)>,
     ctx: Tenant<Lists>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListVersionWithSteps>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
     let v: ListVersion = sqlx::query_as(&format!(
@@ -578,7 +589,5 @@ pub async fn get_version(
     .bind(version)
     .fetch_all(&ctx.pool)
     .await?;
-    let mut out = serde_json::to_value(&v).map_err(ApiError::internal)?;
-    out["steps"] = json!(steps);
-    Ok(Json(out))
+    Ok(Json(ListVersionWithSteps { version: v, steps }))
 }

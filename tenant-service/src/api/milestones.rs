@@ -58,22 +58,28 @@ fn token(value: &str, field: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// `GET …/milestones`: every report, newest due date first.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct MilestoneReports {
+    pub items: Vec<MilestoneReport>,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/milestones",
     tag = "milestones",
     summary = "Supervision milestone occurrences reported done",
     params(super::openapi::AgencyPath),
-    responses((status = 200, description = "OK: {items: [MilestoneReport]}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = MilestoneReports), super::openapi::ReadErrors)
 )]
-pub async fn list(ctx: Tenant<Read>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list(ctx: Tenant<Read>) -> ApiResult<Json<MilestoneReports>> {
     let rows: Vec<MilestoneReport> = sqlx::query_as(
         "SELECT plan, milestone, due, note, reported_by, reported_at, revision FROM milestone_reports \
          ORDER BY due DESC, plan, milestone, revision",
     )
     .fetch_all(&ctx.pool)
     .await?;
-    Ok(Json(serde_json::json!({ "items": rows })))
+    Ok(Json(MilestoneReports { items: rows }))
 }
 
 #[utoipa::path(

@@ -132,19 +132,31 @@ pub struct ListQuery {
     pub include_inactive: bool,
 }
 
+/// `GET …/personnel`: the list, and whether its valid legal reviewers meet the agency's
+/// ratio to its valid officers.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonnelList {
+    pub items: Vec<PersonView>,
+    pub valid_officers: usize,
+    pub valid_legal_reviewers: usize,
+    pub required_legal_reviewers: u64,
+    pub reviewer_ratio_met: bool,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/personnel",
     tag = "personnel",
     summary = "Personnel list with certificate validity and reviewer ratio",
     params(super::openapi::AgencyPath, ListQuery),
-    responses((status = 200, description = "OK: {items: [PersonView], validOfficers, validLegalReviewers, requiredLegalReviewers, reviewerRatioMet}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = PersonnelList), super::openapi::ReadErrors)
 )]
 pub async fn list(
     State(st): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<PersonnelList>> {
     if let Some(r) = &q.role
         && r != "officer"
         && r != "legal_reviewer"
@@ -174,13 +186,13 @@ pub async fn list(
         .count();
     let required =
         (officers as u64 * u64::from(ctx.tenant.legal_reviewer_ratio_permille)).div_ceil(1000);
-    Ok(Json(serde_json::json!({
-        "items": items,
-        "validOfficers": officers,
-        "validLegalReviewers": reviewers,
-        "requiredLegalReviewers": required,
-        "reviewerRatioMet": reviewers as u64 >= required,
-    })))
+    Ok(Json(PersonnelList {
+        items,
+        valid_officers: officers,
+        valid_legal_reviewers: reviewers,
+        required_legal_reviewers: required,
+        reviewer_ratio_met: reviewers as u64 >= required,
+    }))
 }
 
 #[utoipa::path(

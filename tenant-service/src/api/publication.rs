@@ -133,6 +133,12 @@ fn require_issued(d: &Decision) -> ApiResult<()> {
     DecisionStatus::require(&d.status, DecisionStep::Publish).map(drop)
 }
 
+/// `POST …/preview`: the publication as it would be.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct PublicationPreview {
+    pub preview: Publication,
+}
+
 /// What the publication would be, without writing anything.
 #[utoipa::path(
     get,
@@ -140,13 +146,13 @@ fn require_issued(d: &Decision) -> ApiResult<()> {
     tag = "decisions",
     summary = "The publication as it would be (redacted); nothing written",
     params(super::openapi::AgencyIdPath),
-    responses((status = 200, description = "OK: {preview: Publication}", body = Object), super::openapi::WriteErrors)
+    responses((status = 200, description = "OK", body = PublicationPreview), super::openapi::WriteErrors)
 )]
 pub async fn preview(
     State(st): State<AppState>,
     PathId(id): PathId,
     ctx: Tenant<Write>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<PublicationPreview>> {
     require_role(
         &ctx.claims,
         &[Role::Officer, Role::AgencyAdmin],
@@ -161,7 +167,7 @@ pub async fn preview(
         d.publication_version.max(0) + 1,
         st.clock.now(),
     )?;
-    Ok(Json(serde_json::json!({ "preview": p })))
+    Ok(Json(PublicationPreview { preview: p }))
 }
 
 /// Publishes `d` now (inside `tx`): stores the publication, enqueues the event.

@@ -169,6 +169,53 @@ fn due(st: &Inner, year: i32) -> Option<NaiveDate> {
     Some(d)
 }
 
+/// `GET …/statistics/{year}`: the latest reported version, or (not reported) the figures
+/// computed so far; the fields of a report are absent until there is one.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnualStatistics {
+    pub year: i32,
+    pub reported: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<DateTime<Utc>>,
+    /// Per category code (0 where none).
+    #[schema(value_type = BTreeMap<String, Figures>)]
+    pub figures: serde_json::Value,
+    /// The manual entries added to the computed figures, per category code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Figures>>)]
+    pub manual: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    /// Versions reported (corrections file new ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<usize>,
+}
+
+/// `POST …/statistics/{year}`: the version just reported.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedStatistics {
+    pub year: i32,
+    pub reported: bool,
+    pub version: i32,
+    /// Per category code (0 where none).
+    #[schema(value_type = BTreeMap<String, Figures>)]
+    pub figures: serde_json::Value,
+    #[schema(value_type = BTreeMap<String, Figures>)]
+    pub manual: serde_json::Value,
+    pub source: String,
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+}
+
 #[derive(Debug, sqlx::FromRow)]
 struct Report {
     version: i32,
@@ -187,13 +234,13 @@ struct Report {
     tag = "statistics",
     summary = "Annual statistics (reported, or computed so far)",
     params(super::openapi::AgencyYearPath),
-    responses((status = 200, description = "OK: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = AnnualStatistics), super::openapi::ReadErrors)
 )]
 pub async fn get_statistics(
     State(st): State<AppState>,
     Path((_agency, year)): Path<(String, String)>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<AnnualStatistics>> {
     let year = parse_year(&year, &st)?;
     let rows: Vec<Report> = sqlx::query_as(
         "SELECT version, figures, manual, source, reported_by, reported_at, period_from, period_to \
@@ -204,19 +251,37 @@ pub async fn get_statistics(
     .await?;
     let due = due(&st, year);
     match rows.last() {
-        Some(r) => Ok(Json(serde_json::json!({
-            "year": year, "reported": true, "version": r.version, "reportedBy": r.reported_by,
-            "reportedAt": r.reported_at, "figures": r.figures, "manual": r.manual, "source": r.source,
-            "periodFrom": r.period_from, "periodTo": r.period_to, "due": due,
-            "versions": rows.len(),
-        }))),
+        Some(r) => Ok(Json(AnnualStatistics {
+            year,
+            reported: true,
+            version: Some(r.version),
+            reported_by: Some(r.reported_by.clone()),
+            reported_at: Some(r.reported_at),
+            figures: r.figures.clone(),
+            manual: Some(r.manual.clone()),
+            source: Some(r.source.clone()),
+            period_from: r.period_from,
+            period_to: r.period_to,
+            due,
+            versions: Some(rows.len()),
+        })),
         None => {
             let figures = compute(&ctx.pool, year).await?;
             let period = period(&ctx.pool, year).await?;
-            Ok(Json(serde_json::json!({
-                "year": year, "reported": false, "figures": figures, "due": due,
-                "periodFrom": period.map(|p| p.0), "periodTo": period.map(|p| p.1),
-            })))
+            Ok(Json(AnnualStatistics {
+                year,
+                reported: false,
+                version: None,
+                reported_by: None,
+                reported_at: None,
+                figures: serde_json::to_value(&figures).map_err(ApiError::internal)?,
+                manual: None,
+                source: None,
+                period_from: period.map(|p| p.0),
+                period_to: period.map(|p| p.1),
+                due,
+                versions: None,
+            }))
         }
     }
 }
@@ -241,14 +306,14 @@ pub struct ReportInput {
     summary = "Report a finished year's statistics (computed + manual entries with source; correctionReason files a new version) and push them upward (agency_admin)",
     params(super::openapi::AgencyYearPath),
     request_body = Option<ReportInput>,
-    responses((status = 201, description = "Created: {year, reported, figures: per category Figures (0 where none), …}", body = Object), super::openapi::WriteErrors)
+    responses((status = 201, description = "Created", body = ReportedStatistics), super::openapi::WriteErrors)
 )]
 pub async fn report_statistics(
     State(st): State<AppState>,
     Path((_agency, year)): Path<(String, String)>,
     ctx: Tenant<Write>,
     body: axum::body::Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<ReportedStatistics>)> {
     let year = parse_year(&year, &st)?;
     // An empty body or `{}` files the computed figures; anything else is read, never
     // ignored.
@@ -345,10 +410,15 @@ pub async fn report_statistics(
     st.kick_relay(&ctx.tenant.agency);
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "year": year, "reported": true, "version": version, "figures": figures_json,
-            "manual": manual, "source": source, "periodFrom": period.map(|p| p.0),
-            "periodTo": period.map(|p| p.1),
-        })),
+        Json(ReportedStatistics {
+            year,
+            reported: true,
+            version,
+            figures: figures_json,
+            manual,
+            source,
+            period_from: period.map(|p| p.0),
+            period_to: period.map(|p| p.1),
+        }),
     ))
 }

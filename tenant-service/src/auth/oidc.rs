@@ -14,8 +14,9 @@
 //! `exp`/`nbf`/`iat` with the service's clock skew and longest lifetime, and the groups
 //! mapping to one role ([`super::groups`]).
 
+use super::Claims;
 use super::groups::GroupMapping;
-use super::{Claims, LEEWAY, check_times};
+use super::verify::{LEEWAY, check_times, decode_error_message};
 use crate::error::ApiError;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode};
@@ -146,7 +147,7 @@ impl Oidc {
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         let data = decode::<serde_json::Value>(token, &key, &validation)
-            .map_err(|e| unauthorized(super::decode_error_message(&e)))?;
+            .map_err(|e| unauthorized(decode_error_message(&e)))?;
         let claims = data.claims;
         self.check_audience(&claims)?;
         let number = |name: &str| claims.get(name).and_then(serde_json::Value::as_u64);

@@ -213,6 +213,48 @@ pub async fn append_record(
     Ok((StatusCode::CREATED, Json(e)))
 }
 
+/// `GET …/record`: the entries, and whether their hash chain is intact.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordView {
+    pub action_id: Uuid,
+    pub intact: bool,
+    pub entries: Vec<Entry>,
+}
+
+/// The last entry of an intact chain: what an anchor kept upward names.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct ChainHead {
+    pub sequence: i32,
+    pub hash: String,
+}
+
+/// `GET …/record/verify`: the outcome of checking the chain, the signatures and an anchor.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordCheck {
+    pub action_id: Uuid,
+    pub intact: bool,
+    /// Entries checked.
+    pub entries: usize,
+    /// Entries that carry the agency's signature.
+    pub signed: usize,
+    /// Null when the record is intact.
+    pub first_broken_link: Option<hashchain::BrokenLink>,
+    /// Only when the record is intact: its last entry (null for an empty record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ChainHead>)]
+    pub head: Option<Option<ChainHead>>,
+}
+
+/// `GET …/access-log`: who read the action's record, oldest first.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLog {
+    pub action_id: Uuid,
+    pub items: Vec<AccessRow>,
+}
+
 #[derive(utoipa::IntoParams, Debug, Deserialize)]
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
@@ -273,21 +315,23 @@ fn verify_entries(entries: &[Entry]) -> Result<usize, hashchain::BrokenLink> {
     tag = "record",
     summary = "Read the record (the read is logged)",
     params(crate::api::openapi::AgencyIdPath, ReadQuery),
-    responses((status = 200, description = "OK: {actionId, intact, entries: [Entry]}", body = Object), crate::api::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = RecordView), crate::api::openapi::ReadErrors)
 )]
 pub async fn read_record(
     PathId(id): PathId,
     QueryParams(q): QueryParams<ReadQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RecordView>> {
     let entries = load_entries(&ctx.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("action {id} not found")))?;
     log_access(&ctx, id, q.purpose.as_deref().unwrap_or("read")).await?;
     let intact = verify_entries(&entries).is_ok();
-    Ok(Json(
-        serde_json::json!({ "actionId": id, "intact": intact, "entries": entries }),
-    ))
+    Ok(Json(RecordView {
+        action_id: id,
+        intact,
+        entries,
+    }))
 }
 
 #[derive(utoipa::IntoParams, Debug, Deserialize)]
@@ -347,14 +391,14 @@ fn check_signatures_and_anchor(
     tag = "record",
     summary = "Verify the hash chain, signatures and an anchor; names the first broken link (logged)",
     params(crate::api::openapi::AgencyIdPath, VerifyQuery),
-    responses((status = 200, description = "OK: {actionId, intact, entries, signed, firstBrokenLink: {seq, reason} | null}", body = Object), crate::api::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = RecordCheck), crate::api::openapi::ReadErrors)
 )]
 pub async fn verify_record(
     State(st): State<AppState>,
     PathId(id): PathId,
     QueryParams(q): QueryParams<VerifyQuery>,
     ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RecordCheck>> {
     let anchor = match (&q.anchor_hash, q.anchor_sequence) {
         (None, None) => None,
         (Some(h), Some(seq)) if hashchain::is_sha256_hex(h) && seq >= 1 => Some((h.as_str(), seq)),
@@ -386,14 +430,25 @@ pub async fn verify_record(
         .and_then(|n| check_signatures_and_anchor(&entries, key.as_ref(), anchor).map(|()| n));
     let signed = entries.iter().filter(|e| e.signature.is_some()).count();
     Ok(Json(match result {
-        Ok(n) => serde_json::json!({
-            "actionId": id, "intact": true, "entries": n, "signed": signed, "firstBrokenLink": null,
-            "head": entries.last().map(|e| serde_json::json!({"sequence": e.seq, "hash": e.hash})),
-        }),
-        Err(b) => serde_json::json!({
-            "actionId": id, "intact": false, "entries": entries.len(), "signed": signed,
-            "firstBrokenLink": b,
-        }),
+        Ok(n) => RecordCheck {
+            action_id: id,
+            intact: true,
+            entries: n,
+            signed,
+            first_broken_link: None,
+            head: Some(entries.last().map(|e| ChainHead {
+                sequence: e.seq,
+                hash: e.hash.clone(),
+            })),
+        },
+        Err(b) => RecordCheck {
+            action_id: id,
+            intact: false,
+            entries: entries.len(),
+            signed,
+            first_broken_link: Some(b),
+            head: None,
+        },
     }))
 }
 
@@ -413,17 +468,17 @@ pub struct AccessRow {
     tag = "record",
     summary = "Who read the record, when",
     params(crate::api::openapi::AgencyIdPath),
-    responses((status = 200, description = "OK: {items: [AccessRow]}", body = Object), crate::api::openapi::ReadErrors)
+    responses((status = 200, description = "OK", body = AccessLog), crate::api::openapi::ReadErrors)
 )]
-pub async fn access_log(
-    PathId(id): PathId,
-    ctx: Tenant<Read>,
-) -> ApiResult<Json<serde_json::Value>> {
+pub async fn access_log(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<AccessLog>> {
     let rows: Vec<AccessRow> = sqlx::query_as(
         "SELECT id, accessed_by, role, purpose, accessed_at FROM record_access_log WHERE action_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&ctx.pool)
     .await?;
-    Ok(Json(serde_json::json!({ "actionId": id, "items": rows })))
+    Ok(Json(AccessLog {
+        action_id: id,
+        items: rows,
+    }))
 }

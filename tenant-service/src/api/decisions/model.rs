@@ -184,3 +184,24 @@ pub struct DeadlineQuery {
     #[param(value_type = Option<chrono::NaiveDate>)]
     pub decided_on: Option<String>,
 }
+
+/// `GET …/decisions`: the decisions that match the query (the stored rows, without the
+/// review status a single decision is read with).
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct DecisionList {
+    pub items: Vec<Decision>,
+}
+
+/// `GET …/decisions/deadline`: when a decision of `category` taken on `decidedOn` must be
+/// disclosed, and the law behind a deadline that is not the national one.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosureDeadline {
+    #[schema(value_type = crate::api::openapi::CategoryCode)]
+    pub category: String,
+    pub decided_on: NaiveDate,
+    pub working_days: u32,
+    /// A date, or "pending: no calendar for YEAR" while that year's calendar is missing.
+    pub disclosure_due: String,
+    pub override_legal_basis: Option<String>,
+}

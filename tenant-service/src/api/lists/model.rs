@@ -2,6 +2,7 @@
 //! its review steps, and what each step sends.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_domain::ListKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -60,4 +61,35 @@ pub struct PublishInput {
 pub struct EffectiveQuery {
     /// Date (default: today): the version effective on it.
     pub on: Option<NaiveDate>,
+}
+
+/// A version of a list without its items, as `GET …/lists/{kind}` lists them.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListVersionSummary {
+    pub version: i32,
+    #[schema(pattern = "^(draft|submitted|returned|approved|published)$")]
+    pub status: String,
+    pub effective_from: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET …/lists/{kind}`: every version, and the one effective on `on` (null when none).
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct ListHistory {
+    #[schema(value_type = crate::api::openapi::ListKindCode)]
+    pub kind: ListKind,
+    /// The list's Chinese name.
+    pub name: String,
+    pub on: NaiveDate,
+    pub effective: Option<ListVersion>,
+    pub versions: Vec<ListVersionSummary>,
+}
+
+/// `GET …/lists/{kind}/versions/{version}`: one version with its review steps.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct ListVersionWithSteps {
+    #[serde(flatten)]
+    pub version: ListVersion,
+    pub steps: Vec<ListStep>,
 }
