@@ -27,7 +27,7 @@ use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use sanxiang_crds::agency::Agency;
 use sanxiang_crds::conditions::{
     condition_type, is_condition_true, new_condition, reason, upsert_condition,
@@ -93,7 +93,7 @@ pub async fn reconcile(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action
             if upsert_condition(&mut status.conditions, blocked) {
                 publish_warning(&ctx, &j, reason::IN_USE, &message).await;
             }
-            apply::write_status(&api, &j.name_any(), j.status.as_ref(), &status).await?;
+            write(&ctx.client, &j, &status).await?;
             // Agencies and children going away trigger no reconcile of this object.
             return Ok(Action::requeue(Duration::from_secs(5)));
         }
@@ -191,13 +191,7 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
             message,
             generation,
         );
-        apply::write_status(
-            &Api::<Jurisdiction>::all(ctx.client.clone()),
-            &j.name_any(),
-            j.status.as_ref(),
-            &status,
-        )
-        .await?;
+        write(&ctx.client, &j, &status).await?;
         // Invalid specs wait for a change.
         return Ok(Action::await_change());
     }
@@ -237,7 +231,11 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
     if j.spec.level != Level::County {
         let namespace = jurisdiction_namespace(&j.spec.code);
         let labels = namespace_labels(j.spec.level, &j.spec.code, j.spec.parent.as_deref());
-        ensure_namespace(&ctx, &namespace, labels).await?;
+        apply_if_changed(
+            &Api::all(ctx.client.clone()),
+            &namespace_object(&namespace, labels),
+        )
+        .await?;
         let owner = j.controller_owner_ref(&()).expect("jurisdiction has a uid");
         let (role, binding) = build_rbac(
             &namespace,
@@ -283,23 +281,11 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
         if j.status.as_ref() != Some(&status) {
             publish_warning(&ctx, &j, reason::PARENT_NOT_FOUND, &message).await;
         }
-        apply::write_status(
-            &Api::<Jurisdiction>::all(ctx.client.clone()),
-            &j.name_any(),
-            j.status.as_ref(),
-            &status,
-        )
-        .await?;
+        write(&ctx.client, &j, &status).await?;
         // A new parent triggers no reconcile of its children: look again soon.
         return Ok(Action::requeue(Duration::from_secs(10)));
     }
-    apply::write_status(
-        &Api::<Jurisdiction>::all(ctx.client.clone()),
-        &j.name_any(),
-        j.status.as_ref(),
-        &status,
-    )
-    .await?;
+    write(&ctx.client, &j, &status).await?;
     ctx.reset_backoff(&name);
     Ok(Action::requeue(Duration::from_secs(3600)))
 }
@@ -371,25 +357,16 @@ pub fn namespace_labels(
     labels
 }
 
-async fn ensure_namespace(
-    ctx: &Context,
-    namespace: &str,
-    labels: BTreeMap<String, String>,
-) -> Result<(), Error> {
-    let api: Api<Namespace> = Api::all(ctx.client.clone());
-    let desired = Namespace {
+/// The namespace of a city's or province's agencies (pure).
+fn namespace_object(namespace: &str, labels: BTreeMap<String, String>) -> Namespace {
+    Namespace {
         metadata: ObjectMeta {
             name: Some(namespace.to_string()),
             labels: Some(labels),
             ..Default::default()
         },
         ..Default::default()
-    };
-    let current = api.get_opt(namespace).await?;
-    if current.is_none_or(|c| !is_subset(&json(&desired), &json(&c))) {
-        apply(&api, namespace, &desired).await?;
     }
-    Ok(())
 }
 
 /// The Role and RoleBinding for a city's administrators, or a province's in its
@@ -494,6 +471,19 @@ pub fn build_rbac(
     (role, binding)
 }
 
+/// Writes the jurisdiction's status (server-side apply, the operator's field manager)
+/// unless it equals the status the jurisdiction was read with.
+async fn write(
+    client: &Client,
+    j: &Jurisdiction,
+    status: &JurisdictionStatus,
+) -> Result<(), Error> {
+    let api = Api::<Jurisdiction>::all(client.clone());
+    apply::write_status(&api, &j.name_any(), j.status.as_ref(), status).await?;
+    Ok(())
+}
+
+/// Applies `desired` unless every field it sets already has that value on the server.
 async fn apply_if_changed<K>(api: &Api<K>, desired: &K) -> Result<(), Error>
 where
     K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
@@ -539,6 +529,9 @@ async fn publish_warning(ctx: &Context, j: &Jurisdiction, reason: &str, note: &s
     )
     .await;
 }
+
+#[cfg(test)]
+mod io_tests;
 
 #[cfg(test)]
 mod tests {
