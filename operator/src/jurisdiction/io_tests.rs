@@ -4,6 +4,7 @@
 //! are applied only when the server's copy lacks what the operator sets; an API server
 //! failure is the `KubeApi` error.
 
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Value, json};
 
