@@ -184,7 +184,7 @@ fn until_next_china_midnight(now: chrono::DateTime<Utc>) -> Duration {
 mod tests {
     use super::*;
     use crate::context::FIELD_MANAGER;
-    use crate::test_apiserver::{finish, mock, run, status};
+    use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
     use sanxiang_crds::calendar::WorkCalendar;
 
     fn date(s: &str) -> NaiveDate {
@@ -301,11 +301,11 @@ mod tests {
     async fn the_same_day_again_writes_nothing() {
         let plan = plan_read_on("2026-09-21");
         let status = recomputed(&plan, "2026-09-21");
-        let (client, api) = mock();
-        let server = tokio::spawn(api.done());
-        write(&client, &plan, &status).await.unwrap();
-        drop(client);
-        finish(server).await;
+        verify(nothing, |client| async move {
+            write(&client, &plan, &status).await
+        })
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
@@ -316,8 +316,7 @@ mod tests {
         let mut answer = plan.clone();
         answer.status = Some(status.clone());
         let answer = serde_json::to_value(answer).unwrap();
-        let (client, mut api) = mock();
-        let server = tokio::spawn(async move {
+        let scenario = |mut api: ApiServerVerifier| async move {
             let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
             assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
             assert_eq!(sent.param("force"), Some("true"));
@@ -331,25 +330,29 @@ mod tests {
                 sent.body["status"]["conditions"][0]["reason"],
                 "Provisioned"
             );
-            api.done().await;
-        });
-        write(&client, &plan, &status).await.unwrap();
-        drop(client);
-        finish(server).await;
+            api
+        };
+        verify(scenario, |client| async move {
+            write(&client, &plan, &status).await
+        })
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
     async fn an_api_server_failure_is_the_kube_api_error() {
         let plan = plan_read_on("2026-09-21");
         let computed = recomputed(&plan, "2026-12-22");
-        let (client, mut api) = mock();
-        let scenario = async move {
+        let scenario = |mut api: ApiServerVerifier| async move {
             api.expect("PATCH", STATUS, 409, status(409, "Conflict"))
                 .await;
+            api
         };
-        let error = run(scenario, write(&client, &plan, &computed))
-            .await
-            .expect_err("the API server refused");
+        let error = verify(scenario, |client| async move {
+            write(&client, &plan, &computed).await
+        })
+        .await
+        .expect_err("the API server refused");
         assert_eq!(error.reason(), "KubeApi");
     }
 

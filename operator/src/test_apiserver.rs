@@ -1,10 +1,11 @@
 //! A mocked API server for unit tests of the reconcile stages that talk to Kubernetes
-//! (`tower-test`, as kube-rs controller-rs' `ApiServerVerifier`): a test spawns a scenario
-//! that answers exactly the requests it expects, in order, and fails on any other; the
-//! stage runs against the [`Client`] of the same [`mock`].
+//! (`tower-test`, as kube-rs controller-rs' `ApiServerVerifier`): a scenario answers
+//! exactly the requests it expects, in order, and fails on any other, while the stage runs
+//! against the [`Client`] of the same [`mock`].
 //!
-//! A stage that must send nothing (an idle reconcile writes nothing) is checked with
-//! [`ApiServerVerifier::done`]: once the test drops its client, no request may be left.
+//! [`verify`] runs a stage against a scenario and then checks that nothing more was sent,
+//! so a stage that must send nothing (an idle reconcile writes nothing) is verified
+//! against the scenario [`nothing`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -93,9 +94,8 @@ impl ApiServerVerifier {
         }
     }
 
-    /// Asserts that no further request comes: call it last in a scenario whose test drops
-    /// its client after the stage returned.
-    pub async fn done(mut self) {
+    /// Asserts that no further request comes, once the client is dropped.
+    async fn done(mut self) {
         if let Some((request, _)) = self.0.next_request().await {
             panic!(
                 "unexpected request {} {}",
@@ -106,22 +106,29 @@ impl ApiServerVerifier {
     }
 }
 
-/// Runs `scenario` (the verifier's side) while `call` (the stage) runs; fails unless every
-/// expected request was made within a second.
-pub async fn run<T>(
-    scenario: impl Future<Output = ()> + Send + 'static,
-    call: impl Future<Output = T>,
-) -> T {
-    let server = tokio::spawn(scenario);
-    let result = call.await;
-    finish(server).await;
-    result
-}
-
-/// Waits for a spawned scenario: every expected request was made and answered.
-pub async fn finish(server: tokio::task::JoinHandle<()>) {
+/// Runs `stage` with the client of a fresh [`mock`] while `scenario` answers its requests,
+/// then drops the client: fails unless the scenario's requests were all made within a
+/// second, and nothing more was sent.
+pub async fn verify<T, S, F>(
+    scenario: impl FnOnce(ApiServerVerifier) -> S,
+    stage: impl FnOnce(Client) -> F,
+) -> T
+where
+    S: Future<Output = ApiServerVerifier> + Send + 'static,
+    F: Future<Output = T>,
+{
+    let (client, api) = mock();
+    let answers = scenario(api);
+    let server = tokio::spawn(async move { answers.await.done().await });
+    let result = stage(client).await;
     tokio::time::timeout(Duration::from_secs(1), server)
         .await
         .expect("every expected request was made")
         .expect("scenario ran");
+    result
+}
+
+/// The scenario of a stage that must send nothing.
+pub async fn nothing(api: ApiServerVerifier) -> ApiServerVerifier {
+    api
 }

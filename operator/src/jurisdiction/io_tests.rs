@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::context::FIELD_MANAGER;
-use crate::test_apiserver::{finish, mock, run, status};
+use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
 
 const STATUS: &str = "/apis/sanxiang.io/v1alpha1/jurisdictions/j-211200/status";
 const NAMESPACE: &str = "/api/v1/namespaces/sx-211200";
@@ -60,11 +60,12 @@ fn recounted(j: &Jurisdiction, agencies: u32) -> JurisdictionStatus {
 #[tokio::test]
 async fn an_unchanged_count_writes_no_status() {
     let j = tieling(3);
-    let (client, api) = mock();
-    let server = tokio::spawn(api.done());
-    write(&client, &j, &recounted(&j, 3)).await.unwrap();
-    drop(client);
-    finish(server).await;
+    let computed = recounted(&j, 3);
+    verify(nothing, |client| async move {
+        write(&client, &j, &computed).await
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -75,8 +76,7 @@ async fn a_new_count_is_one_apply_patch_of_the_status() {
     let mut answer = j.clone();
     answer.status = Some(computed.clone());
     let answer = serde_json::to_value(answer).unwrap();
-    let (client, mut api) = mock();
-    let server = tokio::spawn(async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
         assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
         assert_eq!(sent.param("force"), Some("true"));
@@ -88,25 +88,29 @@ async fn a_new_count_is_one_apply_patch_of_the_status() {
         assert_eq!(sent.body["status"]["agencyCount"], 4);
         // Ready did not move: its condition is sent as stored, transition time included.
         assert_eq!(sent.body["status"]["conditions"][0], stored_ready);
-        api.done().await;
-    });
-    write(&client, &j, &computed).await.unwrap();
-    drop(client);
-    finish(server).await;
+        api
+    };
+    verify(scenario, |client| async move {
+        write(&client, &j, &computed).await
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn an_api_server_failure_is_the_kube_api_error() {
     let j = tieling(3);
     let computed = recounted(&j, 4);
-    let (client, mut api) = mock();
-    let scenario = async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         api.expect("PATCH", STATUS, 503, status(503, "ServiceUnavailable"))
             .await;
+        api
     };
-    let error = run(scenario, write(&client, &j, &computed))
-        .await
-        .expect_err("the API server failed");
+    let error = verify(scenario, |client| async move {
+        write(&client, &j, &computed).await
+    })
+    .await
+    .expect_err("the API server failed");
     assert_eq!(error.reason(), "KubeApi");
 }
 
@@ -131,16 +135,15 @@ async fn a_namespace_the_server_already_has_is_not_applied_again() {
     on_server["metadata"]["uid"] = json!("ns-uid");
     on_server["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!("sx-211200");
     on_server["status"] = json!({"phase": "Active"});
-    let (client, mut api) = mock();
-    let server = tokio::spawn(async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         api.expect("GET", NAMESPACE, 200, on_server).await;
-        api.done().await;
-    });
-    apply_if_changed(&Api::all(client.clone()), &desired)
-        .await
-        .unwrap();
-    drop(client);
-    finish(server).await;
+        api
+    };
+    verify(scenario, |client| async move {
+        apply_if_changed(&Api::all(client), &desired).await
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -151,8 +154,7 @@ async fn drifted_or_missing_rbac_is_applied_with_the_operators_field_manager() {
     drifted["rules"][0]["verbs"] = json!(["get"]);
     let desired_role = serde_json::to_value(&role).unwrap();
     let desired_binding = serde_json::to_value(&binding).unwrap();
-    let (client, mut api) = mock();
-    let server = tokio::spawn(async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         api.expect("GET", ROLE, 200, drifted).await;
         let sent = api
             .expect_request("PATCH", ROLE, 200, desired_role.clone())
@@ -166,13 +168,14 @@ async fn drifted_or_missing_rbac_is_applied_with_the_operators_field_manager() {
             .expect("PATCH", BINDING, 201, desired_binding.clone())
             .await;
         assert_eq!(sent, desired_binding);
-        api.done().await;
-    });
-    let roles: Api<Role> = Api::namespaced(client.clone(), "sx-211200");
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), "sx-211200");
-    apply_if_changed(&roles, &role).await.unwrap();
-    apply_if_changed(&bindings, &binding).await.unwrap();
-    drop((roles, bindings));
-    drop(client);
-    finish(server).await;
+        api
+    };
+    verify(scenario, |client| async move {
+        let roles: Api<Role> = Api::namespaced(client.clone(), "sx-211200");
+        let bindings: Api<RoleBinding> = Api::namespaced(client, "sx-211200");
+        apply_if_changed(&roles, &role).await?;
+        apply_if_changed(&bindings, &binding).await
+    })
+    .await
+    .unwrap();
 }

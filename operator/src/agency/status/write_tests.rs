@@ -13,7 +13,7 @@ use super::*;
 use crate::agency::build::tenant_contract;
 use crate::context::FIELD_MANAGER;
 use crate::naming::agency_names;
-use crate::test_apiserver::{finish, mock, status};
+use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
 
 const STATUS: &str = "/apis/sanxiang.io/v1alpha1/namespaces/sx-211200/agencies/market/status";
 
@@ -99,11 +99,11 @@ async fn an_idle_reconcile_sends_no_status_patch() {
     assert!(failed.is_none());
     assert_eq!(computed, before, "nothing changed, timestamps included");
 
-    let (client, api) = mock();
-    let server = tokio::spawn(api.done());
-    write_if_changed(&client, &stored, &computed).await.unwrap();
-    drop(client);
-    finish(server).await;
+    verify(nothing, |client| async move {
+        write_if_changed(&client, &stored, &computed).await
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -114,10 +114,9 @@ async fn a_changed_condition_is_one_apply_patch_of_the_status_subresource() {
     let (computed, failed) = stage_status(&before, &desired(), &parts, Some(2), Utc::now());
     assert_eq!(failed.map(|p| p.reason), Some(reason::NATS_UNAVAILABLE));
 
-    let (client, mut api) = mock();
     let stored_database = serde_json::to_value(&before).unwrap();
     let answer = serde_json::to_value(agency(Some(&computed))).unwrap();
-    let server = tokio::spawn(async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
         assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
         assert_eq!(sent.param("force"), Some("true"));
@@ -148,11 +147,13 @@ async fn a_changed_condition_is_one_apply_patch_of_the_status_subresource() {
         );
         assert_eq!(status["observedGeneration"], 2);
         assert_eq!(status["credentialsSecret"], "market-db");
-        api.done().await;
-    });
-    write_if_changed(&client, &stored, &computed).await.unwrap();
-    drop(client);
-    finish(server).await;
+        api
+    };
+    verify(scenario, |client| async move {
+        write_if_changed(&client, &stored, &computed).await
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -162,17 +163,16 @@ async fn an_api_server_failure_is_the_stages_kube_error() {
     let parts = parts(false);
     let (computed, _) = stage_status(&before, &desired(), &parts, Some(2), Utc::now());
 
-    let (client, mut api) = mock();
-    let server = tokio::spawn(async move {
+    let scenario = |mut api: ApiServerVerifier| async move {
         api.expect("PATCH", STATUS, 500, status(500, "InternalError"))
             .await;
-        api.done().await;
-    });
-    let error = write_if_changed(&client, &stored, &computed)
-        .await
-        .expect_err("the API server failed");
-    drop(client);
-    finish(server).await;
+        api
+    };
+    let error = verify(scenario, |client| async move {
+        write_if_changed(&client, &stored, &computed).await
+    })
+    .await
+    .expect_err("the API server failed");
     let error = StatusError::from(error);
     assert_eq!(error.reason(), "KubeApi");
     assert!(error.to_string().starts_with("writing status: "), "{error}");
