@@ -183,7 +183,6 @@ fn until_next_china_midnight(now: chrono::DateTime<Utc>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::FIELD_MANAGER;
     use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
     use sanxiang_crds::calendar::WorkCalendar;
 
@@ -318,8 +317,7 @@ mod tests {
         let answer = serde_json::to_value(answer).unwrap();
         let scenario = |mut api: ApiServerVerifier| async move {
             let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
-            assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
-            assert_eq!(sent.param("force"), Some("true"));
+            sent.assert_operator_apply();
             assert_eq!(sent.body["kind"], "SupervisionPlan");
             assert_eq!(sent.body["status"]["nextDue"], "2026-11-20");
             assert_eq!(

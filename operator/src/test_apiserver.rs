@@ -15,6 +15,8 @@ use kube::Client;
 use kube::client::Body;
 use serde_json::{Value, json};
 
+use crate::context::FIELD_MANAGER;
+
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
 /// The server side of a [`mock`]: answers requests one at a time.
@@ -31,6 +33,24 @@ pub struct Sent {
 }
 
 impl Sent {
+    /// Asserts that this is a server-side apply by the operator's one field manager,
+    /// forced (what [`crate::apply`] sends).
+    pub fn assert_operator_apply(&self) {
+        assert_eq!(
+            (
+                self.param("fieldManager"),
+                self.param("force"),
+                self.content_type.as_deref()
+            ),
+            (
+                Some(FIELD_MANAGER),
+                Some("true"),
+                Some("application/apply-patch+yaml")
+            ),
+            "{self:?}"
+        );
+    }
+
     /// The value of query parameter `key`.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query

@@ -9,7 +9,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::context::FIELD_MANAGER;
 use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
 
 const STATUS: &str = "/apis/sanxiang.io/v1alpha1/jurisdictions/j-211200/status";
@@ -78,12 +77,7 @@ async fn a_new_count_is_one_apply_patch_of_the_status() {
     let answer = serde_json::to_value(answer).unwrap();
     let scenario = |mut api: ApiServerVerifier| async move {
         let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
-        assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
-        assert_eq!(sent.param("force"), Some("true"));
-        assert_eq!(
-            sent.content_type.as_deref(),
-            Some("application/apply-patch+yaml")
-        );
+        sent.assert_operator_apply();
         assert_eq!(sent.body["kind"], "Jurisdiction");
         assert_eq!(sent.body["status"]["agencyCount"], 4);
         // Ready did not move: its condition is sent as stored, transition time included.
@@ -159,8 +153,7 @@ async fn drifted_or_missing_rbac_is_applied_with_the_operators_field_manager() {
         let sent = api
             .expect_request("PATCH", ROLE, 200, desired_role.clone())
             .await;
-        assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
-        assert_eq!(sent.param("force"), Some("true"));
+        sent.assert_operator_apply();
         assert_eq!(sent.body, desired_role);
         api.expect("GET", BINDING, 404, status(404, "NotFound"))
             .await;

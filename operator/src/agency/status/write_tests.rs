@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::agency::build::tenant_contract;
-use crate::context::FIELD_MANAGER;
 use crate::naming::agency_names;
 use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
 
@@ -118,12 +117,7 @@ async fn a_changed_condition_is_one_apply_patch_of_the_status_subresource() {
     let answer = serde_json::to_value(agency(Some(&computed))).unwrap();
     let scenario = |mut api: ApiServerVerifier| async move {
         let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
-        assert_eq!(sent.param("fieldManager"), Some(FIELD_MANAGER));
-        assert_eq!(sent.param("force"), Some("true"));
-        assert_eq!(
-            sent.content_type.as_deref(),
-            Some("application/apply-patch+yaml")
-        );
+        sent.assert_operator_apply();
         assert_eq!(
             (&sent.body["apiVersion"], &sent.body["kind"]),
             (&json!("sanxiang.io/v1alpha1"), &json!("Agency"))
