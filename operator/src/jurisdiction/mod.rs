@@ -36,7 +36,7 @@ use sanxiang_domain::policy::PolicySource;
 
 use crate::apply;
 use crate::context::Context;
-use crate::jurisdiction_policy::{loosenings_of, policy_level};
+use crate::jurisdiction_policy::{loosenings_of, policies_valid, policy_level};
 use crate::naming::jurisdiction_namespace;
 
 mod agencies;
@@ -148,22 +148,7 @@ async fn provision(j: Arc<Jurisdiction>, ctx: Arc<Context>) -> Result<Action, Er
         &all.iter().map(|o| o.as_ref()).collect::<Vec<_>>(),
         &objects.iter().map(|o| o.as_ref()).collect::<Vec<_>>(),
     );
-    let policies_valid = new_condition(
-        condition_type::POLICIES_VALID,
-        loosened.is_empty(),
-        if loosened.is_empty() {
-            reason::WITHIN_BOUNDS
-        } else {
-            reason::POLICY_LOOSENED
-        },
-        if loosened.is_empty() {
-            "spec.policies only tighten the bounds above them".to_string()
-        } else {
-            loosened.join("; ")
-        },
-        generation,
-        Time(Utc::now()),
-    );
+    let policies_valid = policies_valid(&loosened, generation, Time(Utc::now()));
     if upsert_condition(&mut status.conditions, policies_valid) && !loosened.is_empty() {
         publish_warning(&ctx, &j, reason::POLICY_LOOSENED, &loosened.join("; ")).await;
     }
