@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
@@ -251,28 +251,37 @@ pub fn policy_status(
         ),
         _ => Vec::new(),
     };
-    let message = loosened.join("; ");
     upsert_condition(
         &mut status.conditions,
-        new_condition(
-            condition_type::POLICIES_VALID,
-            loosened.is_empty(),
-            if loosened.is_empty() {
-                reason::WITHIN_BOUNDS
-            } else {
-                reason::POLICY_LOOSENED
-            },
-            if loosened.is_empty() {
-                "spec.policies only tighten the bounds above them".to_string()
-            } else {
-                message.clone()
-            },
-            generation,
-            now,
-        ),
+        policies_valid(&loosened, generation, now),
     );
     status.observed_generation = generation;
-    (!loosened.is_empty()).then_some(message)
+    (!loosened.is_empty()).then(|| loosened.join("; "))
+}
+
+/// The `PoliciesValid` condition of a Jurisdiction or a JurisdictionPolicy (pure): True
+/// when its `spec.policies` only tighten the bounds above them, else False, reason
+/// PolicyLoosened, with the `loosened` messages naming each field and bound.
+pub fn policies_valid(loosened: &[String], generation: Option<i64>, now: Time) -> Condition {
+    if loosened.is_empty() {
+        new_condition(
+            condition_type::POLICIES_VALID,
+            true,
+            reason::WITHIN_BOUNDS,
+            "spec.policies only tighten the bounds above them",
+            generation,
+            now,
+        )
+    } else {
+        new_condition(
+            condition_type::POLICIES_VALID,
+            false,
+            reason::POLICY_LOOSENED,
+            loosened.join("; "),
+            generation,
+            now,
+        )
+    }
 }
 
 pub async fn reconcile(p: Arc<JurisdictionPolicy>, ctx: Arc<Context>) -> Result<Action, Error> {

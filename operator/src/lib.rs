@@ -52,6 +52,8 @@ mod run;
 pub mod storage_versions;
 pub mod tenant_schema;
 pub mod tenant_template;
+#[cfg(test)]
+mod test_apiserver;
 
 pub use config::Config;
 pub use run::run;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
+use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::calendar::{Calendar, CalendarError, DueDate};
 use sanxiang_crds::conditions::{condition_type, new_condition, reason, upsert_condition};
 use sanxiang_crds::field_error::join_field_errors;
@@ -59,10 +59,22 @@ pub async fn reconcile(plan: Arc<SupervisionPlan>, ctx: Arc<Context>) -> Result<
         plan.metadata.generation,
         Time(Utc::now()),
     );
-    let api: Api<SupervisionPlan> = Api::namespaced(ctx.client.clone(), &namespace);
-    apply::write_status(&api, &plan.name_any(), plan.status.as_ref(), &status).await?;
+    write(&ctx.client, &plan, &status).await?;
     // The next due date changes with the date: look again soon after midnight in China.
     Ok(Action::requeue(until_next_china_midnight(ctx.clock.now())))
+}
+
+/// Writes the plan's status (server-side apply, the operator's field manager) unless it
+/// equals the status the plan was read with.
+async fn write(
+    client: &Client,
+    plan: &SupervisionPlan,
+    status: &SupervisionPlanStatus,
+) -> Result<(), Error> {
+    let api: Api<SupervisionPlan> =
+        Api::namespaced(client.clone(), &plan.namespace().unwrap_or_default());
+    apply::write_status(&api, &plan.name_any(), plan.status.as_ref(), status).await?;
+    Ok(())
 }
 
 pub fn error_policy(plan: Arc<SupervisionPlan>, error: &Error, ctx: Arc<Context>) -> Action {
@@ -171,6 +183,7 @@ fn until_next_china_midnight(now: chrono::DateTime<Utc>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_apiserver::{ApiServerVerifier, nothing, status, verify};
     use sanxiang_crds::calendar::WorkCalendar;
 
     fn date(s: &str) -> NaiveDate {
@@ -255,6 +268,90 @@ mod tests {
             Time(Utc::now()),
         );
         assert_eq!(ready(&s), ("False", "InvalidSpec"));
+    }
+
+    /// The plan as the cache holds it, with the status computed on `day`.
+    fn plan_read_on(day: &str) -> SupervisionPlan {
+        let mut plan = SupervisionPlan::new("shenyang-2026", spec());
+        plan.metadata.namespace = Some("sx-210100".into());
+        plan.metadata.generation = Some(1);
+        plan.status = Some(status_on(day, Ok(&cal_2026())));
+        serde_json::from_value(serde_json::to_value(plan).unwrap()).unwrap()
+    }
+
+    fn recomputed(plan: &SupervisionPlan, today: &str) -> SupervisionPlanStatus {
+        let mut status = plan.status.clone().unwrap();
+        let cal = cal_2026();
+        plan_status(
+            &mut status,
+            &plan.spec,
+            Ok(&cal),
+            date(today),
+            Some(1),
+            Time(Utc::now()),
+        );
+        status
+    }
+
+    const STATUS: &str =
+        "/apis/sanxiang.io/v1alpha1/namespaces/sx-210100/supervisionplans/shenyang-2026/status";
+
+    #[tokio::test]
+    async fn the_same_day_again_writes_nothing() {
+        let plan = plan_read_on("2026-09-21");
+        let status = recomputed(&plan, "2026-09-21");
+        verify(nothing, |client| async move {
+            write(&client, &plan, &status).await
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_moved_next_due_is_one_apply_patch_of_the_status() {
+        let plan = plan_read_on("2026-09-21");
+        // 20 October has passed: the monthly report is next due on 20 November.
+        let status = recomputed(&plan, "2026-10-21");
+        let mut answer = plan.clone();
+        answer.status = Some(status.clone());
+        let answer = serde_json::to_value(answer).unwrap();
+        let scenario = |mut api: ApiServerVerifier| async move {
+            let sent = api.expect_request("PATCH", STATUS, 200, answer).await;
+            sent.assert_operator_apply();
+            assert_eq!(sent.body["kind"], "SupervisionPlan");
+            assert_eq!(sent.body["status"]["nextDue"], "2026-11-20");
+            assert_eq!(
+                sent.body["status"]["milestones"][0]["nextDue"],
+                "2026-11-20"
+            );
+            assert_eq!(
+                sent.body["status"]["conditions"][0]["reason"],
+                "Provisioned"
+            );
+            api
+        };
+        verify(scenario, |client| async move {
+            write(&client, &plan, &status).await
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_api_server_failure_is_the_kube_api_error() {
+        let plan = plan_read_on("2026-09-21");
+        let computed = recomputed(&plan, "2026-12-22");
+        let scenario = |mut api: ApiServerVerifier| async move {
+            api.expect("PATCH", STATUS, 409, status(409, "Conflict"))
+                .await;
+            api
+        };
+        let error = verify(scenario, |client| async move {
+            write(&client, &plan, &computed).await
+        })
+        .await
+        .expect_err("the API server refused");
+        assert_eq!(error.reason(), "KubeApi");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use sanxiang_crds::agency::{Agency, AgencyStatus};
 use sanxiang_crds::conditions::{
     condition_type, find_condition, is_condition_true, new_condition, reason, upsert_condition,
@@ -115,6 +115,25 @@ pub fn provisioned_status<'p>(
     status.nats_subject_prefix = Some(names.subject_prefix.clone());
     status.nats_credentials_secret = Some(names.nats_secret.clone());
     status.prometheus_rule = Some(names.prometheus_rule.clone());
+    (status, first_error)
+}
+
+/// The status the status stage writes after the apply stage (pure): the parts' conditions
+/// and `Ready` ([`provisioned_status`]), the aggregate streams, the policies in force and
+/// `PoliciesValid`; and the first part that failed.
+pub fn stage_status<'p>(
+    before: &AgencyStatus,
+    desired: &Desired,
+    parts: &'p [PartResult],
+    generation: Option<i64>,
+    now: DateTime<Utc>,
+) -> (AgencyStatus, Option<&'p PartResult>) {
+    let (mut status, first_error) =
+        provisioned_status(before, parts, &desired.names, generation, now);
+    // The agency has no stream of its own: its messages are held by these aggregates.
+    status.streams = super::apply::aggregate_chain(&desired.placement);
+    status.effective_policies = Some(desired.policies.clone());
+    policies_valid(&mut status, &desired.loosened, generation, now);
     (status, first_error)
 }
 
@@ -255,19 +274,10 @@ pub async fn provisioned(
     parts: &[PartResult],
 ) -> Result<Action, StatusError> {
     let before = agency.status.clone().unwrap_or_default();
-    let (mut status, first_error) = provisioned_status(
+    let (status, first_error) = stage_status(
         &before,
+        desired,
         parts,
-        &desired.names,
-        agency.metadata.generation,
-        Utc::now(),
-    );
-    // The agency has no stream of its own: its messages are held by these aggregates.
-    status.streams = super::apply::aggregate_chain(&desired.placement);
-    status.effective_policies = Some(desired.policies.clone());
-    policies_valid(
-        &mut status,
-        &desired.loosened,
         agency.metadata.generation,
         Utc::now(),
     );
@@ -344,11 +354,20 @@ impl StatusError {
 }
 
 async fn write(agency: &Agency, ctx: &Context, status: &AgencyStatus) -> Result<(), kube::Error> {
-    let api: Api<Agency> =
-        Api::namespaced(ctx.client.clone(), &agency.namespace().unwrap_or_default());
-    crate::apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), status).await?;
+    write_if_changed(&ctx.client, agency, status).await?;
     recount_if_ready_changed(ctx, agency.status.as_ref(), status);
     Ok(())
+}
+
+/// Writes `status` to the agency's status subresource (server-side apply, the operator's
+/// field manager) unless it equals the status the agency was read with.
+async fn write_if_changed(
+    client: &Client,
+    agency: &Agency,
+    status: &AgencyStatus,
+) -> Result<(), kube::Error> {
+    let api: Api<Agency> = Api::namespaced(client.clone(), &agency.namespace().unwrap_or_default());
+    crate::apply::write_status(&api, &agency.name_any(), agency.status.as_ref(), status).await
 }
 
 /// Jurisdictions count Ready agencies: ask them to recount when this one's Ready flipped.
@@ -406,6 +425,9 @@ fn set(
         new_condition(type_, ready, reason, message, generation, Time(now)),
     );
 }
+
+#[cfg(test)]
+mod write_tests;
 
 #[cfg(test)]
 mod tests {
