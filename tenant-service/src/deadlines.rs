@@ -18,7 +18,7 @@ use crate::tenants::Tenant;
 
 /// A decision's disclosure due date as stored: a date, pending on a year, or neither
 /// (a draft). Serialized as the date, "pending: no calendar for YEAR", or null.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DisclosureDue {
     pub disclosure_due: Option<NaiveDate>,
     pub disclosure_due_pending_year: Option<i32>,
