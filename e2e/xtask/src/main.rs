@@ -27,6 +27,25 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A `cargo` command as from the shell that ran `cargo xtask`: without the variables
+/// `cargo run` set for this program (its package's `CARGO_PKG_*`, the library path), which
+/// build scripts watch, so the inner build reuses the artifacts of the ordinary ones.
+pub fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_by_cargo_run = (key.starts_with("CARGO_")
+            && !matches!(key.as_ref(), "CARGO_HOME" | "CARGO_TARGET_DIR"))
+            || key == "LD_LIBRARY_PATH"
+            || key == "OUT_DIR";
+        if set_by_cargo_run {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd.current_dir(root);
+    cmd
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = match args
@@ -60,19 +79,16 @@ fn main() -> ExitCode {
             failed = true;
         }
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut types = Command::new(cargo);
-    types
-        .args([
-            "run",
-            "--quiet",
-            "--locked",
-            "-p",
-            "xtask-types",
-            "--",
-            "generate",
-        ])
-        .current_dir(&root);
+    let mut types = cargo(&root);
+    types.args([
+        "run",
+        "--quiet",
+        "--locked",
+        "-p",
+        "xtask-types",
+        "--",
+        "generate",
+    ]);
     if check {
         types.arg("--check");
     }

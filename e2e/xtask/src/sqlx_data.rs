@@ -14,10 +14,10 @@
 //!   no longer fits. A query with no committed file fails the (offline) build itself.
 
 use crate::postgres::TempPostgres;
-use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgTypeInfo, Postgres};
+use sqlx::{Column, Connection, Describe, Either, Executor, PgConnection};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A crate with compile-time checked SQL: its package and its directory (which holds
 /// `migrations/` and `.sqlx/`).
@@ -92,8 +92,7 @@ fn generate_crate(url: &str, root: &Path, krate: &SqlxCrate) -> Result<(), Strin
         .open(&lib)
         .and_then(|f| f.set_modified(std::time::SystemTime::now()))
         .map_err(|e| format!("touching {}: {e}", lib.display()))?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo(root)
         .args([
             "check",
             "--quiet",
@@ -106,7 +105,6 @@ fn generate_crate(url: &str, root: &Path, krate: &SqlxCrate) -> Result<(), Strin
         .env("DATABASE_URL", url)
         .env("SQLX_OFFLINE", "false")
         .env("SQLX_OFFLINE_DIR", out.path())
-        .current_dir(root)
         .status()
         .map_err(|e| format!("cargo check -p {}: {e}", krate.package))?;
     if !status.success() {
@@ -181,7 +179,7 @@ async fn check_crate(url: &str, root: &Path, krate: &SqlxCrate) -> Result<Vec<St
         };
         let label = format!("{shown} ({})", excerpt(query));
         let fresh = match conn.describe(query).await {
-            Ok(d) => serde_json::to_value(&d).map_err(|e| format!("{shown}: {e}"))?,
+            Ok(d) => described(&d),
             Err(e) => {
                 problems.push(format!("{label}: the migrated database rejects it: {e}"));
                 continue;
@@ -194,6 +192,38 @@ async fn check_crate(url: &str, root: &Path, krate: &SqlxCrate) -> Result<Vec<St
         );
     }
     Ok(problems)
+}
+
+/// The database's description in the offline files' shape (`columns` with `name` and
+/// `type_info`, `parameters`, `nullable`). A type is its sqlx name, the variant of
+/// `PgType` the files hold, read from its `Debug` form: the serialisable form needs
+/// sqlx-postgres' `offline` feature, which would give this package other sqlx builds than
+/// the product crates' (each `cargo` run would rebuild sqlx and everything above it).
+fn described(d: &Describe<Postgres>) -> Value {
+    let type_name = |t: &PgTypeInfo| {
+        let debug = format!("{t:?}");
+        let name = debug
+            .strip_prefix("PgTypeInfo(")
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(&debug);
+        Value::String(name.to_string())
+    };
+    let columns: Vec<Value> = d
+        .columns
+        .iter()
+        .enumerate()
+        .map(
+            |(i, c)| json!({"ordinal": i, "name": c.name(), "type_info": type_name(c.type_info())}),
+        )
+        .collect();
+    let parameters = match &d.parameters {
+        Some(Either::Left(types)) => {
+            json!({"Left": types.iter().map(type_name).collect::<Vec<_>>()})
+        }
+        Some(Either::Right(n)) => json!({"Right": n}),
+        None => Value::Null,
+    };
+    json!({"columns": columns, "parameters": parameters, "nullable": d.nullable})
 }
 
 /// The query's start on one line, for messages.
