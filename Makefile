@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-e2e --bin sanxiang-local --
-# SQL is checked at compile time from the committed offline data (tenant-service/.sqlx), never
+# SQL is checked at compile time from the committed offline data (tenant-service/.sqlx and
+# tenant-service/supervision/.sqlx), never
 # against a database a DATABASE_URL in the environment names (`sanxiang-local env` prints one);
 # `cargo xtask generate` regenerates the data against a throwaway PostgreSQL.
 export SQLX_OFFLINE := true

@@ -1,5 +1,6 @@
 //! sqlx's offline data: the `.sqlx/query-<hash>.json` files beside each crate whose SQL is
-//! checked at compile time (`sqlx::query!`, `query_as!`, `query_scalar!`). Builds never
+//! checked at compile time (`sqlx::query!`, `query_as!`, `query_scalar!`): the tenant service,
+//! and the supervision workspace (its own database and migrations). Builds never
 //! connect to a database: without `DATABASE_URL` the macros read these files (the test
 //! command also sets `SQLX_OFFLINE=true`), and fail on a query that has none.
 //!
@@ -26,10 +27,16 @@ struct SqlxCrate {
     dir: &'static str,
 }
 
-const CRATES: &[SqlxCrate] = &[SqlxCrate {
-    package: "sanxiang-tenant-service",
-    dir: "tenant-service",
-}];
+const CRATES: &[SqlxCrate] = &[
+    SqlxCrate {
+        package: "sanxiang-tenant-service",
+        dir: "tenant-service",
+    },
+    SqlxCrate {
+        package: "sanxiang-supervision",
+        dir: "tenant-service/supervision",
+    },
+];
 
 /// Regenerates (`check == false`) or checks every crate's offline data; returns the
 /// problems found by a check (a regeneration either succeeds or errs).
