@@ -45,7 +45,8 @@ pub enum SchemaError {
 /// (read from sqlx's bookkeeping table, which the application role may only read).
 pub async fn check_schema(pool: &PgPool) -> Result<(), SchemaError> {
     let applied: Vec<(i64, Vec<u8>)> =
-        match sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+        match sqlx::query!("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .map(|r| (r.version, r.checksum))
             .fetch_all(pool)
             .await
         {

@@ -18,7 +18,7 @@ use crate::tenants::Tenant;
 
 /// A decision's disclosure due date as stored: a date, pending on a year, or neither
 /// (a draft). Serialized as the date, "pending: no calendar for YEAR", or null.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DisclosureDue {
     pub disclosure_due: Option<NaiveDate>,
     pub disclosure_due_pending_year: Option<i32>,
@@ -64,11 +64,12 @@ pub async fn resolve_pending_with(
     calendar: &Calendar,
     conn: &mut sqlx::PgConnection,
 ) -> sqlx::Result<usize> {
-    let pending: Vec<(uuid::Uuid, NaiveDate, i32)> = sqlx::query_as(
-        "SELECT id, decided_on, disclosure_days FROM decisions \
-         WHERE disclosure_due_pending_year IS NOT NULL AND decided_on IS NOT NULL \
-           AND disclosure_days IS NOT NULL",
+    let pending: Vec<(uuid::Uuid, NaiveDate, i32)> = sqlx::query!(
+        r#"SELECT id, decided_on AS "decided_on!", disclosure_days AS "disclosure_days!" FROM decisions
+         WHERE disclosure_due_pending_year IS NOT NULL AND decided_on IS NOT NULL
+           AND disclosure_days IS NOT NULL"#
     )
+    .map(|r| (r.id, r.decided_on, r.disclosure_days))
     .fetch_all(&mut *conn)
     .await?;
     let mut still_pending = 0;
@@ -82,13 +83,13 @@ pub async fn resolve_pending_with(
         if stored.disclosure_due.is_none() {
             still_pending += 1;
         }
-        sqlx::query(
+        sqlx::query!(
             "UPDATE decisions SET disclosure_due = $2, disclosure_due_pending_year = $3 \
              WHERE id = $1 AND disclosure_due_pending_year IS NOT NULL",
+            id,
+            stored.disclosure_due,
+            stored.disclosure_due_pending_year,
         )
-        .bind(id)
-        .bind(stored.disclosure_due)
-        .bind(stored.disclosure_due_pending_year)
         .execute(&mut *conn)
         .await?;
     }

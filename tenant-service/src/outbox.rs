@@ -102,16 +102,18 @@ pub async fn enqueue<T: Serialize>(
     // lock (held until commit) a relay could see seq 4 committed before seq 3 and push
     // them out of order. Appending writers of one tenant queue here for the rest of
     // their transaction, so seq order is commit order.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(APPEND_LOCK)
+    // (A void result has no Rust type: the lock is taken selecting no column.)
+    sqlx::query!("SELECT FROM pg_advisory_xact_lock($1)", APPEND_LOCK)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("INSERT INTO outbox (id, event, payload) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(event.as_str())
-        .bind(payload)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO outbox (id, event, payload) VALUES ($1, $2, $3)",
+        id,
+        event.as_str(),
+        payload,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 
@@ -147,20 +149,23 @@ async fn relay_batch(
     let db = |e: sqlx::Error| (0u64, anyhow::Error::from(e));
     {
         let mut tx = pool.begin().await.map_err(db)?;
-        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let ours = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_xact_lock($1) AS "locked!""#,
+            RELAY_LOCK
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
         if !ours {
             // Another replica is relaying this tenant right now.
             return Ok((0, false));
         }
-        let rows: Vec<(i64, Uuid, String, serde_json::Value)> = sqlx::query_as(
+        let rows: Vec<(i64, Uuid, String, serde_json::Value)> = sqlx::query!(
             "SELECT seq, id, event, payload FROM outbox WHERE relayed_at IS NULL \
              ORDER BY seq LIMIT $1 FOR UPDATE",
+            batch
         )
-        .bind(batch)
+        .map(|r| (r.seq, r.id, r.event, r.payload))
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -203,11 +208,13 @@ async fn relay_batch(
             }
         }
         if !acked.is_empty() {
-            sqlx::query("UPDATE outbox SET relayed_at = clock_timestamp() WHERE seq = ANY($1)")
-                .bind(&acked)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            sqlx::query!(
+                "UPDATE outbox SET relayed_at = clock_timestamp() WHERE seq = ANY($1)",
+                &acked
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         let n = acked.len() as u64;

@@ -82,36 +82,37 @@ async fn scan_with(
     }
     // Due dates pending on a missing year: compute those the calendar answers now.
     let pending_due_dates = crate::deadlines::resolve_pending_with(&cal, conn).await?;
-    let counts: Counts = sqlx::query_as(
-        "SELECT \
-          (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL \
-             AND disclosure_due < $1) AS disclosures_overdue, \
-          (SELECT COALESCE(EXTRACT(EPOCH FROM min(disclosure_due)::timestamp), 0)::bigint FROM decisions \
-             WHERE status = 'issued' AND publish_online AND published_at IS NULL \
-             AND disclosure_due < $1) AS oldest_overdue_disclosure_due, \
-          (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL \
-             AND disclosure_due >= $1 AND disclosure_due <= $2) AS disclosures_due_soon, \
-          (SELECT count(*) FROM decisions WHERE status = 'revoked' AND published_at IS NOT NULL \
-             AND withdrawn_at IS NULL AND withdrawal_due < $3) AS withdrawals_overdue, \
-          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted','negotiation', \
-             'collective_discussion')) AS reviews_pending, \
-          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted') AND opinion_due < $1) \
-             AS reviews_overdue, \
-          (SELECT count(*) FROM actions a WHERE a.requires_full_av AND NOT EXISTS \
-             (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av')) AS av_gaps, \
-          (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS outbox_backlog, \
-          (SELECT COALESCE(floor(EXTRACT(EPOCH FROM (clock_timestamp() - min(created_at)))), 0)::bigint \
-             FROM outbox WHERE relayed_at IS NULL) AS push_lag_seconds, \
-          (SELECT count(*) FROM personnel WHERE active AND role = 'officer' AND valid_from <= $1 \
-             AND valid_until >= $1) AS officers, \
-          (SELECT count(*) FROM personnel WHERE active AND role = 'legal_reviewer' AND valid_from <= $1 \
-             AND valid_until >= $1) AS legal_reviewers, \
-          EXISTS (SELECT 1 FROM annual_reports WHERE year = $4) AS annual_reported",
+    let counts: Counts = sqlx::query_as!(
+        Counts,
+        r#"SELECT
+          (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL
+             AND disclosure_due < $1) AS "disclosures_overdue!",
+          (SELECT COALESCE(EXTRACT(EPOCH FROM min(disclosure_due)::timestamp), 0)::bigint FROM decisions
+             WHERE status = 'issued' AND publish_online AND published_at IS NULL
+             AND disclosure_due < $1) AS "oldest_overdue_disclosure_due!",
+          (SELECT count(*) FROM decisions WHERE status = 'issued' AND publish_online AND published_at IS NULL
+             AND disclosure_due >= $1 AND disclosure_due <= $2) AS "disclosures_due_soon!",
+          (SELECT count(*) FROM decisions WHERE status = 'revoked' AND published_at IS NOT NULL
+             AND withdrawn_at IS NULL AND withdrawal_due < $3) AS "withdrawals_overdue!",
+          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted','negotiation',
+             'collective_discussion')) AS "reviews_pending!",
+          (SELECT count(*) FROM reviews WHERE status IN ('submitted','resubmitted') AND opinion_due < $1)
+             AS "reviews_overdue!",
+          (SELECT count(*) FROM actions a WHERE a.requires_full_av AND NOT EXISTS
+             (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av')) AS "av_gaps!",
+          (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS "outbox_backlog!",
+          (SELECT COALESCE(floor(EXTRACT(EPOCH FROM (clock_timestamp() - min(created_at)))), 0)::bigint
+             FROM outbox WHERE relayed_at IS NULL) AS "push_lag_seconds!",
+          (SELECT count(*) FROM personnel WHERE active AND role = 'officer' AND valid_from <= $1
+             AND valid_until >= $1) AS "officers!",
+          (SELECT count(*) FROM personnel WHERE active AND role = 'legal_reviewer' AND valid_from <= $1
+             AND valid_until >= $1) AS "legal_reviewers!",
+          EXISTS (SELECT 1 FROM annual_reports WHERE year = $4) AS "annual_reported!""#,
+        today,
+        soon_limit,
+        now,
+        today.year() - 1,
     )
-    .bind(today)
-    .bind(soon_limit)
-    .bind(now)
-    .bind(today.year() - 1)
     .fetch_one(&mut *conn)
     .await?;
     crate::upward::push_compliance(state, tenant, conn, &counts, today.year() - 1).await;
@@ -123,14 +124,16 @@ async fn scan_with(
             .insert(tenant.agency.clone());
     }
     // Retention of the outbox: relayed rows are kept 7 days for inspection, then purged.
-    sqlx::query("DELETE FROM outbox WHERE relayed_at < now() - interval '7 days'")
+    sqlx::query!("DELETE FROM outbox WHERE relayed_at < now() - interval '7 days'")
         .execute(&mut *conn)
         .await?;
-    let milestones: Vec<(String, String, chrono::NaiveDate)> =
-        sqlx::query_as("SELECT plan, milestone, due FROM milestone_reports WHERE due >= $1")
-            .bind(today - chrono::Duration::days(400))
-            .fetch_all(&mut *conn)
-            .await?;
+    let milestones: Vec<(String, String, chrono::NaiveDate)> = sqlx::query!(
+        "SELECT plan, milestone, due FROM milestone_reports WHERE due >= $1",
+        today - chrono::Duration::days(400)
+    )
+    .map(|r| (r.plan, r.milestone, r.due))
+    .fetch_all(&mut *conn)
+    .await?;
     let m = &state.metrics;
     let l = tenant.labels();
     for (plan, milestone, due) in &milestones {

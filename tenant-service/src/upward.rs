@@ -27,7 +27,6 @@ use sanxiang_domain::{EnforcementCategory, Procedure};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     document_number: String,
@@ -61,7 +60,8 @@ pub async fn decision_changed(
     tenant: &Tenant,
     id: Uuid,
 ) -> sqlx::Result<()> {
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as!(
+        Row,
         "UPDATE decisions d SET metadata_version = metadata_version + 1 \
          WHERE id = $1 AND status <> 'draft' RETURNING d.id, d.document_number, d.category, \
          d.procedure, d.matter, d.status, d.major, \
@@ -73,8 +73,8 @@ pub async fn decision_changed(
          (SELECT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av') \
             FROM actions a WHERE a.id = d.action_id) AS av_present, \
          d.metadata_version",
+        id
     )
-    .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(r) = row else { return Ok(()) };

@@ -1,25 +1,23 @@
 //! `cargo xtask generate [--check]`: the one entry point for every file generated from the
-//! Rust sources and committed.
+//! Rust sources and committed, in two steps.
 //!
 //! | files | generated from |
 //! |---|---|
-//! | `crds/yaml/*.yaml`, `charts/sanxiang/crds/*.yaml` | the CRD types (`sanxiang_crds::crd_manifests`) |
-//! | `e2e/fixtures/ecosystem-crds/monitoring.coreos.com_alertmanagerconfigs.yaml`, `charts/sanxiang/templates/alertmanagerconfig-crd.yaml` | the AlertmanagerConfig subset (`sanxiang_crds::alertmanager_config_crd_manifest`) |
-//! | `charts/sanxiang/templates/prometheusrule-global.yaml`, `dashboards/tests/sample-rules.yaml` | the alert builder (`sanxiang_operator::rule_files`) |
-//! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
-//! | `tenant-service/openapi.json` | the tenant service's handlers and types (`sanxiang_tenant_service::api::openapi`, `utoipa`) |
+//! | `tenant-service/.sqlx/query-*.json` | the crate's queries described by a database migrated with its `migrations/` ([`sqlx_data`]) |
+//! | CRD YAML, chart rules and dashboards, `tenant-service/openapi.json` | the product crates' types (package `xtask-types`, `e2e/xtask/types`) |
+//!
+//! The first step runs here, in a package that links no product crate: those compile from
+//! sqlx's offline data, so regenerating it must not need them. The second runs
+//! `xtask-types`, which links them, once the data is current.
 //!
 //! Without `--check` it writes what differs and names each file; with `--check` it writes
-//! nothing and exits 1 naming each stale file (the test command runs it).
+//! nothing and exits 1 naming each stale file or query (the test command runs it).
+
+mod postgres;
+mod sqlx_data;
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-/// A file that should exist with these contents.
-struct Generated {
-    path: PathBuf,
-    contents: Vec<u8>,
-}
+use std::process::{Command, ExitCode};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,89 +27,23 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn crds() -> Vec<Generated> {
-    let mut out = Vec::new();
-    for dir in sanxiang_crds::CRD_OUTPUT_DIRS {
-        for (name, contents) in sanxiang_crds::crd_manifests() {
-            out.push(Generated {
-                path: Path::new(dir).join(name),
-                contents: contents.into_bytes(),
-            });
+/// A `cargo` command as from the shell that ran `cargo xtask`: without the variables
+/// `cargo run` set for this program (its package's `CARGO_PKG_*`, the library path), which
+/// build scripts watch, so the inner build reuses the artifacts of the ordinary ones.
+pub fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_by_cargo_run = (key.starts_with("CARGO_")
+            && !matches!(key.as_ref(), "CARGO_HOME" | "CARGO_TARGET_DIR"))
+            || key == "LD_LIBRARY_PATH"
+            || key == "OUT_DIR";
+        if set_by_cargo_run {
+            cmd.env_remove(key.as_ref());
         }
     }
-    for (path, contents) in sanxiang_crds::alertmanager_config_crd_manifest() {
-        out.push(Generated {
-            path: path.into(),
-            contents: contents.into_bytes(),
-        });
-    }
-    out
-}
-
-fn rule_files() -> Vec<Generated> {
-    sanxiang_operator::rule_files::generated_rule_files()
-        .into_iter()
-        .map(|(path, contents)| Generated {
-            path: path.into(),
-            contents: contents.into_bytes(),
-        })
-        .collect()
-}
-
-fn chart_dashboards(root: &Path) -> Result<Vec<Generated>, String> {
-    let dir = root.join("dashboards");
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|x| x == "json") {
-            let name = path.file_name().expect("a file").to_owned();
-            out.push(Generated {
-                path: Path::new("charts/sanxiang/dashboards").join(name),
-                contents: std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The tenant service's OpenAPI document, from its handlers and types (`utoipa`).
-fn openapi() -> Vec<Generated> {
-    vec![Generated {
-        path: "tenant-service/openapi.json".into(),
-        contents: sanxiang_tenant_service::api::openapi::document().into_bytes(),
-    }]
-}
-
-fn generate(check: bool) -> Result<Vec<String>, String> {
-    let root = workspace_root();
-    let mut files = crds();
-    files.extend(rule_files());
-    files.extend(chart_dashboards(&root)?);
-    files.extend(openapi());
-    let mut stale = Vec::new();
-    for f in files {
-        let path = root.join(&f.path);
-        let current = std::fs::read(&path).ok();
-        if current.as_deref() == Some(f.contents.as_slice()) {
-            continue;
-        }
-        let why = if current.is_none() {
-            "missing"
-        } else {
-            "stale"
-        };
-        if check {
-            stale.push(format!("{} is {why}", f.path.display()));
-            continue;
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(&path, &f.contents).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("wrote {} (was {why})", f.path.display());
-    }
-    Ok(stale)
+    cmd.current_dir(root);
+    cmd
 }
 
 fn main() -> ExitCode {
@@ -129,18 +61,50 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match generate(check) {
-        Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
-        Ok(stale) => {
-            for s in &stale {
-                eprintln!("xtask: {s}");
+    let root = workspace_root();
+    let mut failed = false;
+    match sqlx_data::run(&root, check) {
+        Ok(problems) => {
+            for p in &problems {
+                eprintln!("xtask: {p}");
             }
-            eprintln!("xtask: run `cargo xtask generate` and commit the result");
-            ExitCode::FAILURE
+            failed |= !problems.is_empty();
         }
         Err(e) => {
-            eprintln!("xtask: {e}");
-            ExitCode::FAILURE
+            eprintln!("xtask: sqlx offline data: {e}");
+            // The product crates would not compile without current data.
+            if !check {
+                return ExitCode::FAILURE;
+            }
+            failed = true;
         }
     }
+    let mut types = cargo(&root);
+    types.args([
+        "run",
+        "--quiet",
+        "--locked",
+        "-p",
+        "xtask-types",
+        "--",
+        "generate",
+    ]);
+    if check {
+        types.arg("--check");
+    }
+    match types.status() {
+        Ok(s) if s.success() => {}
+        Ok(_) => failed = true,
+        Err(e) => {
+            eprintln!("xtask: running xtask-types: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        if check {
+            eprintln!("xtask: run `cargo xtask generate` and commit the result");
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

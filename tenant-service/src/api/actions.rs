@@ -83,30 +83,32 @@ struct OfficerRow {
     active: bool,
 }
 
-const ACTION_COLUMNS: &str = "id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, created_at, no_av";
-
 async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
-    let action: Option<Action> = sqlx::query_as(&format!(
-        "SELECT {ACTION_COLUMNS} FROM actions WHERE id = $1"
-    ))
-    .bind(id)
+    let action = sqlx::query_as!(
+        Action,
+        "SELECT id, title, category, procedure, kind, requires_full_av, target, started_on, \
+         created_by, created_at, no_av FROM actions WHERE id = $1",
+        id
+    )
     .fetch_optional(pool)
     .await?;
     let Some(action) = action else {
         return Ok(None);
     };
-    let officer_ids: Vec<Uuid> = sqlx::query_scalar(
+    let officer_ids = sqlx::query_scalar!(
         "SELECT personnel_id FROM action_officers WHERE action_id = $1 ORDER BY personnel_id",
+        id
     )
-    .bind(id)
     .fetch_all(pool)
     .await?;
-    let (entries, av): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE kind = 'av') FROM record_entries WHERE action_id = $1",
+    let counts = sqlx::query!(
+        r#"SELECT count(*) AS "entries!", count(*) FILTER (WHERE kind = 'av') AS "av!"
+           FROM record_entries WHERE action_id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_one(pool)
     .await?;
+    let (entries, av) = (counts.entries, counts.av);
     let av_missing = action.requires_full_av && !action.no_av && av == 0;
     Ok(Some(ActionView {
         action,
@@ -187,11 +189,12 @@ pub async fn create(
     let category = resolved.category;
     let full_av = requires_full_av(&input.kind)
         || resolved.matter().av_recording == sanxiang_domain::AvRecording::FullProcess;
-    let officers: Vec<OfficerRow> = sqlx::query_as(
+    let officers = sqlx::query_as!(
+        OfficerRow,
         "SELECT id, name, role, certificate_number, categories, valid_from, valid_until, active \
          FROM personnel WHERE id = ANY($1) FOR SHARE",
+        &ids
     )
-    .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
     for (i, oid) in input.officer_ids.iter().enumerate() {
@@ -236,29 +239,29 @@ pub async fn create(
         }
     }
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, no_av, \
          matter, matter_version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        id,
+        input.title.trim(),
+        category.code(),
+        input.procedure.as_str(),
+        &input.kind,
+        full_av,
+        input.target.trim(),
+        started_on,
+        &ctx.claims.sub,
+        input.involves_secrets_or_privacy,
+        &resolved.matter().code,
+        resolved.version(),
     )
-    .bind(id)
-    .bind(input.title.trim())
-    .bind(category.code())
-    .bind(input.procedure.as_str())
-    .bind(&input.kind)
-    .bind(full_av)
-    .bind(input.target.trim())
-    .bind(started_on)
-    .bind(&ctx.claims.sub)
-    .bind(input.involves_secrets_or_privacy)
-    .bind(&resolved.matter().code)
-    .bind(resolved.version())
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO action_officers (action_id, personnel_id) SELECT $1, unnest($2::uuid[])",
+        id,
+        &ids,
     )
-    .bind(id)
-    .bind(&ids)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -321,13 +324,14 @@ pub async fn list(
             "limit must be between 1 and 1000",
         ));
     }
-    let rows: Vec<(Uuid, String, String, String, String, bool, i64)> = sqlx::query_as(
-        "SELECT a.id, a.title, a.category, a.procedure, a.kind, \
-           a.requires_full_av AND NOT a.no_av AND NOT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av'), \
-           (SELECT count(*) FROM record_entries e WHERE e.action_id = a.id) \
-         FROM actions a ORDER BY a.created_at DESC LIMIT $1",
+    let rows: Vec<(Uuid, String, String, String, String, bool, i64)> = sqlx::query!(
+        r#"SELECT a.id, a.title, a.category, a.procedure, a.kind,
+           a.requires_full_av AND NOT a.no_av AND NOT EXISTS (SELECT 1 FROM record_entries e WHERE e.action_id = a.id AND e.kind = 'av') AS "av_missing!",
+           (SELECT count(*) FROM record_entries e WHERE e.action_id = a.id) AS "entries!"
+         FROM actions a ORDER BY a.created_at DESC LIMIT $1"#,
+        limit
     )
-    .bind(limit)
+    .map(|r| (r.id, r.title, r.category, r.procedure, r.kind, r.av_missing, r.entries))
     .fetch_all(&ctx.pool)
     .await?;
     let items: Vec<_> = rows

@@ -16,7 +16,7 @@ pub use model::{
     DeadlineQuery, Decision, DecisionInput, DecisionList, DecisionView, DisclosureDeadline,
     IssueInput, ListQuery, MajorCriteria, PartyInput, ReadQuery,
 };
-pub(crate) use repo::{COLUMNS, load, load_tx, view};
+pub(crate) use repo::{DecisionRow, load, load_tx, query_decision, view};
 pub use rules::{MAX_OTHER_PERSONS, matter_requires_review};
 
 use super::matters::{self, Resolved};

@@ -81,16 +81,16 @@ pub async fn register_target(
             .map_err(|e| ApiError::unprocessable("creditCode", e.to_string()))?;
     }
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO inspection_targets (id, item, name, credit_code, party_kind, registered_by) \
          VALUES ($1,$2,$3,$4,$5,$6)",
+        id,
+        input.item.trim(),
+        input.name.trim(),
+        input.credit_code.as_deref().map(str::trim),
+        input.party_kind.code(),
+        &ctx.claims.sub,
     )
-    .bind(id)
-    .bind(input.item.trim())
-    .bind(input.name.trim())
-    .bind(input.credit_code.as_deref().map(str::trim))
-    .bind(input.party_kind.code())
-    .bind(&ctx.claims.sub)
     .execute(&ctx.pool)
     .await?;
     Ok((
@@ -173,11 +173,12 @@ pub async fn create_draw(
     // matter list in force, like any action's.
     let matter = item_matter(&mut tx, &ctx, &item, today).await?;
     let full_av = matter.matter().av_recording == sanxiang_domain::AvRecording::FullProcess;
-    let targets: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM inspection_targets WHERE item = $1 ORDER BY id")
-            .bind(item.code.trim())
-            .fetch_all(&mut *tx)
-            .await?;
+    let targets: Vec<Uuid> = sqlx::query_scalar!(
+        "SELECT id FROM inspection_targets WHERE item = $1 ORDER BY id",
+        item.code.trim()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     if targets.is_empty() {
         return Err(ApiError::unprocessable(
             "item",
@@ -201,12 +202,12 @@ pub async fn create_draw(
         .flatten()
         .filter_map(|p| p["certificateNumber"].as_str().map(String::from))
         .collect();
-    let inspectors: Vec<Uuid> = sqlx::query_scalar(
+    let inspectors: Vec<Uuid> = sqlx::query_scalar!(
         "SELECT id FROM personnel WHERE certificate_number = ANY($1) AND role = 'officer' AND active \
          AND valid_from <= $2 AND valid_until >= $2 AND 'inspection' = ANY (categories) ORDER BY id",
+        &certs,
+        today,
     )
-    .bind(&certs)
-    .bind(today)
     .fetch_all(&mut *tx)
     .await?;
     if inspectors.len() < item.inspectors_per_target as usize {
@@ -225,46 +226,48 @@ pub async fn create_draw(
     let id = Uuid::new_v4();
     let mut actions = Vec::new();
     for d in &drawn {
-        let name: String = sqlx::query_scalar("SELECT name FROM inspection_targets WHERE id = $1")
-            .bind(d.target)
-            .fetch_one(&mut *tx)
-            .await?;
+        let name: String = sqlx::query_scalar!(
+            "SELECT name FROM inspection_targets WHERE id = $1",
+            d.target
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let action = Uuid::new_v4();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO actions (id, title, category, procedure, kind, requires_full_av, target, started_on, created_by, \
              matter, matter_version) VALUES ($1, $2, 'inspection', 'general', 'other', $3, $4, $5, $6, $7, $8)",
+            action,
+            format!("双随机抽查：{}", item.name),
+            full_av,
+            &name,
+            today,
+            &ctx.claims.sub,
+            &matter.matter().code,
+            matter.version(),
         )
-        .bind(action)
-        .bind(format!("双随机抽查：{}", item.name))
-        .bind(full_av)
-        .bind(&name)
-        .bind(today)
-        .bind(&ctx.claims.sub)
-        .bind(&matter.matter().code)
-        .bind(matter.version())
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO action_officers (action_id, personnel_id) SELECT $1, unnest($2::uuid[])",
+            action,
+            &d.inspectors,
         )
-        .bind(action)
-        .bind(&d.inspectors)
         .execute(&mut *tx)
         .await?;
         actions.push(json!({"target": d.target, "targetName": name, "inspectors": d.inspectors, "actionId": action}));
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO inspection_draws (id, item, list_version, seed, target_pool, inspector_pool, draw, drawn_by) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        id,
+        item.code.trim(),
+        list.version,
+        seed.to_string(),
+        &targets,
+        &inspectors,
+        json!(actions),
+        &ctx.claims.sub,
     )
-    .bind(id)
-    .bind(item.code.trim())
-    .bind(list.version)
-    .bind(seed.to_string())
-    .bind(&targets)
-    .bind(&inspectors)
-    .bind(json!(actions))
-    .bind(&ctx.claims.sub)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -324,11 +327,12 @@ async fn item_matter(
 }
 
 async fn load(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<DrawRow> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        DrawRow,
         "SELECT id, item, list_version, seed, target_pool, inspector_pool, draw, results \
          FROM inspection_draws WHERE id = $1",
+        id
     )
-    .bind(id)
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("draw {id} not found")))
@@ -355,11 +359,12 @@ pub struct DrawCheck {
 )]
 pub async fn verify(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<DrawCheck>> {
     let row = load(&ctx.pool, id).await?;
-    let v: lists::ListVersion = sqlx::query_as(
+    let v = sqlx::query_as!(
+        lists::ListVersion,
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
          FROM list_versions WHERE kind = 'random_inspections' AND version = $1",
+        row.list_version
     )
-    .bind(row.list_version)
     .fetch_one(&ctx.pool)
     .await?;
     let items: Vec<RandomInspection> = serde_json::from_value(v.items)
@@ -438,10 +443,10 @@ pub async fn publish_results(
     }
     let drawn: Vec<Value> = row.draw.as_array().cloned().unwrap_or_default();
     // Natural persons among the drawn targets: their names are masked in what is published.
-    let persons: Vec<String> = sqlx::query_scalar(
-        "SELECT id::text FROM inspection_targets WHERE id = ANY($1) AND party_kind = 'natural_person'",
+    let persons: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT id::text AS "id!" FROM inspection_targets WHERE id = ANY($1) AND party_kind = 'natural_person'"#,
+        &row.target_pool
     )
-    .bind(&row.target_pool)
     .fetch_all(&ctx.pool)
     .await?;
     let mut recorded = Vec::new();
@@ -481,12 +486,12 @@ pub async fn publish_results(
     }
     let now = st.clock.now();
     let mut tx = ctx.pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE inspection_draws SET results = $2, results_published_at = $3 WHERE id = $1",
+        id,
+        json!(recorded),
+        now,
     )
-    .bind(id)
-    .bind(json!(recorded))
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let payload = json!({"draw": id, "item": row.item, "listVersion": row.list_version,

@@ -47,9 +47,6 @@ use sqlx::PgConnection;
 /// Most items a list version may hold.
 pub const MAX_ITEMS: usize = 5_000;
 
-const COLUMNS: &str =
-    "kind, version, status, items, created_by, created_at, effective_from, published_at";
-
 fn kind(s: &str) -> ApiResult<ListKind> {
     ListKind::parse(s).ok_or_else(|| {
         ApiError::bad_request(
@@ -72,12 +69,14 @@ pub async fn effective(
     kind: ListKind,
     on: NaiveDate,
 ) -> ApiResult<Option<ListVersion>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND status = 'published' \
-         AND effective_from <= $2 ORDER BY effective_from DESC, version DESC LIMIT 1"
-    ))
-    .bind(kind.as_str())
-    .bind(on)
+    Ok(sqlx::query_as!(
+        ListVersion,
+        "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
+         FROM list_versions WHERE kind = $1 AND status = 'published' \
+         AND effective_from <= $2 ORDER BY effective_from DESC, version DESC LIMIT 1",
+        kind.as_str(),
+        on,
+    )
     .fetch_optional(exec)
     .await?)
 }
@@ -89,11 +88,13 @@ pub fn matters_of(v: &ListVersion) -> ApiResult<Vec<Matter>> {
 }
 
 async fn load(exec: &mut PgConnection, kind: ListKind, version: i32) -> ApiResult<ListVersion> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2 FOR UPDATE"
-    ))
-    .bind(kind.as_str())
-    .bind(version)
+    sqlx::query_as!(
+        ListVersion,
+        "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
+         FROM list_versions WHERE kind = $1 AND version = $2 FOR UPDATE",
+        kind.as_str(),
+        version,
+    )
     .fetch_optional(exec)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("{} has no version {version}", kind.as_str())))
@@ -107,29 +108,31 @@ async fn step(
     opinion: &str,
     items: Option<&Value>,
 ) -> ApiResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO list_steps (kind, version, step, actor, role, opinion, items) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &v.kind,
+        v.version,
+        step,
+        &ctx.claims.sub,
+        ctx.claims.role.as_str(),
+        opinion,
+        items,
     )
-    .bind(&v.kind)
-    .bind(v.version)
-    .bind(step)
-    .bind(&ctx.claims.sub)
-    .bind(ctx.claims.role.as_str())
-    .bind(opinion)
-    .bind(items)
     .execute(exec)
     .await?;
     Ok(())
 }
 
 async fn set_status(exec: &mut PgConnection, v: &ListVersion, status: &str) -> ApiResult<()> {
-    sqlx::query("UPDATE list_versions SET status = $3 WHERE kind = $1 AND version = $2")
-        .bind(&v.kind)
-        .bind(v.version)
-        .bind(status)
-        .execute(exec)
-        .await?;
+    sqlx::query!(
+        "UPDATE list_versions SET status = $3 WHERE kind = $1 AND version = $2",
+        &v.kind,
+        v.version,
+        status,
+    )
+    .execute(exec)
+    .await?;
     Ok(())
 }
 
@@ -243,14 +246,18 @@ pub async fn create(
         }
     };
     // One version in the works at a time, so reviews never race each other.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('sx-list-' || $1))")
-        .bind(kind.as_str())
-        .execute(&mut *tx)
-        .await?;
-    let open: Option<(i32, String)> = sqlx::query_as(
-        "SELECT version, status FROM list_versions WHERE kind = $1 AND status <> 'published' LIMIT 1",
+    // (A void result has no Rust type: the lock is taken selecting no column.)
+    sqlx::query!(
+        "SELECT FROM pg_advisory_xact_lock(hashtext('sx-list-' || $1))",
+        kind.as_str()
     )
-    .bind(kind.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let open: Option<(i32, String)> = sqlx::query!(
+        "SELECT version, status FROM list_versions WHERE kind = $1 AND status <> 'published' LIMIT 1",
+        kind.as_str()
+    )
+    .map(|r| (r.version, r.status))
     .fetch_optional(&mut *tx)
     .await?;
     if let Some((v, s)) = open {
@@ -262,14 +269,15 @@ pub async fn create(
             ),
         ));
     }
-    let v: ListVersion = sqlx::query_as(&format!(
+    let v = sqlx::query_as!(
+        ListVersion,
         "INSERT INTO list_versions (kind, version, status, items, created_by) \
          SELECT $1, COALESCE(max(version), 0) + 1, 'draft', $2, $3 FROM list_versions WHERE kind = $1 \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(kind.as_str())
-    .bind(&items)
-    .bind(&ctx.claims.sub)
+         RETURNING kind, version, status, items, created_by, created_at, effective_from, published_at",
+        kind.as_str(),
+        &items,
+        &ctx.claims.sub,
+    )
     .fetch_one(&mut *tx)
     .await?;
     step(&mut tx, &ctx, &v, "draft", "", None).await?;
@@ -332,13 +340,14 @@ pub async fn revise(
         // The approval lapses first (items of an approved version are frozen).
         set_status(&mut tx, &v, "returned").await?;
     }
-    let v: ListVersion = sqlx::query_as(&format!(
+    let v = sqlx::query_as!(
+        ListVersion,
         "UPDATE list_versions SET items = $3, status = 'draft' WHERE kind = $1 AND version = $2 \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(kind.as_str())
-    .bind(version)
-    .bind(&items)
+         RETURNING kind, version, status, items, created_by, created_at, effective_from, published_at",
+        kind.as_str(),
+        version,
+        &items,
+    )
     .fetch_one(&mut *tx)
     .await?;
     step(&mut tx, &ctx, &v, "revise", "", None).await?;
@@ -467,10 +476,10 @@ pub async fn publish(
     if kind == ListKind::Personnel {
         super::personnel::check_public_entries(&mut tx, &v.items, today, from).await?;
     }
-    let latest: Option<NaiveDate> = sqlx::query_scalar(
+    let latest: Option<NaiveDate> = sqlx::query_scalar!(
         "SELECT max(effective_from) FROM list_versions WHERE kind = $1 AND status = 'published'",
+        kind.as_str()
     )
-    .bind(kind.as_str())
     .fetch_one(&mut *tx)
     .await?;
     if let Some(l) = latest
@@ -482,14 +491,15 @@ pub async fn publish(
         ));
     }
     let now = st.clock.now();
-    let v: ListVersion = sqlx::query_as(&format!(
+    let v = sqlx::query_as!(
+        ListVersion,
         "UPDATE list_versions SET status = 'published', effective_from = $3, published_at = $4 \
-         WHERE kind = $1 AND version = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(kind.as_str())
-    .bind(version)
-    .bind(from)
-    .bind(now)
+         WHERE kind = $1 AND version = $2 RETURNING kind, version, status, items, created_by, created_at, effective_from, published_at",
+        kind.as_str(),
+        version,
+        from,
+        now,
+    )
     .fetch_one(&mut *tx)
     .await?;
     step(&mut tx, &ctx, &v, "publish", "", None).await?;
@@ -531,11 +541,12 @@ pub async fn get_list(
     date_in_range(on, "on")?;
     let mut conn = ctx.pool.acquire().await?;
     let current = effective(&mut conn, kind, on).await?;
-    let versions: Vec<(i32, String, Option<NaiveDate>, DateTime<Utc>)> = sqlx::query_as(
+    let versions: Vec<(i32, String, Option<NaiveDate>, DateTime<Utc>)> = sqlx::query!(
         "SELECT version, status, effective_from, created_at FROM list_versions WHERE kind = $1 \
          ORDER BY version",
+        kind.as_str()
     )
-    .bind(kind.as_str())
+    .map(|r| (r.version, r.status, r.effective_from, r.created_at))
     .fetch_all(&mut *conn)
     .await?;
     let versions = versions
@@ -573,20 +584,23 @@ pub async fn get_version(
 ) -> ApiResult<Json<ListVersionWithSteps>> {
     let kind = kind(&kind_s)?;
     let version = version_number(&version)?;
-    let v: ListVersion = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM list_versions WHERE kind = $1 AND version = $2"
-    ))
-    .bind(kind.as_str())
-    .bind(version)
+    let v = sqlx::query_as!(
+        ListVersion,
+        "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
+         FROM list_versions WHERE kind = $1 AND version = $2",
+        kind.as_str(),
+        version,
+    )
     .fetch_optional(&ctx.pool)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("{} has no version {version}", kind.as_str())))?;
-    let steps: Vec<ListStep> = sqlx::query_as(
+    let steps = sqlx::query_as!(
+        ListStep,
         "SELECT step, actor, role, opinion, at FROM list_steps WHERE kind = $1 AND version = $2 \
          ORDER BY id",
+        kind.as_str(),
+        version,
     )
-    .bind(kind.as_str())
-    .bind(version)
     .fetch_all(&ctx.pool)
     .await?;
     Ok(Json(ListVersionWithSteps { version: v, steps }))

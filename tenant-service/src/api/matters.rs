@@ -183,11 +183,12 @@ pub async fn matter_now(
     let Some(version) = version else {
         return Ok(None);
     };
-    let v: Option<ListVersion> = sqlx::query_as(
+    let v = sqlx::query_as!(
+        ListVersion,
         "SELECT kind, version, status, items, created_by, created_at, effective_from, published_at \
          FROM list_versions WHERE kind = 'matters' AND version = $1",
+        version
     )
-    .bind(version)
     .fetch_optional(exec)
     .await?;
     Ok(match v {
@@ -203,11 +204,13 @@ pub async fn review_context(
     decision: uuid::Uuid,
     on: NaiveDate,
 ) -> ApiResult<Option<Value>> {
-    let row: Option<(Option<String>, Option<i32>, Option<Value>)> =
-        sqlx::query_as("SELECT matter, matter_version, discretion FROM decisions WHERE id = $1")
-            .bind(decision)
-            .fetch_optional(&mut *exec)
-            .await?;
+    let row: Option<(Option<String>, Option<i32>, Option<Value>)> = sqlx::query!(
+        "SELECT matter, matter_version, discretion FROM decisions WHERE id = $1",
+        decision
+    )
+    .map(|r| (r.matter, r.matter_version, r.discretion))
+    .fetch_optional(&mut *exec)
+    .await?;
     let Some((code, version, discretion)) = row else {
         return Ok(None);
     };

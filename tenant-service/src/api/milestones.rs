@@ -73,7 +73,8 @@ pub struct MilestoneReports {
     responses((status = 200, description = "OK", body = MilestoneReports), super::openapi::ReadErrors)
 )]
 pub async fn list(ctx: Tenant<Read>) -> ApiResult<Json<MilestoneReports>> {
-    let rows: Vec<MilestoneReport> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        MilestoneReport,
         "SELECT plan, milestone, due, note, reported_by, reported_at, revision FROM milestone_reports \
          ORDER BY due DESC, plan, milestone, revision",
     )
@@ -129,12 +130,12 @@ pub async fn report(
     let mut tx = ctx.pool.begin().await?;
     // The revision: 1 for a first report; a resubmission follows the latest one. Two
     // concurrent reports of one occurrence meet on the primary key (409).
-    let latest: Option<i32> = sqlx::query_scalar(
+    let latest: Option<i32> = sqlx::query_scalar!(
         "SELECT max(revision) FROM milestone_reports WHERE plan = $1 AND milestone = $2 AND due = $3",
+        &input.plan,
+        &input.milestone,
+        input.due,
     )
-    .bind(&input.plan)
-    .bind(&input.milestone)
-    .bind(input.due)
     .fetch_one(&mut *tx)
     .await?;
     let revision = match (input.resubmission, latest) {
@@ -147,18 +148,19 @@ pub async fn report(
             ));
         }
     };
-    let row: MilestoneReport = sqlx::query_as(
+    let row = sqlx::query_as!(
+        MilestoneReport,
         "INSERT INTO milestone_reports (plan, milestone, due, note, reported_by, reported_at, revision) \
          VALUES ($1,$2,$3,$4,$5,$6,$7) \
          RETURNING plan, milestone, due, note, reported_by, reported_at, revision",
+        &input.plan,
+        &input.milestone,
+        input.due,
+        input.note.trim(),
+        &ctx.claims.sub,
+        st.clock.now(),
+        revision,
     )
-    .bind(&input.plan)
-    .bind(&input.milestone)
-    .bind(input.due)
-    .bind(input.note.trim())
-    .bind(&ctx.claims.sub)
-    .bind(st.clock.now())
-    .bind(revision)
     .fetch_one(&mut *tx)
     .await?;
     let (plan, milestone) = (&row.plan, &row.milestone);

@@ -118,9 +118,6 @@ fn view(person: Person, today: NaiveDate) -> PersonView {
     }
 }
 
-const COLUMNS: &str = "id, name, unit, position, role, certificate_number, categories, region, \
-     valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at";
-
 #[derive(utoipa::IntoParams, Debug, Deserialize)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
@@ -166,12 +163,15 @@ pub async fn list(
             "role must be officer or legal_reviewer",
         ));
     }
-    let rows: Vec<Person> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM personnel WHERE ($1::text IS NULL OR role = $1) AND (active OR $2) \
-         ORDER BY role, name"
-    ))
-    .bind(&q.role)
-    .bind(q.include_inactive)
+    let rows = sqlx::query_as!(
+        Person,
+        "SELECT id, name, unit, position, role, certificate_number, categories, region, \
+         valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at \
+         FROM personnel WHERE ($1::text IS NULL OR role = $1) AND (active OR $2) \
+         ORDER BY role, name",
+        q.role.as_deref(),
+        q.include_inactive,
+    )
     .fetch_all(&ctx.pool)
     .await?;
     let today = st.clock.today();
@@ -208,11 +208,15 @@ pub async fn get_one(
     PathId(id): PathId,
     ctx: Tenant<Read>,
 ) -> ApiResult<Json<PersonView>> {
-    let p: Option<Person> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM personnel WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&ctx.pool)
-            .await?;
+    let p = sqlx::query_as!(
+        Person,
+        "SELECT id, name, unit, position, role, certificate_number, categories, region, \
+         valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at \
+         FROM personnel WHERE id = $1",
+        id
+    )
+    .fetch_optional(&ctx.pool)
+    .await?;
     let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
     Ok(Json(view(p, st.clock.today())))
 }
@@ -242,23 +246,25 @@ pub async fn create(
         .iter()
         .map(|c| c.code().to_string())
         .collect();
-    let p: Person = sqlx::query_as(&format!(
+    let p = sqlx::query_as!(
+        Person,
         "INSERT INTO personnel (id, name, unit, position, role, certificate_number, categories, region, \
          valid_from, valid_until, legal_qualification, subject) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(input.name.trim())
-    .bind(input.unit.trim())
-    .bind(input.position.trim())
-    .bind(input.role.as_str())
-    .bind(input.certificate_number.trim())
-    .bind(&categories)
-    .bind(input.region.trim())
-    .bind(input.valid_from)
-    .bind(input.valid_until)
-    .bind(input.legal_qualification)
-    .bind(input.subject.as_deref().map(str::trim))
+         RETURNING id, name, unit, position, role, certificate_number, categories, region, \
+         valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at",
+        Uuid::new_v4(),
+        input.name.trim(),
+        input.unit.trim(),
+        input.position.trim(),
+        input.role.as_str(),
+        input.certificate_number.trim(),
+        &categories,
+        input.region.trim(),
+        input.valid_from,
+        input.valid_until,
+        input.legal_qualification,
+        input.subject.as_deref().map(str::trim),
+    )
     .fetch_one(&ctx.pool)
     .await
     ?;
@@ -291,23 +297,25 @@ pub async fn update(
         .iter()
         .map(|c| c.code().to_string())
         .collect();
-    let p: Option<Person> = sqlx::query_as(&format!(
+    let p = sqlx::query_as!(
+        Person,
         "UPDATE personnel SET name=$2, unit=$3, position=$4, role=$5, certificate_number=$6, \
          categories=$7, region=$8, valid_from=$9, valid_until=$10, legal_qualification=$11, \
-         subject=$12, active=TRUE, updated_at=now() WHERE id=$1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(input.name.trim())
-    .bind(input.unit.trim())
-    .bind(input.position.trim())
-    .bind(input.role.as_str())
-    .bind(input.certificate_number.trim())
-    .bind(&categories)
-    .bind(input.region.trim())
-    .bind(input.valid_from)
-    .bind(input.valid_until)
-    .bind(input.legal_qualification)
-    .bind(input.subject.as_deref().map(str::trim))
+         subject=$12, active=TRUE, updated_at=now() WHERE id=$1 RETURNING id, name, unit, position, role, certificate_number, categories, region, \
+         valid_from, valid_until, legal_qualification, subject, active, created_at, updated_at",
+        id,
+        input.name.trim(),
+        input.unit.trim(),
+        input.position.trim(),
+        input.role.as_str(),
+        input.certificate_number.trim(),
+        &categories,
+        input.region.trim(),
+        input.valid_from,
+        input.valid_until,
+        input.legal_qualification,
+        input.subject.as_deref().map(str::trim),
+    )
     .fetch_optional(&ctx.pool)
     .await?;
     let p = p.ok_or_else(|| ApiError::not_found(format!("personnel {id} not found")))?;
@@ -329,10 +337,12 @@ pub async fn deactivate(PathId(id): PathId, ctx: Tenant<Write>) -> ApiResult<Sta
         &[Role::AgencyAdmin],
         "managing the personnel list",
     )?;
-    let r = sqlx::query("UPDATE personnel SET active = FALSE, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&ctx.pool)
-        .await?;
+    let r = sqlx::query!(
+        "UPDATE personnel SET active = FALSE, updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(&ctx.pool)
+    .await?;
     if r.rows_affected() == 0 {
         return Err(ApiError::not_found(format!("personnel {id} not found")));
     }
@@ -345,12 +355,22 @@ pub async fn public_entries(
     exec: &mut sqlx::PgConnection,
     on: NaiveDate,
 ) -> ApiResult<serde_json::Value> {
-    let rows: Vec<(String, String, String, String, Vec<String>, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, String, Vec<String>, String)> = sqlx::query!(
         "SELECT name, unit, position, certificate_number, categories, region FROM personnel \
          WHERE role = 'officer' AND active AND valid_from <= $1 AND valid_until >= $1 \
          ORDER BY unit, name, certificate_number",
+        on
     )
-    .bind(on)
+    .map(|r| {
+        (
+            r.name,
+            r.unit,
+            r.position,
+            r.certificate_number,
+            r.categories,
+            r.region,
+        )
+    })
     .fetch_all(exec)
     .await?;
     let entries: Vec<PersonnelEntry> = rows
@@ -383,15 +403,24 @@ pub async fn check_public_entries(
 ) -> ApiResult<()> {
     let entries: Vec<PersonnelEntry> = serde_json::from_value(items.clone())
         .map_err(|e| ApiError::internal(format!("stored personnel list is unreadable: {e}")))?;
-    let certs: Vec<&str> = entries
+    let certs: Vec<String> = entries
         .iter()
-        .map(|e| e.certificate_number.as_str())
+        .map(|e| e.certificate_number.clone())
         .collect();
-    let rows: Vec<(String, String, bool, NaiveDate, NaiveDate)> = sqlx::query_as(
+    let rows: Vec<(String, String, bool, NaiveDate, NaiveDate)> = sqlx::query!(
         "SELECT certificate_number, role, active, valid_from, valid_until FROM personnel \
          WHERE certificate_number = ANY($1)",
+        &certs
     )
-    .bind(&certs)
+    .map(|r| {
+        (
+            r.certificate_number,
+            r.role,
+            r.active,
+            r.valid_from,
+            r.valid_until,
+        )
+    })
     .fetch_all(&mut *exec)
     .await?;
     let mut problems = Vec::new();

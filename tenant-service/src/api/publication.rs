@@ -10,7 +10,7 @@
 //! ```
 
 use super::decisions::{
-    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, load, load_tx, view,
+    Decision, DecisionStatus, DecisionStep, DecisionView, load, load_tx, query_decision, view,
 };
 use super::tenant::{PathId, Tenant, Write};
 use super::{JsonBody, text};
@@ -181,14 +181,15 @@ async fn publish_now(
     let now = st.clock.now();
     let publication = build(d, &ctx.tenant, &PublicText::default(), 1, now)?;
     let json = serde_json::to_value(&publication).map_err(ApiError::internal)?;
-    let updated: Decision = sqlx::query_as(&format!(
+    let updated: Decision = query_decision!(
         "UPDATE decisions SET published_at = $2, publication = $3, publication_approved_by = $4, \
-         publication_version = 1 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(d.id)
-    .bind(now)
-    .bind(&json)
-    .bind(approved_by)
+         publication_version = 1 WHERE id = $1 RETURNING ",
+        "",
+        d.id,
+        now,
+        &json,
+        approved_by,
+    )
     .fetch_one(&mut **tx)
     .await?;
     outbox::enqueue(tx, &ctx.tenant, Event::Disclosure, &publication).await?;
@@ -240,13 +241,14 @@ pub async fn publish(
                     format!("publication was already requested by {by} and awaits approval"),
                 ));
             }
-            let d: Decision = sqlx::query_as(&format!(
+            let d: Decision = query_decision!(
                 "UPDATE decisions SET publication_requested_by = $2, publication_requested_at = $3 \
-                 WHERE id = $1 RETURNING {COLUMNS}"
-            ))
-            .bind(id)
-            .bind(&ctx.claims.sub)
-            .bind(st.clock.now())
+                 WHERE id = $1 RETURNING ",
+                "",
+                id,
+                &ctx.claims.sub,
+                st.clock.now(),
+            )
             .fetch_one(&mut *tx)
             .await?;
             (StatusCode::ACCEPTED, d)
@@ -374,12 +376,13 @@ pub async fn correct(
     let mut p = build(&d, &ctx.tenant, &replacement, version, st.clock.now())?;
     p.correction_reason = Some(input.reason.trim().to_string());
     let json = serde_json::to_value(&p).map_err(ApiError::internal)?;
-    let updated: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET publication = $2, publication_version = $3 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(&json)
-    .bind(version)
+    let updated: Decision = query_decision!(
+        "UPDATE decisions SET publication = $2, publication_version = $3 WHERE id = $1 RETURNING ",
+        "",
+        id,
+        &json,
+        version,
+    )
     .fetch_one(&mut *tx)
     .await?;
     outbox::enqueue(&mut tx, &ctx.tenant, Event::Correction, &p).await?;
@@ -451,15 +454,16 @@ pub async fn approve_exemption(
         ));
     }
     tracing::info!(decision = %id, basis, by = %ctx.claims.sub, "exemption from online publication approved");
-    let d: Decision = sqlx::query_as(&format!(
+    let d: Decision = query_decision!(
         "UPDATE decisions SET not_online_approved_by = $2, not_online_approved_at = $3, \
          not_online_opinion = $4, not_online_requested_by = created_by, publish_online = FALSE \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(&ctx.claims.sub)
-    .bind(st.clock.now())
-    .bind(input.opinion.trim())
+         WHERE id = $1 RETURNING ",
+        "",
+        id,
+        &ctx.claims.sub,
+        st.clock.now(),
+        input.opinion.trim(),
+    )
     .fetch_one(&mut *tx)
     .await?;
     crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;

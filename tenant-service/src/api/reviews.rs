@@ -67,8 +67,7 @@ pub async fn submit(
     text(&input.opinion, "opinion", 10_000)?;
     let mut tx = ctx.pool.begin().await?;
     let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM decisions WHERE id = $1 FOR UPDATE")
-            .bind(id)
+        sqlx::query_scalar!("SELECT status FROM decisions WHERE id = $1 FOR UPDATE", id)
             .fetch_optional(&mut *tx)
             .await?;
     match status.as_deref() {
@@ -81,12 +80,12 @@ pub async fn submit(
             ));
         }
     }
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO reviews (decision_id, status, opinion_due) VALUES ($1, 'submitted', $2) \
          ON CONFLICT (decision_id) DO NOTHING",
+        id,
+        opinion_due(&st, &ctx),
     )
-    .bind(id)
-    .bind(opinion_due(&st, &ctx))
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -124,15 +123,15 @@ async fn check_reviewer(
         NaiveDate,
         Option<String>,
     );
-    let reviewer: Option<Row> = sqlx::query_as(
+    let reviewer: Option<Row> = sqlx::query!(
         "SELECT name, role, active, legal_qualification, valid_from, valid_until, subject FROM personnel WHERE id = $1",
+        reviewer_id
     )
-    .bind(reviewer_id)
+    .map(|r| (r.name, r.role, r.active, r.legal_qualification, r.valid_from, r.valid_until, r.subject))
     .fetch_optional(&ctx.pool)
     .await?;
     let category: Option<String> =
-        sqlx::query_scalar("SELECT category FROM decisions WHERE id = $1")
-            .bind(decision)
+        sqlx::query_scalar!("SELECT category FROM decisions WHERE id = $1", decision)
             .fetch_optional(&ctx.pool)
             .await?;
     let category =
@@ -239,10 +238,12 @@ pub async fn opinion(
             checklist: None,
         };
         insert_step(&ctx, &mut tx, id, "clear_major", &s, round).await?;
-        sqlx::query("UPDATE decisions SET major = FALSE, major_reasons = '{}' WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE decisions SET major = FALSE, major_reasons = '{}' WHERE id = $1",
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(Json(load(&ctx, id, st.clock.today()).await?))
@@ -273,10 +274,10 @@ async fn handling_unit_step(
     match to {
         ReviewState::Resubmitted => keep_version(&ctx, &mut tx, id, round).await?,
         ReviewState::Closed => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE decisions SET status = 'closed' WHERE id = $1 AND status = 'draft'",
+                id
             )
-            .bind(id)
             .execute(&mut *tx)
             .await?;
             crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;

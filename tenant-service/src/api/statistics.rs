@@ -100,7 +100,7 @@ fn parse_year(s: &str, st: &Inner) -> ApiResult<i32> {
 
 /// The part of `year` the agency was on the platform: from its first record.
 async fn period(pool: &PgPool, year: i32) -> ApiResult<Option<(NaiveDate, NaiveDate)>> {
-    let first: Option<NaiveDate> = sqlx::query_scalar(
+    let first: Option<NaiveDate> = sqlx::query_scalar!(
         "SELECT (min(t) AT TIME ZONE 'Asia/Shanghai')::date FROM (\
            SELECT min(created_at) AS t FROM personnel UNION ALL \
            SELECT min(created_at) FROM actions UNION ALL \
@@ -119,18 +119,20 @@ async fn period(pool: &PgPool, year: i32) -> ApiResult<Option<(NaiveDate, NaiveD
 
 /// Figures computed from the agency's decisions of `year`, per shown category.
 pub async fn compute(pool: &PgPool, year: i32) -> ApiResult<BTreeMap<String, Figures>> {
-    let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT category, count(*), count(*) FILTER (WHERE procedure = 'general'), \
-           count(*) FILTER (WHERE procedure = 'simple'), count(*) FILTER (WHERE published_at IS NOT NULL), \
-           count(*) FILTER (WHERE status = 'revoked') \
-         FROM decisions WHERE status IN ('issued','revoked') AND extract(year FROM decided_on) = $1 \
-         GROUP BY category",
+    let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query!(
+        r#"SELECT category, count(*) AS "decisions!", count(*) FILTER (WHERE procedure = 'general') AS "general!",
+           count(*) FILTER (WHERE procedure = 'simple') AS "simple!",
+           count(*) FILTER (WHERE published_at IS NOT NULL) AS "published!",
+           count(*) FILTER (WHERE status = 'revoked') AS "revoked!"
+         FROM decisions WHERE status IN ('issued','revoked') AND extract(year FROM decided_on) = $1::integer
+         GROUP BY category"#,
+        year
     )
-    .bind(year)
+    .map(|r| (r.category, r.decisions, r.general, r.simple, r.published, r.revoked))
     .fetch_all(pool)
     .await?;
-    let held: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT unnest(categories) FROM personnel WHERE active AND role = 'officer'",
+    let held: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT DISTINCT unnest(categories) AS "category!" FROM personnel WHERE active AND role = 'officer'"#,
     )
     .fetch_all(pool)
     .await?;
@@ -242,11 +244,12 @@ pub async fn get_statistics(
     ctx: Tenant<Read>,
 ) -> ApiResult<Json<AnnualStatistics>> {
     let year = parse_year(&year, &st)?;
-    let rows: Vec<Report> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Report,
         "SELECT version, figures, manual, source, reported_by, reported_at, period_from, period_to \
          FROM annual_reports WHERE year = $1 ORDER BY version",
+        year
     )
-    .bind(year)
     .fetch_all(&ctx.pool)
     .await?;
     let due = due(&st, year);
@@ -343,15 +346,16 @@ pub async fn report_statistics(
     }
     let mut tx = ctx.pool.begin().await?;
     // Serialize concurrent reports of the same year.
-    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1)")
-        .bind(year)
+    // (A void result has no Rust type: the lock is taken selecting no column.)
+    sqlx::query!("SELECT FROM pg_advisory_xact_lock(7301, $1)", year)
         .execute(&mut *tx)
         .await?;
-    let last: Option<i32> =
-        sqlx::query_scalar("SELECT max(version) FROM annual_reports WHERE year = $1")
-            .bind(year)
-            .fetch_one(&mut *tx)
-            .await?;
+    let last: Option<i32> = sqlx::query_scalar!(
+        "SELECT max(version) FROM annual_reports WHERE year = $1",
+        year
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let version = match (last, &input.correction_reason) {
         (None, _) => 1,
         (Some(v), Some(_)) => v + 1,
@@ -385,19 +389,19 @@ pub async fn report_statistics(
         Some(r) => format!("{source}; correction: {}", r.trim()),
         None => source.to_string(),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO annual_reports (year, version, figures, manual, source, reported_by, reported_at, \
          period_from, period_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        year,
+        version,
+        &figures_json,
+        &manual,
+        &source,
+        &ctx.claims.sub,
+        at,
+        period.map(|p| p.0),
+        period.map(|p| p.1),
     )
-    .bind(year)
-    .bind(version)
-    .bind(&figures_json)
-    .bind(&manual)
-    .bind(&source)
-    .bind(&ctx.claims.sub)
-    .bind(at)
-    .bind(period.map(|p| p.0))
-    .bind(period.map(|p| p.1))
     .execute(&mut *tx)
     .await?;
     let payload = serde_json::json!({

@@ -8,7 +8,7 @@
 //! transaction as its revocation, with the reason stored and published.
 
 use super::decisions::{
-    COLUMNS, Decision, DecisionStatus, DecisionStep, DecisionView, due_date, load_tx, view,
+    Decision, DecisionStatus, DecisionStep, DecisionView, due_date, load_tx, query_decision, view,
 };
 use super::tenant::{PathId, Tenant, Write};
 use super::{JsonBody, instant_in_range, text};
@@ -80,12 +80,13 @@ async fn withdraw_in(
     reason: &str,
 ) -> ApiResult<Decision> {
     let now = st.clock.now();
-    let updated: Decision = sqlx::query_as(&format!(
-        "UPDATE decisions SET withdrawn_at = $2, withdrawal_reason = $3 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(d.id)
-    .bind(now)
-    .bind(reason)
+    let updated: Decision = query_decision!(
+        "UPDATE decisions SET withdrawn_at = $2, withdrawal_reason = $3 WHERE id = $1 RETURNING ",
+        "",
+        d.id,
+        now,
+        reason,
+    )
     .fetch_one(&mut **tx)
     .await?;
     let w = Withdrawal {
@@ -140,14 +141,15 @@ pub async fn revoke(
         None => None,
     };
     let reason = input.reason.trim();
-    let revoked: Decision = sqlx::query_as(&format!(
+    let revoked: Decision = query_decision!(
         "UPDATE decisions SET status = 'revoked', revoked_at = $2, revocation_reason = $3, withdrawal_due = $4 \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(effective)
-    .bind(reason)
-    .bind(due)
+         WHERE id = $1 RETURNING ",
+        "",
+        id,
+        effective,
+        reason,
+        due,
+    )
     .fetch_one(&mut *tx)
     .await?;
     crate::upward::decision_changed(&mut tx, &ctx.tenant, id).await?;

@@ -116,11 +116,12 @@ impl Plans {
         let Some(w) = &self.watched else {
             return Ok(HashMap::new());
         };
-        let names: Vec<&str> = agencies.iter().map(|a| a.0.as_str()).collect();
-        let rows: Vec<(String, String, String, NaiveDate, String)> = sqlx::query_as(
+        let names: Vec<String> = agencies.iter().map(|a| a.0.clone()).collect();
+        let rows: Vec<(String, String, String, NaiveDate, String)> = sqlx::query!(
             "SELECT agency, plan, milestone, due, status FROM milestones WHERE agency = ANY($1)",
+            &names
         )
-        .bind(&names)
+        .map(|r| (r.agency, r.plan, r.milestone, r.due, r.status))
         .fetch_all(&st.pool)
         .await?;
         let mut reports: HashMap<String, Reports> = HashMap::new();

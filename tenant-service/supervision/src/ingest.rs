@@ -106,32 +106,32 @@ pub async fn apply_message(
     }) else {
         return Ok(Outcome::Skipped("malformed_data"));
     };
-    let fresh: Option<Uuid> = sqlx::query_scalar(
+    let fresh: Option<Uuid> = sqlx::query_scalar!(
         "INSERT INTO applied_events (id, event, agency, stream_seq) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO NOTHING RETURNING id",
+        env.id,
+        event,
+        &env.agency,
+        i64::try_from(sequence).unwrap_or(i64::MAX),
     )
-    .bind(env.id)
-    .bind(event)
-    .bind(&env.agency)
-    .bind(i64::try_from(sequence).unwrap_or(i64::MAX))
     .fetch_optional(&mut **tx)
     .await?;
     if fresh.is_none() {
         return Ok(Outcome::Duplicate);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO agencies (agency, province, city, county) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (agency) DO UPDATE SET province = $2, city = $3, county = $4",
+        &env.agency,
+        &env.province,
+        &env.city,
+        &env.county,
     )
-    .bind(&env.agency)
-    .bind(&env.province)
-    .bind(&env.city)
-    .bind(&env.county)
     .execute(&mut **tx)
     .await?;
     match data {
         Data::Decision(d) => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO decisions (decision_id, agency, province, city, county, document_number, \
                  category, procedure, matter, status, review_required, reviewed, decided_on, issued_at, \
                  publish_online, disclosure_due, disclosure_due_pending_year, disclosed_at, revoked_at, \
@@ -148,51 +148,51 @@ pub async fn apply_message(
                  av_required = EXCLUDED.av_required, av_present = EXCLUDED.av_present, \
                  version = EXCLUDED.version, occurred_at = EXCLUDED.occurred_at \
                  WHERE decisions.version < EXCLUDED.version AND decisions.agency = EXCLUDED.agency",
+                decision_id,
+                &env.agency,
+                &env.province,
+                &env.city,
+                &env.county,
+                &d.document_number,
+                d.category.code(),
+                d.procedure.as_str(),
+                d.matter.as_deref(),
+                &d.status,
+                d.review_required,
+                d.reviewed,
+                d.decided_on,
+                d.issued_at,
+                d.publish_online,
+                d.disclosure_due,
+                d.disclosure_due_pending_year,
+                d.disclosed_at,
+                d.revoked_at,
+                d.withdrawal_due,
+                d.withdrawn_at,
+                d.av_required,
+                d.av_present,
+                d.version,
+                env.occurred_at,
             )
-            .bind(decision_id)
-            .bind(&env.agency)
-            .bind(&env.province)
-            .bind(&env.city)
-            .bind(&env.county)
-            .bind(&d.document_number)
-            .bind(d.category.code())
-            .bind(d.procedure.as_str())
-            .bind(&d.matter)
-            .bind(&d.status)
-            .bind(d.review_required)
-            .bind(d.reviewed)
-            .bind(d.decided_on)
-            .bind(d.issued_at)
-            .bind(d.publish_online)
-            .bind(d.disclosure_due)
-            .bind(d.disclosure_due_pending_year)
-            .bind(d.disclosed_at)
-            .bind(d.revoked_at)
-            .bind(d.withdrawal_due)
-            .bind(d.withdrawn_at)
-            .bind(d.av_required)
-            .bind(d.av_present)
-            .bind(d.version)
-            .bind(env.occurred_at)
             .execute(&mut **tx)
             .await?;
         }
         Data::Compliance(c) => {
             let json = serde_json::to_value(&c).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE agencies SET compliance = $2, compliance_at = $3, \
                  display_name = CASE WHEN $4 = '' THEN display_name ELSE $4 END \
                  WHERE agency = $1 AND (compliance_at IS NULL OR compliance_at <= $3)",
+                &env.agency,
+                json,
+                c.measured_at,
+                &c.display_name,
             )
-            .bind(&env.agency)
-            .bind(json)
-            .bind(c.measured_at)
-            .bind(&c.display_name)
             .execute(&mut **tx)
             .await?;
         }
         Data::Milestone(m) => {
-            sqlx::query(
+            sqlx::query!(
                 // A newer revision (reported again after a return) re-opens the
                 // occurrence for the supervisor's decision; a redelivered or older one
                 // changes nothing.
@@ -202,13 +202,13 @@ pub async fn apply_message(
                  SET reported_at = EXCLUDED.reported_at, revision = EXCLUDED.revision, \
                      status = 'reported', decided_by = NULL, decided_at = NULL \
                  WHERE milestones.revision < EXCLUDED.revision",
+                &env.agency,
+                &m.plan,
+                &m.milestone,
+                m.due,
+                m.reported_at,
+                m.revision,
             )
-            .bind(&env.agency)
-            .bind(&m.plan)
-            .bind(&m.milestone)
-            .bind(m.due)
-            .bind(m.reported_at)
-            .bind(m.revision)
             .execute(&mut **tx)
             .await?;
         }

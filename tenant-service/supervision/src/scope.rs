@@ -11,6 +11,15 @@
 //! Out-of-scope objects are answered like missing ones (404 for an id, absent from a
 //! list); acting on an agency out of scope is 403, whether or not the agency exists, so
 //! that a refusal never reveals which agencies are known.
+//!
+//! A query filtered by scope is built at run time ([`Scope::condition`] pastes the filter,
+//! [`Scope::bind`] its parameters), so `sqlx::query!` cannot check it at compile time:
+//! notices (one, list), inspections (list), milestones (list), case-file reviews
+//! (candidates, list, cases, scoring) and agencies (list, decision search). Every other
+//! statement is checked at compile time (offline data in `.sqlx/`, `cargo xtask generate`),
+//! except three not converted yet: the gauges' query (`metrics.rs`) and the two lookups
+//! built from a column-list constant (`CAMPAIGN` in `api/reviews.rs`, `AGENCY_SELECT` in
+//! `api/agencies.rs`).
 
 use sanxiang_tenant_service::auth::{Claims, Role, covers};
 use sanxiang_tenant_service::error::ApiError;

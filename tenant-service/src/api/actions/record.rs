@@ -55,9 +55,6 @@ pub struct Entry {
     pub key_id: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
-     occurred_at, prev_hash, hash, signature, key_id";
-
 /// The agency's record-signing key, read from the key directory (outside the database).
 fn signing_key(st: &AppState, agency: &str) -> ApiResult<Option<hashchain::SigningKey>> {
     let Some(dir) = &st.policy.signing_key_dir else {
@@ -141,11 +138,9 @@ pub async fn append_record(
         ));
     }
     let mut tx = ctx.pool.begin().await?;
-    let no_av: Option<bool> =
-        sqlx::query_scalar("SELECT no_av FROM actions WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let no_av = sqlx::query_scalar!("SELECT no_av FROM actions WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(no_av) = no_av else {
         return Err(ApiError::not_found(format!("action {id} not found")));
     };
@@ -156,10 +151,11 @@ pub async fn append_record(
         ));
     }
     let key = signing_key(&st, &ctx.tenant.agency)?;
-    let last: Option<(i32, String)> = sqlx::query_as(
+    let last: Option<(i32, String)> = sqlx::query!(
         "SELECT seq, hash FROM record_entries WHERE action_id = $1 ORDER BY seq DESC LIMIT 1",
+        id
     )
-    .bind(id)
+    .map(|r| (r.seq, r.hash))
     .fetch_optional(&mut *tx)
     .await?;
     let (seq, prev) = match last {
@@ -182,23 +178,27 @@ pub async fn append_record(
     });
     let signature = key.as_ref().map(|k| k.sign(&hash));
     let key_id = key.as_ref().map(hashchain::SigningKey::key_id);
-    let e: Entry = sqlx::query_as(&format!(
-        "INSERT INTO record_entries ({ENTRY_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
-         RETURNING {ENTRY_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(seq)
-    .bind(&input.kind)
-    .bind(input.title.trim())
-    .bind(&input.content)
-    .bind(&media)
-    .bind(&ctx.claims.sub)
-    .bind(recorded_at)
-    .bind(occurred_at)
-    .bind(&prev)
-    .bind(&hash)
-    .bind(&signature)
-    .bind(&key_id)
+    let e = sqlx::query_as!(
+        Entry,
+        "INSERT INTO record_entries (action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
+         occurred_at, prev_hash, hash, signature, key_id) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
+         RETURNING action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
+         occurred_at, prev_hash, hash, signature, key_id",
+        id,
+        seq,
+        &input.kind,
+        input.title.trim(),
+        &input.content,
+        media.as_deref(),
+        &ctx.claims.sub,
+        recorded_at,
+        occurred_at,
+        &prev,
+        &hash,
+        signature.as_deref(),
+        key_id.as_deref(),
+    )
     .fetch_one(&mut *tx)
     .await?;
     // The new head goes upward (kept by the province): a rewrite of this database with a
@@ -263,28 +263,32 @@ pub struct ReadQuery {
 }
 
 async fn log_access(ctx: &TenantCtx, action: Uuid, purpose: &str) -> ApiResult<()> {
-    sqlx::query("INSERT INTO record_access_log (action_id, accessed_by, role, purpose) VALUES ($1,$2,$3,$4)")
-        .bind(action)
-        .bind(&ctx.claims.sub)
-        .bind(ctx.claims.role.as_str())
-        .bind(purpose)
-        .execute(&ctx.pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO record_access_log (action_id, accessed_by, role, purpose) VALUES ($1,$2,$3,$4)",
+        action,
+        &ctx.claims.sub,
+        ctx.claims.role.as_str(),
+        purpose,
+    )
+    .execute(&ctx.pool)
+    .await?;
     Ok(())
 }
 
 async fn load_entries(pool: &PgPool, id: Uuid) -> ApiResult<Option<Vec<Entry>>> {
-    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM actions WHERE id = $1")
-        .bind(id)
+    let exists = sqlx::query_scalar!("SELECT id FROM actions WHERE id = $1", id)
         .fetch_optional(pool)
         .await?;
     if exists.is_none() {
         return Ok(None);
     }
-    let entries: Vec<Entry> = sqlx::query_as(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM record_entries WHERE action_id = $1 ORDER BY seq"
-    ))
-    .bind(id)
+    let entries = sqlx::query_as!(
+        Entry,
+        "SELECT action_id, seq, kind, title, content, media_sha256, recorded_by, recorded_at, \
+         occurred_at, prev_hash, hash, signature, key_id \
+         FROM record_entries WHERE action_id = $1 ORDER BY seq",
+        id
+    )
     .fetch_all(pool)
     .await?;
     Ok(Some(entries))
@@ -471,10 +475,11 @@ pub struct AccessRow {
     responses((status = 200, description = "OK", body = AccessLog), crate::api::openapi::ReadErrors)
 )]
 pub async fn access_log(PathId(id): PathId, ctx: Tenant<Read>) -> ApiResult<Json<AccessLog>> {
-    let rows: Vec<AccessRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        AccessRow,
         "SELECT id, accessed_by, role, purpose, accessed_at FROM record_access_log WHERE action_id = $1 ORDER BY id",
+        id
     )
-    .bind(id)
     .fetch_all(&ctx.pool)
     .await?;
     Ok(Json(AccessLog {

@@ -75,7 +75,8 @@ pub struct DecisionInput {
     pub discretion: Option<DecisionDiscretion>,
 }
 
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize, sqlx::FromRow)]
+// Read through `repo::DecisionRow`, which holds the due date in its two columns.
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     pub id: Uuid,
@@ -102,7 +103,6 @@ pub struct Decision {
     pub issued_at: Option<DateTime<Utc>>,
     pub disclosure_days: Option<i32>,
     /// A date, or "pending: no calendar for YEAR" (computed once that year's calendar is loaded).
-    #[sqlx(flatten)]
     #[schema(value_type = Option<String>)]
     pub disclosure_due: DisclosureDue,
     pub publish_online: bool,

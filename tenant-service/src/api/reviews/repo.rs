@@ -1,6 +1,7 @@
 //! The review tables (`reviews`, `review_steps`, `decision_versions`): loading a review,
 //! moving it by one step of [`ReviewState`] with the step recorded, and keeping a round's
-//! draft.
+//! draft. Every statement is checked at compile time (`sqlx::query!`, offline data in
+//! `tenant-service/.sqlx`).
 
 use super::model::{Checklist, ReviewView, Step, Version};
 use crate::api::review_state::{ReviewAction, ReviewState};
@@ -11,25 +12,28 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 pub(super) async fn load(ctx: &TenantCtx, id: Uuid, today: NaiveDate) -> ApiResult<ReviewView> {
-    let r: Option<(String, i32, Option<NaiveDate>)> =
-        sqlx::query_as("SELECT status, round, opinion_due FROM reviews WHERE decision_id = $1")
-            .bind(id)
-            .fetch_optional(&ctx.pool)
-            .await?;
-    let (status, round, opinion_due) =
-        r.ok_or_else(|| ApiError::not_found(format!("decision {id} has no legal review")))?;
-    let steps: Vec<Step> = sqlx::query_as(
+    let r = sqlx::query!(
+        "SELECT status, round, opinion_due FROM reviews WHERE decision_id = $1",
+        id
+    )
+    .fetch_optional(&ctx.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("decision {id} has no legal review")))?;
+    let (status, round, opinion_due) = (r.status, r.round, r.opinion_due);
+    let steps = sqlx::query_as!(
+        Step,
         "SELECT id, step, actor, role, opinion, at, reviewer_id, checklist, round FROM review_steps \
          WHERE decision_id = $1 ORDER BY id",
+        id
     )
-    .bind(id)
     .fetch_all(&ctx.pool)
     .await?;
-    let versions: Vec<Version> = sqlx::query_as(
+    let versions = sqlx::query_as!(
+        Version,
         "SELECT version, round, content, recorded_by, recorded_at FROM decision_versions \
          WHERE decision_id = $1 ORDER BY version",
+        id
     )
-    .bind(id)
     .fetch_all(&ctx.pool)
     .await?;
     let mut conn = ctx.pool.acquire().await?;
@@ -62,16 +66,18 @@ pub(super) async fn transition(
     id: Uuid,
     s: StepRecord<'_>,
 ) -> ApiResult<(ReviewState, i32)> {
-    let row: Option<(String, i32)> =
-        sqlx::query_as("SELECT status, round FROM reviews WHERE decision_id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (status, round) = row.ok_or_else(|| {
+    let row = sqlx::query!(
+        "SELECT status, round FROM reviews WHERE decision_id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| {
         ApiError::not_found(format!(
             "decision {id} has no legal review; submit it first"
         ))
     })?;
+    let (status, round) = (row.status, row.round);
     let state = ReviewState::parse(&status)
         .ok_or_else(|| ApiError::internal(format!("unknown review status {status}")))?;
     let Some(to) = state.next(s.action) else {
@@ -94,14 +100,14 @@ pub(super) async fn transition(
     } else {
         None
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE reviews SET status = $2, round = $3, opinion_due = COALESCE($4, opinion_due), \
          updated_at = now() WHERE decision_id = $1",
+        id,
+        to.as_str(),
+        round,
+        due,
     )
-    .bind(id)
-    .bind(to.as_str())
-    .bind(round)
-    .bind(due)
     .execute(&mut **tx)
     .await?;
     insert_step(ctx, tx, id, s.action.step(), &s, round).await?;
@@ -121,18 +127,18 @@ pub(super) async fn insert_step(
         .map(serde_json::to_value)
         .transpose()
         .map_err(ApiError::internal)?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO review_steps (decision_id, step, actor, role, opinion, reviewer_id, checklist, round) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        id,
+        step,
+        &ctx.claims.sub,
+        ctx.claims.role.as_str(),
+        s.opinion.trim(),
+        s.reviewer_id,
+        checklist,
+        round,
     )
-    .bind(id)
-    .bind(step)
-    .bind(&ctx.claims.sub)
-    .bind(ctx.claims.role.as_str())
-    .bind(s.opinion.trim())
-    .bind(s.reviewer_id)
-    .bind(checklist)
-    .bind(round)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -160,14 +166,14 @@ pub(super) async fn keep_version(
     id: Uuid,
     round: i32,
 ) -> ApiResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO decision_versions (decision_id, version, round, content, recorded_by) \
          SELECT d.id, COALESCE((SELECT max(version) FROM decision_versions WHERE decision_id = d.id), 0) + 1, \
            $2, to_jsonb(d) - 'publication', $3 FROM decisions d WHERE d.id = $1",
+        id,
+        round,
+        &ctx.claims.sub,
     )
-    .bind(id)
-    .bind(round)
-    .bind(&ctx.claims.sub)
     .execute(&mut **tx)
     .await?;
     Ok(())

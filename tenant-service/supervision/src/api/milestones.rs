@@ -108,13 +108,13 @@ async fn decide(
         super::optional_text(&d.reason, "reason", 2000)?;
     }
     agency_in_scope(st, &s, &d.agency).await?;
-    let current: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM milestones WHERE agency = $1 AND plan = $2 AND milestone = $3 AND due = $4",
-    )
-    .bind(&d.agency)
-    .bind(&d.plan)
-    .bind(&d.milestone)
-    .bind(d.due)
+    let current: Option<String> = sqlx::query_scalar!(
+"SELECT status FROM milestones WHERE agency = $1 AND plan = $2 AND milestone = $3 AND due = $4",
+&d.agency,
+&d.plan,
+&d.milestone,
+d.due,
+)
     .fetch_optional(&st.pool)
     .await?;
     match current.as_deref() {
@@ -133,18 +133,18 @@ async fn decide(
         }
     }
     let reason = d.reason.trim();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE milestones SET status = $5, decided_by = $6, decided_at = $7, reason = $8 \
          WHERE agency = $1 AND plan = $2 AND milestone = $3 AND due = $4 AND status = 'reported'",
+        &d.agency,
+        &d.plan,
+        &d.milestone,
+        d.due,
+        to,
+        &s.subject,
+        st.clock.now(),
+        (!reason.is_empty()).then_some(reason),
     )
-    .bind(&d.agency)
-    .bind(&d.plan)
-    .bind(&d.milestone)
-    .bind(d.due)
-    .bind(to)
-    .bind(&s.subject)
-    .bind(st.clock.now())
-    .bind((!reason.is_empty()).then_some(reason))
     .execute(&st.pool)
     .await?;
     if updated.rows_affected() == 0 {

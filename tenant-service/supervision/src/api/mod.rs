@@ -115,11 +115,13 @@ pub async fn agency_in_scope(
     agency: &str,
 ) -> ApiResult<(String, String, String)> {
     agency_name(agency, "agency")?;
-    let place: Option<(String, String, String)> =
-        sqlx::query_as("SELECT province, city, county FROM agencies WHERE agency = $1")
-            .bind(agency)
-            .fetch_optional(&st.pool)
-            .await?;
+    let place: Option<(String, String, String)> = sqlx::query!(
+        "SELECT province, city, county FROM agencies WHERE agency = $1",
+        agency
+    )
+    .map(|r| (r.province, r.city, r.county))
+    .fetch_optional(&st.pool)
+    .await?;
     match place {
         Some((p, c, k)) if scope.contains(&p, &c, &k, agency) => Ok((p, c, k)),
         _ => Err(out_of_scope(agency)),

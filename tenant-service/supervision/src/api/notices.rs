@@ -84,10 +84,11 @@ fn overdue(n: &Notice, today: NaiveDate) -> bool {
 }
 
 async fn view(st: &AppState, n: Notice) -> ApiResult<Value> {
-    let steps: Vec<Step> = sqlx::query_as(
+    let steps = sqlx::query_as!(
+        Step,
         "SELECT step, actor, role, text, at FROM notice_steps WHERE notice_id = $1 ORDER BY id",
+        n.id
     )
-    .bind(n.id)
     .fetch_all(&st.pool)
     .await?;
     let mut v = serde_json::to_value(&n).map_err(ApiError::internal)?;
@@ -147,12 +148,13 @@ pub async fn issue(
     let id = Uuid::new_v4();
     let mut tx = st.pool.begin().await?;
     if let Some(insp) = input.inspection {
-        let known: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM inspections WHERE id = $1 AND $2 = ANY(agencies)")
-                .bind(insp)
-                .bind(&input.agency)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let known: Option<Uuid> = sqlx::query_scalar!(
+            "SELECT id FROM inspections WHERE id = $1 AND $2 = ANY(agencies)",
+            insp,
+            &input.agency,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         if known.is_none() {
             return Err(ApiError::unprocessable(
                 "inspection",
@@ -165,22 +167,22 @@ pub async fn issue(
         .iter()
         .map(|f| f.trim().to_string())
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO notices (id, agency, title, findings, issued_by, issuer_role, issued_on, \
          working_days, deadline, status, inspection_id, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'open',$10,$11)",
+        id,
+        &input.agency,
+        input.title.trim(),
+        &findings,
+        &s.subject,
+        s.role.as_str(),
+        today,
+        input.working_days as i32,
+        deadline,
+        input.inspection,
+        st.clock.now(),
     )
-    .bind(id)
-    .bind(&input.agency)
-    .bind(input.title.trim())
-    .bind(&findings)
-    .bind(&s.subject)
-    .bind(s.role.as_str())
-    .bind(today)
-    .bind(input.working_days as i32)
-    .bind(deadline)
-    .bind(input.inspection)
-    .bind(st.clock.now())
     .execute(&mut *tx)
     .await?;
     step(&mut tx, &st, id, "issued", &s, input.title.trim()).await?;
@@ -197,15 +199,15 @@ async fn step(
     s: &Scope,
     text: &str,
 ) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO notice_steps (notice_id, step, actor, role, text, at) VALUES ($1,$2,$3,$4,$5,$6)",
-    )
-    .bind(id)
-    .bind(step)
-    .bind(&s.subject)
-    .bind(s.role.as_str())
-    .bind(text)
-    .bind(st.clock.now())
+    sqlx::query!(
+"INSERT INTO notice_steps (notice_id, step, actor, role, text, at) VALUES ($1,$2,$3,$4,$5,$6)",
+id,
+step,
+&s.subject,
+s.role.as_str(),
+text,
+st.clock.now(),
+)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -296,10 +298,10 @@ async fn transition(
     text(text_value, "text", 4000)?;
     let n = load(st, s, id).await?;
     let mut tx = st.pool.begin().await?;
-    let status: String = sqlx::query_scalar("SELECT status FROM notices WHERE id = $1 FOR UPDATE")
-        .bind(n.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let status: String =
+        sqlx::query_scalar!("SELECT status FROM notices WHERE id = $1 FOR UPDATE", n.id,)
+            .fetch_one(&mut *tx)
+            .await?;
     if !from.contains(&status.as_str()) {
         return Err(ApiError::conflict(
             "status",
@@ -309,9 +311,7 @@ async fn transition(
             ),
         ));
     }
-    sqlx::query("UPDATE notices SET status = $2 WHERE id = $1")
-        .bind(n.id)
-        .bind(to)
+    sqlx::query!("UPDATE notices SET status = $2 WHERE id = $1", n.id, to,)
         .execute(&mut *tx)
         .await?;
     step(&mut tx, st, n.id, step_name, s, text_value.trim()).await?;
@@ -415,14 +415,14 @@ pub async fn escalate(
         ));
     }
     let mut tx = st.pool.begin().await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE notices SET escalated_at = $2, escalated_by = $3, escalation = $4 \
          WHERE id = $1 AND escalated_at IS NULL",
+        n.id,
+        st.clock.now(),
+        &s.subject,
+        input.measure.trim(),
     )
-    .bind(n.id)
-    .bind(st.clock.now())
-    .bind(&s.subject)
-    .bind(input.measure.trim())
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -493,21 +493,23 @@ pub async fn inspect(
             .map_err(|e| e.with_field(format!("agencies[{i}]")))?;
         province.get_or_insert(p);
     }
-    let row: Inspection = sqlx::query_as(
+    let row = sqlx::query_as!(
+        Inspection,
         "INSERT INTO inspections (id, province, city, county, subject, agencies, findings, \
          inspected_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
-         RETURNING id, province, city, county, subject, agencies, findings, inspected_on, created_by, created_at",
+         RETURNING id, province, city, county, subject, agencies, findings, inspected_on, \
+         created_by, created_at",
+        Uuid::new_v4(),
+        province.unwrap_or_default(),
+        s.city.as_deref(),
+        s.county.as_deref(),
+        input.subject.trim(),
+        &input.agencies,
+        input.findings.trim(),
+        input.inspected_on,
+        &s.subject,
+        st.clock.now(),
     )
-    .bind(Uuid::new_v4())
-    .bind(province.unwrap_or_default())
-    .bind(&s.city)
-    .bind(&s.county)
-    .bind(input.subject.trim())
-    .bind(&input.agencies)
-    .bind(input.findings.trim())
-    .bind(input.inspected_on)
-    .bind(&s.subject)
-    .bind(st.clock.now())
     .fetch_one(&st.pool)
     .await?;
     Ok((StatusCode::CREATED, Json(row)))

@@ -127,21 +127,22 @@ pub async fn create(
     }
     let id = Uuid::new_v4();
     let mut tx = st.pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO review_campaigns (id, name, province, city, county, seed, per_agency, \
-         period_from, period_to, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+         period_from, period_to, created_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        id,
+        input.name.trim(),
+        s.province.clone().unwrap_or_default(),
+        city.as_deref(),
+        county.as_deref(),
+        seed,
+        input.per_agency as i32,
+        input.from,
+        input.to,
+        &s.subject,
+        st.clock.now(),
     )
-    .bind(id)
-    .bind(input.name.trim())
-    .bind(s.province.clone().unwrap_or_default())
-    .bind(&city)
-    .bind(&county)
-    .bind(seed)
-    .bind(input.per_agency as i32)
-    .bind(input.from)
-    .bind(input.to)
-    .bind(&s.subject)
-    .bind(st.clock.now())
     .execute(&mut *tx)
     .await?;
     for (agency, ids) in &per_agency {
@@ -149,14 +150,14 @@ pub async fn create(
             .into_iter()
             .enumerate()
         {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO review_cases (campaign_id, decision_id, agency, draw_rank) \
-                 VALUES ($1, $2::uuid, $3, $4)",
+                 VALUES ($1, $2::text::uuid, $3, $4)",
+                id,
+                d,
+                agency,
+                rank as i32 + 1,
             )
-            .bind(id)
-            .bind(d)
-            .bind(agency)
-            .bind(rank as i32 + 1)
             .execute(&mut *tx)
             .await?;
         }
