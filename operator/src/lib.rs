@@ -49,7 +49,9 @@ pub mod plan;
 pub mod postgres;
 pub mod rule_files;
 mod run;
+pub mod scram;
 pub mod storage_versions;
+pub mod tenant_onboarding;
 pub mod tenant_schema;
 pub mod tenant_template;
 
