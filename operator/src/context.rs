@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -40,6 +41,8 @@ pub struct Caches {
     pub secrets: Store<Secret>,
     /// City namespaces (labelled with their city code).
     pub namespaces: Store<Namespace>,
+    /// The agency name claims (Leases labelled managed-by, in the lease namespace).
+    pub claims: Store<Lease>,
 }
 
 /// Pings that make a controller look at all its objects again.
@@ -64,6 +67,8 @@ pub struct Context {
     pub plans: Store<SupervisionPlan>,
     /// Secrets labelled managed-by sanxiang-operator (credentials).
     pub secrets: Store<Secret>,
+    /// The agency name claims ([`crate::agency::claim`]).
+    pub claims: Store<Lease>,
     pub postgres: Servers,
     pub nats: Arc<Nats>,
     /// Asks the Agency controller to look at every agency again (its `reconcile_all_on`
@@ -106,6 +111,7 @@ impl Context {
             calendars: caches.calendars,
             plans: caches.plans,
             secrets: caches.secrets,
+            claims: caches.claims,
             postgres,
             nats,
             reconcile_all: triggers.agencies,

@@ -7,7 +7,9 @@
 //!   lets its administrator groups manage Agency objects there and nothing else.
 //! - **Agency** ([`agency`]): one enforcement agency becomes one tenant — a PostgreSQL
 //!   database with a NOLOGIN owner role and a DML-only login role ([`postgres`]), its
-//!   schema migrated and its grants synced as the owner ([`tenant_schema`]), a NATS account and user (operator mode: JWTs
+//!   schema migrated and its grants synced as the owner ([`tenant_schema`]; a new
+//!   agency's roles and copy of the template in a few batches: [`tenant_onboarding`],
+//!   its password as an operator-computed verifier: [`scram`]), a NATS account and user (operator mode: JWTs
 //!   pushed over NATS) that may publish only under the agency's subject prefix, captured
 //!   by its county's or city's aggregate stream and sourced up to the province ([`nats`]), and a
 //!   PrometheusRule with its deadline, reviewer-ratio and milestone alerts ([`alerts`]).
@@ -49,7 +51,9 @@ pub mod plan;
 pub mod postgres;
 pub mod rule_files;
 mod run;
+pub mod scram;
 pub mod storage_versions;
+pub mod tenant_onboarding;
 pub mod tenant_schema;
 pub mod tenant_template;
 #[cfg(test)]

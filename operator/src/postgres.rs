@@ -16,6 +16,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgConnection, PgPool};
 
+use crate::tenant_onboarding::{self, Onboarded};
 use crate::tenant_schema::{self, TenantRoles};
 
 /// Connections of a server's pool beyond one per concurrent reconcile.
@@ -115,6 +116,38 @@ const TENANT_STATE: &str = "SELECT \
        (SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $3), \
        EXISTS (SELECT 1 FROM pg_database WHERE datname = $3)";
 
+/// The owner role's attributes: it never logs in.
+const OWNER_ATTRIBUTES: &str =
+    "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
+
+/// [`TENANT_STATE`]'s answer.
+struct TenantState {
+    /// Whether the application role may log in; `None`: no such role.
+    app_login: Option<bool>,
+    owner_exists: bool,
+    db_owner: Option<String>,
+    marker: Option<String>,
+    db_exists: bool,
+}
+
+impl TenantState {
+    async fn read(conn: &mut PgConnection, roles: &TenantRoles<'_>) -> Result<Self, DbError> {
+        let (app_login, owner_exists, db_owner, marker, db_exists) = sqlx::query_as(TENANT_STATE)
+            .bind(roles.app)
+            .bind(roles.owner)
+            .bind(roles.database)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Self {
+            app_login,
+            owner_exists,
+            db_owner,
+            marker,
+            db_exists,
+        })
+    }
+}
+
 /// Ensures the owner role (NOLOGIN), the application role (LOGIN, logging in again if a
 /// retained role was locked out) and the database (owned by the owner, closed to PUBLIC,
 /// migrated, the application's grants synced: [`tenant_schema::ensure_schema`]). The
@@ -143,37 +176,60 @@ pub async fn ensure_tenant_database(
         password_set: false,
     };
     let mut conn = pool.acquire().await?;
-    let (app_login, owner_exists, db_owner, marker, db_exists): (
-        Option<bool>,
-        bool,
-        Option<String>,
-        Option<String>,
-        bool,
-    ) = sqlx::query_as(TENANT_STATE)
-        .bind(roles.app)
-        .bind(roles.owner)
-        .bind(roles.database)
-        .fetch_one(&mut *conn)
-        .await?;
-    let app_attributes = format!(
-        "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
-         CONNECTION LIMIT 64 PASSWORD {}",
-        quote_literal(password)
-    );
-    if app_login.is_none() && ensure_role(&mut conn, roles.app, &app_attributes).await? {
+    let mut state = TenantState::read(&mut conn, &roles).await?;
+    // The password as PostgreSQL stores it, hashed here rather than by the server; only
+    // when a role is made or its password reset (4,096 rounds of PBKDF2: not per reconcile).
+    let password_sql =
+        || quote_literal(&crate::scram::verifier(password).unwrap_or_else(|| password.into()));
+    let app_attributes = |password_sql: &str| {
+        format!(
+            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
+             CONNECTION LIMIT 64 PASSWORD {password_sql}"
+        )
+    };
+    if state.app_login.is_none() && !state.owner_exists && !state.db_exists {
+        // A new agency: everything in a few batches ([`tenant_onboarding`]).
+        let template = crate::tenant_template::ensure_template(pool, &mut conn).await?;
+        let create = [
+            format!(
+                "CREATE ROLE {} {}",
+                roles.app,
+                app_attributes(&password_sql())
+            ),
+            format!("CREATE ROLE {} {OWNER_ATTRIBUTES}", roles.owner),
+        ];
+        match tenant_onboarding::onboard(pool, conn, roles, &create, &template).await? {
+            Onboarded::Created => {
+                return Ok(Provisioned {
+                    created_role: true,
+                    created_database: true,
+                    password_set: true,
+                });
+            }
+            // Another reconcile made something first: the general path from here.
+            Onboarded::Raced => {
+                conn = pool.acquire().await?;
+                state = TenantState::read(&mut conn, &roles).await?;
+            }
+        }
+    }
+    let TenantState {
+        app_login,
+        owner_exists,
+        db_owner,
+        marker,
+        db_exists,
+    } = state;
+    if app_login.is_none()
+        && ensure_role(&mut conn, roles.app, &app_attributes(&password_sql())).await?
+    {
         result.created_role = true;
         result.password_set = true;
     } else {
         if reset_password {
-            conn.execute(
-                format!(
-                    "ALTER ROLE {} PASSWORD {}",
-                    roles.app,
-                    quote_literal(password)
-                )
-                .as_str(),
-            )
-            .await?;
+            let password_sql = password_sql();
+            conn.execute(format!("ALTER ROLE {} PASSWORD {password_sql}", roles.app).as_str())
+                .await?;
             result.password_set = true;
         }
         // A role retained from an earlier Agency of the same name logs in again.
@@ -183,12 +239,7 @@ pub async fn ensure_tenant_database(
         }
     }
     if !owner_exists {
-        ensure_role(
-            &mut conn,
-            roles.owner,
-            "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-        )
-        .await?;
+        ensure_role(&mut conn, roles.owner, OWNER_ATTRIBUTES).await?;
     }
     let found = tenant_schema::Catalog {
         exists: db_exists,

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::runtime::reflector::{self, Store};
@@ -34,8 +35,8 @@ use crate::{
 /// How long the agency controller waits for an agency's events to settle before it
 /// reconciles. A provisioning reconcile writes the finalizer, two Secrets and the status,
 /// each an event that queued one more reconcile (about six per new agency, measured by
-/// the onboarding bench, each reading the Lease, the PrometheusRule and the database's
-/// catalog); events closer together than this are served by one.
+/// the onboarding bench, each reading the PrometheusRule and the database's catalog, and
+/// before the claims cache the Lease); events closer together than this are served by one.
 const AGENCY_DEBOUNCE: Duration = Duration::from_millis(500);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -99,6 +100,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
         vec![],
     );
+    // The agency name claims: a reconcile that finds its own claim here asks nobody.
+    let claims = {
+        let (store, writer) = reflector::store();
+        let stream = watcher(
+            Api::<Lease>::namespaced(client.clone(), &config.lease_namespace),
+            watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
+        )
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects();
+        tokio::spawn(drive(stream, vec![]));
+        store
+    };
 
     let postgres = Servers::new(
         &config.postgres_servers()?,
@@ -121,6 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ("supervision plans", plans.wait_until_ready().await),
         ("secrets", secrets.wait_until_ready().await),
         ("namespaces", namespaces.wait_until_ready().await),
+        ("agency name claims", claims.wait_until_ready().await),
     ] {
         ready.map_err(|e| anyhow::anyhow!("cache of {what} never filled: {e}"))?;
     }
@@ -170,6 +185,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             plans,
             secrets,
             namespaces,
+            claims,
         },
         postgres,
         nats,

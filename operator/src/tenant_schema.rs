@@ -151,6 +151,20 @@ impl<'a> OwnerSession<'a> {
         roles: TenantRoles<'a>,
         convert_from_app: bool,
     ) -> Result<Self, DbError> {
+        Self::begin_creating(pool, admin, roles, convert_from_app, &[]).await
+    }
+
+    /// [`OwnerSession::begin_on`] running `create` (e.g. the `CREATE ROLE`s of a new
+    /// agency) under the lock, before the grants, in the same transaction: a failing
+    /// statement (a duplicate role, when another reconcile won a race) undoes the batch
+    /// and ends the session.
+    pub async fn begin_creating(
+        pool: &PgPool,
+        admin: PoolConnection<Postgres>,
+        roles: TenantRoles<'a>,
+        convert_from_app: bool,
+        create: &[String],
+    ) -> Result<Self, DbError> {
         let mut session = OwnerSession {
             admin: Some(admin),
             options: (*pool.connect_options()).clone(),
@@ -164,6 +178,7 @@ impl<'a> OwnerSession<'a> {
             "SELECT pg_advisory_lock({})",
             owner_lock(roles.owner)
         ))
+        .chain(create.iter().cloned())
         .chain(
             session
                 .granted
@@ -196,6 +211,16 @@ impl<'a> OwnerSession<'a> {
     /// One direct connection (a database's sessions cannot be pooled across databases):
     /// a failing statement is reported as itself, never as a pool's "timed out".
     pub async fn tenant_connection(&self, reassign_from: &[&str]) -> Result<PgConnection, DbError> {
+        self.tenant_connection_then(reassign_from, &[]).await
+    }
+
+    /// [`OwnerSession::tenant_connection`] that also runs `then` (as the owner) in the
+    /// same batch, hence the same transaction.
+    pub async fn tenant_connection_then(
+        &self,
+        reassign_from: &[&str],
+        then: &[String],
+    ) -> Result<PgConnection, DbError> {
         let owner = self.roles.owner;
         // The database first: PostgreSQL 15's schema `public` belongs to the database's
         // owner, and a table can be given only to a role that may create in its schema. Left
@@ -211,6 +236,7 @@ impl<'a> OwnerSession<'a> {
                     .map(|from| format!("REASSIGN OWNED BY {from} TO {owner}")),
             )
             .chain([format!("SET ROLE {owner}")])
+            .chain(then.iter().cloned())
             .collect();
         let options = self.options.clone().database(self.roles.database);
         let mut tenant = PgConnection::connect_with(&options).await?;
@@ -283,12 +309,16 @@ pub async fn migrate_and_grant(
             .await
             .map_err(|e| DbError::Sql(sqlx::Error::Migrate(Box::new(e))))?;
     }
-    let marked = format!(
+    sync_privileges(conn, roles, &[marker_statement(roles)]).await
+}
+
+/// Writes the [`marker`] on the tenant database (last: it says the database is complete).
+pub fn marker_statement(roles: &TenantRoles<'_>) -> String {
+    format!(
         "COMMENT ON DATABASE {} IS {}",
         roles.database,
         crate::postgres::quote_literal(&marker())
-    );
-    sync_privileges(conn, roles, &[marked]).await
+    )
 }
 
 /// Tables of the public schema whose rows an `sx_reject_change` trigger keeps from being
@@ -313,20 +343,55 @@ pub async fn sync_privileges(
     roles: &TenantRoles<'_>,
     and_then: &[String],
 ) -> Result<(), DbError> {
+    let mut statements = privilege_statements(roles, Start::Anything);
+    statements.extend_from_slice(and_then);
+    // Without arguments sqlx sends a simple query, which may hold several statements.
+    conn.execute(statements.join(";\n").as_str()).await?;
+    Ok(())
+}
+
+/// What the application role may hold before [`privilege_statements`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Anything (a converted database, an older release's grants): revoke it all first.
+    Anything,
+    /// Nothing: a copy of the template made in this session, whose only ACL entries are
+    /// the template owner's (it is built with no application grants and no default
+    /// privileges), with the database's own ACL already set by
+    /// [`open_database_statement`]. The revocations would change nothing, and each
+    /// `… ON ALL TABLES` one rewrites every table's catalog row.
+    FreshCopy,
+}
+
+/// The statements of the application role's privileges (run as the owner, in one
+/// transaction): [`sync_privileges`], or a fresh copy's grants.
+pub fn privilege_statements(roles: &TenantRoles<'_>, start: Start) -> Vec<String> {
     let TenantRoles {
         database: db,
         owner,
         app,
     } = *roles;
-    let mut statements = vec![
-        format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC, {app}"),
-        format!("GRANT CONNECT ON DATABASE {db} TO {app}"),
-        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
-        format!("REVOKE ALL ON SCHEMA public FROM {app}"),
-        format!("GRANT USAGE ON SCHEMA public TO {app}"),
-        format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}"),
-        format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}"),
-        format!("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {app}"),
+    let revoke_first = start == Start::Anything;
+    let mut statements = Vec::new();
+    if revoke_first {
+        statements.extend([
+            format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC, {app}"),
+            format!("GRANT CONNECT ON DATABASE {db} TO {app}"),
+        ]);
+    }
+    statements.push("REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string());
+    if revoke_first {
+        statements.push(format!("REVOKE ALL ON SCHEMA public FROM {app}"));
+    }
+    statements.push(format!("GRANT USAGE ON SCHEMA public TO {app}"));
+    if revoke_first {
+        statements.extend([
+            format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}"),
+            format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}"),
+            format!("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {app}"),
+        ]);
+    }
+    statements.extend([
         format!("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {app}"),
         format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {app}"),
         // Read the schema version, never write it.
@@ -342,7 +407,7 @@ pub async fn sync_privileges(
             "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public \
              GRANT USAGE ON SEQUENCES TO {app}"
         ),
-    ];
+    ]);
     statements.push(format!(
         "DO $sx$ DECLARE t text; BEGIN \
            FOR t IN {APPEND_ONLY_TABLES} LOOP \
@@ -351,10 +416,34 @@ pub async fn sync_privileges(
          END $sx$",
         crate::postgres::quote_literal(app)
     ));
-    statements.extend_from_slice(and_then);
-    // Without arguments sqlx sends a simple query, which may hold several statements.
-    conn.execute(statements.join(";\n").as_str()).await?;
-    Ok(())
+    statements
+}
+
+/// A copy of the template for the agency, owned by its owner role and closed to every
+/// connection until [`open_database_statement`] has set its ACL: `CREATE DATABASE` gives
+/// a new database the default ACL, which lets `PUBLIC` connect, and no other agency's role
+/// may ever reach it, not even for a moment. Not in a transaction (PostgreSQL refuses).
+pub fn create_copy_statement(roles: &TenantRoles<'_>, template: &str) -> String {
+    format!(
+        "CREATE DATABASE {} OWNER {} TEMPLATE {template} STRATEGY {} ALLOW_CONNECTIONS false",
+        roles.database,
+        roles.owner,
+        crate::tenant_template::STRATEGY
+    )
+}
+
+/// Closes the database to `PUBLIC`, lets the application role connect, then accepts
+/// connections: one transaction, so the database is never open with the default ACL.
+/// Run as a member of the database's owner.
+pub fn open_database_statement(roles: &TenantRoles<'_>) -> String {
+    let TenantRoles {
+        database: db, app, ..
+    } = *roles;
+    format!(
+        "REVOKE ALL ON DATABASE {db} FROM PUBLIC;\n\
+         GRANT CONNECT ON DATABASE {db} TO {app};\n\
+         ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true"
+    )
 }
 
 /// Brings one tenant database to the current schema and grants as its owner: creates it
@@ -401,29 +490,27 @@ pub async fn ensure_schema(
     let mut session = OwnerSession::begin_on(pool, conn, roles, convert).await?;
     let result = async {
         let mut created = false;
-        // Checked again under the owner's lock.
-        if let Some(template) = template.as_deref()
-            && !catalog_on(session.admin(), roles.database).await?.exists
-        {
-            // A copy of the migrated template (CREATE DATABASE cannot run in a
-            // transaction block; sqlx runs it plainly).
-            match session
-                .admin()
-                .execute(
-                    format!(
-                        "CREATE DATABASE {} OWNER {} TEMPLATE {template} STRATEGY {}",
-                        roles.database,
-                        roles.owner,
-                        crate::tenant_template::STRATEGY
-                    )
-                    .as_str(),
-                )
-                .await
-            {
-                Ok(_) => created = true,
-                Err(e) if crate::postgres::is_duplicate(&e) => {}
-                Err(e) => return Err(e.into()),
+        if let Some(template) = template.as_deref() {
+            // Checked again under the owner's lock.
+            if !catalog_on(session.admin(), roles.database).await?.exists {
+                // A copy of the migrated template (CREATE DATABASE cannot run in a
+                // transaction block; sqlx runs it plainly).
+                match session
+                    .admin()
+                    .execute(create_copy_statement(&roles, template).as_str())
+                    .await
+                {
+                    Ok(_) => created = true,
+                    Err(e) if crate::postgres::is_duplicate(&e) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
+            // A database without a marker may be a copy still closed (a crash before it
+            // was opened): closed to PUBLIC and opened, before the session connects.
+            session
+                .admin()
+                .execute(open_database_statement(&roles).as_str())
+                .await?;
         }
         let mut tenant = session.tenant_connection(&reassign_from).await?;
         let migrated = migrate_and_grant(&mut tenant, &roles, created).await;

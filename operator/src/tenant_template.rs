@@ -16,7 +16,9 @@
 //!   the template must never change hands. Its owner may copy it without `IS_TEMPLATE`, so
 //!   no other role can;
 //! - no application grants and no default privileges live in it: the copy's grants are
-//!   made for the agency's own application role by `sync_privileges`, from scratch;
+//!   made for the agency's own application role
+//!   ([`crate::tenant_schema::privilege_statements`]), and a fresh copy holds nothing for
+//!   any role to revoke;
 //! - `PUBLIC` has no privilege on it and it does not accept connections
 //!   (`ALLOW_CONNECTIONS false`) once complete: nobody can change it between copies, and
 //!   no stray session makes a copy fail with "source database is being accessed".

@@ -543,3 +543,87 @@ async fn fresh_databases_are_copies_of_a_closed_template_and_owe_it_nothing() ->
     su.close().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_new_copy_admits_nobody_before_its_acl_and_only_its_role_after() -> anyhow::Result<()> {
+    let platform = Platform::shared()?;
+    let other = TestScope::new(platform, "privs-window-other").await?;
+    other.create_database().await?;
+    let scope = TestScope::new(platform, "privs-window").await?;
+    let owner = scope.owner_role();
+    let roles = TenantRoles {
+        database: &scope.database,
+        owner: &owner,
+        app: &scope.database,
+    };
+    let operator = operator_pool(platform).await?;
+    let template =
+        tenant_template::ensure_template(&operator, &mut *operator.acquire().await?).await?;
+    // The onboarding's steps one by one, as the operator's role: roles and membership,
+    // then the copy, which exists closed.
+    let session = tenant_schema::OwnerSession::begin_creating(
+        &operator,
+        operator.acquire().await?,
+        roles,
+        false,
+        &[
+            format!(
+                "CREATE ROLE {} LOGIN PASSWORD 'window-pw-1'",
+                scope.database
+            ),
+            format!("CREATE ROLE {owner} NOLOGIN"),
+        ],
+    )
+    .await?;
+    let mut session = session;
+    session
+        .admin()
+        .execute(tenant_schema::create_copy_statement(&roles, &template).as_str())
+        .await?;
+    // Between CREATE DATABASE and its ACL the database has PostgreSQL's default ACL
+    // (PUBLIC may connect): nobody gets in, not another agency, not a superuser.
+    let other_to_new = format!(
+        "{}/{}",
+        other.database_url().rsplit_once('/').unwrap().0,
+        scope.database
+    );
+    for url in [other_to_new.clone(), platform.postgres_url(&scope.database)] {
+        let err = PgConnection::connect(&url).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not currently accepting connections"),
+            "{err}"
+        );
+    }
+    session
+        .admin()
+        .execute(tenant_schema::open_database_statement(&roles).as_str())
+        .await?;
+    session.end().await;
+    // Open: the other agency is refused by the ACL, the agency's own role connects.
+    let err = PgConnection::connect(&other_to_new).await.unwrap_err();
+    assert!(
+        err.to_string().contains("permission denied for database"),
+        "{err}"
+    );
+    let own = format!(
+        "postgres://{db}:window-pw-1@127.0.0.1:{}/{db}",
+        platform.ports.postgres,
+        db = scope.database
+    );
+    PgConnection::connect(&own).await?.close().await?;
+    // The next reconcile completes the copy (no marker yet: reassigned and granted).
+    let done = ensure_tenant_database(&operator, roles, "window-pw-1", false).await?;
+    assert!(!done.created_database && !done.created_role);
+    assert_eq!(
+        tenant_schema::catalog(&operator, &scope.database)
+            .await?
+            .marker,
+        Some(tenant_schema::marker())
+    );
+    drop_tenant_database(&operator, roles).await?;
+    operator.close().await;
+    other.cleanup().await?;
+    scope.cleanup().await?;
+    Ok(())
+}

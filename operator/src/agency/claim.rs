@@ -8,6 +8,7 @@
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use kube::api::{DeleteParams, ObjectMeta, PostParams, Preconditions};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 use sanxiang_crds::agency::Agency;
 
@@ -72,13 +73,25 @@ fn holder_of(lease: &Lease) -> Option<(String, String)> {
 
 /// Claims the agency's name with a Lease in `namespace`: `Ok(Ok(()))` when it holds it
 /// (now or already), `Ok(Err(NameTaken))` when another existing Agency does.
+///
+/// `claims` is the operator's cache of the claim Leases: a claim it shows held by this
+/// agency needs no request (every reconcile of a provisioned agency, about two per new
+/// one, read the Lease from the API server before); anything else — not seen yet, held by
+/// another — is settled with the API server as before.
 pub async fn claim_name(
     client: &Client,
+    claims: &Store<Lease>,
     namespace: &str,
     agency: &Agency,
 ) -> Result<Result<(), Refusal>, Error> {
-    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     let name = lease_name(&agency.name_any());
+    if claims
+        .get(&ObjectRef::new(&name).within(namespace))
+        .is_some_and(|l| holder_of(&l).is_some_and(|(_, uid)| agency.uid() == Some(uid)))
+    {
+        return Ok(Ok(()));
+    }
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     let current = match api.get_opt(&name).await? {
         Some(l) => l,
         None => match api
@@ -222,6 +235,27 @@ mod tests {
         "/apis/coordination.k8s.io/v1/namespaces/default/leases/sanxiang-agency-twin";
     const HOLDER: &str = "/apis/sanxiang.io/v1alpha1/namespaces/sx-210100/agencies/twin";
 
+    fn no_cache() -> Store<Lease> {
+        kube::runtime::reflector::store().0
+    }
+
+    #[tokio::test]
+    async fn a_claim_the_cache_shows_held_by_the_agency_needs_no_request() {
+        let (client, _server) = mock();
+        let ours = agency("sx-210100", "uid-ours");
+        let (claims, mut writer) = kube::runtime::reflector::store();
+        let held: Lease = serde_json::from_value(held_by("sx-210100/uid-ours")).unwrap();
+        writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(held));
+        // The mocked server answers nothing: a request would never return.
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            claim_name(&client, &claims, "default", &ours),
+        )
+        .await
+        .expect("answered from the cache");
+        assert!(matches!(got, Ok(Ok(()))));
+    }
+
     async fn run(
         scenario: impl std::future::Future<Output = ()> + Send + 'static,
         call: impl std::future::Future<Output = Result<Result<(), Refusal>, Error>>,
@@ -247,7 +281,7 @@ mod tests {
             assert_eq!(sent["spec"]["holderIdentity"], "sx-211200/u1");
             assert_eq!(sent["metadata"]["labels"]["sanxiang.io/agency"], "twin");
         };
-        let got = run(scenario, claim_name(&client, "default", &ours)).await;
+        let got = run(scenario, claim_name(&client, &no_cache(), "default", &ours)).await;
         assert_eq!(got, Ok(()));
     }
 
@@ -266,7 +300,11 @@ mod tests {
             let holder = serde_json::to_value(agency("sx-210100", "u0")).unwrap();
             api.expect("GET", HOLDER, 200, holder).await;
         };
-        let got = run(scenario, claim_name(&client, "default", &second)).await;
+        let got = run(
+            scenario,
+            claim_name(&client, &no_cache(), "default", &second),
+        )
+        .await;
         let Err(refusal) = got else {
             panic!("the second agency must be refused")
         };
@@ -287,7 +325,7 @@ mod tests {
             api.expect("GET", LEASE, 200, held_by("sx-210100/u0")).await;
         };
         assert_eq!(
-            run(scenario, claim_name(&client, "default", &ours)).await,
+            run(scenario, claim_name(&client, &no_cache(), "default", &ours)).await,
             Ok(())
         );
     }
@@ -308,7 +346,7 @@ mod tests {
             assert_eq!(sent["spec"]["holderIdentity"], "sx-211200/u2");
         };
         assert_eq!(
-            run(scenario, claim_name(&client, "default", &ours)).await,
+            run(scenario, claim_name(&client, &no_cache(), "default", &ours)).await,
             Ok(())
         );
     }

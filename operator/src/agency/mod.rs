@@ -122,8 +122,13 @@ async fn provision(agency: &Agency, ctx: &Context) -> Result<Action, Error> {
         Ok(resolved) => resolved,
         Err(refusal) => return Ok(status::refused(agency, ctx, &refusal).await?),
     };
-    if let Err(refusal) =
-        claim::claim_name(&ctx.client, &ctx.config.lease_namespace, agency).await?
+    if let Err(refusal) = claim::claim_name(
+        &ctx.client,
+        &ctx.claims,
+        &ctx.config.lease_namespace,
+        agency,
+    )
+    .await?
     {
         return Ok(status::refused(agency, ctx, &refusal).await?);
     }

@@ -27,10 +27,16 @@ pub fn setup() -> Result<(&'static Platform, &'static OperatorProcess)> {
                     let path = workspace_root().join(format!("e2e/fixtures/calendars/{year}.yaml"));
                     platform.kubectl_apply(&std::fs::read_to_string(path)?)?;
                 }
-                OperatorProcess::start(
+                // Further flags for a benchmark's variants (e.g. `--concurrency=32`).
+                let extra: Vec<String> = std::env::var("SANXIANG_OPERATOR_EXTRA_ARGS")
+                    .map(|v| v.split_whitespace().map(String::from).collect())
+                    .unwrap_or_default();
+                OperatorProcess::start_with(
                     platform,
                     std::path::Path::new(env!("CARGO_BIN_EXE_sanxiang-operator")),
                     "test",
+                    &extra,
+                    None,
                 )
             })()
             .map_err(|e| format!("{e:#}"))
