@@ -173,45 +173,9 @@ mod tests {
     //! `ApiServerVerifier`): each scenario answers exactly the requests it expects, in
     //! order, and fails on any other.
     use super::*;
-    use http::{Request, Response};
-    use kube::client::Body;
     use serde_json::{Value, json};
 
-    type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
-
-    struct ApiServerVerifier(Handle);
-
-    impl ApiServerVerifier {
-        /// Expects `method path`, answers `status` with `body`, returns what was sent.
-        async fn expect(&mut self, method: &str, path: &str, status: u16, body: Value) -> Value {
-            let (request, send) = self.0.next_request().await.expect("a request");
-            assert_eq!(
-                (request.method().as_str(), request.uri().path()),
-                (method, path)
-            );
-            let sent = request.into_body().collect_bytes().await.unwrap();
-            let response = Response::builder()
-                .status(status)
-                .body(Body::from(serde_json::to_vec(&body).unwrap()))
-                .unwrap();
-            send.send_response(response);
-            if sent.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&sent).unwrap()
-            }
-        }
-    }
-
-    fn mock() -> (Client, ApiServerVerifier) {
-        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        (Client::new(service, "default"), ApiServerVerifier(handle))
-    }
-
-    fn status(code: u16, reason: &str) -> Value {
-        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-               "reason": reason, "code": code, "message": reason})
-    }
+    use crate::test_apiserver::{mock, status};
 
     fn agency(namespace: &str, uid: &str) -> Agency {
         serde_json::from_value(json!({
