@@ -257,17 +257,27 @@ impl<'a> OwnerSession<'a> {
         };
         // A failed statement may have left the connection acting as the owner. One
         // batch; if any of it fails, closing the session releases what it still holds.
+        //
+        // The revocations commit before the lock is released: in one implicit transaction
+        // the unlock takes effect at once while the REVOKE is still uncommitted, so the
+        // next session of this owner, taking the lock, found the operator still a member,
+        // its GRANT did nothing, and the REVOKE then committed under it ("permission
+        // denied for database", caught by `privileges::concurrent_reconciles_…`).
         let granted = std::mem::take(&mut self.granted);
-        let batch: Vec<String> = std::iter::once("RESET ROLE".to_string())
+        let batch: Vec<String> = ["BEGIN".to_string(), "RESET ROLE".to_string()]
+            .into_iter()
             .chain(
                 granted
                     .iter()
                     .map(|role| format!("REVOKE {role} FROM CURRENT_USER")),
             )
-            .chain([format!(
-                "SELECT pg_advisory_unlock({})",
-                owner_lock(self.roles.owner)
-            )])
+            .chain([
+                "COMMIT".to_string(),
+                format!(
+                    "SELECT pg_advisory_unlock({})",
+                    owner_lock(self.roles.owner)
+                ),
+            ])
             .collect();
         if let Err(e) = admin.execute(batch.join(";\n").as_str()).await {
             tracing::warn!(
