@@ -2,11 +2,6 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet -p sanxiang-local --bin sanxiang-local --
-# SQL is checked at compile time from the committed offline data (tenant-service/.sqlx and
-# tenant-service/supervision/.sqlx), never
-# against a database a DATABASE_URL in the environment names (`sanxiang-local env` prints one);
-# `cargo xtask generate` regenerates the data against a throwaway PostgreSQL.
-export SQLX_OFFLINE := true
 
 .PHONY: setup up down purge status test lint bench bench-tenant bench-portal generate images
 

@@ -8,10 +8,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 log() { printf '[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 start=$SECONDS
 export SANXIANG_PROFILE="${SANXIANG_PROFILE:-test}"
-# SQL is checked at compile time from the committed offline data (.sqlx/ of the tenant
-# service and of the supervision workspace):
-# builds never connect to a database, even with a DATABASE_URL in the environment.
-export SQLX_OFFLINE=true
 
 log "lint: cargo fmt --check"
 cargo fmt --all --check

@@ -1,8 +1,8 @@
 //! sqlx's offline data: the `.sqlx/query-<hash>.json` files beside each crate whose SQL is
 //! checked at compile time (`sqlx::query!`, `query_as!`, `query_scalar!`): the tenant service,
 //! and the supervision workspace (its own database and migrations). Builds never
-//! connect to a database: without `DATABASE_URL` the macros read these files (the test
-//! command also sets `SQLX_OFFLINE=true`), and fail on a query that has none.
+//! connect to a database: `.cargo/config.toml` sets `SQLX_OFFLINE=true` for every cargo
+//! build, so the macros read these files, and fail on a query that has none.
 //!
 //! - `generate` migrates a fresh database on a throwaway cluster ([`TempPostgres`]) with the
 //!   crate's `migrations/`, compiles the crate against it with `SQLX_OFFLINE_DIR` set (the
