@@ -3,7 +3,12 @@
 //! the operator's `sanxiang_operator_agency_phase_seconds`), the operator's and
 //! nats-server's memory, nats-server's restart time with every tenant's account, the API
 //! writes made while idle, and — measured in the same run — how fast PostgreSQL itself
-//! creates databases, with the ratio of the two rates.
+//! creates databases, with the ratio of the two rates. Also measured in the same run: how
+//! fast PostgreSQL alone does a new agency's database work (the operator's own statements,
+//! no Kubernetes), the bound the database puts on onboarding; and, for each size, the CPU
+//! each program spent per agency and the apiserver requests per agency by verb and
+//! resource, which say where the rest goes. Readiness is observed with a watch: polling a
+//! LIST of every agency cost the apiserver more CPU than the operator's own requests.
 //!
 //! Run: `cargo bench -p sanxiang-operator --bench onboarding -- 100 1000`
 //! (sizes optional; default 100), or `make bench`, which uses the platform profile `bench`.
@@ -60,14 +65,22 @@ async fn main() -> anyhow::Result<()> {
     println!("operator pid {pid}; PostgreSQL fsync=off, etcd --unsafe-no-fsync (local platform)");
     let mut pg_rate: f64 = 0.0;
     for strategy in BASELINE_STRATEGIES {
-        let rate = postgres_create_rate(platform, strategy).await?;
+        let (rate, cpu_ms) = postgres_create_rate(platform, strategy).await?;
         println!(
             "PostgreSQL alone: {BASELINE_DATABASES} × CREATE DATABASE … TEMPLATE template0 STRATEGY {strategy} \
-             (then dropped) over {BASELINE_CONNECTIONS} connections as the operator's role: {rate:.1} databases/s"
+             (then dropped) over {BASELINE_CONNECTIONS} connections as the operator's role: {rate:.1} databases/s, \
+             PostgreSQL CPU {cpu_ms:.1} ms per database"
         );
         pg_rate = pg_rate.max(rate);
     }
     println!("PostgreSQL reference rate (the faster strategy): {pg_rate:.1} databases/s");
+    let (agency_db_rate, agency_db_cpu) = agency_database_rate(platform).await?;
+    println!(
+        "PostgreSQL alone doing a new agency's database work (the operator's own statements: \
+         roles, copy of the migrated template, ACL, reassignment, grants, marker), \
+         {BASELINE_DATABASES} agencies over {BASELINE_CONNECTIONS} connections, no Kubernetes: \
+         {agency_db_rate:.1} agencies/s, PostgreSQL CPU {agency_db_cpu:.1} ms per agency"
+    );
     println!(
         "{:>6} {:>12} {:>14} {:>12} {:>12} {:>16} {:>16}",
         "N",
@@ -92,8 +105,10 @@ async fn main() -> anyhow::Result<()> {
         );
         let rate = n as f64 / r.ready_secs;
         println!(
-            "       ratio operator/PostgreSQL: {:.2} ({rate:.1} agencies/s vs {pg_rate:.1} databases/s)",
-            rate / pg_rate
+            "       ratio operator/PostgreSQL: {:.2} ({rate:.1} agencies/s vs {pg_rate:.1} databases/s); \
+             against PostgreSQL alone doing the same database work: {:.2} ({agency_db_rate:.1} agencies/s)",
+            rate / pg_rate,
+            rate / agency_db_rate
         );
         let total: f64 = r.phases.iter().map(|(_, s)| s).sum();
         let phases: Vec<String> = r
@@ -112,6 +127,14 @@ async fn main() -> anyhow::Result<()> {
             .collect();
         println!("       of the database phase: {}", steps.join(", "));
         println!(
+            "       CPU per agency over the onboarding: {}",
+            r.cpu_per_agency.join(", ")
+        );
+        println!(
+            "       apiserver requests per agency (all clients, watches excepted): {}",
+            r.requests_per_agency.join(", ")
+        );
+        println!(
             "       nats-server: RSS {:.1} MiB (peak {:.1}); restart with {n} accounts: ready in {:.2}s, an agency's creds work again after {:.2}s",
             r.nats_rss_mib, r.nats_peak_mib, r.nats_restart_secs, r.nats_first_publish_secs
         );
@@ -125,6 +148,8 @@ async fn main() -> anyhow::Result<()> {
 
 struct Run {
     ready_secs: f64,
+    requests_per_agency: Vec<String>,
+    cpu_per_agency: Vec<String>,
     phases: Vec<(&'static str, f64)>,
     database_steps: Vec<(&'static str, f64)>,
     nats_rss_mib: f64,
@@ -158,6 +183,8 @@ async fn onboard(
     .await?;
 
     let phases_before = phase_sums(&operator.metrics()?);
+    let requests_before = request_counts(platform)?;
+    let cpu_before = cpu_by_program(platform, pid);
     let start = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
         let docs: Vec<String> = chunk
@@ -174,27 +201,17 @@ async fn onboard(
         platform.kubectl_apply(&docs.join("---\n"))?;
     }
     let api: Api<Agency> = Api::namespaced(client.clone(), &ns);
-    // A busy apiserver may drop a connection: a failed list is looked at again.
-    eventually(
-        &format!("all {n} agencies Ready"),
-        Duration::from_secs(1800),
-        || async {
-            let list = api.list(&ListParams::default()).await?;
-            let ready = list
-                .items
-                .iter()
-                .filter(|a| {
-                    a.status
-                        .as_ref()
-                        .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
-                })
-                .count();
-            anyhow::ensure!(ready == n, "only {ready}/{n} Ready");
-            Ok(true)
-        },
-    )
-    .await?;
+    all_ready(&api, n).await?;
     let ready_secs = start.elapsed().as_secs_f64();
+    let requests_after = request_counts(platform)?;
+    let cpu_after = cpu_by_program(platform, pid);
+    let cpu_per_agency: Vec<String> = cpu_after
+        .iter()
+        .map(|(program, after)| {
+            let spent = after - cpu_before.get(program).copied().unwrap_or(0.0);
+            format!("{program} {:.1} ms", 1000.0 * spent / n as f64)
+        })
+        .collect();
     let (rss_mib, peak_mib) = memory(pid)?;
     let phases_after = phase_sums(&operator.metrics()?);
     let spent = |names: &[&'static str]| -> Vec<(&'static str, f64)> {
@@ -208,6 +225,16 @@ async fn onboard(
             .collect()
     };
     let phases = spent(&PHASES);
+    // Everyone's requests during the onboarding (the bench's own applies and Ready polls
+    // included), per agency: what each new agency costs the apiserver.
+    let per_agency: Vec<String> = requests_after
+        .iter()
+        .filter_map(|(k, after)| {
+            let d = after - requests_before.get(k).copied().unwrap_or(0);
+            (d as f64 / n as f64 >= 0.05)
+                .then(|| format!("{} {} {:.2}", k.0, k.1, d as f64 / n as f64))
+        })
+        .collect();
     let database_steps = spent(&DATABASE_STEPS);
     let (nats_rss_mib, nats_peak_mib, nats_restart_secs, nats_first_publish_secs) =
         restart_nats(platform, &client, &ns).await?;
@@ -262,9 +289,31 @@ async fn onboard(
     )
     .await?;
     let teardown_secs = teardown.elapsed().as_secs_f64();
+    // The garbage collector deletes the agencies' Secrets and PrometheusRules after them:
+    // the next size starts once it has, so that it does not pay for this one's.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    let rules: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &sanxiang_operator::agency::build::prometheus_rule_resource(),
+    );
+    eventually(
+        "teardown: no Secret or PrometheusRule left",
+        Duration::from_secs(1800),
+        || async {
+            let page = ListParams::default()
+                .labels(sanxiang_domain::AGENCY_LABEL)
+                .limit(1);
+            Ok(secrets.list_metadata(&page).await?.items.is_empty()
+                && rules.list_metadata(&page).await?.items.is_empty())
+        },
+    )
+    .await?;
     delete_jurisdictions(platform, &province);
     Ok(Run {
         ready_secs,
+        requests_per_agency: per_agency,
+        cpu_per_agency,
         phases,
         database_steps,
         nats_rss_mib,
@@ -277,6 +326,108 @@ async fn onboard(
         idle_lease_writes,
         teardown_secs,
     })
+}
+
+/// Waits until `n` agencies read Ready, by watching them (a watch costs the apiserver one
+/// event per change, which the operator's own watch pays for anyway; polling a LIST of
+/// thousands of agencies several times a second cost it more CPU than the operator did).
+async fn all_ready(api: &Api<Agency>, n: usize) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let mut ready = std::collections::HashSet::new();
+    let events = watcher(api.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    let mut events = std::pin::pin!(events);
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while ready.len() < n {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Ok(next) = tokio::time::timeout(remaining, events.try_next()).await else {
+            anyhow::bail!("only {}/{n} agencies Ready after 1800 s", ready.len());
+        };
+        let Some(agency) = next? else {
+            anyhow::bail!("the watch of agencies ended");
+        };
+        let name = kube::ResourceExt::name_any(&agency);
+        if agency
+            .status
+            .as_ref()
+            .is_some_and(|s| is_condition_true(&s.conditions, condition_type::READY))
+        {
+            ready.insert(name);
+        } else {
+            ready.remove(&name);
+        }
+    }
+    Ok(())
+}
+
+/// CPU time (user + system, s) each platform program and the operator have used so far,
+/// their children included: PostgreSQL's ended backends through the postmaster's reaped
+/// children, its live ones (the pools) one by one.
+fn cpu_by_program(platform: &sanxiang_testkit::Platform, operator: u32) -> BTreeMap<String, f64> {
+    let ticks: f64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    // Fields after the command name: state is field 3; utime 14, stime 15, cutime 16,
+    // cstime 17 (proc(5)); ppid is field 4.
+    let stat = |pid: u32| -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &text[text.rfind(')')? + 2..];
+        Some(after_name.split_whitespace().map(String::from).collect())
+    };
+    let field = |f: &[String], n: usize| {
+        f.get(n - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut children: BTreeMap<u32, f64> = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some(f) = stat(pid) {
+            let ppid = field(&f, 4) as u32;
+            *children.entry(ppid).or_insert(0.0) += field(&f, 14) + field(&f, 15);
+        }
+    }
+    // nats-server is restarted by each size's run: its pid is read again.
+    let current = sanxiang_testkit::Platform::load(&platform.profile)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| platform.clone());
+    let mut programs: Vec<(String, u32)> = current
+        .pids
+        .iter()
+        .map(|(name, pid)| (name.clone(), *pid))
+        .collect();
+    programs.push(("operator".into(), operator));
+    programs
+        .into_iter()
+        .filter_map(|(name, pid)| {
+            let f = stat(pid)?;
+            let own = field(&f, 14) + field(&f, 15) + field(&f, 16) + field(&f, 17);
+            Some((
+                name,
+                (own + children.get(&pid).copied().unwrap_or(0.0)) / ticks,
+            ))
+        })
+        .collect()
+}
+
+/// PostgreSQL's CPU time so far (s), its backends included.
+fn postgres_cpu(platform: &sanxiang_testkit::Platform) -> f64 {
+    cpu_by_program(platform, std::process::id())
+        .get("postgres")
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// VmRSS and VmHWM of a process, in MiB.
@@ -296,6 +447,20 @@ fn memory(pid: u32) -> anyhow::Result<(f64, f64)> {
 
 /// Mutating requests the apiserver has served, by resource, from its own metrics.
 fn write_counts(platform: &sanxiang_testkit::Platform) -> anyhow::Result<BTreeMap<String, u64>> {
+    let mut counts = BTreeMap::new();
+    for ((verb, resource), n) in request_counts(platform)? {
+        if matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
+            *counts.entry(resource).or_insert(0) += n;
+        }
+    }
+    Ok(counts)
+}
+
+/// Every request the apiserver has served (watches excepted), by verb and resource, from
+/// its own metrics.
+fn request_counts(
+    platform: &sanxiang_testkit::Platform,
+) -> anyhow::Result<BTreeMap<(String, String), u64>> {
     let out = platform
         .kubectl()
         .args(["get", "--raw", "/metrics"])
@@ -306,17 +471,22 @@ fn write_counts(platform: &sanxiang_testkit::Platform) -> anyhow::Result<BTreeMa
         if !line.starts_with("apiserver_request_total{") {
             continue;
         }
-        let verb = label(line, "verb");
-        if !matches!(verb.as_deref(), Some("POST" | "PUT" | "PATCH" | "DELETE")) {
+        let Some(verb) = label(line, "verb").filter(|v| v != "WATCH") else {
             continue;
-        }
+        };
         let resource = label(line, "resource").unwrap_or_default();
+        let subresource = label(line, "subresource").unwrap_or_default();
+        let resource = if subresource.is_empty() {
+            resource
+        } else {
+            format!("{resource}/{subresource}")
+        };
         let value: f64 = line
             .rsplit(' ')
             .next()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0);
-        *counts.entry(resource).or_insert(0) += value as u64;
+        *counts.entry((verb, resource)).or_insert(0) += value as u64;
     }
     Ok(counts)
 }
@@ -341,11 +511,12 @@ fn phase_sums(metrics: &str) -> BTreeMap<String, f64> {
 }
 
 /// Creates (timed) and drops (untimed) plain databases with PostgreSQL alone, as the
-/// operator's role, copying `template0` with `strategy`: databases per second.
+/// operator's role, copying `template0` with `strategy`: databases per second, and
+/// PostgreSQL's CPU per database (ms).
 async fn postgres_create_rate(
     platform: &sanxiang_testkit::Platform,
     strategy: &'static str,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(BASELINE_CONNECTIONS as u32)
         .connect(&platform.operator_postgres_url("postgres"))
@@ -379,12 +550,84 @@ async fn postgres_create_rate(
             anyhow::Ok(start.elapsed().as_secs_f64())
         }
     };
+    let cpu_before = postgres_cpu(platform);
     let secs = run(format!(
         "CREATE DATABASE \"{{}}\" TEMPLATE template0 STRATEGY {strategy}"
     ))
     .await?;
+    let cpu_ms = 1000.0 * (postgres_cpu(platform) - cpu_before) / BASELINE_DATABASES as f64;
     run("DROP DATABASE \"{}\"".to_string()).await?;
-    Ok(BASELINE_DATABASES as f64 / secs)
+    Ok((BASELINE_DATABASES as f64 / secs, cpu_ms))
+}
+
+/// The database side of onboarding without the rest: [`ensure_tenant_database`] (what the
+/// operator runs for a new agency) for [`BASELINE_DATABASES`] made-up agencies over
+/// [`BASELINE_CONNECTIONS`] tasks, timed; then dropped, untimed. Returns agencies/s and
+/// PostgreSQL's CPU per agency (ms): the bound PostgreSQL alone puts on onboarding.
+///
+/// [`ensure_tenant_database`]: sanxiang_operator::postgres::ensure_tenant_database
+async fn agency_database_rate(platform: &sanxiang_testkit::Platform) -> anyhow::Result<(f64, f64)> {
+    use sanxiang_operator::postgres::{drop_tenant_database, ensure_tenant_database};
+    use sanxiang_operator::tenant_schema::TenantRoles;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(BASELINE_CONNECTIONS as u32)
+        .connect(&platform.operator_postgres_url("postgres"))
+        .await?;
+    let tag: u32 = rand::random();
+    // (database, owner, application role); index 0 is the untimed warm-up, which also
+    // builds the migrated template if no agency has yet.
+    let names: Vec<(String, String, String)> = (0..=BASELINE_DATABASES)
+        .map(|i| {
+            let base = format!("bl_{tag:08x}_{i}");
+            (
+                format!("sx_{base}"),
+                format!("sxo_{base}"),
+                format!("sx_{base}"),
+            )
+        })
+        .collect();
+    let ensure = |pool: sqlx::PgPool, n: (String, String, String)| async move {
+        let roles = TenantRoles {
+            database: &n.0,
+            owner: &n.1,
+            app: &n.2,
+        };
+        ensure_tenant_database(&pool, roles, "baseline-password-0123456789", true)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", n.0))?;
+        anyhow::Ok(())
+    };
+    ensure(pool.clone(), names[0].clone()).await?;
+    let cpu_before = postgres_cpu(platform);
+    let start = Instant::now();
+    let timed = &names[1..];
+    let per = timed.len().div_ceil(BASELINE_CONNECTIONS);
+    let tasks: Vec<_> = timed
+        .chunks(per)
+        .map(|chunk| {
+            let (pool, chunk) = (pool.clone(), chunk.to_vec());
+            tokio::spawn(async move {
+                for n in chunk {
+                    ensure(pool.clone(), n).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu_ms = 1000.0 * (postgres_cpu(platform) - cpu_before) / BASELINE_DATABASES as f64;
+    for n in &names {
+        let roles = TenantRoles {
+            database: &n.0,
+            owner: &n.1,
+            app: &n.2,
+        };
+        drop_tenant_database(&pool, roles).await?;
+    }
+    Ok((BASELINE_DATABASES as f64 / secs, cpu_ms))
 }
 
 /// nats-server's memory with every account loaded, then its restart: stopped, started

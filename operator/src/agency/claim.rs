@@ -76,8 +76,9 @@ fn holder_of(lease: &Lease) -> Option<(String, String)> {
 ///
 /// `claims` is the operator's cache of the claim Leases: a claim it shows held by this
 /// agency needs no request (every reconcile of a provisioned agency, about two per new
-/// one, read the Lease from the API server before); anything else — not seen yet, held by
-/// another — is settled with the API server as before.
+/// one, read the Lease from the API server before); a name it has not seen claimed is
+/// created at once (a new agency: one request); one it shows held by another is read
+/// from the API server.
 pub async fn claim_name(
     client: &Client,
     claims: &Store<Lease>,
@@ -85,21 +86,28 @@ pub async fn claim_name(
     agency: &Agency,
 ) -> Result<Result<(), Refusal>, Error> {
     let name = lease_name(&agency.name_any());
-    if claims
-        .get(&ObjectRef::new(&name).within(namespace))
-        .is_some_and(|l| holder_of(&l).is_some_and(|(_, uid)| agency.uid() == Some(uid)))
+    let cached = claims.get(&ObjectRef::new(&name).within(namespace));
+    if cached
+        .as_ref()
+        .is_some_and(|l| holder_of(l).is_some_and(|(_, uid)| agency.uid() == Some(uid)))
     {
         return Ok(Ok(()));
     }
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
-    let current = match api.get_opt(&name).await? {
+    // A name the cache has never seen claimed is most likely free (every new agency):
+    // the create settles it in one request, and one that already exists (the cache lags,
+    // or another reconcile won) is then read to see who holds it.
+    let current = match cached {
+        Some(_) => api.get_opt(&name).await?,
+        None => None,
+    };
+    let current = match current {
         Some(l) => l,
         None => match api
             .create(&PostParams::default(), &lease(namespace, agency))
             .await
         {
             Ok(_) => return Ok(Ok(())),
-            // Another reconcile created it first: see who holds it.
             Err(kube::Error::Api(e)) if e.code == 409 => api.get(&name).await?,
             Err(e) => return Err(e.into()),
         },
@@ -238,7 +246,7 @@ mod tests {
         let (client, mut api) = mock();
         let ours = agency("sx-211200", "u1");
         let scenario = async move {
-            api.expect("GET", LEASE, 404, status(404, "NotFound")).await;
+            // Not in the cache: created at once, no read first.
             let sent = api
                 .expect("POST", LEASES, 201, held_by("sx-211200/u1"))
                 .await;
@@ -251,13 +259,12 @@ mod tests {
 
     #[tokio::test]
     async fn of_two_agencies_created_at_once_only_the_first_creation_wins() {
-        // Issue 11: two Agencies named alike in two cities within a second. The second
-        // finds no Lease, but its create loses the race (409): it reads the holder and is
-        // refused, before anything is provisioned.
+        // Issue 11: two Agencies named alike in two cities within a second. The second's
+        // cache shows no Lease yet, but its create loses the race (409): it reads the
+        // holder and is refused, before anything is provisioned.
         let (client, mut api) = mock();
         let second = agency("sx-211200", "u2");
         let scenario = async move {
-            api.expect("GET", LEASE, 404, status(404, "NotFound")).await;
             api.expect("POST", LEASES, 409, status(409, "AlreadyExists"))
                 .await;
             api.expect("GET", LEASE, 200, held_by("sx-210100/u0")).await;
@@ -282,10 +289,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_holder_keeps_its_claim() {
+    async fn the_holder_keeps_its_claim_when_the_cache_lags() {
         let (client, mut api) = mock();
         let ours = agency("sx-210100", "u0");
         let scenario = async move {
+            api.expect("POST", LEASES, 409, status(409, "AlreadyExists"))
+                .await;
             api.expect("GET", LEASE, 200, held_by("sx-210100/u0")).await;
         };
         assert_eq!(
@@ -298,6 +307,10 @@ mod tests {
     async fn a_claim_whose_holder_is_gone_is_taken_over_atomically() {
         let (client, mut api) = mock();
         let ours = agency("sx-211200", "u2");
+        // The cache shows the claim held by another agency: read, not created.
+        let (claims, mut writer) = kube::runtime::reflector::store();
+        let held: Lease = serde_json::from_value(held_by("sx-210100/u0")).unwrap();
+        writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(held));
         let scenario = async move {
             api.expect("GET", LEASE, 200, held_by("sx-210100/u0")).await;
             api.expect("GET", HOLDER, 404, status(404, "NotFound"))
@@ -310,7 +323,7 @@ mod tests {
             assert_eq!(sent["spec"]["holderIdentity"], "sx-211200/u2");
         };
         assert_eq!(
-            run(scenario, claim_name(&client, &no_cache(), "default", &ours)).await,
+            run(scenario, claim_name(&client, &claims, "default", &ours)).await,
             Ok(())
         );
     }
