@@ -242,8 +242,23 @@ async fn onboard(
     // Idle: let the requeues settle, then count writes over one minute.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let before = write_counts(platform)?;
+    let idle_cpu_before = cpu_by_program(platform, pid);
     tokio::time::sleep(Duration::from_secs(60)).await;
     let after = write_counts(platform)?;
+    let idle_cpu_after = cpu_by_program(platform, pid);
+    // What N tenants cost at rest (PostgreSQL's autovacuum visits every database once
+    // per `autovacuum_naptime`, whatever it holds).
+    let idle_cpu: Vec<String> = idle_cpu_after
+        .iter()
+        .filter_map(|(program, after)| {
+            let cores = (after - idle_cpu_before.get(program).copied().unwrap_or(0.0)) / 60.0;
+            (cores >= 0.001).then(|| format!("{program} {cores:.3}"))
+        })
+        .collect();
+    println!(
+        "       (idle minute with {n} agencies, CPU in cores: {})",
+        idle_cpu.join(", ")
+    );
     let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
     let idle_writes: u64 = after.keys().map(|k| delta(k)).sum();
     let idle_lease_writes = delta("leases");

@@ -356,3 +356,8 @@ fn is_identifier(s: &str) -> bool {
 pub(crate) fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
+
+/// An identifier as SQL text, whatever it holds (a name read from the catalog).
+pub(crate) fn quote_identifier(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}

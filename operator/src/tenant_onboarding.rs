@@ -18,8 +18,9 @@
 //!    ever reaches the copy, not even between its creation and its ACL;
 //! 4. one connection to the copy and one transaction in it, as the owner: every object
 //!    reassigned from the template owner, the application's grants
-//!    ([`tenant_schema::Start::FreshCopy`]: nothing to revoke in a fresh copy) and the
-//!    marker, last;
+//!    ([`tenant_schema::Start::FreshCopy`]: nothing to revoke in a fresh copy; the
+//!    append-only tables named, as learnt from the first copy,
+//!    [`tenant_template::append_only_tables`]) and the marker, last;
 //! 5. the session's end (membership revoked, lock released).
 //!
 //! Any failure before the database exists leaves nothing (the roles' transaction rolls
@@ -33,7 +34,7 @@ use sqlx::{Connection, Executor, PgPool, Postgres};
 
 use crate::postgres::{DbError, is_duplicate};
 use crate::tenant_schema::{self, OwnerSession, Start, TenantRoles};
-use crate::tenant_template::TEMPLATE_OWNER;
+use crate::tenant_template::{self, TEMPLATE_OWNER};
 
 /// What [`onboard`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,11 +72,15 @@ pub async fn onboard(
             .admin()
             .execute(tenant_schema::open_database_statement(&roles).as_str())
             .await?;
-        let mut statements = tenant_schema::privilege_statements(&roles, Start::FreshCopy);
+        let known = tenant_template::append_only_tables();
+        let mut statements = tenant_schema::privilege_statements(&roles, Start::FreshCopy, known);
         statements.push(tenant_schema::marker_statement(&roles));
-        let tenant = session
+        let mut tenant = session
             .tenant_connection_then(&[TEMPLATE_OWNER], &statements)
             .await?;
+        if known.is_none() {
+            tenant_template::learn_append_only_tables(&mut tenant).await?;
+        }
         let _ = tenant.close().await;
         Ok(Onboarded::Created)
     }

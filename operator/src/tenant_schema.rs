@@ -334,7 +334,7 @@ pub fn marker_statement(roles: &TenantRoles<'_>) -> String {
 /// Tables of the public schema whose rows an `sx_reject_change` trigger keeps from being
 /// updated (the append-only records, logs and steps); the application role gets no UPDATE
 /// on them, so even the trigger's refusal is never reached.
-const APPEND_ONLY_TABLES: &str = "SELECT DISTINCT c.relname::text FROM pg_trigger t \
+pub(crate) const APPEND_ONLY_TABLES: &str = "SELECT DISTINCT c.relname::text FROM pg_trigger t \
      JOIN pg_class c ON c.oid = t.tgrelid \
      JOIN pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_proc p ON p.oid = t.tgfoid \
@@ -353,7 +353,7 @@ pub async fn sync_privileges(
     roles: &TenantRoles<'_>,
     and_then: &[String],
 ) -> Result<(), DbError> {
-    let mut statements = privilege_statements(roles, Start::Anything);
+    let mut statements = privilege_statements(roles, Start::Anything, None);
     statements.extend_from_slice(and_then);
     // Without arguments sqlx sends a simple query, which may hold several statements.
     conn.execute(statements.join(";\n").as_str()).await?;
@@ -374,8 +374,14 @@ pub enum Start {
 }
 
 /// The statements of the application role's privileges (run as the owner, in one
-/// transaction): [`sync_privileges`], or a fresh copy's grants.
-pub fn privilege_statements(roles: &TenantRoles<'_>, start: Start) -> Vec<String> {
+/// transaction): [`sync_privileges`], or a fresh copy's grants. `append_only` names the
+/// append-only tables when they are known (a copy of the template: the template's, see
+/// [`crate::tenant_template::append_only_tables`]); otherwise a `DO` block finds them.
+pub fn privilege_statements(
+    roles: &TenantRoles<'_>,
+    start: Start,
+    append_only: Option<&[String]>,
+) -> Vec<String> {
     let TenantRoles {
         database: db,
         owner,
@@ -418,14 +424,25 @@ pub fn privilege_statements(roles: &TenantRoles<'_>, start: Start) -> Vec<String
              GRANT USAGE ON SEQUENCES TO {app}"
         ),
     ]);
-    statements.push(format!(
-        "DO $sx$ DECLARE t text; BEGIN \
-           FOR t IN {APPEND_ONLY_TABLES} LOOP \
-             EXECUTE format('REVOKE UPDATE ON %I FROM %I', t, {}); \
-           END LOOP; \
-         END $sx$",
-        crate::postgres::quote_literal(app)
-    ));
+    match append_only {
+        Some([]) => {}
+        Some(tables) => statements.push(format!(
+            "REVOKE UPDATE ON {} FROM {app}",
+            tables
+                .iter()
+                .map(|t| crate::postgres::quote_identifier(t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => statements.push(format!(
+            "DO $sx$ DECLARE t text; BEGIN \
+               FOR t IN {APPEND_ONLY_TABLES} LOOP \
+                 EXECUTE format('REVOKE UPDATE ON %I FROM %I', t, {}); \
+               END LOOP; \
+             END $sx$",
+            crate::postgres::quote_literal(app)
+        )),
+    }
     statements
 }
 
@@ -568,5 +585,28 @@ mod tests {
             ..current
         };
         assert!(legacy.needs_owner_session(&roles));
+    }
+
+    #[test]
+    fn a_copy_names_the_append_only_tables_once_they_are_known() {
+        let roles = TenantRoles {
+            database: "sx_a_00000000",
+            owner: "sxo_a_00000000",
+            app: "sx_a_00000000",
+        };
+        let looked_up = privilege_statements(&roles, Start::FreshCopy, None);
+        assert!(looked_up.last().unwrap().starts_with("DO $sx$"));
+        let known = ["record_entries".to_string(), "odd\"name".to_string()];
+        let named = privilege_statements(&roles, Start::FreshCopy, Some(&known));
+        assert_eq!(
+            named.last().unwrap(),
+            "REVOKE UPDATE ON \"record_entries\", \"odd\"\"name\" FROM sx_a_00000000"
+        );
+        assert!(named.iter().all(|s| !s.starts_with("DO ")));
+        // The same grants otherwise.
+        assert_eq!(looked_up[..looked_up.len() - 1], named[..named.len() - 1]);
+        // None to revoke: nothing at all.
+        let none = privilege_statements(&roles, Start::FreshCopy, Some(&[]));
+        assert_eq!(none.len(), named.len() - 1);
     }
 }

@@ -34,6 +34,8 @@
 //! concurrent copies of a complete template are what PostgreSQL allows (each holds a
 //! share lock on it, which also makes a drop of an old template wait for them).
 
+use std::sync::OnceLock;
+
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -56,6 +58,30 @@ pub const TEMPLATE_PREFIX: &str = "sxt_tenant_";
 pub const STRATEGY: &str = "FILE_COPY";
 /// Bumped when the way a template is built changes (a new name for the same migrations).
 const LAYOUT: u32 = 1;
+
+/// The append-only tables of the template (those whose rows a `sx_reject_change` trigger
+/// keeps from being updated: the application role gets no UPDATE on them), the same in
+/// every copy, since the name of the template fixes its migrations. Learnt from the first
+/// copy this process makes (the template accepts no connections); until then a copy's
+/// grants find them with a `DO` block, a PL/pgSQL run and a planned catalog query that
+/// every onboarding paid for.
+static APPEND_ONLY: OnceLock<Vec<String>> = OnceLock::new();
+
+/// The template's append-only tables, once learnt ([`learn_append_only_tables`]).
+pub fn append_only_tables() -> Option<&'static [String]> {
+    APPEND_ONLY.get().map(Vec::as_slice)
+}
+
+/// Reads the append-only tables in `copy`, a connection to a fresh copy of the template.
+pub async fn learn_append_only_tables(copy: &mut PgConnection) -> Result<(), DbError> {
+    if APPEND_ONLY.get().is_none() {
+        let tables: Vec<String> = sqlx::query_scalar(crate::tenant_schema::APPEND_ONLY_TABLES)
+            .fetch_all(copy)
+            .await?;
+        let _ = APPEND_ONLY.set(tables);
+    }
+    Ok(())
+}
 
 /// The template's name for the embedded migrations (pure).
 pub fn template_name() -> String {

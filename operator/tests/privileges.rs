@@ -545,6 +545,56 @@ async fn fresh_databases_are_copies_of_a_closed_template_and_owe_it_nothing() ->
 }
 
 #[tokio::test]
+async fn copies_after_the_first_revoke_the_learnt_append_only_tables() -> anyhow::Result<()> {
+    // The first copy this process makes finds the append-only tables with a `DO` block and
+    // teaches them to the operator; the next copies name them. Both must end with the same
+    // grants: no UPDATE on any table a trigger keeps append-only.
+    let platform = Platform::shared()?;
+    let first = TestScope::new(platform, "privs-ao1").await?;
+    first.create_database().await?;
+    let learnt = tenant_template::append_only_tables()
+        .expect("learnt from the first copy")
+        .to_vec();
+    assert!(learnt.iter().any(|t| t == "record_entries"), "{learnt:?}");
+    let second = TestScope::new(platform, "privs-ao2").await?;
+    second.create_database().await?;
+    for scope in [&first, &second] {
+        let mut su = PgConnection::connect(&platform.postgres_url(&scope.database)).await?;
+        let append_only: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT c.relname::text FROM pg_trigger t \
+             JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_proc p ON p.oid = t.tgfoid \
+             WHERE c.relnamespace = 'public'::regnamespace AND p.proname = 'sx_reject_change' \
+               AND NOT t.tgisinternal AND (t.tgtype & 16) <> 0 ORDER BY 1",
+        )
+        .fetch_all(&mut su)
+        .await?;
+        assert_eq!(append_only, learnt, "{}", scope.database);
+        let updatable: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.role_table_grants \
+             WHERE grantee = $1 AND privilege_type = 'UPDATE' AND table_name = ANY($2) \
+             ORDER BY 1",
+        )
+        .bind(&scope.database)
+        .bind(&append_only)
+        .fetch_all(&mut su)
+        .await?;
+        assert!(
+            updatable.is_empty(),
+            "{}: UPDATE on {updatable:?}",
+            scope.database
+        );
+        su.close().await?;
+        let mut app = PgConnection::connect(&scope.database_url()).await?;
+        refused(&mut app, "UPDATE record_entries SET content = 'x'").await;
+        app.close().await?;
+    }
+    first.cleanup().await?;
+    second.cleanup().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_new_copy_admits_nobody_before_its_acl_and_only_its_role_after() -> anyhow::Result<()> {
     let platform = Platform::shared()?;
     let other = TestScope::new(platform, "privs-window-other").await?;
