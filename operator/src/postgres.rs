@@ -293,10 +293,14 @@ pub async fn drop_tenant_database(pool: &PgPool, roles: TenantRoles<'_>) -> Resu
         let dropped = async {
             let admin = session.admin();
             admin.execute(format!("SET ROLE {owner}").as_str()).await?;
+            // Without FORCE: `lock_out` has ended every tenant session already, and a plain
+            // DROP waits (up to 5 s) for those to exit and stops an autovacuum worker in the
+            // database itself. FORCE instead checks that the current role (the owner, not a
+            // member of pg_signal_backend) may signal every process in the database, and an
+            // autovacuum worker made the drop fail ("must be a member of the role whose
+            // process is being terminated"; seen by the onboarding bench).
             admin
-                .execute(
-                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", roles.database).as_str(),
-                )
+                .execute(format!("DROP DATABASE IF EXISTS {}", roles.database).as_str())
                 .await?;
             admin.execute("RESET ROLE").await?;
             Ok::<_, sqlx::Error>(())
@@ -360,4 +364,13 @@ pub(crate) fn quote_literal(s: &str) -> String {
 /// An identifier as SQL text, whatever it holds (a name read from the catalog).
 pub(crate) fn quote_identifier(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identifiers_and_literals_are_quoted_whole() {
+        assert_eq!(super::quote_identifier("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(super::quote_literal("it's"), "'it''s'");
+    }
 }

@@ -108,6 +108,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
         )
         .default_backoff()
+        .modify(without_managed_fields)
         .reflect(writer)
         .touched_objects();
         tokio::spawn(drive(stream, vec![]));
@@ -161,17 +162,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let triggers = futures::stream::unfold(trigger_rx, |mut rx| async move {
         rx.recv().await.map(|()| ((), rx))
     });
-    let agency_controller = Controller::new(
+    // The controller's own cache of agencies, kept without managed fields.
+    let (agency_store, agency_writer) = reflector::store();
+    let agency_events = watcher(
         Api::<Agency>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(Api::<Secret>::all(client.clone()), managed.clone())
-    .reconcile_all_on(triggers)
-    .with_config(
-        controller::Config::default()
-            .concurrency(config.concurrency)
-            .debounce(AGENCY_DEBOUNCE),
-    );
+    .default_backoff()
+    .modify(without_managed_fields)
+    .reflect(agency_writer)
+    .applied_objects();
+    let agency_controller = Controller::for_stream(agency_events, agency_store)
+        .owns(Api::<Secret>::all(client.clone()), managed.clone())
+        .reconcile_all_on(triggers)
+        .with_config(
+            controller::Config::default()
+                .concurrency(config.concurrency)
+                .debounce(AGENCY_DEBOUNCE),
+        );
 
     let ctx = Arc::new(Context::new(
         client.clone(),
@@ -286,10 +294,18 @@ where
     let (store, writer) = reflector::store();
     let stream = watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
+        .modify(without_managed_fields)
         .reflect(writer)
         .touched_objects();
     tokio::spawn(drive(stream, changes));
     store
+}
+
+/// Drops `metadata.managedFields` before an object enters a cache: no reconcile reads
+/// them, and they were the largest part of a cached agency and its Secrets (the operator's
+/// memory grew by some 60 KiB per agency, 309 MiB at 5,000).
+pub(crate) fn without_managed_fields<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
 }
 
 /// Like [`cache`], but pings only when an object's `metadata.generation` moves (its
@@ -314,6 +330,7 @@ where
     let mut generations = std::collections::HashMap::new();
     let stream = watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
+        .modify(without_managed_fields)
         .reflect(writer)
         .filter_map(move |event| {
             let key = |o: &K| o.meta().uid.clone().or_else(|| o.meta().name.clone());

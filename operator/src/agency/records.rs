@@ -61,8 +61,8 @@ async fn count_rows(conn: &mut PgConnection) -> Result<Held, DbError> {
         }
         let rows: i64 = sqlx::query_scalar(&format!(
             "SELECT count(*) FROM {}.{}",
-            quote_ident(&schema),
-            quote_ident(&table)
+            postgres::quote_identifier(&schema),
+            postgres::quote_identifier(&table)
         ))
         .fetch_one(&mut *conn)
         .await?;
@@ -104,10 +104,6 @@ pub async fn lock_out(pool: &PgPool, database: &str, role: &str) -> Result<u64, 
     Ok(ended.into_iter().filter(|ok| *ok).count() as u64)
 }
 
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +112,5 @@ mod tests {
     fn held_records_read_as_table_and_count() {
         let held = vec![("records".to_string(), 1), ("audit.log".to_string(), 30)];
         assert_eq!(describe(&held), "records: 1, audit.log: 30");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 }
