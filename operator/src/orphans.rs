@@ -25,6 +25,9 @@ use crate::agency::records;
 use crate::context::Context;
 use crate::naming::{DATABASE_NAME_PATTERN, OWNER_ROLE_PREFIX, database_name};
 
+/// Agencies per page of the sweep's consistent LIST.
+const AGENCY_PAGE: u32 = 250;
+
 /// A tenant database that can still be reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reachable {
@@ -89,11 +92,22 @@ pub async fn sweep(ctx: &Context) -> anyhow::Result<Swept> {
     if reachable.is_empty() {
         return Ok(swept);
     }
-    // Second, and consistent (a quorum read of the apiserver, not the cache).
-    let agencies = Api::<Agency>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?;
-    let owned = owned_databases(&agencies.items);
+    // Second, and consistent (a quorum read of the apiserver, not the cache). In pages: the
+    // continue token keeps every page at the first page's resourceVersion, and only the
+    // names are kept. One LIST of every agency held the whole response and every object at
+    // once, managed fields included: at 5,000 agencies a sweep during onboarding raised the
+    // operator's heap by some 100 MB (heaptrack), which the allocator kept.
+    let api = Api::<Agency>::all(ctx.client.clone());
+    let mut owned = BTreeSet::new();
+    let mut params = ListParams::default().limit(AGENCY_PAGE);
+    loop {
+        let page = api.list(&params).await?;
+        owned.extend(owned_databases(&page.items));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
     for orphan in orphans(reachable, &owned) {
         let server = ctx.postgres.get(&orphan.server)?;
         // The role has the database's name (the candidates' query checks it).
