@@ -101,19 +101,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         vec![],
     );
     // The agency name claims: a reconcile that finds its own claim here asks nobody.
-    let claims = {
-        let (store, writer) = reflector::store();
-        let stream = watcher(
-            Api::<Lease>::namespaced(client.clone(), &config.lease_namespace),
-            watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
-        )
-        .default_backoff()
-        .modify(without_managed_fields)
-        .reflect(writer)
-        .touched_objects();
-        tokio::spawn(drive(stream, vec![]));
-        store
-    };
+    let claims = cache_of::<Lease>(
+        Api::namespaced(client.clone(), &config.lease_namespace),
+        watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
+        vec![],
+    );
 
     let postgres = Servers::new(
         &config.postgres_servers()?,
@@ -164,13 +156,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     // The controller's own cache of agencies, kept without managed fields.
     let (agency_store, agency_writer) = reflector::store();
-    let agency_events = watcher(
+    let agency_events = reflected(
         Api::<Agency>::all(client.clone()),
         watcher::Config::default(),
+        agency_writer,
     )
-    .default_backoff()
-    .modify(without_managed_fields)
-    .reflect(agency_writer)
     .applied_objects();
     let agency_controller = Controller::for_stream(agency_events, agency_store)
         .owns(Api::<Secret>::all(client.clone()), managed.clone())
@@ -279,8 +269,8 @@ fn receiver_stream(rx: mpsc::Receiver<()>) -> impl Stream<Item = ()> + Send {
     )
 }
 
-/// A reflector cache of `K`, driven in the background; each change pings every one of
-/// `changes`.
+/// A reflector cache of every `K` in the cluster, driven in the background; each change
+/// pings every one of `changes`.
 fn cache<K>(client: &Client, config: watcher::Config, changes: Vec<mpsc::Sender<()>>) -> Store<K>
 where
     K: Resource<DynamicType = ()>
@@ -291,21 +281,48 @@ where
         + Sync
         + 'static,
 {
+    cache_of(Api::all(client.clone()), config, changes)
+}
+
+/// [`cache`] of what `api` reaches.
+fn cache_of<K>(api: Api<K>, config: watcher::Config, changes: Vec<mpsc::Sender<()>>) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
     let (store, writer) = reflector::store();
-    let stream = watcher(Api::<K>::all(client.clone()), config)
-        .default_backoff()
-        .modify(without_managed_fields)
-        .reflect(writer)
-        .touched_objects();
+    let stream = reflected(api, config, writer).touched_objects();
     tokio::spawn(drive(stream, changes));
     store
 }
 
-/// Drops `metadata.managedFields` before an object enters a cache: no reconcile reads
-/// them, and they were the largest part of a cached agency and its Secrets (the operator's
-/// memory grew by some 60 KiB per agency, 309 MiB at 5,000).
-pub(crate) fn without_managed_fields<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
+/// The watch of `api` that fills `writer`'s cache. Every cache of the operator is filled
+/// so: objects enter it without `metadata.managedFields`, which no reconcile reads and
+/// which were the largest part of a cached agency and its Secrets (the operator's memory
+/// grew by some 60 KiB per agency, 309 MiB at 5,000).
+fn reflected<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: reflector::store::Writer<K>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api, config)
+        .default_backoff()
+        .modify(|object: &mut K| object.meta_mut().managed_fields = None)
+        .reflect(writer)
 }
 
 /// Like [`cache`], but pings only when an object's `metadata.generation` moves (its
@@ -328,11 +345,8 @@ where
 {
     let (store, writer) = reflector::store();
     let mut generations = std::collections::HashMap::new();
-    let stream = watcher(Api::<K>::all(client.clone()), config)
-        .default_backoff()
-        .modify(without_managed_fields)
-        .reflect(writer)
-        .filter_map(move |event| {
+    let stream =
+        reflected(Api::<K>::all(client.clone()), config, writer).filter_map(move |event| {
             let key = |o: &K| o.meta().uid.clone().or_else(|| o.meta().name.clone());
             let ping = match &event {
                 Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
