@@ -78,8 +78,12 @@ pub async fn onboard(
         let mut tenant = session
             .tenant_connection_then(&[TEMPLATE_OWNER], &statements)
             .await?;
-        if known.is_none() {
-            tenant_template::learn_append_only_tables(&mut tenant).await?;
+        // Learning the tables only spares the next copies their lookup: this agency is
+        // complete whether or not it succeeds, so a failure is no reason to fail it.
+        if known.is_none()
+            && let Err(e) = tenant_template::learn_append_only_tables(&mut tenant).await
+        {
+            tracing::warn!(error = %e, "reading the template's append-only tables failed; the next copy looks them up");
         }
         let _ = tenant.close().await;
         Ok(Onboarded::Created)

@@ -546,9 +546,11 @@ async fn fresh_databases_are_copies_of_a_closed_template_and_owe_it_nothing() ->
 
 #[tokio::test]
 async fn copies_after_the_first_revoke_the_learnt_append_only_tables() -> anyhow::Result<()> {
-    // The first copy this process makes finds the append-only tables with a `DO` block and
-    // teaches them to the operator; the next copies name them. Both must end with the same
-    // grants: no UPDATE on any table a trigger keeps append-only.
+    // The first copy this process makes (this test's or an earlier test's) finds the
+    // append-only tables with a `DO` block and teaches them to the operator; the copies
+    // after it name them (at least `second` here). Every copy must end with the same
+    // grants: no UPDATE on any table a trigger keeps append-only, and the learnt list is
+    // exactly the copy's own.
     let platform = Platform::shared()?;
     let first = TestScope::new(platform, "privs-ao1").await?;
     first.create_database().await?;
