@@ -184,7 +184,7 @@ async fn onboard(
 
     let phases_before = phase_sums(&operator.metrics()?);
     let requests_before = request_counts(platform)?;
-    let cpu_before = cpu_by_program(platform, pid);
+    let cpu_before = cpu_by_program(platform, Some(pid));
     let start = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
         let docs: Vec<String> = chunk
@@ -204,7 +204,7 @@ async fn onboard(
     all_ready(&api, n).await?;
     let ready_secs = start.elapsed().as_secs_f64();
     let requests_after = request_counts(platform)?;
-    let cpu_after = cpu_by_program(platform, pid);
+    let cpu_after = cpu_by_program(platform, Some(pid));
     let cpu_per_agency: Vec<String> = cpu_after
         .iter()
         .map(|(program, after)| {
@@ -242,10 +242,10 @@ async fn onboard(
     // Idle: let the requeues settle, then count writes over one minute.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let before = write_counts(platform)?;
-    let idle_cpu_before = cpu_by_program(platform, pid);
+    let idle_cpu_before = cpu_by_program(platform, Some(pid));
     tokio::time::sleep(Duration::from_secs(60)).await;
     let after = write_counts(platform)?;
-    let idle_cpu_after = cpu_by_program(platform, pid);
+    let idle_cpu_after = cpu_by_program(platform, Some(pid));
     // What N tenants cost at rest (PostgreSQL's autovacuum visits every database once
     // per `autovacuum_naptime`, whatever it holds).
     let idle_cpu: Vec<String> = idle_cpu_after
@@ -377,10 +377,13 @@ async fn all_ready(api: &Api<Agency>, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU time (user + system, s) each platform program and the operator have used so far,
-/// their children included: PostgreSQL's ended backends through the postmaster's reaped
-/// children, its live ones (the pools) one by one.
-fn cpu_by_program(platform: &sanxiang_testkit::Platform, operator: u32) -> BTreeMap<String, f64> {
+/// CPU time (user + system, s) each platform program and the operator (when given) have
+/// used so far, their children included: PostgreSQL's ended backends through the
+/// postmaster's reaped children, its live ones (the pools) one by one.
+fn cpu_by_program(
+    platform: &sanxiang_testkit::Platform,
+    operator: Option<u32>,
+) -> BTreeMap<String, f64> {
     let ticks: f64 = std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -399,47 +402,73 @@ fn cpu_by_program(platform: &sanxiang_testkit::Platform, operator: u32) -> BTree
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    let mut children: BTreeMap<u32, f64> = BTreeMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if let Some(f) = stat(pid) {
-            let ppid = field(&f, 4) as u32;
-            *children.entry(ppid).or_insert(0.0) += field(&f, 14) + field(&f, 15);
+    let children_of = || {
+        let mut children: BTreeMap<u32, f64> = BTreeMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Some(f) = stat(pid) {
+                let ppid = field(&f, 4) as u32;
+                *children.entry(ppid).or_insert(0.0) += field(&f, 14) + field(&f, 15);
+            }
         }
-    }
+        children
+    };
     // nats-server is restarted by each size's run: its pid is read again.
-    let current = sanxiang_testkit::Platform::load(&platform.profile)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| platform.clone());
-    let mut programs: Vec<(String, u32)> = current
+    let mut programs: Vec<(String, u32)> = current(platform)
+        .unwrap_or_else(|_| platform.clone())
         .pids
         .iter()
         .map(|(name, pid)| (name.clone(), *pid))
         .collect();
-    programs.push(("operator".into(), operator));
+    programs.extend(operator.map(|pid| ("operator".to_string(), pid)));
+    let stats =
+        || -> Vec<Option<Vec<String>>> { programs.iter().map(|(_, pid)| stat(*pid)).collect() };
+    let reaped = |stats: &[Option<Vec<String>>]| -> Vec<f64> {
+        stats
+            .iter()
+            .map(|f| f.as_deref().map_or(0.0, |f| field(f, 16) + field(f, 17)))
+            .collect()
+    };
+    // A child reaped while /proc is scanned would count twice (live, then in the parent's
+    // cutime) or not at all: the scan is taken again until no program reaped one meanwhile
+    // (PostgreSQL ends a backend per connection; one such race made a baseline's CPU read
+    // negative).
+    let (mut before, mut children, mut after) = (stats(), children_of(), stats());
+    for _ in 0..20 {
+        if reaped(&before) == reaped(&after) {
+            break;
+        }
+        (before, children, after) = (stats(), children_of(), stats());
+    }
     programs
-        .into_iter()
-        .filter_map(|(name, pid)| {
-            let f = stat(pid)?;
+        .iter()
+        .zip(after)
+        .filter_map(|((name, pid), f)| {
+            let f = f?;
             let own = field(&f, 14) + field(&f, 15) + field(&f, 16) + field(&f, 17);
             Some((
-                name,
-                (own + children.get(&pid).copied().unwrap_or(0.0)) / ticks,
+                name.clone(),
+                (own + children.get(pid).copied().unwrap_or(0.0)) / ticks,
             ))
         })
         .collect()
 }
 
+/// The platform as its state file says now (nats-server gets a new pid when the bench
+/// restarts it).
+fn current(platform: &sanxiang_testkit::Platform) -> anyhow::Result<sanxiang_testkit::Platform> {
+    Ok(sanxiang_testkit::Platform::load(&platform.profile)?.unwrap_or_else(|| platform.clone()))
+}
+
 /// PostgreSQL's CPU time so far (s), its backends included.
 fn postgres_cpu(platform: &sanxiang_testkit::Platform) -> f64 {
-    cpu_by_program(platform, std::process::id())
+    cpu_by_program(platform, None)
         .get("postgres")
         .copied()
         .unwrap_or(0.0)
@@ -541,29 +570,14 @@ async fn postgres_create_rate(
         .map(|i| format!("sx_baseline_{tag:08x}_{i}"))
         .collect();
     let run = |sql: String| {
-        let (pool, names) = (pool.clone(), names.clone());
-        async move {
-            let start = Instant::now();
-            let per = names.len().div_ceil(BASELINE_CONNECTIONS);
-            let tasks: Vec<_> = names
-                .chunks(per)
-                .map(|chunk| {
-                    let (pool, chunk, sql) = (pool.clone(), chunk.to_vec(), sql.clone());
-                    tokio::spawn(async move {
-                        for name in chunk {
-                            sqlx::query(&sql.replace("{}", &name))
-                                .execute(&pool)
-                                .await?;
-                        }
-                        anyhow::Ok(())
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await??;
+        let pool = pool.clone();
+        over_connections(&names, move |name| {
+            let (pool, sql) = (pool.clone(), sql.replace("{}", &name));
+            async move {
+                sqlx::query(&sql).execute(&pool).await?;
+                anyhow::Ok(())
             }
-            anyhow::Ok(start.elapsed().as_secs_f64())
-        }
+        })
     };
     let cpu_before = postgres_cpu(platform);
     let secs = run(format!(
@@ -573,6 +587,34 @@ async fn postgres_create_rate(
     let cpu_ms = 1000.0 * (postgres_cpu(platform) - cpu_before) / BASELINE_DATABASES as f64;
     run("DROP DATABASE \"{}\"".to_string()).await?;
     Ok((BASELINE_DATABASES as f64 / secs, cpu_ms))
+}
+
+/// Runs `each` on every item, in [`BASELINE_CONNECTIONS`] tasks of consecutive items (one
+/// after the other within a task): the seconds it took.
+async fn over_connections<T, F, Fut>(items: &[T], each: F) -> anyhow::Result<f64>
+where
+    T: Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let start = Instant::now();
+    let per = items.len().div_ceil(BASELINE_CONNECTIONS).max(1);
+    let tasks: Vec<_> = items
+        .chunks(per)
+        .map(|chunk| {
+            let (chunk, each) = (chunk.to_vec(), each.clone());
+            tokio::spawn(async move {
+                for item in chunk {
+                    each(item).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// The database side of onboarding without the rest: [`ensure_tenant_database`] (what the
@@ -601,46 +643,31 @@ async fn agency_database_rate(platform: &sanxiang_testkit::Platform) -> anyhow::
             )
         })
         .collect();
-    let ensure = |pool: sqlx::PgPool, n: (String, String, String)| async move {
-        let roles = TenantRoles {
+    fn roles(n: &(String, String, String)) -> TenantRoles<'_> {
+        TenantRoles {
             database: &n.0,
             owner: &n.1,
             app: &n.2,
-        };
-        ensure_tenant_database(&pool, roles, "baseline-password-0123456789", true)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", n.0))?;
-        anyhow::Ok(())
-    };
-    ensure(pool.clone(), names[0].clone()).await?;
-    let cpu_before = postgres_cpu(platform);
-    let start = Instant::now();
-    let timed = &names[1..];
-    let per = timed.len().div_ceil(BASELINE_CONNECTIONS);
-    let tasks: Vec<_> = timed
-        .chunks(per)
-        .map(|chunk| {
-            let (pool, chunk) = (pool.clone(), chunk.to_vec());
-            tokio::spawn(async move {
-                for n in chunk {
-                    ensure(pool.clone(), n).await?;
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
+        }
     }
-    let secs = start.elapsed().as_secs_f64();
+    let ensure = {
+        let pool = pool.clone();
+        move |n: (String, String, String)| {
+            let pool = pool.clone();
+            async move {
+                ensure_tenant_database(&pool, roles(&n), "baseline-password-0123456789", true)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", n.0))?;
+                anyhow::Ok(())
+            }
+        }
+    };
+    ensure(names[0].clone()).await?;
+    let cpu_before = postgres_cpu(platform);
+    let secs = over_connections(&names[1..], ensure).await?;
     let cpu_ms = 1000.0 * (postgres_cpu(platform) - cpu_before) / BASELINE_DATABASES as f64;
     for n in &names {
-        let roles = TenantRoles {
-            database: &n.0,
-            owner: &n.1,
-            app: &n.2,
-        };
-        drop_tenant_database(&pool, roles).await?;
+        drop_tenant_database(&pool, roles(n)).await?;
     }
     Ok((BASELINE_DATABASES as f64 / secs, cpu_ms))
 }
@@ -653,9 +680,7 @@ async fn restart_nats(
     client: &kube::Client,
     ns: &str,
 ) -> anyhow::Result<(f64, f64, f64, f64)> {
-    let current =
-        sanxiang_testkit::Platform::load(&platform.profile)?.unwrap_or_else(|| platform.clone());
-    let pid = current
+    let pid = current(platform)?
         .nats_pid()
         .ok_or_else(|| anyhow::anyhow!("nats-server not running"))?;
     let (rss, peak) = memory(pid)?;
