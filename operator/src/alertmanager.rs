@@ -5,15 +5,20 @@
 //! Like prometheus-operator, every object becomes one child of the top route with
 //! `continue: true` (so each city sees every alert it matches, not only the first city),
 //! and receiver names are prefixed `<namespace>/<object>/` so that cities cannot collide.
-//! Where prometheus-operator adds a `namespace` matcher, this adds the **city** matcher
-//! `city="<code>"` of the object's namespace (label `sanxiang.io/city-code`) in front of
-//! the city's own matchers, and to both sides of each inhibit rule. Matchers are ANDed, so
-//! nothing a city writes (`city=~".+"`, another city's code) widens what it receives.
+//! Where prometheus-operator adds a `namespace` matcher, this adds the **fence** of the
+//! object's namespace ([`Fence`]) in front of the object's own matchers, and to both sides
+//! of each inhibit rule: in a city's namespace (label `sanxiang.io/city-code`) the matcher
+//! `city="<code>"`; in a province's (label `sanxiang.io/province-code` and no city code)
+//! `province="<code>", city="-"`, the alerts of the province-level agencies, which live in
+//! that namespace (the same set prometheus-operator's namespace matcher gives). Matchers
+//! are ANDed, so nothing an administrator writes (`city=~".+"`, another city's code)
+//! widens what the object receives.
 //!
 //! An object that breaks a rule ([`sanxiang_crds::alertmanager_config::validate_alertmanager_config`],
-//! or a namespace that is not a city's) is left out, with its errors; the others are
-//! rendered as if it did not exist, so one city's mistake never changes another city's
-//! routing. The caller writes each object's errors into its `Accepted` condition.
+//! or a namespace that is neither a city's nor a province's) is left out, with its errors;
+//! the others are rendered as if it did not exist, so one city's mistake never changes
+//! another city's routing. The caller writes each object's errors into its `Accepted`
+//! condition.
 
 use serde_json::{Value, json};
 
@@ -21,18 +26,43 @@ use sanxiang_crds::alertmanager_config::{
     AlertmanagerConfigSpec, Matcher, validate_alertmanager_config,
 };
 use sanxiang_crds::field_error::FieldError;
+use sanxiang_domain::NO_CITY;
 
 /// Receiver of alerts that no city routes: notifications go nowhere.
 pub const NULL_RECEIVER: &str = "sanxiang-null";
 
-/// One AlertmanagerConfig object with the city of its namespace.
+/// One AlertmanagerConfig object with the codes of its namespace.
 #[derive(Clone, Debug)]
 pub struct CityRouting {
     pub namespace: String,
     pub name: String,
     /// The namespace's `sanxiang.io/city-code` label; `None` when it has none.
     pub city: Option<String>,
+    /// The namespace's `sanxiang.io/province-code` label; `None` when it has none.
+    pub province: Option<String>,
     pub spec: AlertmanagerConfigSpec,
+}
+
+/// The alerts an object may route: those of its namespace's agencies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fence<'a> {
+    /// A city's namespace: its city-level and county-level agencies.
+    City(&'a str),
+    /// A province's namespace: its province-level agencies (`city="-"`), not its cities'.
+    ProvinceLevel(&'a str),
+}
+
+impl Fence<'_> {
+    /// The matchers put in front of the object's own.
+    fn matchers(self) -> Vec<String> {
+        match self {
+            Fence::City(city) => vec![matcher_string("city", "=", city)],
+            Fence::ProvinceLevel(province) => vec![
+                matcher_string("province", "=", province),
+                matcher_string("city", "=", NO_CITY),
+            ],
+        }
+    }
 }
 
 /// The rendered file and what became of each object, in input order.
@@ -53,8 +83,8 @@ pub fn render(objects: &[CityRouting]) -> Rendered {
     for object in objects {
         match check(object) {
             Err(errors) => results.push(Err(errors)),
-            Ok(city) => {
-                let part = render_one(object, city);
+            Ok(fence) => {
+                let part = render_one(object, fence);
                 receivers.extend(part.receivers);
                 routes.extend(part.route);
                 inhibit.extend(part.inhibit_rules);
@@ -81,25 +111,32 @@ pub fn render_alone(object: &CityRouting) -> Rendered {
     render(std::slice::from_ref(object))
 }
 
-fn check(object: &CityRouting) -> Result<&str, Vec<FieldError>> {
+fn check(object: &CityRouting) -> Result<Fence<'_>, Vec<FieldError>> {
+    fn code(c: &Option<String>) -> Option<&str> {
+        c.as_deref()
+            .filter(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+    }
     let mut errors = Vec::new();
-    let city = match object.city.as_deref() {
-        Some(c) if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) => Some(c),
-        _ => {
-            errors.push(FieldError::new(
-                "metadata.namespace",
-                format!(
-                    "namespace {} is not a city namespace (it has no sanxiang.io/city-code \
-                     label); AlertmanagerConfigs route a city's alerts and live in its namespace",
-                    object.namespace
-                ),
-            ));
-            None
-        }
+    let fence = match (object.city.as_deref(), code(&object.province)) {
+        (None, Some(province)) => Some(Fence::ProvinceLevel(province)),
+        (Some(_), _) => code(&object.city).map(Fence::City),
+        (None, None) => None,
     };
+    if fence.is_none() {
+        errors.push(FieldError::new(
+            "metadata.namespace",
+            format!(
+                "namespace {} is neither a city's (label sanxiang.io/city-code) nor a \
+                 province's (label sanxiang.io/province-code only); AlertmanagerConfigs route \
+                 the alerts of the agencies of their namespace and live in a city's or a \
+                 province's namespace",
+                object.namespace
+            ),
+        ));
+    }
     errors.extend(validate_alertmanager_config(&object.spec));
-    match city {
-        Some(c) if errors.is_empty() => Ok(c),
+    match fence {
+        Some(f) if errors.is_empty() => Ok(f),
         _ => Err(errors),
     }
 }
@@ -110,7 +147,7 @@ struct Part {
     inhibit_rules: Vec<Value>,
 }
 
-fn render_one(object: &CityRouting, city: &str) -> Part {
+fn render_one(object: &CityRouting, fence: Fence) -> Part {
     let prefix = format!("{}/{}/", object.namespace, object.name);
     let spec = &object.spec;
     let receivers = spec
@@ -138,7 +175,7 @@ fn render_one(object: &CityRouting, city: &str) -> Part {
             receiver
         })
         .collect();
-    let city_matcher = matcher_string("city", "=", city);
+    let fence = fence.matchers();
     let route = spec.route.as_ref().map(|r| {
         let children: Vec<Value> = r
             .routes
@@ -157,7 +194,7 @@ fn render_one(object: &CityRouting, city: &str) -> Part {
                 )
             })
             .collect();
-        let mut matchers = vec![city_matcher.clone()];
+        let mut matchers = fence.clone();
         matchers.extend(r.matchers.iter().map(matcher));
         let mut route = route_json(
             &format!("{prefix}{}", r.receiver),
@@ -181,9 +218,8 @@ fn render_one(object: &CityRouting, city: &str) -> Part {
         .iter()
         .map(|rule| {
             let side = |ms: &[Matcher]| {
-                let mut out = vec![Value::String(city_matcher.clone())];
-                out.extend(ms.iter().map(|m| Value::String(matcher(m))));
-                Value::Array(out)
+                let out = fence.iter().cloned().chain(ms.iter().map(matcher));
+                Value::Array(out.map(Value::String).collect())
             };
             let mut v = json!({
                 "source_matchers": side(&rule.source_match),
@@ -246,6 +282,7 @@ mod tests {
             namespace: ns.into(),
             name: "routing".into(),
             city: city.map(Into::into),
+            province: city.map(|_| "210000".into()),
             spec: serde_yaml::from_str(yaml).unwrap(),
         }
     }
@@ -307,6 +344,37 @@ mod tests {
         let errors = r.results[0].clone().unwrap_err();
         assert_eq!(errors[0].field, "metadata.namespace");
         assert_eq!(r.config["route"]["routes"], json!([]));
+    }
+
+    #[test]
+    fn a_province_route_takes_only_its_province_level_agencies() {
+        let mut province = object("sx-210000", None, DUTY);
+        province.province = Some("210000".into());
+        let r = render(&[province]);
+        assert_eq!(r.results, vec![Ok(())]);
+        let route = &r.config["route"]["routes"][0];
+        assert_eq!(route["receiver"], "sx-210000/routing/duty");
+        // Its own `city=~".+"` cannot reach a city's alerts: `city="-"` is ANDed first.
+        assert_eq!(
+            route["matchers"],
+            json!(["province=\"210000\"", "city=\"-\"", "city=~\".+\""])
+        );
+        let inhibit = &r.config["inhibit_rules"][0];
+        assert_eq!(
+            inhibit["target_matchers"],
+            json!(["province=\"210000\"", "city=\"-\"", "severity=\"warning\""])
+        );
+    }
+
+    #[test]
+    fn a_malformed_code_fences_nothing() {
+        let mut bad = object("sx-x", Some("21-100"), DUTY);
+        bad.province = Some("210000".into());
+        // A city label that is not a code is not read as a province namespace either.
+        assert_eq!(
+            render(&[bad]).results[0].clone().unwrap_err()[0].field,
+            "metadata.namespace"
+        );
     }
 
     #[test]

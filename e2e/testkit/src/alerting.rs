@@ -2,7 +2,7 @@
 //! handling of `AlertmanagerConfig` objects.
 //!
 //! One pass ([`sync_alertmanager_once`]): list the AlertmanagerConfigs and the namespaces'
-//! city labels, render them with [`sanxiang_operator::alertmanager::render`] (the city
+//! city and province labels, render them with [`sanxiang_operator::alertmanager::render`] (the city
 //! matcher enforced), check each accepted object on its own with `amtool check-config`
 //! (so that a mistake the validation did not foresee is pinned on its object, not on the
 //! whole file), write the file when it changed, check it once more, ask Alertmanager to
@@ -17,13 +17,11 @@ use anyhow::{Context, Result};
 use sanxiang_crds::alertmanager_config::{ACCEPTED, AlertmanagerConfigSpec};
 use sanxiang_crds::field_error::FieldError;
 use sanxiang_operator::alertmanager::{CityRouting, render, render_alone};
+use sanxiang_operator::jurisdiction::{CITY_CODE_LABEL, PROVINCE_CODE_LABEL};
 use serde_json::{Value, json};
 
 use crate::Platform;
 use crate::platform::process;
-
-/// The namespace label naming the city (written by the operator on city namespaces).
-pub const CITY_CODE_LABEL: &str = "sanxiang.io/city-code";
 
 /// Alertmanager's files under `dir`: `alertmanager.yml` and `data/`.
 pub fn config_path(dir: &Path) -> PathBuf {
@@ -115,13 +113,13 @@ pub fn sync_alertmanager_once(p: &Platform, dir: &Path, port: Option<u16>) -> Re
         p.kubectl().args(["get", "namespaces", "-o", "json"]),
         "listing namespaces",
     )?)?;
-    let city_of = |ns: &str| {
+    let label_of = |ns: &str, label: &str| {
         namespaces["items"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|n| n["metadata"]["name"] == ns)
-            .and_then(|n| n["metadata"]["labels"][CITY_CODE_LABEL].as_str())
+            .and_then(|n| n["metadata"]["labels"][label].as_str())
             .map(str::to_string)
     };
     let items: Vec<&Value> = list["items"].as_array().into_iter().flatten().collect();
@@ -150,7 +148,8 @@ pub fn sync_alertmanager_once(p: &Platform, dir: &Path, port: Option<u16>) -> Re
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            city: city_of(namespace),
+            city: label_of(namespace, CITY_CODE_LABEL),
+            province: label_of(namespace, PROVINCE_CODE_LABEL),
             spec,
         });
         errors.push(error);

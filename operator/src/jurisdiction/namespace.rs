@@ -79,12 +79,30 @@ pub fn build_rbac(
         verbs: vec!["get".into(), "list".into(), "watch".into()],
         ..Default::default()
     };
+    // The alert routing of the namespace's agencies (prometheus-operator's
+    // AlertmanagerConfig); its renderer confines it to them (`crate::alertmanager::Fence`).
+    let [routing, routing_status] = [
+        PolicyRule {
+            api_groups: Some(vec!["monitoring.coreos.com".into()]),
+            resources: Some(vec!["alertmanagerconfigs".into()]),
+            verbs: all.map(String::from).to_vec(),
+            ..Default::default()
+        },
+        PolicyRule {
+            api_groups: Some(vec!["monitoring.coreos.com".into()]),
+            resources: Some(vec!["alertmanagerconfigs/status".into()]),
+            verbs: vec!["get".into()],
+            ..Default::default()
+        },
+    ];
     let rules = if level == Level::Province {
-        // The province-level agencies, and what the operator reports on them. Plans,
-        // policies and alert routing of the province are not namespaced objects here.
+        // The province-level agencies, what the operator reports on them, and where their
+        // alerts go. The province's plans and policies are not namespaced objects here.
         vec![
             rule(&["agencies"], &all),
             rule(&["agencies/status"], &["get"]),
+            routing,
+            routing_status,
             events,
         ]
     } else {
@@ -107,20 +125,8 @@ pub fn build_rbac(
                 ],
                 &["get"],
             ),
-            // The city's alert routing (prometheus-operator's AlertmanagerConfig); its
-            // renderer confines it to the city's alerts.
-            PolicyRule {
-                api_groups: Some(vec!["monitoring.coreos.com".into()]),
-                resources: Some(vec!["alertmanagerconfigs".into()]),
-                verbs: all.map(String::from).to_vec(),
-                ..Default::default()
-            },
-            PolicyRule {
-                api_groups: Some(vec!["monitoring.coreos.com".into()]),
-                resources: Some(vec!["alertmanagerconfigs/status".into()]),
-                verbs: vec!["get".into()],
-                ..Default::default()
-            },
+            routing,
+            routing_status,
             events,
         ]
     };
@@ -173,7 +179,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
     #[test]
-    fn a_provinces_namespace_is_no_citys_and_its_role_covers_agencies_only() {
+    fn a_provinces_namespace_is_no_citys_and_its_role_covers_agencies_and_their_alerts() {
         let labels = namespace_labels(Level::Province, "210000", None);
         assert_eq!(
             labels.get(PROVINCE_CODE_LABEL).map(String::as_str),
@@ -209,7 +215,13 @@ mod tests {
         };
         assert_eq!(
             resources(Level::Province),
-            ["agencies", "agencies/status", "events"]
+            [
+                "agencies",
+                "agencies/status",
+                "alertmanagerconfigs",
+                "alertmanagerconfigs/status",
+                "events"
+            ]
         );
         let for_city = resources(Level::City);
         assert!(
