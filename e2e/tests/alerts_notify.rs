@@ -11,6 +11,11 @@
 //! route its alerts, by a child route of its city's AlertmanagerConfig, to a receiver of
 //! their own, while another agency of the same city without the label stays on the
 //! city's duty receiver.
+//!
+//! And a province-level agency (namespace `sx-<province>`, city `-`) publishes its matter
+//! list, reviewed by the province's justice bureau, issues a decision it never discloses,
+//! and its overdue alert reaches the province's own AlertmanagerConfig, while a city's
+//! alert does not, although the province's route tries to match every city.
 
 use std::fs;
 use std::process::{Command, Stdio};
@@ -654,6 +659,185 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
             "jurisdiction",
             "--wait=false",
             &format!("j-{county}"),
+            &format!("j-{city}"),
+        ])
+        .output();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_province_level_agencys_alert_notifies_its_province_and_no_city() -> Result<()> {
+    let platform = Platform::shared()?;
+    let bins = AppBinaries::from_target_dir();
+    let operator = shared_operator(platform, &bins)?;
+
+    // A city the other tests never draw (theirs are 20..=89 and 91..=99).
+    let c: u32 = rand::random_range(1..=19);
+    let n: u32 = rand::random_range(1..=9_999_999);
+    let province = "540000";
+    let province_ns = format!("sx-{province}");
+    let (city, city_ns) = (format!("54{c:02}00"), format!("sx-54{c:02}00"));
+    platform.kubectl_apply(&format!(
+        "apiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{province}}}\nspec: {{level: Province, code: \"{province}\", displayName: 西藏}}\n\
+         ---\napiVersion: sanxiang.io/v1alpha1\nkind: Jurisdiction\nmetadata: {{name: j-{city}}}\nspec: {{level: City, code: \"{city}\", parent: \"{province}\", displayName: 测试市{city}}}\n"
+    ))?;
+    wait_namespace(platform, operator, &province_ns)?;
+    wait_namespace(platform, operator, &city_ns)?;
+    // One agency of the province itself, one city-level agency.
+    let provincial = format!("prov-market-{n}");
+    let municipal = format!("city-market-{c:02}");
+    let agencies = [
+        (
+            &provincial,
+            &province_ns,
+            province,
+            "西藏自治区市场监督管理局",
+            "-",
+        ),
+        (
+            &municipal,
+            &city_ns,
+            city.as_str(),
+            "测试市市场监督管理局",
+            city.as_str(),
+        ),
+    ];
+    for (name, ns, jurisdiction, display, _) in &agencies {
+        platform.kubectl_apply(&format!(
+            "apiVersion: sanxiang.io/v1alpha1\nkind: Agency\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             spec:\n  jurisdiction: \"{jurisdiction}\"\n  displayName: {display}\n  creditCode: \"{}\"\n  categories: [Penalty]\n  database: {{deletionPolicy: Retain}}\n",
+            credit_code(jurisdiction, n)
+        ))?;
+    }
+
+    // Each namespace routes overdue disclosures to its own path; the province's route
+    // tries to take every city's alerts too.
+    let (hook_port, received) = webhook_listener()?;
+    let route = |ns: &str, name: &str, path: &str, extra: &str| {
+        format!(
+            "apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             spec:\n  route: {{receiver: duty, groupBy: [agency], groupWait: 1s, groupInterval: 1s, repeatInterval: 1h, \
+             matchers: [{{name: alertname, value: SanxiangDisclosureOverdue}}{extra}]}}\n\
+             \x20 receivers: [{{name: duty, webhookConfigs: [{{url: 'http://127.0.0.1:{hook_port}/{path}'}}]}}]\n"
+        )
+    };
+    let province_route = format!("duty-{n}");
+    platform.kubectl_apply(&route(
+        &province_ns,
+        &province_route,
+        "province",
+        ", {name: city, value: '.+', matchType: '=~'}",
+    ))?;
+    platform.kubectl_apply(&route(&city_ns, "duty", "city", ""))?;
+    for (name, ns, ..) in &agencies {
+        wait_agency_ready(platform, ns, name)?;
+    }
+
+    // Both agencies hold an undisclosed decision, weeks overdue. The province-level
+    // agency's matter list is reviewed by the province's justice bureau.
+    let dir = tempfile::tempdir()?;
+    let mut tenants = Vec::new();
+    for (name, ns, _, _, city_label) in &agencies {
+        tenants.push(serde_json::json!({
+            "agency": name, "province": province, "city": city_label, "county": "-",
+            "databaseUrl": secret_value(platform, ns, &format!("{name}-db"), "url")?,
+            "subjectPrefix": format!("sx.{province}.{city_label}.-.{name}"),
+        }));
+    }
+    let tenants_file = dir.path().join("tenants.yaml");
+    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
+    let secret = "e2e-notify-province-secret-0123456789";
+    let jwt_secret = dir.path().join("jwt.key");
+    fs::write(&jwt_secret, secret)?;
+    let service = start_tenant_service(
+        platform,
+        &bins,
+        &tenants_file,
+        &jwt_secret,
+        "2026-04-13T02:00:00Z",
+        "tenant-service-notify-province",
+    )?;
+    for (name, _, jurisdiction, _, city_label) in &agencies {
+        service
+            .issue_undisclosed_decision(
+                secret.as_bytes(),
+                name,
+                (province, city_label, "-"),
+                &credit_code(jurisdiction, n),
+                "藏市监罚〔2026〕1号",
+                "2026-03-02",
+            )
+            .await?;
+    }
+
+    let am_dir = dir.path().join("alertmanager");
+    ensure_initial_config(&am_dir)?;
+    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let ours = format!("{province_ns}/{province_route}");
+    assert!(
+        !outcome.rejected.iter().any(|(k, _)| *k == ours),
+        "{:?}",
+        outcome.rejected
+    );
+    let (_alertmanager, am_port, am_log) =
+        start_alertmanager(platform, &am_dir, "alertmanager-notify-province")?;
+    let prom_dir = dir.path().join("prometheus");
+    fs::create_dir_all(prom_dir.join("rules"))?;
+    sync_rules_once(platform, &prom_dir.join("rules"))?;
+    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
+        platform,
+        &prom_dir,
+        operator.admin_port,
+        service.admin_port,
+        Some(am_port),
+        "prometheus-notify-province",
+    )?;
+
+    wait_until(
+        "the province's and the city's notifications",
+        &am_log,
+        Duration::from_secs(120),
+        None,
+        || {
+            Ok(
+                !overdue_alerts(&received, "/province", &provincial).is_empty()
+                    && !overdue_alerts(&received, "/city", &municipal).is_empty(),
+            )
+        },
+    )?;
+    let alert = overdue_alerts(&received, "/province", &provincial).remove(0);
+    assert_eq!(alert["labels"]["city"], "-", "{alert}");
+    assert_eq!(alert["labels"]["province"], province);
+    assert_eq!(alert["labels"]["agency_name"], "西藏自治区市场监督管理局");
+    // Give either a wrong turn every chance, as the other tests do.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        overdue_alerts(&received, "/province", &municipal).is_empty(),
+        "the province's route took a city's alert"
+    );
+    assert!(
+        overdue_alerts(&received, "/city", &provincial).is_empty(),
+        "a city's route took the province-level agency's alert"
+    );
+
+    for (name, ns, ..) in &agencies {
+        let _ = platform
+            .kubectl()
+            .args(["delete", "agency", "-n", ns, name, "--timeout=60s"])
+            .output();
+    }
+    for (ns, name) in [(&province_ns, province_route.as_str()), (&city_ns, "duty")] {
+        let _ = platform
+            .kubectl()
+            .args(["delete", "alertmanagerconfig", "-n", ns, name])
+            .output();
+    }
+    let _ = platform
+        .kubectl()
+        .args([
+            "delete",
+            "jurisdiction",
+            "--wait=false",
             &format!("j-{city}"),
         ])
         .output();

@@ -181,10 +181,15 @@ pub struct Place<'a> {
 
 impl Place<'_> {
     /// The claims of its lists' reviewer, the same-level justice bureau:
-    /// `county_supervisor` of its county, or `city_supervisor` of its city.
+    /// `county_supervisor` of its county, `city_supervisor` of its city, or
+    /// `province_supervisor` of its province for a province-level agency (city `-`).
     pub fn justice_bureau(&self) -> Value {
+        if self.city == sanxiang_domain::NO_CITY {
+            return json!({"sub": "justice-bureau", "province": self.province,
+                "role": "province_supervisor"});
+        }
         let mut c = json!({"sub": "justice-bureau", "province": self.province, "city": self.city});
-        if self.county == "-" {
+        if self.county == sanxiang_domain::NO_COUNTY {
             c["role"] = json!("city_supervisor");
         } else {
             c["role"] = json!("county_supervisor");

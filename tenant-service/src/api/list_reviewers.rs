@@ -8,71 +8,87 @@
 //! |----------------------|------------------------|--------------------------------------------|
 //! | county agency        | any                    | `county_supervisor` of that county         |
 //! | city-level agency    | any                    | `city_supervisor` of that city             |
-//! | either, when `--market-regulator-reviews-random-inspections` | random inspections | `market_regulator` of the agency's own county (county agency) or city (city-level agency) |
+//! | province-level agency (city `-`) | any        | `province_supervisor` of that province     |
+//! | county or city-level, when `--market-regulator-reviews-random-inspections` | random inspections | `market_regulator` of the agency's own county (county agency) or city (city-level agency) |
 //!
 //! Nobody else approves or returns: not the city's justice bureau for a county agency's
 //! list (every county agency has its county's bureau, the same level), not a county
-//! bureau for another county's or for a city-level agency, not the province (every
-//! agency sits in a city; the province reviews no agency's list), and, when the market
-//! regulator reviews random-inspection lists, not the justice bureau for those. Why one
-//! and not "any of several": a list approved by whoever came first would leave no single
-//! accountable reviewer, and the seeds name the same-level bureau (and, for the
+//! bureau for another county's or for a city-level agency, not the province for an
+//! agency of a city or county, and, when the market regulator reviews random-inspection
+//! lists, not the justice bureau for those. A province-level agency's lists, the
+//! random-inspection list included, go to the province's justice bureau: the roles have
+//! no provincial market regulator (`market_regulator` is granted for a city or a county).
+//! Why one and not "any of several": a list approved by whoever came first would leave no
+//! single accountable reviewer, and the seeds name the same-level bureau (and, for the
 //! random-inspection list, the market regulator).
 
 use crate::auth::{Claims, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::tenants::Tenant;
-use sanxiang_domain::{ListKind, NO_COUNTY};
+use sanxiang_domain::{ListKind, NO_CITY, NO_COUNTY};
 
 /// The one reviewer of a list: a role at a place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reviewer {
     pub role: Role,
-    /// The county the reviewer serves; `None`: the city.
-    pub county: Option<String>,
-    pub city: String,
+    pub place: ReviewPlace,
+}
+
+/// Where the reviewer serves: the agency's own level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewPlace {
+    County(String),
+    City(String),
+    Province(String),
 }
 
 impl Reviewer {
     /// Who reviews `kind` for `tenant`.
     pub fn of(tenant: &Tenant, kind: ListKind, market_regulator_reviews: bool) -> Self {
-        let county = (tenant.county != NO_COUNTY).then(|| tenant.county.clone());
-        let role = if kind == ListKind::RandomInspections && market_regulator_reviews {
-            Role::MarketRegulator
-        } else if county.is_some() {
-            Role::CountySupervisor
+        let place = if tenant.city == NO_CITY {
+            ReviewPlace::Province(tenant.province.clone())
+        } else if tenant.county == NO_COUNTY {
+            ReviewPlace::City(tenant.city.clone())
         } else {
-            Role::CitySupervisor
+            ReviewPlace::County(tenant.county.clone())
         };
-        Self {
-            role,
-            county,
-            city: tenant.city.clone(),
-        }
+        let role = match place {
+            ReviewPlace::Province(_) => Role::ProvinceSupervisor,
+            _ if kind == ListKind::RandomInspections && market_regulator_reviews => {
+                Role::MarketRegulator
+            }
+            ReviewPlace::County(_) => Role::CountySupervisor,
+            ReviewPlace::City(_) => Role::CitySupervisor,
+        };
+        Self { role, place }
     }
 
     fn place(&self) -> String {
-        match &self.county {
-            Some(c) => format!("county {c}"),
-            None => format!("city {}", self.city),
+        match &self.place {
+            ReviewPlace::County(c) => format!("county {c}"),
+            ReviewPlace::City(c) => format!("city {c}"),
+            ReviewPlace::Province(p) => format!("province {p}"),
         }
     }
 
     /// Whether `claims` are this reviewer; a 403 naming `role` with who reviews if not.
     pub fn check(&self, claims: &Claims, kind: ListKind) -> ApiResult<()> {
-        let same_place = match (&self.county, claims.role) {
-            (Some(c), _) => claims.county.as_deref() == Some(c.as_str()),
-            (None, Role::MarketRegulator) => {
-                claims.county.is_none() && claims.city.as_deref() == Some(self.city.as_str())
+        let is = |claim: &Option<String>, code: &str| claim.as_deref() == Some(code);
+        let same_place = match &self.place {
+            ReviewPlace::County(c) => is(&claims.county, c),
+            // A county's market regulator is not its city's.
+            ReviewPlace::City(c) => claims.county.is_none() && is(&claims.city, c),
+            ReviewPlace::Province(p) => {
+                claims.county.is_none() && claims.city.is_none() && is(&claims.province, p)
             }
-            (None, _) => claims.city.as_deref() == Some(self.city.as_str()),
         };
         if claims.role == self.role && same_place {
             return Ok(());
         }
-        let theirs = match (&claims.county, &claims.city) {
-            (Some(c), _) => format!(" of county {c}"),
-            (None, Some(c)) => format!(" of city {c}"),
+        let theirs = match (&claims.county, &claims.city, &claims.province) {
+            (Some(c), _, _) => format!(" of county {c}"),
+            (None, Some(c), _) => format!(" of city {c}"),
+            (None, None, Some(p)) => format!(" of province {p}"),
             _ => String::new(),
         };
         Err(ApiError::forbidden(format!(
@@ -102,7 +118,7 @@ mod tests {
             sub: "s".into(),
             agency: None,
             role,
-            city: Some(city.into()),
+            city: (!city.is_empty()).then(|| city.into()),
             province: Some("210000".into()),
             county: county.map(Into::into),
             exp: 0,
@@ -145,6 +161,48 @@ mod tests {
         );
         assert!(
             r.check(&claims(Role::CountySupervisor, "211200", Some("211221")), m)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_province_level_agencys_lists_go_to_the_province() {
+        let province = tenant(NO_CITY, NO_COUNTY);
+        for (kind, market_regulator_reviews) in [
+            (ListKind::Matters, false),
+            (ListKind::RandomInspections, true),
+        ] {
+            let r = Reviewer::of(&province, kind, market_regulator_reviews);
+            assert_eq!(r.role, Role::ProvinceSupervisor);
+            assert!(
+                r.check(&claims(Role::ProvinceSupervisor, "", None), kind)
+                    .is_ok()
+            );
+            for wrong in [
+                claims(Role::CitySupervisor, "211200", None),
+                claims(Role::MarketRegulator, "211200", None),
+                // A province supervisor of another province.
+                Claims {
+                    province: Some("220000".into()),
+                    ..claims(Role::ProvinceSupervisor, "", None)
+                },
+            ] {
+                let e = r.check(&wrong, kind).unwrap_err();
+                assert!(
+                    e.error.contains("province_supervisor of province 210000"),
+                    "{}",
+                    e.error
+                );
+            }
+        }
+        // And the province reviews no list of an agency of a city.
+        let city = tenant("211200", NO_COUNTY);
+        assert!(
+            Reviewer::of(&city, ListKind::Matters, false)
+                .check(
+                    &claims(Role::ProvinceSupervisor, "", None),
+                    ListKind::Matters
+                )
                 .is_err()
         );
     }
