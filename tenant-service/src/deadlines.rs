@@ -6,7 +6,8 @@
 //! is still issued and recorded; its due date is pending
 //! (`disclosureDue: "pending: no calendar for 2027"`, column
 //! `disclosure_due_pending_year`) and becomes a date as soon as the year is loaded:
-//! [`resolve_pending`] runs whenever the calendars change and on every metrics scan.
+//! [`resolve_pending`] runs whenever the calendars change and on every metrics scan, and
+//! pushes each decision it dates to the supervision workspace.
 //! While any due date is pending, `sanxiang_calendar_missing_year` is 1 for the agency.
 
 use chrono::NaiveDate;
@@ -58,22 +59,29 @@ impl Serialize for DisclosureDue {
     }
 }
 
-/// Computes the pending due dates of one tenant that the calendar can now answer.
-/// Returns how many are still pending.
+/// Computes the pending due dates of one tenant that the calendar can now answer. Each
+/// decision whose due date became a date (or waits on another year now) is updated in a
+/// transaction of its own that also pushes its metadata upward
+/// ([`crate::upward::decision_changed`]), so the supervision workspace learns the date
+/// when it is known, not at the decision's next change. A decision that still waits on
+/// the same year is not written. Returns how many are still pending.
 pub async fn resolve_pending_with(
     calendar: &Calendar,
+    tenant: &Tenant,
     conn: &mut sqlx::PgConnection,
 ) -> sqlx::Result<usize> {
-    let pending: Vec<(uuid::Uuid, NaiveDate, i32)> = sqlx::query!(
-        r#"SELECT id, decided_on AS "decided_on!", disclosure_days AS "disclosure_days!" FROM decisions
+    use sqlx::Connection as _;
+    let pending: Vec<(uuid::Uuid, NaiveDate, i32, i32)> = sqlx::query!(
+        r#"SELECT id, decided_on AS "decided_on!", disclosure_days AS "disclosure_days!",
+                  disclosure_due_pending_year AS "pending_year!" FROM decisions
          WHERE disclosure_due_pending_year IS NOT NULL AND decided_on IS NOT NULL
            AND disclosure_days IS NOT NULL"#
     )
-    .map(|r| (r.id, r.decided_on, r.disclosure_days))
+    .map(|r| (r.id, r.decided_on, r.disclosure_days, r.pending_year))
     .fetch_all(&mut *conn)
     .await?;
     let mut still_pending = 0;
-    for (id, decided_on, days) in pending {
+    for (id, decided_on, days, pending_year) in pending {
         let Ok(due) = calendar.due_after(decided_on, u32::try_from(days).unwrap_or(0)) else {
             // An inconsistent calendar answers nothing: keep waiting.
             still_pending += 1;
@@ -82,16 +90,26 @@ pub async fn resolve_pending_with(
         let stored = DisclosureDue::from_due(due);
         if stored.disclosure_due.is_none() {
             still_pending += 1;
+            if stored.disclosure_due_pending_year == Some(pending_year) {
+                continue;
+            }
         }
-        sqlx::query!(
+        let mut tx = conn.begin().await?;
+        let updated = sqlx::query!(
             "UPDATE decisions SET disclosure_due = $2, disclosure_due_pending_year = $3 \
-             WHERE id = $1 AND disclosure_due_pending_year IS NOT NULL",
+             WHERE id = $1 AND disclosure_due_pending_year = $4",
             id,
             stored.disclosure_due,
             stored.disclosure_due_pending_year,
+            pending_year,
         )
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
+        // Unchanged since it was read (another replica resolved it first): nothing to push.
+        if updated.rows_affected() == 1 {
+            crate::upward::decision_changed(&mut tx, tenant, id).await?;
+        }
+        tx.commit().await?;
     }
     Ok(still_pending)
 }
@@ -104,7 +122,7 @@ pub async fn resolve_pending(state: &AppState, tenant: &Tenant) -> anyhow::Resul
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let calendar = state.calendars.get();
-    let result = resolve_pending_with(&calendar, &mut conn).await;
+    let result = resolve_pending_with(&calendar, tenant, &mut conn).await;
     conn.finish().await;
     Ok(result?)
 }

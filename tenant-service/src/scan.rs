@@ -81,7 +81,7 @@ async fn scan_with(
         }
     }
     // Due dates pending on a missing year: compute those the calendar answers now.
-    let pending_due_dates = crate::deadlines::resolve_pending_with(&cal, conn).await?;
+    let pending_due_dates = crate::deadlines::resolve_pending_with(&cal, tenant, conn).await?;
     let counts: Counts = sqlx::query_as!(
         Counts,
         r#"SELECT

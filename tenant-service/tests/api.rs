@@ -100,6 +100,34 @@ async fn working_day_deadlines_follow_the_2025_and_2026_calendars() -> anyhow::R
     );
     let (_, v) = h.get(0, &format!("/decisions/{id}"), Role::Officer).await?;
     assert_eq!(v["disclosureDue"], "2024-06-12", "{v}");
+    // The supervision workspace learns the date now, not at the decision's next change:
+    // the resolution pushed the decision's metadata, once.
+    let tenant0 = &h.tenants[0];
+    let pushed = |id: String| async move {
+        let pool = tenant0.superuser().await?;
+        let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
+            "SELECT payload FROM outbox WHERE event = 'decision_metadata' \
+             AND payload->'data'->>'decisionId' = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&pool)
+        .await?;
+        pool.close().await;
+        anyhow::Ok(
+            rows.into_iter()
+                .map(|(p,)| p["data"].clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let events = pushed(id.to_string()).await?;
+    let (issued, dated) = (&events[0], events.last().expect("an event"));
+    assert_eq!(issued["disclosureDuePendingYear"], 2024, "{events:?}");
+    assert_eq!(dated["disclosureDue"], "2024-06-12", "{events:?}");
+    assert!(dated["disclosureDuePendingYear"].is_null(), "{dated}");
+    assert_eq!(events.len(), 2, "{events:?}");
+    // Resolving again (every scan does) neither writes nor pushes.
+    sanxiang_tenant_service::deadlines::resolve_pending(&st, &tenant).await?;
+    assert_eq!(pushed(id.to_string()).await?.len(), 2);
     let c = scan::scan_tenant(&st, &tenant).await?;
     // Overdue: the one issued in 2024 and the one due 2026-10-15, neither disclosed.
     assert_eq!(
