@@ -48,7 +48,7 @@ pub fn summary(p: &Platform) -> Result<String> {
          supervision      http://127.0.0.1:{sv}/api/v1/supervision/agencies  (执法监督 workspace; metrics http://127.0.0.1:{svm}/metrics)\n\
          sign-in          {issuer}  (Ory Hydra; users of e2e/fixtures/oidc/users.json, password {pw}, client {client})\n\
          prometheus       http://127.0.0.1:{prom}/alerts  ({alerts})\n\
-         alertmanager     http://127.0.0.1:{am}/#/status  (routes: each city's AlertmanagerConfig, `kubectl get amcfg -A`)\n\
+         alertmanager     http://127.0.0.1:{am}/#/status  (routes: the AlertmanagerConfigs of each city and of the province, `kubectl get amcfg -A`)\n\
          logs             {logs}\n\n\
          Try:\n  export KUBECONFIG={kc}\n  kubectl get jurisdictions,agencies -A\n  kubectl describe agency -n sx-210100 shenyang-market\n  TOKEN=$(cargo run -q -p sanxiang-local --bin sanxiang-local -- token --agency shenyang-market --role officer)\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{ta}/api/v1/agencies/shenyang-market/decisions\n",
         alerts = expected_alerts(sanxiang_crds::domain::time::china_date(chrono::Utc::now())),
