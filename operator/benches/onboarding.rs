@@ -130,6 +130,18 @@ async fn main() -> anyhow::Result<()> {
             "       CPU per agency over the onboarding: {}",
             r.cpu_per_agency.join(", ")
         );
+        // What the machine allows at this CPU cost: onboarding is CPU-bound here, so the
+        // rate cannot pass cores / CPU per agency, whatever the concurrency.
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+        let ceiling = cores * 1000.0 / r.cpu_ms_per_agency.max(1e-9);
+        println!(
+            "       CPU ceiling: {:.1} ms of CPU per agency over these programs; {cores} cores allow at most \
+             {ceiling:.1} agencies/s (this run used {:.0}% of them); N = 5,000 in 120 s needs \
+             at most {:.1} ms per agency",
+            r.cpu_ms_per_agency,
+            100.0 * rate / ceiling,
+            cores * 1000.0 / (5000.0 / 120.0)
+        );
         println!(
             "       apiserver requests per agency (all clients, watches excepted): {}",
             r.requests_per_agency.join(", ")
@@ -150,6 +162,8 @@ struct Run {
     ready_secs: f64,
     requests_per_agency: Vec<String>,
     cpu_per_agency: Vec<String>,
+    /// The sum over the programs of [`Run::cpu_per_agency`].
+    cpu_ms_per_agency: f64,
     phases: Vec<(&'static str, f64)>,
     database_steps: Vec<(&'static str, f64)>,
     nats_rss_mib: f64,
@@ -205,12 +219,17 @@ async fn onboard(
     let ready_secs = start.elapsed().as_secs_f64();
     let requests_after = request_counts(platform)?;
     let cpu_after = cpu_by_program(platform, Some(pid));
-    let cpu_per_agency: Vec<String> = cpu_after
+    let spent_by_program: Vec<(&String, f64)> = cpu_after
         .iter()
         .map(|(program, after)| {
             let spent = after - cpu_before.get(program).copied().unwrap_or(0.0);
-            format!("{program} {:.1} ms", 1000.0 * spent / n as f64)
+            (program, 1000.0 * spent / n as f64)
         })
+        .collect();
+    let cpu_ms_per_agency = spent_by_program.iter().map(|(_, ms)| ms).sum();
+    let cpu_per_agency: Vec<String> = spent_by_program
+        .iter()
+        .map(|(program, ms)| format!("{program} {ms:.1} ms"))
         .collect();
     let (rss_mib, peak_mib) = memory(pid)?;
     let phases_after = phase_sums(&operator.metrics()?);
@@ -329,6 +348,7 @@ async fn onboard(
         ready_secs,
         requests_per_agency: per_agency,
         cpu_per_agency,
+        cpu_ms_per_agency,
         phases,
         database_steps,
         nats_rss_mib,
