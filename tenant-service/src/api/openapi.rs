@@ -22,7 +22,7 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The JSON body of every error.
 #[derive(ToSchema)]
@@ -87,7 +87,8 @@ pub struct AgencyListVersionPath {
     pub version: i32,
 }
 
-fn error_responses(codes: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+/// One `Error` response per status code in `codes` (the body of [`error_set!`]'s sets).
+pub fn error_responses(codes: &[u16]) -> BTreeMap<String, RefOr<Response>> {
     codes
         .iter()
         .map(|c| {
@@ -105,13 +106,20 @@ fn error_responses(codes: &[u16]) -> BTreeMap<String, RefOr<Response>> {
         .collect()
 }
 
+/// A set of error responses, for `responses(...)` of `#[utoipa::path]`. Exported for the
+/// other services of the workspace that answer with the same [`ErrorBody`] (the supervision
+/// workspace), so that an error is documented one way; the caller registers [`ErrorBody`].
+#[macro_export]
 macro_rules! error_set {
     ($(#[$doc:meta])* $name:ident = [$($code:literal),*]) => {
         $(#[$doc])*
         pub struct $name;
-        impl IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                error_responses(&[$($code),*])
+        impl ::utoipa::IntoResponses for $name {
+            fn responses() -> ::std::collections::BTreeMap<
+                String,
+                ::utoipa::openapi::RefOr<::utoipa::openapi::response::Response>,
+            > {
+                $crate::api::openapi::error_responses(&[$($code),*])
             }
         }
     };
@@ -237,10 +245,11 @@ domain_schema!(
     }
 );
 
-/// The security scheme and the info text the derive cannot express.
-struct Meta;
+/// The bearer-token security scheme, which the derive cannot express; the supervision
+/// workspace, which accepts the same tokens, documents it with this too.
+pub struct BearerAuth;
 
-impl Modify for Meta {
+impl Modify for BearerAuth {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         let mut http = Http::new(HttpAuthScheme::Bearer);
@@ -269,7 +278,7 @@ async fn this_document() {}
     ),
     servers((url = "/")),
     security(("bearer" = [])),
-    modifiers(&Meta),
+    modifiers(&BearerAuth),
     components(schemas(ErrorBody, CategoryCode, ProcedureCode, ListKindCode, DiscretionSchema, MatterSchema)),
     paths(
         this_document,
