@@ -177,7 +177,8 @@ pub struct Place<'a> {
 pub type Reports = HashMap<(String, String, NaiveDate), String>;
 
 /// One dated occurrence of a milestone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = MilestoneOccurrence)]
 #[serde(rename_all = "camelCase")]
 pub struct Occurrence {
     pub plan: String,
@@ -190,7 +191,8 @@ pub struct Occurrence {
 }
 
 /// A milestone whose dates wait for the WorkCalendar of `year`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = PendingMilestone)]
 #[serde(rename_all = "camelCase")]
 pub struct Pending {
     pub plan: String,

@@ -725,6 +725,17 @@ async fn send(
     )
 }
 
+/// The OpenAPI document is served without a token, the same text `cargo xtask generate`
+/// commits.
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let (status, doc) = send("GET", "/api/v1/supervision/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let generated: Value =
+        serde_json::from_str(&sanxiang_supervision::api::openapi::document()).unwrap();
+    assert_eq!(doc, generated);
+}
+
 #[tokio::test]
 async fn refusals_name_the_field() {
     let sup = token(Role::CitySupervisor, None, Some(CITY), None);

@@ -14,23 +14,31 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::EnforcementCategory;
 use sanxiang_domain::supervision::ComplianceReport;
+use sanxiang_tenant_service::api::openapi::{AgencyPath, CategoryCode, ProcedureCode};
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::openapi::{InputErrors, InputRuleErrors};
 use super::{ApiResult, QueryParams, agency_in_scope, agency_name, limit, place_code, scope};
 use crate::AppState;
-use crate::duties::AgencyDuties;
+use crate::duties::{AgencyDuties, Occurrence, Pending};
 use crate::scope::Scope;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgencyQuery {
+    /// City (GB/T 2260 code, six digits).
     pub city: Option<String>,
+    /// County (GB/T 2260 code, six digits).
     pub county: Option<String>,
-    /// Keyset: agencies after this name.
+    /// Keyset: agencies after this name (the `next` of the previous page).
     pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -65,53 +73,180 @@ const AGENCY_SELECT: &str = "SELECT a.agency, a.province, a.city, a.county, a.di
        WHERE x.agency = a.agency AND x.total IS NOT NULL ORDER BY c.created_at DESC LIMIT 1)) AS case_review_score \
     FROM agencies a";
 
-fn view(r: AgencyRow, duties: Option<&AgencyDuties>) -> Value {
-    let compliance: Option<ComplianceReport> =
-        r.compliance.and_then(|c| serde_json::from_value(c).ok());
-    json!({
-        "agency": r.agency,
-        "displayName": r.display_name,
-        "province": r.province,
-        "city": r.city,
-        "county": r.county,
-        "compliance": compliance.as_ref().map(|c| json!({
-            "disclosuresOverdue": c.disclosures_overdue,
-            "oldestOverdueDisclosureDue": c.oldest_overdue_disclosure_due,
-            "disclosuresDueSoon": c.disclosures_due_soon,
-            "withdrawalsOverdue": c.withdrawals_overdue,
-            "reviewsPending": c.reviews_pending,
-            "reviewsOverdue": c.reviews_overdue,
-            "avGaps": c.av_gaps,
-            "officers": c.officers,
-            "legalReviewers": c.legal_reviewers,
-            "legalReviewerRatioPermille": c.legal_reviewer_ratio_permille,
-            "reviewerShortfall": c.reviewer_shortfall(),
-            "statisticsYear": c.statistics_year,
-            "statisticsReported": c.annual_reported,
-            "measuredAt": c.measured_at,
-        })),
-        "complianceAt": r.compliance_at,
-        "notices": {"open": r.notices_open, "overdue": r.notices_overdue, "escalated": r.notices_escalated},
-        "milestones": {
-            "awaitingConfirmation": r.milestones_reported,
-            "confirmed": r.milestones_confirmed,
-            "returned": r.milestones_returned,
-            "scheduleKnown": duties.is_some_and(|d| d.known),
-            "due": duties.map(|d| &d.due),
-            "missed": duties.map(|d| &d.missed),
-            "missedCount": duties.filter(|d| d.known).map(|d| d.missed.len()),
-            "pending": duties.map(|d| &d.pending),
-            "scheduleError": duties.and_then(|d| d.error.as_ref()),
-        },
-        "caseReviewScore": r.case_review_score,
-    })
+/// An agency in scope: its place, its compliance, and what the workspace knows of it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyView {
+    /// The Agency object's name.
+    pub agency: String,
+    pub display_name: String,
+    pub province: String,
+    pub city: String,
+    pub county: String,
+    /// The newest counts the agency pushed; null until its first `compliance` event.
+    pub compliance: Option<Compliance>,
+    /// When those counts were taken.
+    pub compliance_at: Option<DateTime<Utc>>,
+    pub notices: NoticeCounts,
+    pub milestones: AgencyMilestones,
+    /// The average total of its scored cases in the latest case-file review that scored
+    /// any; null before.
+    pub case_review_score: Option<f64>,
 }
 
+/// The counts of a `compliance` event (`sanxiang_domain::supervision::ComplianceReport`),
+/// with what follows from them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Compliance {
+    pub disclosures_overdue: i64,
+    pub oldest_overdue_disclosure_due: Option<NaiveDate>,
+    pub disclosures_due_soon: i64,
+    pub withdrawals_overdue: i64,
+    pub reviews_pending: i64,
+    pub reviews_overdue: i64,
+    pub av_gaps: i64,
+    pub officers: i64,
+    pub legal_reviewers: i64,
+    /// Minimum legal reviewers per 1000 officers in force for the agency.
+    pub legal_reviewer_ratio_permille: u32,
+    /// Fewer legal reviewers than the ratio requires.
+    pub reviewer_shortfall: bool,
+    /// The year `statisticsReported` is about.
+    pub statistics_year: i32,
+    /// The annual statistics of `statisticsYear` were reported.
+    pub statistics_reported: bool,
+    pub measured_at: DateTime<Utc>,
+}
+
+impl From<ComplianceReport> for Compliance {
+    fn from(c: ComplianceReport) -> Self {
+        Self {
+            reviewer_shortfall: c.reviewer_shortfall(),
+            disclosures_overdue: c.disclosures_overdue,
+            oldest_overdue_disclosure_due: c.oldest_overdue_disclosure_due,
+            disclosures_due_soon: c.disclosures_due_soon,
+            withdrawals_overdue: c.withdrawals_overdue,
+            reviews_pending: c.reviews_pending,
+            reviews_overdue: c.reviews_overdue,
+            av_gaps: c.av_gaps,
+            officers: c.officers,
+            legal_reviewers: c.legal_reviewers,
+            legal_reviewer_ratio_permille: c.legal_reviewer_ratio_permille,
+            statistics_year: c.statistics_year,
+            statistics_reported: c.annual_reported,
+            measured_at: c.measured_at,
+        }
+    }
+}
+
+/// The agency's notices (通报).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeCounts {
+    /// Not accepted yet.
+    pub open: i64,
+    /// Open past their deadline.
+    pub overdue: i64,
+    /// Escalated (accountability recorded), accepted since or not.
+    pub escalated: i64,
+}
+
+/// The agency's milestones: its reports as supervisors decided them, and what its
+/// SupervisionPlans ask of it. The lists are null when the workspace has no schedule for
+/// the agency.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyMilestones {
+    pub awaiting_confirmation: i64,
+    pub confirmed: i64,
+    pub returned: i64,
+    /// False without `--plans-from-kube` or without the agency's Agency object: then
+    /// `due`, `missed` and `pending` say nothing.
+    pub schedule_known: bool,
+    /// Each applicable milestone's next due date.
+    pub due: Option<Vec<Occurrence>>,
+    /// Past occurrences of the last year not reported, or whose report was returned.
+    pub missed: Option<Vec<Occurrence>>,
+    /// The length of `missed`; null when the schedule is not known.
+    pub missed_count: Option<usize>,
+    /// Milestones whose dates wait for the WorkCalendar of a year.
+    pub pending: Option<Vec<Pending>>,
+    /// An inconsistent schedule or calendar (nothing could be computed).
+    pub schedule_error: Option<String>,
+}
+
+impl AgencyMilestones {
+    fn new(r: &AgencyRow, duties: Option<AgencyDuties>) -> Self {
+        let mut m = Self {
+            awaiting_confirmation: r.milestones_reported,
+            confirmed: r.milestones_confirmed,
+            returned: r.milestones_returned,
+            schedule_known: false,
+            due: None,
+            missed: None,
+            missed_count: None,
+            pending: None,
+            schedule_error: None,
+        };
+        if let Some(d) = duties {
+            m.schedule_known = d.known;
+            m.missed_count = d.known.then_some(d.missed.len());
+            m.due = Some(d.due);
+            m.missed = Some(d.missed);
+            m.pending = Some(d.pending);
+            m.schedule_error = d.error;
+        }
+        m
+    }
+}
+
+fn view(r: AgencyRow, duties: Option<AgencyDuties>) -> AgencyView {
+    let milestones = AgencyMilestones::new(&r, duties);
+    // A stored report this version cannot read shows as none.
+    let compliance = r
+        .compliance
+        .and_then(|c| serde_json::from_value::<ComplianceReport>(c).ok());
+    AgencyView {
+        agency: r.agency,
+        display_name: r.display_name,
+        province: r.province,
+        city: r.city,
+        county: r.county,
+        compliance: compliance.map(Compliance::from),
+        compliance_at: r.compliance_at,
+        notices: NoticeCounts {
+            open: r.notices_open,
+            overdue: r.notices_overdue,
+            escalated: r.notices_escalated,
+        },
+        milestones,
+        case_review_score: r.case_review_score,
+    }
+}
+
+/// `GET /agencies`: a page of agencies, by name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyPage {
+    pub items: Vec<AgencyView>,
+    /// The last agency's name when the page is full: pass it as `after` for the next page;
+    /// null on the last page.
+    pub next: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/agencies",
+    operation_id = "list_agencies",
+    tag = "agencies",
+    summary = "Agencies in scope with their compliance, by name",
+    params(AgencyQuery),
+    responses((status = 200, description = "OK", body = AgencyPage), InputErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     headers: HeaderMap,
     QueryParams(q): QueryParams<AgencyQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgencyPage>> {
     let s = scope(&st, &headers).await?;
     place_code(&q.city, "city")?;
     place_code(&q.county, "county")?;
@@ -136,22 +271,31 @@ pub async fn list(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.agency.clone()))
         .flatten();
-    let duties = duties_of(&st, &rows).await?;
-    let items: Vec<Value> = rows
+    let mut duties = duties_of(&st, &rows).await?;
+    let items = rows
         .into_iter()
         .map(|r| {
-            let d = duties.get(&r.agency).cloned();
-            view(r, d.as_ref())
+            let d = duties.remove(&r.agency);
+            view(r, d)
         })
         .collect();
-    Ok(Json(json!({ "items": items, "next": next })))
+    Ok(Json(AgencyPage { items, next }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/agencies/{agency}",
+    operation_id = "get_agency",
+    tag = "agencies",
+    summary = "An agency in scope with its compliance (403 out of scope, known or not)",
+    params(AgencyPath),
+    responses((status = 200, description = "OK", body = AgencyView), InputErrors)
+)]
 pub async fn one(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(agency): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgencyView>> {
     let s = scope(&st, &headers).await?;
     agency_in_scope(&st, &s, &agency).await?;
     let row: AgencyRow = sqlx::query_as(&format!("{AGENCY_SELECT} WHERE a.agency = $2"))
@@ -159,9 +303,9 @@ pub async fn one(
         .bind(&agency)
         .fetch_one(&st.pool)
         .await?;
-    let duties = duties_of(&st, std::slice::from_ref(&row)).await?;
-    let d = duties.get(&row.agency).cloned();
-    Ok(Json(view(row, d.as_ref())))
+    let mut duties = duties_of(&st, std::slice::from_ref(&row)).await?;
+    let d = duties.remove(&row.agency);
+    Ok(Json(view(row, d)))
 }
 
 /// The milestones due and missed of the agencies of `rows`.
@@ -176,14 +320,19 @@ async fn duties_of(
     Ok(st.plans.for_agencies(st, &places).await?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecisionQuery {
+    /// The Agency object's name.
     pub agency: Option<String>,
+    /// City (GB/T 2260 code, six digits).
     pub city: Option<String>,
+    /// County (GB/T 2260 code, six digits).
     pub county: Option<String>,
+    #[param(value_type = Option<CategoryCode>)]
     pub category: Option<String>,
-    /// issued, revoked or closed.
+    /// `issued`, `revoked` or `closed`.
     pub status: Option<String>,
     /// `disclosure`: disclosure due before today and not disclosed; `withdrawal`: revoked,
     /// published, not withdrawn by its due instant; `av`: A/V required and missing.
@@ -193,10 +342,15 @@ pub struct DecisionQuery {
     pub to: Option<NaiveDate>,
     /// The `next` of the previous page.
     pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A decision's metadata as the agency pushed it (`sanxiang_domain::supervision::
+/// DecisionMetadata`: no personal data), with the agency's name and place.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[schema(as = DecisionMetadata)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionRow {
     pub decision_id: Uuid,
@@ -204,25 +358,39 @@ pub struct DecisionRow {
     pub display_name: String,
     pub city: String,
     pub county: String,
+    /// 决定书文号.
     pub document_number: String,
+    #[schema(value_type = CategoryCode)]
     pub category: String,
+    #[schema(value_type = ProcedureCode)]
     pub procedure: String,
+    /// Code of the matter on the agency's matter list.
     pub matter: Option<String>,
+    /// `issued`, `revoked` or `closed` (closed without a decision after review).
     pub status: String,
+    /// A major decision (重大执法决定): legal review required.
     pub review_required: bool,
+    /// The legal review ended approving.
     pub reviewed: bool,
     pub decided_on: Option<NaiveDate>,
     pub issued_at: Option<DateTime<Utc>>,
+    /// Published online at all (false: exempt).
     pub publish_online: bool,
+    /// Null with `disclosureDuePendingYear` while that year's calendar is missing, null
+    /// alone when not published online.
     pub disclosure_due: Option<NaiveDate>,
     pub disclosure_due_pending_year: Option<i32>,
     pub disclosed_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub withdrawal_due: Option<DateTime<Utc>>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// The action behind it requires full-process A/V recording (null: no action linked).
     pub av_required: Option<bool>,
+    /// An A/V record entry exists on that action.
     pub av_present: Option<bool>,
+    /// The metadata's version (grows with each change).
     pub version: i64,
+    /// What the list is sorted by: issued, else when the event occurred.
     pub sort_at: DateTime<Utc>,
 }
 
@@ -235,11 +403,28 @@ fn parse_cursor(s: &str) -> ApiResult<(DateTime<Utc>, Uuid)> {
     Ok((at.with_timezone(&Utc), id))
 }
 
+/// `GET /decisions`: a page of decisions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionPage {
+    pub items: Vec<DecisionRow>,
+    /// When the page is full, where it ended: pass it as `after` for the next page; null
+    /// on the last page.
+    pub next: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/decisions",
+    tag = "decisions",
+    summary = "Decision metadata across agencies in scope, newest first",
+    params(DecisionQuery),
+    responses((status = 200, description = "OK", body = DecisionPage), InputRuleErrors)
+)]
 pub async fn decisions(
     State(st): State<AppState>,
     headers: HeaderMap,
     QueryParams(q): QueryParams<DecisionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DecisionPage>> {
     let s = scope(&st, &headers).await?;
     if let Some(a) = &q.agency {
         agency_name(a, "agency")?;
@@ -340,5 +525,5 @@ pub async fn decisions(
             })
         })
         .flatten();
-    Ok(Json(json!({ "items": rows, "next": next })))
+    Ok(Json(DecisionPage { items: rows, next }))
 }

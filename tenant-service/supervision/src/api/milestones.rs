@@ -6,24 +6,31 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_tenant_service::api::openapi::ConflictErrors;
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::InputErrors;
 use super::{ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, limit, scope, text};
 use crate::AppState;
 use crate::scope::Scope;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MilestoneQuery {
+    /// The Agency object's name.
     pub agency: Option<String>,
-    /// reported (awaiting confirmation), confirmed or returned.
+    /// `reported` (awaiting confirmation), `confirmed` or `returned`.
     pub status: Option<String>,
+    /// At most this many, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A milestone occurrence an agency reported done, and what a supervisor made of it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Milestone {
     pub agency: String,
@@ -36,19 +43,37 @@ pub struct Milestone {
     pub reported_at: DateTime<Utc>,
     /// The report's revision: above 1 when the agency reported it again after a return.
     pub revision: i32,
+    /// `reported` (awaiting confirmation), `confirmed` or `returned`.
     pub status: String,
+    /// The supervisor (token subject) who confirmed or returned it.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was returned (or a remark on confirmation).
     pub reason: Option<String>,
+}
+
+/// `GET /milestones`: the latest due date first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MilestoneList {
+    pub items: Vec<Milestone>,
 }
 
 const STATUSES: [&str; 3] = ["reported", "confirmed", "returned"];
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/milestones",
+    operation_id = "list_milestones",
+    tag = "milestones",
+    summary = "Milestone reports of agencies in scope, latest due date first",
+    params(MilestoneQuery),
+    responses((status = 200, description = "OK", body = MilestoneList), InputErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     headers: HeaderMap,
     QueryParams(q): QueryParams<MilestoneQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MilestoneList>> {
     let s = scope(&st, &headers).await?;
     if let Some(a) = &q.agency {
         agency_name(a, "agency")?;
@@ -76,27 +101,45 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    Ok(Json(json!({ "items": rows })))
+    Ok(Json(MilestoneList { items: rows }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Which report a supervisor confirms or returns.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Decision {
+pub struct MilestoneDecision {
+    /// The Agency object's name.
     pub agency: String,
+    /// SupervisionPlan name.
     pub plan: String,
     pub milestone: String,
+    /// The due date of the occurrence reported.
     pub due: NaiveDate,
     /// Required to return a report; optional remark on confirmation.
     #[serde(default)]
     pub reason: String,
 }
 
+/// A report decided.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneDecided {
+    pub agency: String,
+    pub plan: String,
+    pub milestone: String,
+    pub due: NaiveDate,
+    /// `confirmed` or `returned`.
+    pub status: &'static str,
+    /// The supervisor (token subject).
+    pub decided_by: String,
+}
+
 async fn decide(
     st: &AppState,
     headers: &HeaderMap,
-    d: Decision,
-    to: &str,
-) -> ApiResult<Json<Value>> {
+    d: MilestoneDecision,
+    to: &'static str,
+) -> ApiResult<Json<MilestoneDecided>> {
     let s = scope(st, headers).await?;
     s.require_supervisor("deciding on a milestone report")?;
     text(&d.plan, "plan", 253)?;
@@ -153,24 +196,44 @@ d.due,
             "the report was decided meanwhile",
         ));
     }
-    Ok(Json(json!({
-        "agency": d.agency, "plan": d.plan, "milestone": d.milestone, "due": d.due,
-        "status": to, "decidedBy": s.subject,
-    })))
+    Ok(Json(MilestoneDecided {
+        agency: d.agency,
+        plan: d.plan,
+        milestone: d.milestone,
+        due: d.due,
+        status: to,
+        decided_by: s.subject,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/milestones/confirm",
+    tag = "milestones",
+    summary = "Confirm a reported milestone (supervisors)",
+    request_body = MilestoneDecision,
+    responses((status = 200, description = "OK", body = MilestoneDecided), ConflictErrors)
+)]
 pub async fn confirm(
     State(st): State<AppState>,
     headers: HeaderMap,
-    JsonBody(d): JsonBody<Decision>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(d): JsonBody<MilestoneDecision>,
+) -> ApiResult<Json<MilestoneDecided>> {
     decide(&st, &headers, d, "confirmed").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/milestones/return",
+    tag = "milestones",
+    summary = "Return a reported milestone with a reason (supervisors); the agency may report it again",
+    request_body = MilestoneDecision,
+    responses((status = 200, description = "OK", body = MilestoneDecided), ConflictErrors)
+)]
 pub async fn return_report(
     State(st): State<AppState>,
     headers: HeaderMap,
-    JsonBody(d): JsonBody<Decision>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(d): JsonBody<MilestoneDecision>,
+) -> ApiResult<Json<MilestoneDecided>> {
     decide(&st, &headers, d, "returned").await
 }

@@ -15,12 +15,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use sanxiang_domain::CalendarError;
+use sanxiang_tenant_service::api::openapi::{ConflictErrors, ReadErrors};
 use sanxiang_tenant_service::auth::Role;
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::openapi::{IdPath, InputErrors, InputRuleErrors, TokenErrors};
 use super::{
     ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, bounded, limit, parse_id,
     scope, text,
@@ -31,19 +33,25 @@ use crate::scope::Scope;
 /// Longest rectification period, in working days.
 pub const MAX_WORKING_DAYS: u32 = 120;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NoticeInput {
+    /// The Agency object's name.
     pub agency: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    /// 1 to 50 findings, each up to 2000 characters.
+    #[schema(min_items = 1, max_items = 50)]
     pub findings: Vec<String>,
     /// Rectification deadline: this many working days after today.
+    #[schema(minimum = 1, maximum = 120)]
     pub working_days: u32,
     /// The inspection the findings come from.
     pub inspection: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A notice (通报) as stored.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Notice {
     pub id: Uuid,
@@ -51,27 +59,61 @@ pub struct Notice {
     pub display_name: String,
     pub title: String,
     pub findings: Vec<String>,
+    /// The supervisor (token subject) who issued it.
     pub issued_by: String,
     pub issuer_role: String,
     pub issued_on: NaiveDate,
     pub working_days: i32,
+    /// The last day to rectify: `workingDays` working days after `issuedOn`.
     pub deadline: NaiveDate,
+    /// `open`, `answered`, `returned` or `accepted`.
     pub status: String,
     pub escalated_at: Option<DateTime<Utc>>,
     pub escalated_by: Option<String>,
+    /// The accountability measure (问责) recorded.
     pub escalation: Option<String>,
+    /// The inspection the findings come from.
     pub inspection_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A step in a notice's life.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[schema(as = NoticeStep)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
+    /// `issued`, `answered`, `accepted`, `returned` or `escalated`.
     pub step: String,
+    /// Token subject.
     pub actor: String,
     pub role: String,
+    /// The title, answer, reason or accountability measure.
     pub text: String,
     pub at: DateTime<Utc>,
+}
+
+/// A notice as listed: whether it is overdue today goes with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeItem {
+    #[serde(flatten)]
+    pub notice: Notice,
+    /// Not accepted by the end of its deadline day.
+    pub overdue: bool,
+}
+
+impl NoticeItem {
+    fn new(notice: Notice, today: NaiveDate) -> Self {
+        let overdue = overdue(&notice, today);
+        Self { notice, overdue }
+    }
+}
+
+/// A notice as read, issued or moved on: with every step, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeView {
+    #[serde(flatten)]
+    pub item: NoticeItem,
+    pub steps: Vec<Step>,
 }
 
 const SELECT: &str = "SELECT n.id, n.agency, a.display_name, n.title, n.findings, n.issued_by, \
@@ -83,7 +125,7 @@ fn overdue(n: &Notice, today: NaiveDate) -> bool {
     n.status != "accepted" && n.deadline < today
 }
 
-async fn view(st: &AppState, n: Notice) -> ApiResult<Value> {
+async fn view(st: &AppState, n: Notice) -> ApiResult<NoticeView> {
     let steps = sqlx::query_as!(
         Step,
         "SELECT step, actor, role, text, at FROM notice_steps WHERE notice_id = $1 ORDER BY id",
@@ -91,10 +133,10 @@ async fn view(st: &AppState, n: Notice) -> ApiResult<Value> {
     )
     .fetch_all(&st.pool)
     .await?;
-    let mut v = serde_json::to_value(&n).map_err(ApiError::internal)?;
-    v["overdue"] = json!(overdue(&n, st.clock.today()));
-    v["steps"] = serde_json::to_value(steps).map_err(ApiError::internal)?;
-    Ok(v)
+    Ok(NoticeView {
+        item: NoticeItem::new(n, st.clock.today()),
+        steps,
+    })
 }
 
 /// The notice if it exists and its agency is in scope (404 otherwise: an id out of scope
@@ -108,11 +150,19 @@ async fn load(st: &AppState, s: &Scope, id: &str) -> ApiResult<Notice> {
         .ok_or_else(|| ApiError::not_found(format!("no notice {id} in this token's scope")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/notices",
+    tag = "notices",
+    summary = "Issue a notice with a rectification deadline in working days (supervisors of the agency's place)",
+    request_body = NoticeInput,
+    responses((status = 201, description = "Created", body = NoticeView), InputRuleErrors)
+)]
 pub async fn issue(
     State(st): State<AppState>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<NoticeInput>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<NoticeView>)> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("issuing a notice")?;
     text(&input.title, "title", 200)?;
@@ -213,20 +263,41 @@ st.clock.now(),
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NoticeQuery {
+    /// The Agency object's name.
     pub agency: Option<String>,
+    /// `open`, `answered`, `returned` or `accepted`.
     pub status: Option<String>,
+    /// Only overdue notices (true) or only the others (false).
     pub overdue: Option<bool>,
+    /// At most this many, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
+/// `GET /notices`: the newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeList {
+    pub items: Vec<NoticeItem>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/notices",
+    operation_id = "list_notices",
+    tag = "notices",
+    summary = "Notices to agencies in scope, newest first",
+    params(NoticeQuery),
+    responses((status = 200, description = "OK", body = NoticeList), InputErrors)
+)]
 pub async fn list(
     State(st): State<AppState>,
     headers: HeaderMap,
     QueryParams(q): QueryParams<NoticeQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeList>> {
     let s = scope(&st, &headers).await?;
     if let Some(a) = &q.agency {
         agency_name(a, "agency")?;
@@ -256,31 +327,37 @@ pub async fn list(
         .fetch_all(&st.pool)
         .await?;
     let today = st.clock.today();
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|n| {
-            let o = overdue(&n, today);
-            let mut v = serde_json::to_value(n).unwrap_or_default();
-            v["overdue"] = json!(o);
-            v
-        })
+        .map(|n| NoticeItem::new(n, today))
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(NoticeList { items }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/notices/{id}",
+    operation_id = "get_notice",
+    tag = "notices",
+    summary = "A notice with its steps (404 out of scope)",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = NoticeView), ReadErrors)
+)]
 pub async fn one(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     let s = scope(&st, &headers).await?;
     let n = load(&st, &s, &id).await?;
     Ok(Json(view(&st, n).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// The answer, the acceptance's remark or the reason for a return.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TextInput {
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
 }
 
@@ -294,7 +371,7 @@ async fn transition(
     to: &str,
     step_name: &str,
     text_value: &str,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     text(text_value, "text", 4000)?;
     let n = load(st, s, id).await?;
     let mut tx = st.pool.begin().await?;
@@ -321,12 +398,21 @@ async fn transition(
 }
 
 /// The agency's answer (staff of that agency: agency admin or officer).
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/notices/{id}/answer",
+    tag = "notices",
+    summary = "Answer an open or returned notice (the agency's agency_admin or officer)",
+    params(IdPath),
+    request_body = TextInput,
+    responses((status = 200, description = "OK", body = NoticeView), ConflictErrors)
+)]
 pub async fn answer(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<TextInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     let s = scope(&st, &headers).await?;
     if !matches!(s.role, Role::AgencyAdmin | Role::Officer) {
         return Err(ApiError::forbidden(format!(
@@ -347,12 +433,21 @@ pub async fn answer(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/notices/{id}/accept",
+    tag = "notices",
+    summary = "Accept an answered notice (supervisors): rectified",
+    params(IdPath),
+    request_body = TextInput,
+    responses((status = 200, description = "OK", body = NoticeView), ConflictErrors)
+)]
 pub async fn accept(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<TextInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("accepting an answer")?;
     transition(
@@ -367,12 +462,21 @@ pub async fn accept(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/notices/{id}/return",
+    tag = "notices",
+    summary = "Return an answered notice with a reason (supervisors): to be answered again",
+    params(IdPath),
+    request_body = TextInput,
+    responses((status = 200, description = "OK", body = NoticeView), ConflictErrors)
+)]
 pub async fn return_answer(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<TextInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("returning an answer")?;
     transition(
@@ -387,20 +491,30 @@ pub async fn return_answer(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EscalationInput {
     /// The accountability measure (问责), e.g. 约谈 of the agency head, referral.
+    #[schema(min_length = 1, max_length = 4000)]
     pub measure: String,
 }
 
 /// Records accountability on an overdue notice (once).
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/notices/{id}/escalate",
+    tag = "notices",
+    summary = "Record accountability (问责) on an overdue notice, once (supervisors)",
+    params(IdPath),
+    request_body = EscalationInput,
+    responses((status = 200, description = "OK", body = NoticeView), ConflictErrors)
+)]
 pub async fn escalate(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<EscalationInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeView>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("escalating a notice")?;
     text(&input.measure, "measure", 4000)?;
@@ -437,22 +551,30 @@ pub async fn escalate(
     Ok(Json(view(&st, n).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InspectionInput {
     /// What was inspected (e.g. 2026年行政处罚案卷专项检查).
+    #[schema(min_length = 1, max_length = 200)]
     pub subject: String,
+    /// The Agency objects' names, each in the token's scope.
+    #[schema(min_items = 1, max_items = 500)]
     pub agencies: Vec<String>,
+    #[schema(min_length = 1, max_length = 20000)]
     pub findings: String,
+    /// Not in the future.
     pub inspected_on: NaiveDate,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// An inspection, with the place of the supervisor who recorded it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Inspection {
     pub id: Uuid,
     pub province: String,
+    /// The recording city supervisor's city; null for the others.
     pub city: Option<String>,
+    /// The recording county supervisor's county; null for the others.
     pub county: Option<String>,
     pub subject: String,
     pub agencies: Vec<String>,
@@ -462,6 +584,14 @@ pub struct Inspection {
     pub created_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/inspections",
+    tag = "inspections",
+    summary = "Record an inspection of agencies in scope (supervisors)",
+    request_body = InspectionInput,
+    responses((status = 201, description = "Created", body = Inspection), InputRuleErrors)
+)]
 pub async fn inspect(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -515,8 +645,24 @@ pub async fn inspect(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
+/// `GET /inspections`: the latest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InspectionList {
+    pub items: Vec<Inspection>,
+}
+
 /// Inspections that looked at an agency in scope.
-pub async fn inspections(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/inspections",
+    tag = "inspections",
+    summary = "Inspections that looked at an agency in scope, latest first (at most 500)",
+    responses((status = 200, description = "OK", body = InspectionList), TokenErrors)
+)]
+pub async fn inspections(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<InspectionList>> {
     let s = scope(&st, &headers).await?;
     let sql = format!(
         "SELECT i.id, i.province, i.city, i.county, i.subject, i.agencies, i.findings, i.inspected_on, \
@@ -525,5 +671,5 @@ pub async fn inspections(State(st): State<AppState>, headers: HeaderMap) -> ApiR
         Scope::condition("a", 1)
     );
     let rows: Vec<Inspection> = s.bind(sqlx::query_as(&sql)).fetch_all(&st.pool).await?;
-    Ok(Json(json!({ "items": rows })))
+    Ok(Json(InspectionList { items: rows }))
 }

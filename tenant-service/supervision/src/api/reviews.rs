@@ -14,11 +14,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
+use sanxiang_tenant_service::api::openapi::{CategoryCode, ReadErrors};
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use sqlx::types::Json as JsonColumn;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::{CasePath, IdPath, InputRuleErrors, TokenErrors};
 use super::{ApiResult, JsonBody, parse_id, place_code, scope, text};
 use crate::AppState;
 use crate::scope::Scope;
@@ -37,21 +40,26 @@ pub const CHECKLIST: [(&str, &str, i64); 6] = [
     ("file", "文书规范、案卷完整（含音像记录）", 10),
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CampaignInput {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Omitted: drawn at random (and stored).
     pub seed: Option<i64>,
+    /// Cases drawn per agency.
+    #[schema(minimum = 1, maximum = 50)]
     pub per_agency: u32,
+    /// The period the cases were decided in (China dates, both included).
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// Narrow the campaign to a city or county within the token's scope.
+    /// Narrow the campaign to a city or county within the token's scope (GB/T 2260 code).
     pub city: Option<String>,
     pub county: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A case-file review campaign (案卷评查).
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Campaign {
     pub id: Uuid,
@@ -70,11 +78,19 @@ pub struct Campaign {
 const CAMPAIGN: &str = "SELECT c.id, c.name, c.province, c.city, c.county, c.seed, c.per_agency, \
     c.period_from, c.period_to, c.created_by, c.created_at FROM review_campaigns c";
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/reviews",
+    tag = "reviews",
+    summary = "Start a case-file review: draw a reproducible sample of each agency's decided cases (supervisors)",
+    request_body = CampaignInput,
+    responses((status = 201, description = "Created", body = CampaignView), InputRuleErrors)
+)]
 pub async fn create(
     State(st): State<AppState>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<CampaignInput>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CampaignView>)> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("starting a case-file review")?;
     text(&input.name, "name", 200)?;
@@ -166,7 +182,21 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(campaign_view(&st, &s, id).await?)))
 }
 
-pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// `GET /reviews`: the newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignList {
+    pub items: Vec<Campaign>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/reviews",
+    operation_id = "list_reviews",
+    tag = "reviews",
+    summary = "Case-file reviews the supervisor started or that sampled an agency in scope, newest first (at most 200)",
+    responses((status = 200, description = "OK", body = CampaignList), TokenErrors)
+)]
+pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CampaignList>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("listing case-file reviews")?;
     let sql = format!(
@@ -180,40 +210,108 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<J
         .bind(&s.subject)
         .fetch_all(&st.pool)
         .await?;
-    Ok(Json(json!({ "items": rows })))
+    Ok(Json(CampaignList { items: rows }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervision/reviews/{id}",
+    operation_id = "get_review",
+    tag = "reviews",
+    summary = "A case-file review: its cases in scope, results per agency, ranking per city (supervisors)",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = CampaignView), ReadErrors)
+)]
 pub async fn one(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CampaignView>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("reading a case-file review")?;
     let id = parse_id(&id, "id")?;
     Ok(Json(campaign_view(&st, &s, id).await?))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A sampled case and its scores.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[schema(as = ReviewCase)]
 #[serde(rename_all = "camelCase")]
-struct Case {
-    decision_id: Uuid,
-    agency: String,
-    display_name: String,
-    city: String,
-    county: String,
-    draw_rank: i32,
-    document_number: String,
-    category: String,
-    decided_on: Option<NaiveDate>,
-    scores: Option<Value>,
-    total: Option<i32>,
-    reviewed_by: Option<String>,
-    reviewed_at: Option<DateTime<Utc>>,
+pub struct Case {
+    pub decision_id: Uuid,
+    pub agency: String,
+    pub display_name: String,
+    pub city: String,
+    pub county: String,
+    /// Its place in the agency's sample (1, 2, …).
+    pub draw_rank: i32,
+    pub document_number: String,
+    #[schema(value_type = CategoryCode)]
+    pub category: String,
+    pub decided_on: Option<NaiveDate>,
+    /// Null until scored.
+    #[schema(value_type = Option<BTreeMap<String, i64>>)]
+    pub scores: Option<JsonColumn<BTreeMap<String, i64>>>,
+    pub total: Option<i32>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+/// A case-file review as read: the campaign, how it sampled and scores, its cases in the
+/// reader's scope, the results per agency and the ranking per city.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignView {
+    pub campaign: Campaign,
+    /// How the sample was drawn (to reproduce it).
+    pub sampling: &'static str,
+    pub checklist: Vec<ChecklistItem>,
+    pub cases: Vec<Case>,
+    pub results: Vec<AgencyResult>,
+    pub ranking: Vec<CityRanking>,
+}
+
+/// An item of the scored checklist.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecklistItem {
+    pub key: &'static str,
+    pub item: &'static str,
+    /// The most points it gives.
+    pub max: i64,
+}
+
+/// An agency's cases in the campaign.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyResult {
+    pub agency: String,
+    pub display_name: String,
+    pub city: String,
+    pub sampled: i64,
+    pub reviewed: i64,
+    /// The average total of its scored cases; null before the first.
+    pub average_score: Option<f64>,
+}
+
+/// A city's agencies with a score, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CityRanking {
+    pub city: String,
+    pub agencies: Vec<Ranked>,
+}
+
+/// An agency's place in its city.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RankedAgency)]
+#[serde(rename_all = "camelCase")]
+pub struct Ranked {
+    /// 1 for the best average; ties are ranked by agency name.
+    pub rank: usize,
+    pub agency: String,
+    pub average_score: f64,
 }
 
 /// The campaign with its cases in scope, results per agency and the ranking per city.
-async fn campaign_view(st: &AppState, s: &Scope, id: Uuid) -> ApiResult<Value> {
+async fn campaign_view(st: &AppState, s: &Scope, id: Uuid) -> ApiResult<CampaignView> {
     let campaign: Campaign = sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = $1"))
         .bind(id)
         .fetch_optional(&st.pool)
@@ -258,40 +356,63 @@ async fn campaign_view(st: &AppState, s: &Scope, id: Uuid) -> ApiResult<Value> {
         if let Some(a) = avg {
             by_city.entry(city.clone()).or_default().push((a, agency));
         }
-        agencies.push(json!({"agency": agency, "displayName": name, "city": city,
-            "sampled": sampled, "reviewed": reviewed, "averageScore": avg}));
+        agencies.push(AgencyResult {
+            agency: agency.to_string(),
+            display_name: name.clone(),
+            city: city.clone(),
+            sampled: *sampled,
+            reviewed: *reviewed,
+            average_score: avg,
+        });
     }
-    let ranking: Vec<Value> = by_city
+    let ranking = by_city
         .into_iter()
         .map(|(city, mut list)| {
             list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-            let ranked: Vec<Value> = list
+            let agencies = list
                 .iter()
                 .enumerate()
-                .map(|(i, (avg, a))| json!({"rank": i + 1, "agency": a, "averageScore": avg}))
+                .map(|(i, (avg, a))| Ranked {
+                    rank: i + 1,
+                    agency: a.to_string(),
+                    average_score: *avg,
+                })
                 .collect();
-            json!({"city": city, "agencies": ranked})
+            CityRanking { city, agencies }
         })
         .collect();
-    let checklist: Vec<Value> = CHECKLIST
+    let checklist = CHECKLIST
         .iter()
-        .map(|(k, item, max)| json!({"key": k, "item": item, "max": max}))
+        .map(|&(key, item, max)| ChecklistItem { key, item, max })
         .collect();
-    Ok(json!({
-        "campaign": campaign,
-        "sampling": "per agency, the perAgency candidates with the smallest SHA-256(\"<seed>:<decision id>\")",
-        "checklist": checklist,
-        "cases": cases,
-        "results": agencies,
-        "ranking": ranking,
-    }))
+    Ok(CampaignView {
+        campaign,
+        sampling: "per agency, the perAgency candidates with the smallest SHA-256(\"<seed>:<decision id>\")",
+        checklist,
+        cases,
+        results: agencies,
+        ranking,
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScoreInput {
-    /// Points per checklist key, each 0..=its maximum; every key required.
+    /// Points per checklist key (`subject`, `facts`, `law`, `procedure`, `discretion`,
+    /// `file`), each 0 to its maximum; every key required.
     pub scores: BTreeMap<String, i64>,
+}
+
+/// A case scored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Scored {
+    /// The case-file review's id.
+    pub campaign: Uuid,
+    /// The decision's id.
+    pub decision: Uuid,
+    pub agency: String,
+    /// The sum of the scores, out of 100.
+    pub total: i64,
 }
 
 /// Validates a scored checklist; returns the total.
@@ -323,12 +444,21 @@ pub fn total(scores: &BTreeMap<String, i64>) -> ApiResult<i64> {
     Ok(sum)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/supervision/reviews/{id}/cases/{decision}",
+    tag = "reviews",
+    summary = "Score a sampled case on the checklist, again to correct it (supervisors)",
+    params(CasePath),
+    request_body = ScoreInput,
+    responses((status = 200, description = "OK", body = Scored), ReadErrors)
+)]
 pub async fn score(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path((id, decision)): Path<(String, String)>,
     JsonBody(input): JsonBody<ScoreInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Scored>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("scoring a case file")?;
     let id = parse_id(&id, "id")?;
@@ -356,9 +486,12 @@ pub async fn score(
             "decision {decision} is not a sampled case of review {id} in this token's scope"
         ))
     })?;
-    Ok(Json(
-        json!({"campaign": id, "decision": decision, "agency": agency, "total": total}),
-    ))
+    Ok(Json(Scored {
+        campaign: id,
+        decision,
+        agency,
+        total,
+    }))
 }
 
 #[cfg(test)]
