@@ -9,6 +9,7 @@
 //! | `charts/sanxiang/templates/prometheusrule-global.yaml`, `dashboards/tests/sample-rules.yaml` | the alert builder (`sanxiang_operator::rule_files`) |
 //! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
 //! | `tenant-service/openapi.json` | the tenant service's handlers and types (`sanxiang_tenant_service::api::openapi`, `utoipa`) |
+//! | `tenant-service/supervision/openapi.json` | the supervision workspace's handlers and types (`sanxiang_supervision::api::openapi`, `utoipa`) |
 //!
 //! Without `--check` it writes what differs and names each file; with `--check` it writes
 //! nothing and exits 1 naming each stale file (the test command runs it).
@@ -76,12 +77,19 @@ fn chart_dashboards(root: &Path) -> Result<Vec<Generated>, String> {
     Ok(out)
 }
 
-/// The tenant service's OpenAPI document, from its handlers and types (`utoipa`).
+/// The OpenAPI documents of the tenant service and the supervision workspace, from their
+/// handlers and types (`utoipa`).
 fn openapi() -> Vec<Generated> {
-    vec![Generated {
-        path: "tenant-service/openapi.json".into(),
-        contents: sanxiang_tenant_service::api::openapi::document().into_bytes(),
-    }]
+    vec![
+        Generated {
+            path: "tenant-service/openapi.json".into(),
+            contents: sanxiang_tenant_service::api::openapi::document().into_bytes(),
+        },
+        Generated {
+            path: "tenant-service/supervision/openapi.json".into(),
+            contents: sanxiang_supervision::api::openapi::document().into_bytes(),
+        },
+    ]
 }
 
 fn generate(check: bool) -> Result<Vec<String>, String> {
