@@ -28,12 +28,12 @@ use sanxiang_crds::alertmanager_config::{
 use sanxiang_crds::field_error::FieldError;
 use sanxiang_domain::NO_CITY;
 
-/// Receiver of alerts that no city routes: notifications go nowhere.
+/// Receiver of alerts that no object routes: notifications go nowhere.
 pub const NULL_RECEIVER: &str = "sanxiang-null";
 
 /// One AlertmanagerConfig object with the codes of its namespace.
 #[derive(Clone, Debug)]
-pub struct CityRouting {
+pub struct RoutingObject {
     pub namespace: String,
     pub name: String,
     /// The namespace's `sanxiang.io/city-code` label; `None` when it has none.
@@ -75,7 +75,7 @@ pub struct Rendered {
 }
 
 /// Renders every valid object; see the module docs.
-pub fn render(objects: &[CityRouting]) -> Rendered {
+pub fn render(objects: &[RoutingObject]) -> Rendered {
     let mut receivers = vec![json!({ "name": NULL_RECEIVER })];
     let mut routes = Vec::new();
     let mut inhibit = Vec::new();
@@ -107,11 +107,11 @@ pub fn render(objects: &[CityRouting]) -> Rendered {
 }
 
 /// The file with only `object` (for checking one object with `amtool check-config`).
-pub fn render_alone(object: &CityRouting) -> Rendered {
+pub fn render_alone(object: &RoutingObject) -> Rendered {
     render(std::slice::from_ref(object))
 }
 
-fn check(object: &CityRouting) -> Result<Fence<'_>, Vec<FieldError>> {
+fn check(object: &RoutingObject) -> Result<Fence<'_>, Vec<FieldError>> {
     fn code(c: &Option<String>) -> Option<&str> {
         c.as_deref()
             .filter(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
@@ -147,7 +147,7 @@ struct Part {
     inhibit_rules: Vec<Value>,
 }
 
-fn render_one(object: &CityRouting, fence: Fence) -> Part {
+fn render_one(object: &RoutingObject, fence: Fence) -> Part {
     let prefix = format!("{}/{}/", object.namespace, object.name);
     let spec = &object.spec;
     let receivers = spec
@@ -277,8 +277,8 @@ fn matcher_string(name: &str, op: &str, value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn object(ns: &str, city: Option<&str>, yaml: &str) -> CityRouting {
-        CityRouting {
+    fn object(ns: &str, city: Option<&str>, yaml: &str) -> RoutingObject {
+        RoutingObject {
             namespace: ns.into(),
             name: "routing".into(),
             city: city.map(Into::into),

@@ -16,7 +16,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use sanxiang_crds::alertmanager_config::{ACCEPTED, AlertmanagerConfigSpec};
 use sanxiang_crds::field_error::FieldError;
-use sanxiang_operator::alertmanager::{CityRouting, render, render_alone};
+use sanxiang_operator::alertmanager::{RoutingObject, render, render_alone};
 use sanxiang_operator::jurisdiction::{CITY_CODE_LABEL, PROVINCE_CODE_LABEL};
 use serde_json::{Value, json};
 
@@ -142,7 +142,7 @@ pub fn sync_alertmanager_once(p: &Platform, dir: &Path, port: Option<u16>) -> Re
                 )]),
             ),
         };
-        objects.push(CityRouting {
+        objects.push(RoutingObject {
             namespace: namespace.to_string(),
             name: item["metadata"]["name"]
                 .as_str()
