@@ -121,6 +121,7 @@ async fn load_view(pool: &PgPool, id: Uuid) -> ApiResult<Option<ActionView>> {
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/actions",
+    operation_id = "create_action",
     tag = "actions",
     summary = "Start an enforcement action",
     description = "422 names the officer (officerIds[i]) without a valid certificate covering the category.",
@@ -308,6 +309,7 @@ pub struct ListQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/actions",
+    operation_id = "list_actions",
     tag = "actions",
     summary = "Enforcement actions",
     params(super::openapi::AgencyPath, ListQuery),
@@ -355,6 +357,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/actions/{id}",
+    operation_id = "get_action",
     tag = "actions",
     summary = "One action, with avMissing flag",
     params(super::openapi::AgencyIdPath),

@@ -59,6 +59,7 @@ async fn resolve_matter(
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/decisions",
+    operation_id = "create_decision",
     tag = "decisions",
     summary = "Draft a decision",
     params(super::openapi::AgencyPath),
@@ -100,6 +101,7 @@ pub async fn create(
 #[utoipa::path(
     put,
     path = "/api/v1/agencies/{agency}/decisions/{id}",
+    operation_id = "update_decision",
     tag = "decisions",
     summary = "Revise a draft (before review, when the review found issues, or after a rejecting collective decision); a major decision stays major",
     params(super::openapi::AgencyIdPath),
@@ -154,6 +156,7 @@ pub async fn update(
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/decisions",
+    operation_id = "list_decisions",
     tag = "decisions",
     summary = "Decisions (a supervisor's read is logged)",
     params(super::openapi::AgencyPath, ListQuery),
@@ -191,6 +194,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/decisions/{id}",
+    operation_id = "get_decision",
     tag = "decisions",
     summary = "One decision (a supervisor's read is logged)",
     params(super::openapi::AgencyIdPath, ReadQuery),

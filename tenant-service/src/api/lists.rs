@@ -210,6 +210,7 @@ fn subject_entries(ctx: &TenantCtx) -> Value {
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/lists/{kind}",
+    operation_id = "create_list_version",
     tag = "lists",
     summary = "Draft a new version (items for written kinds; subjects and personnel are taken from the Agency and the valid active officers)",
     params(super::openapi::AgencyListPath),
@@ -359,6 +360,7 @@ pub async fn revise(
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/submit",
+    operation_id = "submit_list_version",
     tag = "lists",
     summary = "Submit the version to the same-level justice bureau (agency_admin)",
     params(super::openapi::AgencyListVersionPath),
@@ -445,6 +447,7 @@ pub struct ListPublication<'a> {
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/lists/{kind}/versions/{version}/publish",
+    operation_id = "publish_list_version",
     tag = "lists",
     summary = "Publish an approved version from its effective date (enqueues a list_publication event)",
     params(super::openapi::AgencyListVersionPath),

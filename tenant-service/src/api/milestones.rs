@@ -67,6 +67,7 @@ pub struct MilestoneReports {
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/milestones",
+    operation_id = "list_milestones",
     tag = "milestones",
     summary = "Supervision milestone occurrences reported done",
     params(super::openapi::AgencyPath),

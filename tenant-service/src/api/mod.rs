@@ -87,7 +87,10 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     }
 
     /// Where these routes and an OpenAPI `document` (its JSON text) disagree: a route served
-    /// but not documented, or documented but not served. Empty when they agree.
+    /// but not documented, or documented but not served; and an operation id the document
+    /// gives twice (OpenAPI requires them unique: client generators name their methods
+    /// after them, and utoipa takes them from the handlers' names, which repeat across
+    /// modules). Empty when all is well.
     pub fn disagreements(&self, document: &str) -> Vec<String> {
         let doc: serde_json::Value =
             serde_json::from_str(document).expect("an OpenAPI document is JSON");
@@ -103,8 +106,14 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
                 out.push(format!("{method} {path} missing in the OpenAPI document"));
             }
         }
+        let mut ids = std::collections::BTreeSet::new();
         for (path, item) in paths {
-            for method in item.as_object().unwrap_or(&empty).keys() {
+            for (method, op) in item.as_object().unwrap_or(&empty) {
+                if let Some(id) = op["operationId"].as_str()
+                    && !ids.insert(id)
+                {
+                    out.push(format!("operationId {id} twice (again at {method} {path})"));
+                }
                 // An item's shared parameters are not an operation.
                 if method != "parameters"
                     && !self.list.iter().any(|(m, p)| m == method && p == path)

@@ -144,6 +144,7 @@ pub struct PersonnelList {
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/personnel",
+    operation_id = "list_personnel",
     tag = "personnel",
     summary = "Personnel list with certificate validity and reviewer ratio",
     params(super::openapi::AgencyPath, ListQuery),
@@ -198,6 +199,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/agencies/{agency}/personnel/{id}",
+    operation_id = "get_person",
     tag = "personnel",
     summary = "One person",
     params(super::openapi::AgencyIdPath),
@@ -224,6 +226,7 @@ pub async fn get_one(
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/personnel",
+    operation_id = "create_person",
     tag = "personnel",
     summary = "Add a person (agency_admin)",
     params(super::openapi::AgencyPath),
@@ -274,6 +277,7 @@ pub async fn create(
 #[utoipa::path(
     put,
     path = "/api/v1/agencies/{agency}/personnel/{id}",
+    operation_id = "update_person",
     tag = "personnel",
     summary = "Replace a person's entry (agency_admin)",
     params(super::openapi::AgencyIdPath),

@@ -202,6 +202,7 @@ async fn publish_now(
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/decisions/{id}/publish",
+    operation_id = "publish_decision",
     tag = "decisions",
     summary = "Request publication (202, awaiting a second person's approval), or publish when no approval is configured",
     description = "422 (field partyIsMinor or involvesSecrets) for cases not published online.",

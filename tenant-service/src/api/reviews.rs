@@ -47,6 +47,7 @@ pub async fn get_review(
 #[utoipa::path(
     post,
     path = "/api/v1/agencies/{agency}/decisions/{id}/review/submit",
+    operation_id = "submit_for_review",
     tag = "review",
     summary = "Submit a draft for legal review",
     params(super::openapi::AgencyIdPath),
