@@ -190,6 +190,76 @@ fn start_alertmanager(
     Ok((alertmanager, am_port, am_log))
 }
 
+/// The tenant service serving `tenants` (with HS256 tokens signed with `secret`), its clock
+/// pinned weeks after the decisions the tests leave undisclosed: inside a fixture calendar
+/// year, as in alerts_fire.rs (a real "today" near December would reach a year that has no
+/// WorkCalendar yet, and the due date would rightly stay pending).
+fn notify_service(
+    platform: &Platform,
+    bins: &AppBinaries,
+    dir: &std::path::Path,
+    tenants: &[serde_json::Value],
+    secret: &str,
+    label: &str,
+) -> Result<support::TenantService> {
+    let tenants_file = dir.join("tenants.yaml");
+    fs::write(&tenants_file, serde_yaml::to_string(tenants)?)?;
+    let jwt_secret = dir.join("jwt.key");
+    fs::write(&jwt_secret, secret)?;
+    start_tenant_service(
+        platform,
+        bins,
+        &tenants_file,
+        &jwt_secret,
+        "2026-04-13T02:00:00Z",
+        label,
+    )
+}
+
+/// Alertmanager configured from every AlertmanagerConfig, as the local platform's sync
+/// renders them, and Prometheus with the operator's rules scraping the operator and
+/// `service`, sending to that Alertmanager. Both run while this lives.
+struct Alerting {
+    /// What the sync made of the objects (which it refused, and why).
+    outcome: sanxiang_testkit::alerting::SyncOutcome,
+    am_port: u16,
+    am_log: std::path::PathBuf,
+    _alertmanager: Guard,
+    _prometheus: Guard,
+}
+
+fn start_alerting(
+    platform: &Platform,
+    operator: &OperatorProcess,
+    service: &support::TenantService,
+    dir: &std::path::Path,
+    label: &str,
+) -> Result<Alerting> {
+    let am_dir = dir.join("alertmanager");
+    ensure_initial_config(&am_dir)?;
+    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let (alertmanager, am_port, am_log) =
+        start_alertmanager(platform, &am_dir, &format!("alertmanager-{label}"))?;
+    let prom_dir = dir.join("prometheus");
+    fs::create_dir_all(prom_dir.join("rules"))?;
+    sync_rules_once(platform, &prom_dir.join("rules"))?;
+    let (prometheus, _, _) = start_prometheus(
+        platform,
+        &prom_dir,
+        operator.admin_port,
+        service.admin_port,
+        Some(am_port),
+        &format!("prometheus-{label}"),
+    )?;
+    Ok(Alerting {
+        outcome,
+        am_port,
+        am_log,
+        _alertmanager: alertmanager,
+        _prometheus: prometheus,
+    })
+}
+
 /// The firing `SanxiangDisclosureOverdue` alerts of `agency` posted to `path`.
 fn overdue_alerts(received: &Received, path: &str, agency: &str) -> Vec<serde_json::Value> {
     received
@@ -335,21 +405,14 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
             "subjectPrefix": format!("sx.{province}.{}.{}.{}", c.code, c.county, c.agency),
         }));
     }
-    let tenants_file = dir.path().join("tenants.yaml");
-    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
     let secret = "e2e-notify-secret-0123456789";
-    let jwt_secret = dir.path().join("jwt.key");
-    fs::write(&jwt_secret, secret)?;
-    // The service's clock is pinned inside a fixture calendar year, weeks after the
-    // decision below, as in alerts_fire.rs: a real "today" near December would reach a
-    // year that has no WorkCalendar yet, and the due date would rightly stay pending.
     let decided_on = "2026-03-02";
-    let service = start_tenant_service(
+    let service = notify_service(
         platform,
         &bins,
-        &tenants_file,
-        &jwt_secret,
-        "2026-04-13T02:00:00Z",
+        dir.path(),
+        &tenants,
+        secret,
         "tenant-service-notify",
     )?;
 
@@ -366,10 +429,12 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
         )
         .await?;
 
-    // Alertmanager from the AlertmanagerConfigs, as the local platform's sync renders it.
-    let am_dir = dir.path().join("alertmanager");
-    ensure_initial_config(&am_dir)?;
-    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let Alerting {
+        outcome,
+        am_port,
+        am_log,
+        ..
+    } = &start_alerting(platform, operator, &service, dir.path(), "notify")?;
     let broken = format!("{}/broken", cities[1].ns);
     let refused = outcome
         .rejected
@@ -396,34 +461,19 @@ async fn an_overdue_disclosure_notifies_its_city_and_no_other() -> Result<()> {
             .is_some_and(|m| m.starts_with("spec.route.receiver:")),
         "{condition}"
     );
-    let (_alertmanager, am_port, am_log) =
-        start_alertmanager(platform, &am_dir, "alertmanager-notify")?;
     // What Alertmanager loaded: B's route carries B's city matcher ahead of its own.
-    let (_, status) = http_get(am_port, "/api/v2/status")?;
+    let (_, status) = http_get(*am_port, "/api/v2/status")?;
     let status: serde_json::Value = serde_json::from_str(&status)?;
     let original = status["config"]["original"].as_str().unwrap_or_default();
     let b_matchers = format!("city=\"{}\"", cities[1].code);
     assert!(original.contains(&b_matchers), "{original}");
-
-    // Prometheus with the operator's rules, sending to that Alertmanager.
-    let prom_dir = dir.path().join("prometheus");
-    fs::create_dir_all(prom_dir.join("rules"))?;
-    sync_rules_once(platform, &prom_dir.join("rules"))?;
-    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
-        platform,
-        &prom_dir,
-        operator.admin_port,
-        service.admin_port,
-        Some(am_port),
-        "prometheus-notify",
-    )?;
 
     // City A's webhook receives the overdue disclosure of A's agency.
     let a_path = format!("/{}", a.code);
     let mut notified = None;
     wait_until(
         "a notification on city A's webhook",
-        &am_log,
+        am_log,
         Duration::from_secs(120),
         None,
         || {
@@ -558,17 +608,13 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
             "subjectPrefix": format!("sx.{province}.{city}.{county}.{name}"),
         }));
     }
-    let tenants_file = dir.path().join("tenants.yaml");
-    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
     let secret = "e2e-notify-team-secret-0123456789";
-    let jwt_secret = dir.path().join("jwt.key");
-    fs::write(&jwt_secret, secret)?;
-    let service = start_tenant_service(
+    let service = notify_service(
         platform,
         &bins,
-        &tenants_file,
-        &jwt_secret,
-        "2026-04-13T02:00:00Z",
+        dir.path(),
+        &tenants,
+        secret,
         "tenant-service-notify-team",
     )?;
     for (name, _, code, _) in &agencies {
@@ -584,36 +630,20 @@ async fn an_agencys_own_label_routes_its_alerts_to_its_own_receiver() -> Result<
             .await?;
     }
 
-    // Alertmanager from the AlertmanagerConfigs, Prometheus with the operator's rules.
-    let am_dir = dir.path().join("alertmanager");
-    ensure_initial_config(&am_dir)?;
-    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let alerting = start_alerting(platform, operator, &service, dir.path(), "notify-team")?;
     let ours = format!("{ns}/duty");
     assert!(
-        !outcome.rejected.iter().any(|(k, _)| *k == ours),
+        !alerting.outcome.rejected.iter().any(|(k, _)| *k == ours),
         "{:?}",
-        outcome.rejected
+        alerting.outcome.rejected
     );
-    let (_alertmanager, am_port, am_log) =
-        start_alertmanager(platform, &am_dir, "alertmanager-notify-team")?;
-    let prom_dir = dir.path().join("prometheus");
-    fs::create_dir_all(prom_dir.join("rules"))?;
-    sync_rules_once(platform, &prom_dir.join("rules"))?;
-    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
-        platform,
-        &prom_dir,
-        operator.admin_port,
-        service.admin_port,
-        Some(am_port),
-        "prometheus-notify-team",
-    )?;
 
     // The law team's receiver gets the law agency's alert, with the label that routed it;
     // the duty office gets the other agency's (so it fired, and went elsewhere).
     let (law_path, duty_path) = (format!("/{city}/law"), format!("/{city}/duty"));
     wait_until(
         "the law team's and the duty office's notifications",
-        &am_log,
+        &alerting.am_log,
         Duration::from_secs(120),
         None,
         || {
@@ -744,17 +774,13 @@ async fn a_province_level_agencys_alert_notifies_its_province_and_no_city() -> R
             "subjectPrefix": format!("sx.{province}.{city_label}.-.{name}"),
         }));
     }
-    let tenants_file = dir.path().join("tenants.yaml");
-    fs::write(&tenants_file, serde_yaml::to_string(&tenants)?)?;
     let secret = "e2e-notify-province-secret-0123456789";
-    let jwt_secret = dir.path().join("jwt.key");
-    fs::write(&jwt_secret, secret)?;
-    let service = start_tenant_service(
+    let service = notify_service(
         platform,
         &bins,
-        &tenants_file,
-        &jwt_secret,
-        "2026-04-13T02:00:00Z",
+        dir.path(),
+        &tenants,
+        secret,
         "tenant-service-notify-province",
     )?;
     for (name, _, jurisdiction, _, city_label) in &agencies {
@@ -770,32 +796,17 @@ async fn a_province_level_agencys_alert_notifies_its_province_and_no_city() -> R
             .await?;
     }
 
-    let am_dir = dir.path().join("alertmanager");
-    ensure_initial_config(&am_dir)?;
-    let outcome = sync_alertmanager_once(platform, &am_dir, None)?;
+    let alerting = start_alerting(platform, operator, &service, dir.path(), "notify-province")?;
     let ours = format!("{province_ns}/{province_route}");
     assert!(
-        !outcome.rejected.iter().any(|(k, _)| *k == ours),
+        !alerting.outcome.rejected.iter().any(|(k, _)| *k == ours),
         "{:?}",
-        outcome.rejected
+        alerting.outcome.rejected
     );
-    let (_alertmanager, am_port, am_log) =
-        start_alertmanager(platform, &am_dir, "alertmanager-notify-province")?;
-    let prom_dir = dir.path().join("prometheus");
-    fs::create_dir_all(prom_dir.join("rules"))?;
-    sync_rules_once(platform, &prom_dir.join("rules"))?;
-    let (_prometheus, _prom_port, _prom_log) = start_prometheus(
-        platform,
-        &prom_dir,
-        operator.admin_port,
-        service.admin_port,
-        Some(am_port),
-        "prometheus-notify-province",
-    )?;
 
     wait_until(
         "the province's and the city's notifications",
-        &am_log,
+        &alerting.am_log,
         Duration::from_secs(120),
         None,
         || {
