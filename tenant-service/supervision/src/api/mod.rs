@@ -14,7 +14,8 @@
 //! | `GET /agencies`, `GET /agencies/{agency}` | supervisors, staff (own) | agencies in scope with their compliance |
 //! | `GET /decisions` | supervisors, staff (own) | decision metadata across agencies, filtered, keyset-paginated |
 //! | `POST/GET /notices`, `GET /notices/{id}`, `POST /notices/{id}/{answer,accept,return,escalate}` | [`notices`] | notices (通报), rectification, accountability |
-//! | `POST/GET /inspections` | supervisors | inspections (scope, agencies, findings) |
+//! | `POST /inspections` | supervisors | record an inspection (scope, agencies, findings) |
+//! | `GET /inspections` | supervisors, staff (own) | inspections that looked at an agency in scope |
 //! | `GET /milestones`, `POST /milestones/{confirm,return}` | [`milestones`] | reported milestones and their confirmation |
 //! | `POST/GET /reviews`, `GET /reviews/{id}`, `POST /reviews/{id}/cases/{decision}` | [`reviews`] | case-file review campaigns |
 
