@@ -686,6 +686,11 @@ fn router() -> axum::Router {
         .acquire_timeout(Duration::from_millis(200))
         .connect_lazy("postgres://nobody@127.0.0.1:1/none")
         .unwrap();
+    router_on(pool)
+}
+
+/// The workspace's router on `pool`.
+fn router_on(pool: sqlx::PgPool) -> axum::Router {
     sanxiang_supervision::api::router(std::sync::Arc::new(Inner {
         pool,
         verifier: Verifier::new().with_hs256_secret(SECRET),
@@ -703,6 +708,16 @@ async fn send(
     tok: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    send_to(&router(), method, uri, tok, body).await
+}
+
+async fn send_to(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    tok: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = tok {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -714,7 +729,7 @@ async fn send(
         None => req.body(Body::empty()),
     }
     .unwrap();
-    let resp = router().oneshot(req).await.unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await
@@ -822,6 +837,70 @@ async fn refusals_name_the_field() {
             None,
             400,
             "after",
+        ),
+        (
+            "GET",
+            format!("{base}/notices?after=yesterday"),
+            Some(&sup),
+            None,
+            400,
+            "after",
+        ),
+        (
+            "GET",
+            format!("{base}/inspections?after=7b7d"),
+            Some(&staff),
+            None,
+            400,
+            "after",
+        ),
+        (
+            "GET",
+            format!("{base}/inspections?limit=0"),
+            Some(&sup),
+            None,
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            format!("{base}/inspections?bogus=1"),
+            Some(&sup),
+            None,
+            400,
+            "bogus",
+        ),
+        (
+            "GET",
+            format!("{base}/milestones?after=2026-03-01_tl-market_plan_m"),
+            Some(&sup),
+            None,
+            400,
+            "after",
+        ),
+        (
+            "GET",
+            format!("{base}/reviews?after=ZZ"),
+            Some(&sup),
+            None,
+            400,
+            "after",
+        ),
+        (
+            "GET",
+            format!("{base}/reviews?limit=501"),
+            Some(&sup),
+            None,
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            format!("{base}/reviews"),
+            Some(&staff),
+            None,
+            403,
+            "role",
         ),
         (
             "GET",
@@ -1213,4 +1292,357 @@ async fn milestones_due_then_missed_until_reported_and_confirmed() -> anyhow::Re
     let _ = agencies.delete(agency, &DeleteParams::default()).await;
     let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
     w.stop().await
+}
+
+/// Walks `path` (with its own query, if any) page by page, `limit` rows a page, passing
+/// each page's `next` as `after`, and checks the contract on the way: `next` only on a
+/// full page, present and null on the last. Returns every item in the order served.
+async fn walk(app: &axum::Router, path: &str, tok: &str, limit: usize) -> Vec<Value> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..200 {
+        let uri = match &after {
+            None => format!("{path}{sep}limit={limit}"),
+            Some(a) => format!("{path}{sep}limit={limit}&after={a}"),
+        };
+        let (s, v) = send_to(app, "GET", &uri, Some(tok), None).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+        let page = v["items"].as_array().expect("items").clone();
+        assert!(page.len() <= limit, "{uri}: {v}");
+        items.extend(page.iter().cloned());
+        match &v["next"] {
+            Value::String(n) => {
+                assert_eq!(page.len(), limit, "a next only on a full page: {uri}: {v}");
+                after = Some(n.clone());
+            }
+            Value::Null if v.get("next").is_some() => return items,
+            other => panic!("{uri}: next is {other}"),
+        }
+    }
+    panic!("{path}: more than 200 pages");
+}
+
+/// The lists of notices, inspections, milestone reports and case-file reviews page by
+/// keyset: with rows sharing their sort instant or date (the tie broken by the rest of
+/// the key), rows of an agency out of scope interleaved, and page sizes that divide the
+/// rows and that do not, every row in scope is served exactly once, in the list's order,
+/// the last page says `next: null`, and nothing out of scope appears on any page. A
+/// malformed or forged `after` is a 400 naming it.
+#[tokio::test]
+async fn every_list_pages_through_its_rows_in_scope_exactly_once() -> anyhow::Result<()> {
+    use chrono::{DateTime, Utc};
+    use uuid::Uuid;
+
+    let platform = Platform::shared()?;
+    let db_name = format!("sx_supervision_pages_{}", rand::random::<u32>());
+    let admin = sqlx::PgPool::connect(&platform.postgres_url("postgres")).await?;
+    sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
+        .execute(&admin)
+        .await?;
+    let pool = sanxiang_supervision::connect_db(&platform.postgres_url(&db_name), 4).await?;
+    let app = router_on(pool.clone());
+
+    // Two agencies of the city (one of its county, one of the city itself) and one of
+    // another city.
+    let (county_agency, city_agency, other_agency) = ("pg-county", "pg-city", "pg-other");
+    let places = [
+        (county_agency, CITY, COUNTY),
+        (city_agency, CITY, "-"),
+        (other_agency, OTHER_CITY, "210102"),
+    ];
+    for (a, city, county) in places {
+        sqlx::query(
+            "INSERT INTO agencies (agency, province, city, county, display_name) \
+             VALUES ($1, $2, $3, $4, $1)",
+        )
+        .bind(a)
+        .bind(PROVINCE)
+        .bind(city)
+        .bind(county)
+        .execute(&pool)
+        .await?;
+    }
+    let city_sup = token(Role::CitySupervisor, None, Some(CITY), None);
+    let city_subject = format!("{}-{CITY}-tester", Role::CitySupervisor.as_str());
+    let other_sup = token(Role::CitySupervisor, None, Some(OTHER_CITY), None);
+    let staff = token(Role::Officer, Some(county_agency), Some(CITY), None);
+    let in_city = |a: &str| a != other_agency;
+    let base: DateTime<Utc> = "2026-03-02T02:00:00.123456Z".parse()?;
+    let day = |n: i64| NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + chrono::Duration::days(n);
+
+    // ---- notices: 15, five per agency; three instants shared by rows of every agency. ----
+    let mut notices: Vec<(DateTime<Utc>, Uuid, &str, &str)> = Vec::new();
+    for i in 0..15 {
+        let agency = places[i % 3].0;
+        let at = base + chrono::Duration::microseconds(((i / 3) % 3) as i64);
+        let status = if i % 5 == 0 { "accepted" } else { "open" };
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO notices (id, agency, title, findings, issued_by, issuer_role, issued_on, \
+             working_days, deadline, status, created_at) \
+             VALUES ($1, $2, 't', ARRAY['f'], 'x', 'city_supervisor', $3, 5, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(agency)
+        .bind(day(0))
+        .bind(day(7))
+        .bind(status)
+        .bind(at)
+        .execute(&pool)
+        .await?;
+        notices.push((at, id, agency, status));
+    }
+    notices.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let ids = |items: &[Value], key: &str| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i[key].as_str().expect("a key").to_string())
+            .collect()
+    };
+    // By agency and status.
+    let expect = |keep: &dyn Fn(&str, &str) -> bool| -> Vec<String> {
+        notices
+            .iter()
+            .filter(|n| keep(n.2, n.3))
+            .map(|n| n.1.to_string())
+            .collect()
+    };
+    let city_notices = expect(&|a, _| in_city(a));
+    assert_eq!(city_notices.len(), 10);
+    for limit in [1, 3, 5, 10, 100] {
+        let items = walk(&app, "/api/v1/supervision/notices", &city_sup, limit).await;
+        assert_eq!(ids(&items, "id"), city_notices, "limit {limit}");
+        assert!(items.iter().all(|i| i["agency"] != other_agency));
+    }
+    let open = walk(
+        &app,
+        "/api/v1/supervision/notices?status=open",
+        &city_sup,
+        2,
+    )
+    .await;
+    assert_eq!(ids(&open, "id"), expect(&|a, s| in_city(a) && s == "open"));
+    let own = walk(&app, "/api/v1/supervision/notices", &staff, 2).await;
+    assert_eq!(ids(&own, "id"), expect(&|a, _| a == county_agency));
+    let other = walk(&app, "/api/v1/supervision/notices", &other_sup, 2).await;
+    assert_eq!(ids(&other, "id"), expect(&|a, _| a == other_agency));
+
+    // ---- inspections: 12 on four days; some looked at the other city's agency only. ----
+    let mut inspections: Vec<(NaiveDate, Uuid, Vec<&str>)> = Vec::new();
+    for i in 0..12 {
+        let looked_at = match i % 4 {
+            0 => vec![county_agency],
+            1 => vec![other_agency],
+            2 => vec![other_agency, city_agency],
+            _ => vec![city_agency, county_agency],
+        };
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO inspections (id, province, city, subject, agencies, findings, \
+             inspected_on, created_by) VALUES ($1, $2, $3, 's', $4, 'f', $5, 'x')",
+        )
+        .bind(id)
+        .bind(PROVINCE)
+        .bind(CITY)
+        .bind(&looked_at)
+        .bind(day((i % 5) as i64))
+        .execute(&pool)
+        .await?;
+        inspections.push((day((i % 5) as i64), id, looked_at));
+    }
+    inspections.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let expect_insp = |keep: &dyn Fn(&[&str]) -> bool| -> Vec<String> {
+        inspections
+            .iter()
+            .filter(|i| keep(&i.2))
+            .map(|i| i.1.to_string())
+            .collect()
+    };
+    let city_inspections = expect_insp(&|a| a.iter().any(|a| in_city(a)));
+    assert_eq!(city_inspections.len(), 9);
+    for limit in [1, 2, 4, 9, 100] {
+        let items = walk(&app, "/api/v1/supervision/inspections", &city_sup, limit).await;
+        assert_eq!(ids(&items, "id"), city_inspections, "limit {limit}");
+    }
+    let own = walk(&app, "/api/v1/supervision/inspections", &staff, 2).await;
+    assert_eq!(
+        ids(&own, "id"),
+        expect_insp(&|a| a.contains(&county_agency)),
+        "staff read their own agency's inspections"
+    );
+
+    // ---- milestones: every agency × two plans × two milestones × two due dates. ----
+    let mut milestones: Vec<(NaiveDate, String, String, String)> = Vec::new();
+    for (agency, _, _) in places {
+        for plan in ["plan-a", "plan-b"] {
+            for milestone in ["m1", "m2"] {
+                for due in [day(3), day(10)] {
+                    sqlx::query(
+                        "INSERT INTO milestones (agency, plan, milestone, due, reported_at) \
+                         VALUES ($1, $2, $3, $4, now())",
+                    )
+                    .bind(agency)
+                    .bind(plan)
+                    .bind(milestone)
+                    .bind(due)
+                    .execute(&pool)
+                    .await?;
+                    milestones.push((due, agency.into(), plan.into(), milestone.into()));
+                }
+            }
+        }
+    }
+    milestones.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then((&a.1, &a.2, &a.3).cmp(&(&b.1, &b.2, &b.3)))
+    });
+    let key = |m: &Value| {
+        format!(
+            "{}/{}/{}/{}",
+            m["due"].as_str().unwrap(),
+            m["agency"].as_str().unwrap(),
+            m["plan"].as_str().unwrap(),
+            m["milestone"].as_str().unwrap()
+        )
+    };
+    let expect_ms = |keep: &dyn Fn(&str) -> bool| -> Vec<String> {
+        milestones
+            .iter()
+            .filter(|m| keep(&m.1))
+            .map(|m| format!("{}/{}/{}/{}", m.0, m.1, m.2, m.3))
+            .collect()
+    };
+    let city_milestones = expect_ms(&|a| in_city(a));
+    assert_eq!(city_milestones.len(), 16);
+    for limit in [1, 3, 8, 16, 100] {
+        let items = walk(&app, "/api/v1/supervision/milestones", &city_sup, limit).await;
+        assert_eq!(
+            items.iter().map(key).collect::<Vec<_>>(),
+            city_milestones,
+            "limit {limit}"
+        );
+    }
+    let own = walk(&app, "/api/v1/supervision/milestones", &staff, 3).await;
+    assert_eq!(
+        own.iter().map(key).collect::<Vec<_>>(),
+        expect_ms(&|a| a == county_agency)
+    );
+
+    // ---- case-file reviews: 9 campaigns, three per instant; those that sampled only the
+    // other city's agency are not this city's, but for the one its supervisor started. ----
+    let mut decisions = std::collections::HashMap::new();
+    for (agency, city, county) in places {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO decisions (decision_id, agency, province, city, county, document_number, \
+             category, procedure, status, review_required, reviewed, decided_on, publish_online, \
+             version, occurred_at) VALUES ($1, $2, $3, $4, $5, 'n', 'penalty', 'general', \
+             'issued', false, false, $6, false, 1, now())",
+        )
+        .bind(id)
+        .bind(agency)
+        .bind(PROVINCE)
+        .bind(city)
+        .bind(county)
+        .bind(day(0))
+        .execute(&pool)
+        .await?;
+        decisions.insert(agency, id);
+    }
+    let mut campaigns: Vec<(DateTime<Utc>, Uuid, bool)> = Vec::new();
+    for i in 0..9 {
+        let sampled = places[i % 3].0;
+        let mine = i == 5;
+        let at = base + chrono::Duration::seconds((i / 3) as i64);
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO review_campaigns (id, name, province, seed, per_agency, period_from, \
+             period_to, created_by, created_at) VALUES ($1, 'r', $2, 1, 1, $3, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(PROVINCE)
+        .bind(day(0))
+        .bind(if mine {
+            city_subject.as_str()
+        } else {
+            "someone-else"
+        })
+        .bind(at)
+        .execute(&pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO review_cases (campaign_id, decision_id, agency, draw_rank) \
+             VALUES ($1, $2, $3, 1)",
+        )
+        .bind(id)
+        .bind(decisions[sampled])
+        .bind(sampled)
+        .execute(&pool)
+        .await?;
+        campaigns.push((at, id, in_city(sampled) || mine));
+    }
+    assert_eq!(
+        campaigns.iter().filter(|c| c.2).count(),
+        7,
+        "six of the city, one the city's supervisor started"
+    );
+    campaigns.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let city_campaigns: Vec<String> = campaigns
+        .iter()
+        .filter(|c| c.2)
+        .map(|c| c.1.to_string())
+        .collect();
+    for limit in [1, 2, 7, 100] {
+        let items = walk(&app, "/api/v1/supervision/reviews", &city_sup, limit).await;
+        assert_eq!(ids(&items, "id"), city_campaigns, "limit {limit}");
+    }
+
+    // ---- malformed and forged cursors ---------------------------------------------------
+    let (_, first) = send_to(
+        &app,
+        "GET",
+        "/api/v1/supervision/notices?limit=1",
+        Some(&city_sup),
+        None,
+    )
+    .await;
+    let notice_next = first["next"].as_str().expect("a next").to_string();
+    let (_, first) = send_to(
+        &app,
+        "GET",
+        "/api/v1/supervision/milestones?limit=1",
+        Some(&city_sup),
+        None,
+    )
+    .await;
+    let milestone_next = first["next"].as_str().expect("a next").to_string();
+    let damaged = format!("{}0", &notice_next[..notice_next.len() - 1]);
+    for path in ["notices", "inspections", "milestones", "reviews"] {
+        for after in [
+            "yesterday".to_string(),
+            "2026-03-02T02:00:00Z_00000000-0000-4000-8000-000000000000".into(),
+            damaged.clone(),
+            // Another list's cursor: the same shape for reviews, a different one for the rest.
+            if path == "notices" {
+                milestone_next.clone()
+            } else {
+                notice_next.clone()
+            },
+        ] {
+            let uri = format!("/api/v1/supervision/{path}?after={after}");
+            let (s, v) = send_to(&app, "GET", &uri, Some(&city_sup), None).await;
+            assert_eq!(
+                (s, v["field"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("after")),
+                "{uri}: {v}"
+            );
+        }
+    }
+
+    pool.close().await;
+    sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    Ok(())
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::InputErrors;
-use super::{ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, limit, scope, text};
+use super::{
+    ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, cursor, limit, scope, text,
+};
 use crate::AppState;
 use crate::scope::Scope;
 
@@ -24,7 +26,9 @@ pub struct MilestoneQuery {
     pub agency: Option<String>,
     /// `reported` (awaiting confirmation), `confirmed` or `returned`.
     pub status: Option<String>,
-    /// At most this many, 1 to 500 (default 100).
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
@@ -52,10 +56,14 @@ pub struct Milestone {
     pub reason: Option<String>,
 }
 
-/// `GET /milestones`: the latest due date first.
+/// `GET /milestones`: a page of reports, the latest due date first (then by agency, plan
+/// and milestone).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MilestoneList {
     pub items: Vec<Milestone>,
+    /// When the page is full, where it ended: pass it as `after` for the next page; null
+    /// on the last page.
+    pub next: Option<String>,
 }
 
 const STATUSES: [&str; 3] = ["reported", "confirmed", "returned"];
@@ -65,7 +73,7 @@ const STATUSES: [&str; 3] = ["reported", "confirmed", "returned"];
     path = "/api/v1/supervision/milestones",
     operation_id = "list_milestones",
     tag = "milestones",
-    summary = "Milestone reports of agencies in scope, latest due date first",
+    summary = "Milestone reports of agencies in scope, latest due date first, keyset-paginated",
     params(MilestoneQuery),
     responses((status = 200, description = "OK", body = MilestoneList), InputErrors)
 )]
@@ -86,22 +94,42 @@ pub async fn list(
             "status must be reported, confirmed or returned",
         ));
     }
+    let after: Option<(NaiveDate, String, String, String)> =
+        cursor::decode("milestones", q.after.as_deref())?;
     let limit = limit(q.limit)?;
     let sql = format!(
         "SELECT m.agency, a.display_name, a.city, a.county, m.plan, m.milestone, m.due, m.reported_at, m.revision, \
          m.status, m.decided_by, m.decided_at, m.reason FROM milestones m JOIN agencies a ON a.agency = m.agency \
          WHERE {} AND ($5::text IS NULL OR m.agency = $5) AND ($6::text IS NULL OR m.status = $6) \
-         ORDER BY m.due DESC, m.agency, m.plan, m.milestone LIMIT $7",
+         AND ($7::date IS NULL OR m.due < $7 \
+              OR (m.due = $7 AND (m.agency, m.plan, m.milestone) > ($8::text, $9::text, $10::text))) \
+         ORDER BY m.due DESC, m.agency, m.plan, m.milestone LIMIT $11",
         Scope::condition("a", 1)
     );
+    let (due, agency, plan, milestone) = match after {
+        Some((d, a, p, m)) => (Some(d), Some(a), Some(p), Some(m)),
+        None => (None, None, None, None),
+    };
     let rows: Vec<Milestone> = s
         .bind(sqlx::query_as(&sql))
         .bind(&q.agency)
         .bind(&q.status)
+        .bind(due)
+        .bind(agency)
+        .bind(plan)
+        .bind(milestone)
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    Ok(Json(MilestoneList { items: rows }))
+    let next = (rows.len() as i64 == limit)
+        .then(|| {
+            rows.last().map(|m| {
+                let key = (m.due, m.agency.clone(), m.plan.clone(), m.milestone.clone());
+                cursor::encode("milestones", &key)
+            })
+        })
+        .flatten();
+    Ok(Json(MilestoneList { items: rows, next }))
 }
 
 /// Which report a supervisor confirms or returns.

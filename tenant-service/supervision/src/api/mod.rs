@@ -18,8 +18,15 @@
 //! | `GET /inspections` | supervisors, staff (own) | inspections that looked at an agency in scope |
 //! | `GET /milestones`, `POST /milestones/{confirm,return}` | [`milestones`] | reported milestones and their confirmation |
 //! | `POST/GET /reviews`, `GET /reviews/{id}`, `POST /reviews/{id}/cases/{decision}` | [`reviews`] | case-file review campaigns |
+//!
+//! Every list is keyset-paginated the same way: `limit` (1 to 500, default 100) rows in a
+//! stable total order; a full page carries `next`, which the client passes back unchanged
+//! as `after` for the following page; `next` is null on the last page; an `after` that is
+//! not such a value is a 400 naming `after`. `/agencies` and `/decisions` have their own
+//! cursors; notices, inspections, milestones and reviews share [`cursor`].
 
 pub mod agencies;
+pub mod cursor;
 pub mod milestones;
 pub mod notices;
 pub mod openapi;

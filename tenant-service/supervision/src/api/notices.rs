@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::openapi::{IdPath, InputErrors, InputRuleErrors, TokenErrors};
+use super::openapi::{IdPath, InputErrors, InputRuleErrors};
 use super::{
-    ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, bounded, limit, parse_id,
-    scope, text,
+    ApiResult, JsonBody, QueryParams, agency_in_scope, agency_name, bounded, cursor, limit,
+    parse_id, scope, text,
 };
 use crate::AppState;
 use crate::scope::Scope;
@@ -273,15 +273,20 @@ pub struct NoticeQuery {
     pub status: Option<String>,
     /// Only overdue notices (true) or only the others (false).
     pub overdue: Option<bool>,
-    /// At most this many, 1 to 500 (default 100).
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-/// `GET /notices`: the newest first.
+/// `GET /notices`: a page of notices, the newest first (by `createdAt`, then id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NoticeList {
     pub items: Vec<NoticeItem>,
+    /// When the page is full, where it ended: pass it as `after` for the next page; null
+    /// on the last page.
+    pub next: Option<String>,
 }
 
 #[utoipa::path(
@@ -289,7 +294,7 @@ pub struct NoticeList {
     path = "/api/v1/supervision/notices",
     operation_id = "list_notices",
     tag = "notices",
-    summary = "Notices to agencies in scope, newest first",
+    summary = "Notices to agencies in scope, newest first, keyset-paginated",
     params(NoticeQuery),
     responses((status = 200, description = "OK", body = NoticeList), InputErrors)
 )]
@@ -310,28 +315,38 @@ pub async fn list(
             "status must be open, answered, returned or accepted",
         ));
     }
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor::decode("notices", q.after.as_deref())?;
     let limit = limit(q.limit)?;
     let sql = format!(
         "{SELECT} WHERE {} AND ($5::text IS NULL OR n.agency = $5) AND ($6::text IS NULL OR n.status = $6) \
          AND ($7::bool IS NULL OR ((n.status <> 'accepted' AND n.deadline < $8) = $7)) \
-         ORDER BY n.created_at DESC, n.id LIMIT $9",
+         AND ($9::timestamptz IS NULL OR n.created_at < $9 OR (n.created_at = $9 AND n.id > $10)) \
+         ORDER BY n.created_at DESC, n.id LIMIT $11",
         Scope::condition("a", 1)
     );
+    let today = st.clock.today();
     let rows: Vec<Notice> = s
         .bind(sqlx::query_as(&sql))
         .bind(&q.agency)
         .bind(&q.status)
         .bind(q.overdue)
-        .bind(st.clock.today())
+        .bind(today)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let today = st.clock.today();
+    let next = (rows.len() as i64 == limit)
+        .then(|| {
+            rows.last()
+                .map(|n| cursor::encode("notices", &(n.created_at, n.id)))
+        })
+        .flatten();
     let items = rows
         .into_iter()
         .map(|n| NoticeItem::new(n, today))
         .collect();
-    Ok(Json(NoticeList { items }))
+    Ok(Json(NoticeList { items, next }))
 }
 
 #[utoipa::path(
@@ -645,31 +660,64 @@ pub async fn inspect(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
-/// `GET /inspections`: the latest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InspectionQuery {
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /inspections`: a page of inspections, the latest first (by `inspectedOn`, then id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InspectionList {
     pub items: Vec<Inspection>,
+    /// When the page is full, where it ended: pass it as `after` for the next page; null
+    /// on the last page.
+    pub next: Option<String>,
 }
 
-/// Inspections that looked at an agency in scope.
+/// Inspections that looked at an agency in scope: supervisors' and agency staff's (their
+/// own agency's) alike.
 #[utoipa::path(
     get,
     path = "/api/v1/supervision/inspections",
     tag = "inspections",
-    summary = "Inspections that looked at an agency in scope, latest first (at most 500)",
-    responses((status = 200, description = "OK", body = InspectionList), TokenErrors)
+    summary = "Inspections that looked at an agency in scope (supervisors; staff: their agency's), latest first, keyset-paginated",
+    params(InspectionQuery),
+    responses((status = 200, description = "OK", body = InspectionList), InputErrors)
 )]
 pub async fn inspections(
     State(st): State<AppState>,
     headers: HeaderMap,
+    QueryParams(q): QueryParams<InspectionQuery>,
 ) -> ApiResult<Json<InspectionList>> {
     let s = scope(&st, &headers).await?;
+    let after: Option<(NaiveDate, Uuid)> = cursor::decode("inspections", q.after.as_deref())?;
+    let limit = limit(q.limit)?;
     let sql = format!(
         "SELECT i.id, i.province, i.city, i.county, i.subject, i.agencies, i.findings, i.inspected_on, \
          i.created_by, i.created_at FROM inspections i WHERE EXISTS (SELECT 1 FROM agencies a \
-         WHERE a.agency = ANY(i.agencies) AND {}) ORDER BY i.inspected_on DESC, i.id LIMIT 500",
+         WHERE a.agency = ANY(i.agencies) AND {}) \
+         AND ($5::date IS NULL OR i.inspected_on < $5 OR (i.inspected_on = $5 AND i.id > $6)) \
+         ORDER BY i.inspected_on DESC, i.id LIMIT $7",
         Scope::condition("a", 1)
     );
-    let rows: Vec<Inspection> = s.bind(sqlx::query_as(&sql)).fetch_all(&st.pool).await?;
-    Ok(Json(InspectionList { items: rows }))
+    let rows: Vec<Inspection> = s
+        .bind(sqlx::query_as(&sql))
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
+        .fetch_all(&st.pool)
+        .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| {
+            rows.last()
+                .map(|i| cursor::encode("inspections", &(i.inspected_on, i.id)))
+        })
+        .flatten();
+    Ok(Json(InspectionList { items: rows, next }))
 }

@@ -23,12 +23,8 @@ use utoipa::{IntoParams, OpenApi};
 use super::{agencies, milestones, notices, reviews};
 
 error_set!(
-    /// No or a bad token (401), or a role or place that has no access (403): a route
-    /// without input.
-    TokenErrors = [401, 403]
-);
-error_set!(
-    /// [`TokenErrors`] and malformed input (400, naming the parameter or JSON path).
+    /// No or a bad token (401), a role or place that has no access (403), and malformed
+    /// input (400, naming the parameter or JSON path).
     InputErrors = [400, 401, 403]
 );
 error_set!(

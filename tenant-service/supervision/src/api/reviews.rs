@@ -18,11 +18,11 @@ use sanxiang_tenant_service::api::openapi::{CategoryCode, ReadErrors};
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as JsonColumn;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::openapi::{CasePath, IdPath, InputRuleErrors, TokenErrors};
-use super::{ApiResult, JsonBody, parse_id, place_code, scope, text};
+use super::openapi::{CasePath, IdPath, InputErrors, InputRuleErrors};
+use super::{ApiResult, JsonBody, QueryParams, cursor, limit, parse_id, place_code, scope, text};
 use crate::AppState;
 use crate::scope::Scope;
 
@@ -182,10 +182,24 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(campaign_view(&st, &s, id).await?)))
 }
 
-/// `GET /reviews`: the newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CampaignQuery {
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /reviews`: a page of case-file reviews, the newest first (by `createdAt`, then id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignList {
     pub items: Vec<Campaign>,
+    /// When the page is full, where it ended: pass it as `after` for the next page; null
+    /// on the last page.
+    pub next: Option<String>,
 }
 
 #[utoipa::path(
@@ -193,24 +207,41 @@ pub struct CampaignList {
     path = "/api/v1/supervision/reviews",
     operation_id = "list_reviews",
     tag = "reviews",
-    summary = "Case-file reviews the supervisor started or that sampled an agency in scope, newest first (at most 200)",
-    responses((status = 200, description = "OK", body = CampaignList), TokenErrors)
+    summary = "Case-file reviews the supervisor started or that sampled an agency in scope, newest first, keyset-paginated",
+    params(CampaignQuery),
+    responses((status = 200, description = "OK", body = CampaignList), InputErrors)
 )]
-pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CampaignList>> {
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    QueryParams(q): QueryParams<CampaignQuery>,
+) -> ApiResult<Json<CampaignList>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("listing case-file reviews")?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor::decode("reviews", q.after.as_deref())?;
+    let limit = limit(q.limit)?;
     let sql = format!(
-        "{CAMPAIGN} WHERE c.created_by = $5 OR EXISTS (SELECT 1 FROM review_cases rc \
-         JOIN agencies a ON a.agency = rc.agency WHERE rc.campaign_id = c.id AND {}) \
-         ORDER BY c.created_at DESC LIMIT 200",
+        "{CAMPAIGN} WHERE (c.created_by = $5 OR EXISTS (SELECT 1 FROM review_cases rc \
+         JOIN agencies a ON a.agency = rc.agency WHERE rc.campaign_id = c.id AND {})) \
+         AND ($6::timestamptz IS NULL OR c.created_at < $6 OR (c.created_at = $6 AND c.id > $7)) \
+         ORDER BY c.created_at DESC, c.id LIMIT $8",
         Scope::condition("a", 1)
     );
     let rows: Vec<Campaign> = s
         .bind(sqlx::query_as(&sql))
         .bind(&s.subject)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    Ok(Json(CampaignList { items: rows }))
+    let next = (rows.len() as i64 == limit)
+        .then(|| {
+            rows.last()
+                .map(|c| cursor::encode("reviews", &(c.created_at, c.id)))
+        })
+        .flatten();
+    Ok(Json(CampaignList { items: rows, next }))
 }
 
 #[utoipa::path(
