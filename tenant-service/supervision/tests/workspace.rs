@@ -1471,6 +1471,24 @@ async fn every_list_pages_through_its_rows_in_scope_exactly_once() -> anyhow::Re
         expect_insp(&|a| a.contains(&county_agency)),
         "staff read their own agency's inspections"
     );
+    // Each reader sees, of the agencies an inspection looked at, only those in scope.
+    let named = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .flat_map(|i| i["agencies"].as_array().cloned().unwrap_or_default())
+            .map(|a| a.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let all_city = walk(&app, "/api/v1/supervision/inspections", &city_sup, 100).await;
+    assert!(named(&all_city).iter().all(|a| in_city(a)), "{all_city:?}");
+    assert!(named(&all_city).contains(&city_agency.to_string()));
+    assert!(named(&own).iter().all(|a| a == county_agency), "{own:?}");
+    let theirs = walk(&app, "/api/v1/supervision/inspections", &other_sup, 100).await;
+    assert!(
+        named(&theirs).iter().all(|a| a == other_agency),
+        "{theirs:?}"
+    );
+    assert_eq!(theirs.len(), 6, "the other city's six inspections");
 
     // ---- milestones: every agency × two plans × two milestones × two due dates. ----
     let mut milestones: Vec<(NaiveDate, String, String, String)> = Vec::new();

@@ -592,6 +592,8 @@ pub struct Inspection {
     /// The recording county supervisor's county; null for the others.
     pub county: Option<String>,
     pub subject: String,
+    /// The agencies it looked at that are in the reader's scope, in the inspection's
+    /// order (others it looked at are not named to this reader).
     pub agencies: Vec<String>,
     pub findings: String,
     pub inspected_on: NaiveDate,
@@ -698,13 +700,19 @@ pub async fn inspections(
     let s = scope(&st, &headers).await?;
     let after: Option<(NaiveDate, Uuid)> = cursor::decode("inspections", q.after.as_deref())?;
     let limit = limit(q.limit)?;
+    // An inspection that also looked at agencies outside the token's scope is shown with
+    // the agencies in scope only (in the inspection's order): another city's or another
+    // agency's name is not this reader's to see.
     let sql = format!(
-        "SELECT i.id, i.province, i.city, i.county, i.subject, i.agencies, i.findings, i.inspected_on, \
-         i.created_by, i.created_at FROM inspections i WHERE EXISTS (SELECT 1 FROM agencies a \
-         WHERE a.agency = ANY(i.agencies) AND {}) \
+        "SELECT i.id, i.province, i.city, i.county, i.subject, \
+         ARRAY(SELECT u.agency FROM unnest(i.agencies) WITH ORDINALITY AS u(agency, n) \
+               WHERE EXISTS (SELECT 1 FROM agencies a WHERE a.agency = u.agency AND {in_scope}) \
+               ORDER BY u.n) AS agencies, \
+         i.findings, i.inspected_on, i.created_by, i.created_at FROM inspections i \
+         WHERE EXISTS (SELECT 1 FROM agencies a WHERE a.agency = ANY(i.agencies) AND {in_scope}) \
          AND ($5::date IS NULL OR i.inspected_on < $5 OR (i.inspected_on = $5 AND i.id > $6)) \
          ORDER BY i.inspected_on DESC, i.id LIMIT $7",
-        Scope::condition("a", 1)
+        in_scope = Scope::condition("a", 1)
     );
     let rows: Vec<Inspection> = s
         .bind(sqlx::query_as(&sql))
