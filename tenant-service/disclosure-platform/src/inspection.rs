@@ -20,6 +20,7 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::event::{Change, Skip};
@@ -53,14 +54,14 @@ pub struct InspectionResults {
 }
 
 /// One inspected target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InspectionResult {
-    /// The target's registered name.
+    /// 检查对象: the target's registered name.
     pub target: String,
     /// 抽查情况.
     pub outcome: String,
-    /// 查处结果 (empty when nothing was found).
+    /// 查处结果 (empty: none).
     pub handling: String,
 }
 
@@ -186,19 +187,28 @@ pub fn of_agency(
 }
 
 /// A draw's results as shown, with its item as the list published it.
-#[derive(Debug, Clone, Serialize)]
+///
+/// The published results of one random-inspection draw (双随机). Public fields only: no
+/// seed, candidate pools or inspectors.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = InspectionResults)]
 pub struct InspectionView {
     pub draw: Uuid,
+    /// Code of the item of the random-inspection list.
     pub item: String,
-    /// The item's name, subject and basis from the list version (when published here).
+    /// The item's name in the list version (when published here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
+    /// 抽查主体, from the list version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inspector: Option<String>,
+    /// From the list version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<String>,
+    /// Version of the random-inspection list drawn from.
     pub list_version: u32,
+    /// Targets the draw chose from.
     pub target_pool: u64,
     pub published_at: DateTime<Utc>,
     pub results: Vec<InspectionResult>,

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term, collector::TopDocs};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::event::{Change, Skip};
@@ -37,17 +38,19 @@ const PERSONNEL_FIELDS: [&str; 6] = [
 ];
 
 /// One published version of one agency's list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishedList {
     pub agency: String,
     pub city: String,
     pub county: String,
-    /// [`ListKind`] code, e.g. `matters`.
+    /// List kind code (`ListKind`), e.g. `matters`.
     pub kind: String,
     pub version: u32,
     pub effective_from: NaiveDate,
     pub published_at: DateTime<Utc>,
+    /// The list's items as published (personnel items cut to their public fields).
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Value>,
 }
 
@@ -154,16 +157,23 @@ pub fn versions(index: &SearchIndex, agency: &str) -> Result<Vec<PublishedList>,
 
 /// One kind's versions, as shown: the one in force on the date, and all of them with
 /// the period each was in force.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KindView {
+    /// List kind code, e.g. `matters`.
     pub kind: String,
+    /// The kind's Chinese name.
+    #[schema(value_type = String)]
     pub name: &'static str,
+    /// The version in force on the date (null: none yet).
+    #[schema(required)]
     pub effective: Option<PublishedList>,
+    /// Every version with the period it was in force.
     pub versions: Vec<VersionPeriod>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One version of a list and the period it was in force.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionPeriod {
     pub version: u32,

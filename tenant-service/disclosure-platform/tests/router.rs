@@ -479,6 +479,34 @@ async fn openapi_lists_exactly_the_routed_api() {
             "{p} is documented but not routed"
         );
     }
+    // Generated from the handlers: operation ids unique, every answer of the API (not the
+    // document itself) typed, every error a Problem; served as committed.
+    let mut ids = std::collections::BTreeSet::new();
+    for (p, item) in doc["paths"].as_object().unwrap() {
+        let op = &item["get"];
+        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{p}"));
+        assert!(ids.insert(id.to_string()), "{p}: operation id {id} twice");
+        let ok = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        if p != "/api/v1/openapi.json" {
+            assert!(ok["$ref"].is_string(), "{p}: 200 {ok}");
+        }
+        for (status, r) in op["responses"].as_object().unwrap() {
+            if !["200", "304"].contains(&status.as_str()) {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{p} {status}"
+                );
+            }
+        }
+    }
+    let (_, served, headers) = rig.get("/api/v1/openapi.json").await;
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(
+        served,
+        include_str!("../openapi.json"),
+        "run `cargo xtask generate`"
+    );
 }
 
 /// Newest-first pages are searched in windows of days (1, 2, 4 … days from the newest,

@@ -10,6 +10,7 @@
 //! | `charts/sanxiang/dashboards/*.json` | copies of `dashboards/*.json` |
 //! | `tenant-service/openapi.json` | the tenant service's handlers and types (`sanxiang_tenant_service::api::openapi`, `utoipa`) |
 //! | `tenant-service/supervision/openapi.json` | the supervision workspace's handlers and types (`sanxiang_supervision::api::openapi`, `utoipa`) |
+//! | `tenant-service/disclosure-platform/openapi.json` | the disclosure platform's public API handlers and types (`sanxiang_disclosure::web::openapi`, `utoipa`) |
 //!
 //! Without `--check` it writes what differs and names each file; with `--check` it writes
 //! nothing and exits 1 naming each stale file (the test command runs it).
@@ -77,8 +78,8 @@ fn chart_dashboards(root: &Path) -> Result<Vec<Generated>, String> {
     Ok(out)
 }
 
-/// The OpenAPI documents of the tenant service and the supervision workspace, from their
-/// handlers and types (`utoipa`).
+/// The OpenAPI documents of the tenant service, the supervision workspace and the disclosure
+/// platform's public API, from their handlers and types (`utoipa`).
 fn openapi() -> Vec<Generated> {
     vec![
         Generated {
@@ -88,6 +89,10 @@ fn openapi() -> Vec<Generated> {
         Generated {
             path: "tenant-service/supervision/openapi.json".into(),
             contents: sanxiang_supervision::api::openapi::document().into_bytes(),
+        },
+        Generated {
+            path: "tenant-service/disclosure-platform/openapi.json".into(),
+            contents: sanxiang_disclosure::web::openapi::document().into_bytes(),
         },
     ]
 }

@@ -18,6 +18,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::directory::Directory;
@@ -210,39 +211,50 @@ pub async fn decision(st: &AppState, id: &str) -> Result<DecisionRecord, Problem
 }
 
 /// A code with its Chinese name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Named {
     pub code: String,
     pub name: String,
 }
 
 /// An agency as shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgencyRef {
+    /// The agency's name (its Agency object's name, used in URLs).
     pub name: String,
+    /// The official name (its own name when the directory does not know it).
     pub display_name: String,
+    /// Unified social credit code (when the directory knows the agency).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_code: Option<String>,
 }
 
-/// A decision as the API shows it.
-#[derive(Debug, Serialize)]
+/// A decision as the API shows it. A withdrawn decision shows only its withdrawal notice
+/// (`withdrawal`) with what identifies it: no procedure, target, facts, basis or conclusion.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Decision)]
 pub struct DecisionView {
     pub id: Uuid,
+    /// The decision's page on this portal.
     pub url: String,
+    /// 决定书文号.
     pub document_number: String,
     pub agency: AgencyRef,
     pub city: Named,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub county: Option<Named>,
+    /// Enforcement category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Named>,
+    /// Procedure (simple or general).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub procedure: Option<Named>,
+    /// The party, as redacted for publication.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The party's code, as redacted for publication.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -255,20 +267,26 @@ pub struct DecisionView {
     pub decided_on: Option<chrono::NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
+    /// Version of the publication (a correction publishes a new one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
+    /// Why this version corrected the previous one (corrections only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correction_reason: Option<String>,
+    /// The withdrawal notice of a withdrawn decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withdrawal: Option<WithdrawalView>,
 }
 
-#[derive(Debug, Serialize)]
+/// The withdrawal notice of a withdrawn decision.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Withdrawal)]
 pub struct WithdrawalView {
     pub withdrawn_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the decision was revoked (撤销), if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
 }

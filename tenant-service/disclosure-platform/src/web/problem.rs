@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::index::IndexError;
 
@@ -58,6 +60,19 @@ impl From<IndexError> for Problem {
     }
 }
 
+/// The JSON body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody {
+    /// Message in Chinese.
+    pub error: String,
+    /// The parameter at fault (null: none).
+    #[schema(required)]
+    pub parameter: Option<String>,
+    /// The HTTP status.
+    pub status: u16,
+}
+
 /// Rendered as JSON (`/api/…`).
 pub struct JsonProblem(pub Problem);
 /// Rendered as an HTML page.
@@ -101,9 +116,11 @@ fn finish(mut r: Response, p: &Problem) -> Response {
 impl IntoResponse for JsonProblem {
     fn into_response(self) -> Response {
         let p = self.0;
-        let body = serde_json::json!({
-            "error": p.message, "parameter": p.parameter, "status": p.status.as_u16(),
-        });
+        let body = ProblemBody {
+            error: p.message.clone(),
+            parameter: p.parameter.clone(),
+            status: p.status.as_u16(),
+        };
         finish(Json(body).into_response(), &p)
     }
 }
