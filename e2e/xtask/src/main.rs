@@ -4,7 +4,7 @@
 //! | files | generated from |
 //! |---|---|
 //! | `tenant-service/.sqlx/query-*.json` | the crate's queries described by a database migrated with its `migrations/` ([`sqlx_data`]) |
-//! | CRD YAML, chart rules and dashboards, the OpenAPI documents (`tenant-service/openapi.json`, `tenant-service/supervision/openapi.json`) | the product crates' types (package `xtask-types`, `e2e/xtask/types`) |
+//! | CRD YAML, chart rules and dashboards, the OpenAPI documents (`tenant-service/openapi.json`, `tenant-service/supervision/openapi.json`, `tenant-service/disclosure-platform/openapi.json`) | the product crates' types (package `xtask-types`, `e2e/xtask/types`) |
 //!
 //! The first step runs here, in a package that links no product crate: those compile from
 //! sqlx's offline data, so regenerating it must not need them. The second runs
