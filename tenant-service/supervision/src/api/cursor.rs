@@ -14,11 +14,25 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sanxiang_tenant_service::error::ApiError;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::ApiResult;
+
+/// The query of a paged list that has no filters of its own (inspections, case-file
+/// reviews).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageQuery {
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
 
 /// A list's sort key, as a cursor carries it.
 pub trait SortKey: Serialize + DeserializeOwned {

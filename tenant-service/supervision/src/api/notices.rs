@@ -662,17 +662,6 @@ pub async fn inspect(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InspectionQuery {
-    /// The `next` of the previous page.
-    pub after: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
 /// `GET /inspections`: a page of inspections, the latest first (by `inspectedOn`, then id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InspectionList {
@@ -689,13 +678,13 @@ pub struct InspectionList {
     path = "/api/v1/supervision/inspections",
     tag = "inspections",
     summary = "Inspections that looked at an agency in scope (supervisors; staff: their agency's), latest first, keyset-paginated",
-    params(InspectionQuery),
+    params(cursor::PageQuery),
     responses((status = 200, description = "OK", body = InspectionList), InputErrors)
 )]
 pub async fn inspections(
     State(st): State<AppState>,
     headers: HeaderMap,
-    QueryParams(q): QueryParams<InspectionQuery>,
+    QueryParams(q): QueryParams<cursor::PageQuery>,
 ) -> ApiResult<Json<InspectionList>> {
     let s = scope(&st, &headers).await?;
     let after: Option<(NaiveDate, Uuid)> = cursor::decode("inspections", q.after.as_deref())?;

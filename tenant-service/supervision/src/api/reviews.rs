@@ -18,7 +18,7 @@ use sanxiang_tenant_service::api::openapi::{CategoryCode, ReadErrors};
 use sanxiang_tenant_service::error::ApiError;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as JsonColumn;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi::{CasePath, IdPath, InputErrors, InputRuleErrors};
@@ -182,17 +182,6 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(campaign_view(&st, &s, id).await?)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CampaignQuery {
-    /// The `next` of the previous page.
-    pub after: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
 /// `GET /reviews`: a page of case-file reviews, the newest first (by `createdAt`, then id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignList {
@@ -208,13 +197,13 @@ pub struct CampaignList {
     operation_id = "list_reviews",
     tag = "reviews",
     summary = "Case-file reviews the supervisor started or that sampled an agency in scope, newest first, keyset-paginated",
-    params(CampaignQuery),
+    params(cursor::PageQuery),
     responses((status = 200, description = "OK", body = CampaignList), InputErrors)
 )]
 pub async fn list(
     State(st): State<AppState>,
     headers: HeaderMap,
-    QueryParams(q): QueryParams<CampaignQuery>,
+    QueryParams(q): QueryParams<cursor::PageQuery>,
 ) -> ApiResult<Json<CampaignList>> {
     let s = scope(&st, &headers).await?;
     s.require_supervisor("listing case-file reviews")?;
