@@ -21,6 +21,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::cursor::last_of_full_page;
 use super::openapi::{InputErrors, InputRuleErrors};
 use super::{ApiResult, QueryParams, agency_in_scope, agency_name, limit, place_code, scope};
 use crate::AppState;
@@ -268,9 +269,7 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.agency.clone()))
-        .flatten();
+    let next = last_of_full_page(&rows, limit).map(|r| r.agency.clone());
     let mut duties = duties_of(&st, &rows).await?;
     let items = rows
         .into_iter()
@@ -513,17 +512,13 @@ pub async fn decisions(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last().map(|r| {
-                format!(
-                    "{}_{}",
-                    r.sort_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    r.decision_id
-                )
-            })
-        })
-        .flatten();
+    let next = last_of_full_page(&rows, limit).map(|r| {
+        format!(
+            "{}_{}",
+            r.sort_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            r.decision_id
+        )
+    });
     Ok(Json(DecisionPage { items: rows, next }))
 }

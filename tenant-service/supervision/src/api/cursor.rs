@@ -66,6 +66,13 @@ impl SortKey for (NaiveDate, String, String, String) {
     }
 }
 
+/// The row a page's `next` is made from: its last, when the page is full (`limit` rows).
+/// A shorter page is the last one and has no `next`. Every list of the workspace follows
+/// this rule, `/agencies` and `/decisions` with their own cursors included.
+pub fn last_of_full_page<T>(rows: &[T], limit: i64) -> Option<&T> {
+    (rows.len() as i64 == limit).then(|| rows.last()).flatten()
+}
+
 /// The `next` of a full page of `list` whose last row sorts at `key`.
 pub fn encode<K: SortKey>(list: &str, key: &K) -> String {
     let json = serde_json::to_vec(&(list, key)).expect("a sort key serializes");

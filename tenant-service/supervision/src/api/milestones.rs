@@ -121,14 +121,10 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last().map(|m| {
-                let key = (m.due, m.agency.clone(), m.plan.clone(), m.milestone.clone());
-                cursor::encode("milestones", &key)
-            })
-        })
-        .flatten();
+    let next = cursor::last_of_full_page(&rows, limit).map(|m| {
+        let key = (m.due, m.agency.clone(), m.plan.clone(), m.milestone.clone());
+        cursor::encode("milestones", &key)
+    });
     Ok(Json(MilestoneList { items: rows, next }))
 }
 

@@ -336,12 +336,8 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last()
-                .map(|n| cursor::encode("notices", &(n.created_at, n.id)))
-        })
-        .flatten();
+    let next = cursor::last_of_full_page(&rows, limit)
+        .map(|n| cursor::encode("notices", &(n.created_at, n.id)));
     let items = rows
         .into_iter()
         .map(|n| NoticeItem::new(n, today))
@@ -710,11 +706,7 @@ pub async fn inspections(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last()
-                .map(|i| cursor::encode("inspections", &(i.inspected_on, i.id)))
-        })
-        .flatten();
+    let next = cursor::last_of_full_page(&rows, limit)
+        .map(|i| cursor::encode("inspections", &(i.inspected_on, i.id)));
     Ok(Json(InspectionList { items: rows, next }))
 }

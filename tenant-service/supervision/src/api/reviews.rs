@@ -224,12 +224,8 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&st.pool)
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last()
-                .map(|c| cursor::encode("reviews", &(c.created_at, c.id)))
-        })
-        .flatten();
+    let next = cursor::last_of_full_page(&rows, limit)
+        .map(|c| cursor::encode("reviews", &(c.created_at, c.id)));
     Ok(Json(CampaignList { items: rows, next }))
 }
 
