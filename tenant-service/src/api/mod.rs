@@ -28,7 +28,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::handler::Handler;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -299,10 +299,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi::DOCUMENT.as_str(),
-    )
+    openapi::serve_text(openapi::DOCUMENT.as_str())
 }
 
 async fn fallback() -> ApiError {

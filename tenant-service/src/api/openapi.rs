@@ -304,11 +304,25 @@ pub struct ApiDoc;
 
 /// The document as committed in `tenant-service/openapi.json` and served at `/openapi.json`.
 pub fn document() -> String {
-    let mut text = ApiDoc::openapi()
+    committed_text(&ApiDoc::openapi())
+}
+
+/// An OpenAPI document as it is committed and served: pretty JSON ending in a newline
+/// (this service's and the supervision workspace's).
+pub fn committed_text(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut text = doc
         .to_pretty_json()
         .expect("an OpenAPI document serializes");
     text.push('\n');
     text
+}
+
+/// The answer to `GET …/openapi.json`: `text` as JSON.
+pub fn serve_text(text: &'static str) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
 }
 
 /// The served text, built once.

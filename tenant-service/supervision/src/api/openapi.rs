@@ -13,9 +13,10 @@
 //! (categories, procedures). What is the workspace's own lives here: its other path
 //! parameters and error sets.
 
-use axum::http::header;
 use axum::response::IntoResponse;
-use sanxiang_tenant_service::api::openapi::{BearerAuth, CategoryCode, ErrorBody, ProcedureCode};
+use sanxiang_tenant_service::api::openapi::{
+    BearerAuth, CategoryCode, ErrorBody, ProcedureCode, committed_text, serve_text,
+};
 use sanxiang_tenant_service::error_set;
 use std::sync::LazyLock;
 use utoipa::{IntoParams, OpenApi};
@@ -54,10 +55,7 @@ pub struct CasePath {
 #[utoipa::path(get, path = "/api/v1/supervision/openapi.json", tag = "meta", security(()),
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn serve() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
+    serve_text(DOCUMENT.as_str())
 }
 
 #[derive(OpenApi)]
@@ -84,11 +82,7 @@ pub struct ApiDoc;
 
 /// The document as committed in `tenant-service/supervision/openapi.json` and served.
 pub fn document() -> String {
-    let mut text = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("an OpenAPI document serializes");
-    text.push('\n');
-    text
+    committed_text(&ApiDoc::openapi())
 }
 
 /// The served text, built once.
