@@ -12,7 +12,6 @@ use sanxiang_testkit::Platform;
 use sanxiang_testkit::apps::AppBinaries;
 use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
 use sanxiang_testkit::platform::process::{http_get, wait_until};
-use sanxiang_testkit::rules_sync::sync_rules_once;
 
 mod support;
 use support::{secret_value, start_prometheus, start_tenant_service};
@@ -133,8 +132,6 @@ async fn an_undisclosed_decision_fires_the_agencys_alert_in_prometheus() -> Resu
 
     // A real Prometheus with the rules the operator generated.
     let prom_dir = dir.path().join("prometheus");
-    fs::create_dir_all(prom_dir.join("rules"))?;
-    sync_rules_once(platform, &prom_dir.join("rules"))?;
     let (_prometheus, prom_port, prom_log) = start_prometheus(
         platform,
         &prom_dir,

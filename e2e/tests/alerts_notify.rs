@@ -30,7 +30,6 @@ use sanxiang_testkit::alerting::{
 use sanxiang_testkit::apps::AppBinaries;
 use sanxiang_testkit::operator::{OperatorProcess, workspace_root};
 use sanxiang_testkit::platform::process::{free_port, http_get, wait_until};
-use sanxiang_testkit::rules_sync::sync_rules_once;
 
 mod support;
 use support::{Guard, secret_value, start_prometheus, start_tenant_service};
@@ -254,8 +253,6 @@ fn start_alerting(
     let (alertmanager, am_port, am_log) =
         start_alertmanager(platform, &am_dir, &format!("alertmanager-{label}"))?;
     let prom_dir = dir.join("prometheus");
-    fs::create_dir_all(prom_dir.join("rules"))?;
-    sync_rules_once(platform, &prom_dir.join("rules"))?;
     let (prometheus, _, _) = start_prometheus(
         platform,
         &prom_dir,

@@ -173,8 +173,9 @@ pub fn start_tenant_service(
     })
 }
 
-/// Starts Prometheus in `dir` evaluating the rule files in `dir/rules` every second,
-/// scraping the operator's and the tenant service's admin ports, and sending to an
+/// Starts Prometheus in `dir` evaluating the operator's rules every second (its
+/// PrometheusRules, written into `dir/rules` first, as the local platform's rules sync
+/// does), scraping the operator's and the tenant service's admin ports, and sending to an
 /// Alertmanager when one is given; returns the process, its port and its log.
 pub fn start_prometheus(
     platform: &Platform,
@@ -184,6 +185,8 @@ pub fn start_prometheus(
     alertmanager_port: Option<u16>,
     log_name: &str,
 ) -> Result<(Guard, u16, PathBuf)> {
+    fs::create_dir_all(dir.join("rules"))?;
+    sanxiang_testkit::rules_sync::sync_rules_once(platform, &dir.join("rules"))?;
     let port = free_port()?;
     let log = platform.log(log_name);
     let alerting = alertmanager_port.map_or(String::new(), |am| {
